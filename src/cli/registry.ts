@@ -1,0 +1,11 @@
+/** Every command, gathered from the area modules. */
+import type { Command } from './command.js';
+import { commands as wakeCommands } from './commands/wake.js';
+import { commands as storeCommands } from './commands/store.js';
+import { commands as privacyCommands } from './commands/privacy.js';
+import { commands as fleetCommands } from './commands/fleet.js';
+import { commands as daemonCommands } from './commands/daemon.js';
+
+export function allCommands(): Command[] {
+  return [...wakeCommands, ...storeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands];
+}

@@ -1,0 +1,30 @@
+/**
+ * What the audio side produces: the audio captured *after* a wake word, and nothing else.
+ * It carries no owner: the composition root tags it with the owner active at wake time before storing.
+ */
+export interface Capture {
+  /** Opaque random id (UUID v4); also the uplink idempotency key. */
+  readonly id: string;
+  readonly wakeword: string;
+  readonly score: number;
+  /** Wall-clock epoch ms of the first captured sample (just after the wake word's detecting frame). */
+  readonly startedAt: number;
+  /** Audio-time ms (since stream start) at which the wake word was detected. */
+  readonly wakeAtMs: number;
+  readonly durationMs: number;
+  /** Why the capture ended. */
+  readonly endReason: 'end-of-speech' | 'max-length' | 'stream-end';
+  /** 16 kHz mono int16. */
+  readonly pcm: Int16Array;
+}
+
+/** A capture bound to the owner who was active when it was captured, on this device. */
+export interface Recording extends Capture {
+  readonly ownerId: string;
+  readonly deviceId: string;
+}
+
+/** Where finished captures go (the encrypted store in production, a list in tests). */
+export interface CaptureSink {
+  accept(capture: Capture): Promise<void>;
+}
