@@ -1,3 +1,468 @@
-import type { Command } from '../command.js';
+/**
+ * Store, owner and data-subject commands: init, owners, recordings, export, erase, audit, keys, retention.
+ * Each command opens the store from --data-dir / EARSHOT_DATA_DIR / config.dataDir and closes it again.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { loadConfig } from '../../config/load.js';
+import { ensureStoredDeviceId, resolveDeviceId } from '../../config/device-id.js';
+import type { DeviceConfig } from '../../config/types.js';
+import { EarshotError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { decryptBundleFile, readPassphraseFile } from '../../privacy/export/bundle-cipher.js';
+import { exportOwner } from '../../privacy/export/export-owner.js';
+import { wavBytes } from '../../privacy/export/wav.js';
+import { transferDevice } from '../../privacy/erasure/transfer.js';
+import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
+import { RecordingStore, initDataDir } from '../../store/recording-store.js';
+import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
-export const commands: Command[] = [];
+async function configFor(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
+  const { configFile, dataDir } = globalPaths(args, io.env);
+  return loadConfig(configFile, dataDir !== undefined ? { dataDir } : {});
+}
+
+async function withStore<T>(args: ParsedArgs, io: CommandIO, fn: (store: RecordingStore, config: DeviceConfig) => Promise<T>): Promise<T> {
+  const config = await configFor(args, io);
+  const deviceId = await resolveDeviceId(config);
+  const store = await RecordingStore.open({
+    dataDir: config.dataDir,
+    deviceId,
+    logger: createLogger({ level: config.log.level, out: io.stderr }),
+    defaults: { retentionDays: config.privacy.retentionDays, localOnly: config.privacy.localOnly },
+  });
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function required(args: ParsedArgs, name: string): string {
+  const v = str(args, name);
+  if (v === undefined) throw new EarshotError('BAD_ARGUMENT', `--${name} is required`);
+  return v;
+}
+
+function positional(args: ParsedArgs, what: string): string {
+  const v = args.positionals[0];
+  if (v === undefined || args.positionals.length !== 1) throw new EarshotError('BAD_ARGUMENT', `expected exactly one ${what}`);
+  return v;
+}
+
+function json(args: ParsedArgs): boolean {
+  return args.values['json'] === true;
+}
+
+function out(io: CommandIO, value: unknown): void {
+  writeLine(io.stdout, JSON.stringify(value));
+}
+
+function iso(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString();
+}
+
+function requireYes(args: ParsedArgs, what: string): void {
+  if (args.values['yes'] !== true) throw new EarshotError('BAD_ARGUMENT', `${what} cannot be undone; add --yes to confirm`);
+}
+
+/** A progress bar on a terminal, plain lines (every 10 %) elsewhere. Written to stderr. */
+export function progressReporter(io: CommandIO, label: string): { update(done: number, total: number): void; end(): void } {
+  const tty = io.stderr.isTTY === true;
+  let lastDecile = -1;
+  let drawn = false;
+  return {
+    update(done, total) {
+      if (tty) {
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((done / total) * width);
+        io.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+        drawn = true;
+      } else {
+        const decile = total === 0 ? 10 : Math.floor((done / total) * 10);
+        if (decile !== lastDecile) {
+          lastDecile = decile;
+          writeLine(io.stderr, `${label}: ${done}/${total}`);
+        }
+      }
+    },
+    end() {
+      if (tty && drawn) io.stderr.write('\n');
+    },
+  };
+}
+
+const init: Command = {
+  path: ['init'],
+  summary: 'create the data directory, the device key file (0600) and the encrypted database',
+  usage: 'earshot init [--data-dir DIR] [--json]',
+  help: 'Idempotent: an existing key file is never overwritten. Keep a backup of the key file: without it the database cannot be read.',
+  options: {},
+  async run(args, io) {
+    const config = await configFor(args, io);
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const deviceId = await ensureStoredDeviceId(config.dataDir, config.device.id !== '' ? config.device.id : undefined);
+    const r = await initDataDir(config.dataDir, { deviceId });
+    if (json(args)) out(io, { dataDir: config.dataDir, deviceId, database: r.dbFile, keyFile: r.keyFile, created: r.created });
+    else writeLine(io.stdout, `${r.created ? 'initialised' : 'already initialised'}: ${config.dataDir} (device ${deviceId}, key file ${r.keyFile})`);
+    return 0;
+  },
+};
+
+const ownersAdd: Command = {
+  path: ['owners', 'add'],
+  summary: 'add an owner (name stored encrypted) and print the new opaque owner id',
+  usage: 'earshot owners add --name NAME [--retention-days N] [--local-only] [--json]',
+  help: 'The first owner becomes the active owner. Retention defaults to config privacy.retentionDays (0 = delete after upload).',
+  options: { name: { type: 'string' }, 'retention-days': { type: 'string' }, 'local-only': { type: 'boolean' } },
+  async run(args, io) {
+    const name = required(args, 'name');
+    const rd = str(args, 'retention-days');
+    const retentionDays = rd === undefined ? undefined : Number(rd);
+    if (retentionDays !== undefined && !Number.isInteger(retentionDays)) throw new EarshotError('BAD_ARGUMENT', '--retention-days must be a whole number');
+    return withStore(args, io, async (store) => {
+      const id = await store.owners.add(name, {
+        ...(retentionDays !== undefined ? { retentionDays } : {}),
+        ...(args.values['local-only'] === true ? { localOnly: true } : {}),
+      });
+      if (json(args)) out(io, { ownerId: id, active: (await store.owners.activeOwnerId()) === id });
+      else writeLine(io.stdout, id);
+      return 0;
+    });
+  },
+};
+
+const ownersList: Command = {
+  path: ['owners', 'list'],
+  summary: 'list owners (id, name, active, retention, local-only, recording count)',
+  usage: 'earshot owners list [--json]',
+  options: {},
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const owners = await store.owners.list();
+      if (json(args)) out(io, owners);
+      else if (owners.length === 0) writeLine(io.stdout, 'no owners (earshot owners add --name NAME)');
+      else
+        for (const o of owners)
+          writeLine(io.stdout, `${o.active ? '*' : ' '} ${o.id}  ${o.name}  retention=${o.retentionDays}d  local-only=${o.localOnly ? 'on' : 'off'}  recordings=${o.recordings}`);
+      return 0;
+    });
+  },
+};
+
+const ownersUse: Command = {
+  path: ['owners', 'use'],
+  summary: 'make an owner the active one (new recordings belong to them)',
+  usage: 'earshot owners use OWNER_ID [--json]',
+  options: {},
+  allowPositionals: true,
+  async run(args, io) {
+    const id = positional(args, 'owner id');
+    return withStore(args, io, async (store) => {
+      await store.owners.use(id);
+      if (json(args)) out(io, { activeOwnerId: id });
+      else writeLine(io.stdout, `active owner: ${id}`);
+      return 0;
+    });
+  },
+};
+
+const ownersTransfer: Command = {
+  path: ['owners', 'transfer'],
+  summary: 'hand the device on: shred every current owner (after an optional export), then add the new owner',
+  usage: 'earshot owners transfer --name NEW_OWNER [--export-dir DIR [--passphrase-file FILE]] --yes [--json]',
+  help: '--export-dir writes <ownerId>.tar (or .tar.enc with a passphrase) per current owner first; if any export fails, nothing is erased.',
+  options: { name: { type: 'string' }, 'export-dir': { type: 'string' }, 'passphrase-file': { type: 'string' }, yes: { type: 'boolean' } },
+  async run(args, io) {
+    const name = required(args, 'name');
+    requireYes(args, 'ownership transfer erases every current owner and');
+    const pf = str(args, 'passphrase-file');
+    const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
+    const exportDir = str(args, 'export-dir');
+    return withStore(args, io, async (store) => {
+      const r = await transferDevice(store, {
+        newOwnerName: name,
+        ...(exportDir !== undefined ? { exportDir } : {}),
+        ...(passphrase !== undefined ? { passphrase } : {}),
+      });
+      if (json(args)) out(io, { ownerId: r.ownerId, erased: r.erased, exports: r.exports });
+      else {
+        for (const e of r.exports) writeLine(io.stderr, `exported ${e.ownerId}: ${e.out} (sha256 ${e.sha256})`);
+        for (const e of r.erased) writeLine(io.stderr, `erased ${e.ownerId}: ${e.recordings} recordings`);
+        writeLine(io.stdout, r.ownerId);
+      }
+      return 0;
+    });
+  },
+};
+
+const recordingsList: Command = {
+  path: ['recordings', 'list'],
+  summary: "list an owner's recordings (default: the active owner)",
+  usage: 'earshot recordings list [--owner ID] [--json]',
+  options: { owner: { type: 'string' } },
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const ownerId = str(args, 'owner') ?? (await store.owners.activeOwnerId());
+      if (ownerId === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID');
+      const recs = await store.recordings.list(ownerId);
+      if (json(args)) out(io, recs);
+      else
+        for (const r of recs)
+          writeLine(io.stdout, `${r.id}  ${iso(r.createdAt)}  ${r.durationMs} ms  ${r.wakeword} (${r.score.toFixed(2)})  uploaded=${iso(r.uploadedAt)}`);
+      return 0;
+    });
+  },
+};
+
+const recordingsPlay: Command = {
+  path: ['recordings', 'play'],
+  summary: 'decrypt one recording and play it with aplay, or write it as WAV with --out',
+  usage: 'earshot recordings play RECORDING_ID [--out FILE.wav]',
+  options: { out: { type: 'string' } },
+  allowPositionals: true,
+  async run(args, io) {
+    const id = positional(args, 'recording id');
+    const file = str(args, 'out');
+    return withStore(args, io, async (store) => {
+      const rec = await store.recordings.play(id);
+      const wav = wavBytes(rec.pcm);
+      if (file !== undefined) {
+        await fs.writeFile(file, wav, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+          throw new EarshotError('BAD_ARGUMENT', `cannot write ${file}: ${e.code ?? e.message}`);
+        });
+        writeLine(io.stderr, `wrote ${file} (${rec.durationMs} ms)`);
+        return 0;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('aplay', ['-q', '-t', 'wav', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+        child.on('error', (e) => reject(new EarshotError('BAD_ARGUMENT', `cannot run aplay (${e.message}); use --out FILE.wav`)));
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new EarshotError('BAD_ARGUMENT', `aplay exited with ${code}`))));
+        child.stdin.end(wav);
+      });
+      return 0;
+    });
+  },
+};
+
+const recordingsDelete: Command = {
+  path: ['recordings', 'delete'],
+  summary: 'delete one recording',
+  usage: 'earshot recordings delete RECORDING_ID [--json]',
+  options: {},
+  allowPositionals: true,
+  async run(args, io) {
+    const id = positional(args, 'recording id');
+    return withStore(args, io, async (store) => {
+      await store.recordings.delete(id);
+      if (json(args)) out(io, { deleted: id });
+      else writeLine(io.stdout, `deleted ${id}`);
+      return 0;
+    });
+  },
+};
+
+const exportCmd: Command = {
+  path: ['export'],
+  summary: "access request: write one owner's recordings, consent history and audit events as a bundle",
+  usage: 'earshot export --owner ID --out PATH [--passphrase-file FILE] [--json]',
+  help: [
+    'PATH ending in .tar writes a tar archive; any other PATH a directory. With --passphrase-file the bundle is an',
+    'encrypted tar (scrypt + AES-256-GCM); open it with `earshot export open`. Every recording is verified to belong to',
+    'the owner while the bundle is built; any failure aborts, writes nothing and records an incident in the audit log.',
+    'The bundle format is described in docs/export-format.md.',
+  ].join('\n'),
+  options: { owner: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } },
+  async run(args, io) {
+    const ownerId = required(args, 'owner');
+    const outPath = required(args, 'out');
+    const pf = str(args, 'passphrase-file');
+    const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
+    return withStore(args, io, async (store) => {
+      const progress = progressReporter(io, 'export');
+      try {
+        const r = await exportOwner(store, {
+          ownerId,
+          out: outPath,
+          ...(passphrase !== undefined ? { passphrase } : {}),
+          onProgress: (p) => progress.update(p.done, p.total),
+        });
+        progress.end();
+        if (json(args)) out(io, r);
+        else writeLine(io.stdout, `exported ${r.recordings} recordings of ${r.ownerId} to ${r.out} (${r.format}, sha256 ${r.sha256})`);
+        return 0;
+      } catch (e) {
+        progress.end();
+        throw e;
+      }
+    });
+  },
+};
+
+const exportOpen: Command = {
+  path: ['export', 'open'],
+  summary: 'decrypt an encrypted export bundle into a .tar (verifies it before writing the output)',
+  usage: 'earshot export open --in BUNDLE --out FILE.tar --passphrase-file FILE',
+  options: { in: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } },
+  async run(args, io) {
+    const pass = await readPassphraseFile(required(args, 'passphrase-file'));
+    const outFile = required(args, 'out');
+    await decryptBundleFile(required(args, 'in'), outFile, pass);
+    if (json(args)) out(io, { out: outFile });
+    else writeLine(io.stdout, `decrypted to ${outFile} (extract with: tar -xf ${outFile})`);
+    return 0;
+  },
+};
+
+const erase: Command = {
+  path: ['erase'],
+  summary: "crypto-shred an owner: destroy their key, delete their rows, checkpoint the WAL and VACUUM",
+  usage: 'earshot erase --owner ID --yes [--json]',
+  options: { owner: { type: 'string' }, yes: { type: 'boolean' } },
+  async run(args, io) {
+    const ownerId = required(args, 'owner');
+    requireYes(args, 'erasure');
+    return withStore(args, io, async (store) => {
+      const r = await store.eraseOwner(ownerId);
+      if (json(args)) out(io, r);
+      else writeLine(io.stdout, `erased ${ownerId}: ${r.recordings} recordings, ${r.consentEvents} consent events`);
+      return 0;
+    });
+  },
+};
+
+const auditVerify: Command = {
+  path: ['audit', 'verify'],
+  summary: 'verify the audit hash chain and its sealed head (finds edits, deletions, reordering, truncation)',
+  usage: 'earshot audit verify [--json]',
+  help: 'Exit 0 when the chain is intact, 1 when it is not (each problem is listed).',
+  options: {},
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const r = await store.audit.verify();
+      if (json(args)) out(io, r);
+      else {
+        writeLine(io.stdout, `${r.ok ? 'OK' : 'BROKEN'}: ${r.entries} entries, head ${r.head} (#${r.lastSeq})`);
+        for (const p of r.problems) writeLine(io.stdout, `  ${p.kind} at #${p.seq}: ${p.message}`);
+      }
+      if (!r.ok) {
+        await store.recordIncident({ kind: 'audit-verify-failed', problems: r.problems.length });
+        if (!json(args)) writeLine(io.stderr, `earshot audit verify: AUDIT_BROKEN: ${r.problems.length} problem(s) found`);
+      }
+      return r.ok ? 0 : 1;
+    });
+  },
+};
+
+const auditLog: Command = {
+  path: ['audit', 'log'],
+  summary: 'print the audit log (personal parts decrypted where the owner still exists)',
+  usage: 'earshot audit log [--owner ID] [--json]',
+  help: 'With --json: one JSON object per line.',
+  options: { owner: { type: 'string' } },
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const owner = str(args, 'owner');
+      const entries = await store.audit.list(owner !== undefined ? { ownerId: owner } : {});
+      for (const e of entries) {
+        if (json(args)) out(io, e);
+        else {
+          const parts = [`#${e.seq}`, iso(e.at), e.type];
+          if (e.ownerId) parts.push(`owner=${e.ownerId}`);
+          if (e.recordingId) parts.push(`recording=${e.recordingId}`);
+          if (e.detail) parts.push(JSON.stringify(e.detail));
+          if (e.personal) parts.push(e.personal === 'redacted' ? '[personal: redacted]' : JSON.stringify(e.personal));
+          writeLine(io.stdout, parts.join('  '));
+        }
+      }
+      return 0;
+    });
+  },
+};
+
+const auditHead: Command = {
+  path: ['audit', 'head'],
+  summary: 'print the sealed audit head (seq and hash) for publishing off-device',
+  usage: 'earshot audit head [--json]',
+  options: {},
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const h = await store.audit.head();
+      if (json(args)) out(io, h);
+      else writeLine(io.stdout, `${h.seq} ${h.head}`);
+      return 0;
+    });
+  },
+};
+
+const keysRotate: Command = {
+  path: ['keys', 'rotate'],
+  summary: 're-wrap every data key under a new device key (crash-safe; recordings are not rewritten)',
+  usage: 'earshot keys rotate [--json]',
+  options: {},
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const r = await store.rotateKeys();
+      if (json(args)) out(io, r);
+      else writeLine(io.stdout, `rotated device key ${r.from} -> ${r.to} (${r.owners} owner keys re-wrapped)`);
+      return 0;
+    });
+  },
+};
+
+const retentionSet: Command = {
+  path: ['retention', 'set'],
+  summary: "set an owner's retention in days (0 = delete right after a confirmed upload)",
+  usage: 'earshot retention set --owner ID --days N [--json]',
+  options: { owner: { type: 'string' }, days: { type: 'string' } },
+  async run(args, io) {
+    const ownerId = required(args, 'owner');
+    const days = Number(required(args, 'days'));
+    return withStore(args, io, async (store) => {
+      await store.owners.setRetentionDays(ownerId, days);
+      if (json(args)) out(io, { ownerId, retentionDays: days });
+      else writeLine(io.stdout, `retention of ${ownerId}: ${days} days`);
+      return 0;
+    });
+  },
+};
+
+const retentionSweep: Command = {
+  path: ['retention', 'sweep'],
+  summary: 'apply every owner\'s retention now (the daemon does this at start and hourly)',
+  usage: 'earshot retention sweep [--json]',
+  options: {},
+  async run(args, io) {
+    return withStore(args, io, async (store) => {
+      const r = await sweepRetention(retentionTargetOf(store), Date.now());
+      if (json(args)) out(io, r);
+      else writeLine(io.stdout, `deleted ${r.reduce((s, x) => s + x.deleted, 0)} recordings`);
+      return 0;
+    });
+  },
+};
+
+export const commands: Command[] = [
+  init,
+  ownersAdd,
+  ownersList,
+  ownersUse,
+  ownersTransfer,
+  recordingsList,
+  recordingsPlay,
+  recordingsDelete,
+  exportCmd,
+  exportOpen,
+  erase,
+  auditVerify,
+  auditLog,
+  auditHead,
+  keysRotate,
+  retentionSet,
+  retentionSweep,
+];

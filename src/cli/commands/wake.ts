@@ -1,3 +1,152 @@
-import type { Command } from '../command.js';
+/**
+ * Wake-word commands: `earshot detect FILE.wav`, `earshot models list`, `earshot models verify`.
+ */
+import { readWavFile } from '../../audio/wav.js';
+import { loadConfig } from '../../config/load.js';
+import type { DeviceConfig, WakeWordConfig } from '../../config/types.js';
+import { EarshotError } from '../../core/errors.js';
+import { DEFAULT_MANIFEST, loadManifest, resolveModelPath, verifyAll } from '../../wakeword/ModelManifest.js';
+import { WakeDetector } from '../../wakeword/WakeDetector.js';
+import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
-export const commands: Command[] = [];
+async function configFor(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
+  const { configFile, dataDir } = globalPaths(args, io.env);
+  return loadConfig(configFile, dataDir !== undefined ? { dataDir } : {});
+}
+
+function manifestPath(args: ParsedArgs): string {
+  const v = args.values['manifest'];
+  return typeof v === 'string' && v !== '' ? v : DEFAULT_MANIFEST;
+}
+
+function numberOption(args: ParsedArgs, name: string, check: (x: number) => boolean, what: string): number | undefined {
+  const v = args.values[name];
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x) || !check(x)) {
+    throw new EarshotError('BAD_ARGUMENT', `--${name} must be ${what} (got '${String(v)}')`);
+  }
+  return x;
+}
+
+/** Scores rounded for output: two decimals, like openWakeWord's usual reporting. */
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+const detect: Command = {
+  path: ['detect'],
+  summary: 'run the wake-word detector over a WAV file and print the detections',
+  usage: 'earshot detect FILE.wav [--wakeword NAME ...] [--threshold X] [--phases N] [--json]',
+  help: [
+    'Options:',
+    '  --wakeword NAME   model name from models/manifest.json (repeatable; default: the config wake.words)',
+    '  --threshold X     score threshold in (0, 1] for every word (default: config, per word)',
+    '  --phases N        chunk phases scored per 80 ms, 1 = openWakeWord reference (default: config wake.phases)',
+    '  --manifest FILE   model manifest (default models/manifest.json)',
+    '  --json            one JSON object per detection: {"wakeword":"hey_jarvis","score":0.97,"atMs":1840}',
+    '',
+    'atMs is the audio time of the end of the detecting 80 ms frame. Any PCM or float WAV is converted to',
+    '16 kHz mono first.',
+  ].join('\n'),
+  options: {
+    wakeword: { type: 'string', multiple: true },
+    threshold: { type: 'string' },
+    phases: { type: 'string' },
+    manifest: { type: 'string' },
+  },
+  allowPositionals: true,
+  async run(args, io) {
+    if (args.positionals.length !== 1) throw new EarshotError('BAD_ARGUMENT', 'expected exactly one WAV file');
+    const file = args.positionals[0]!;
+    const threshold = numberOption(args, 'threshold', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+    const phases = numberOption(args, 'phases', (x) => Number.isInteger(x) && x >= 1 && x <= 8, 'an integer from 1 to 8');
+    const config = await configFor(args, io);
+    const named = args.values['wakeword'] as string[] | undefined;
+    const words: WakeWordConfig[] =
+      named && named.length > 0
+        ? named.map((name) => ({ name }))
+        : config.wake.words.map((w) => (threshold === undefined ? w : { name: w.name }));
+    // Read the audio first: a bad file should fail fast, before models load.
+    const wav = await readWavFile(file);
+    const detector = await WakeDetector.create({
+      words,
+      threshold: threshold ?? config.wake.threshold,
+      patienceFrames: config.wake.patienceFrames,
+      refractoryMs: config.wake.refractoryMs,
+      phases: phases ?? config.wake.phases,
+      vadGate: config.wake.vadGate,
+      manifest: manifestPath(args),
+    });
+    const found = await detector.push(wav.pcm16k);
+    const json = args.values['json'] === true;
+    for (const d of found) {
+      if (json) writeLine(io.stdout, JSON.stringify({ wakeword: d.wakeword, score: round2(d.score), atMs: d.atMs }));
+      else writeLine(io.stdout, `${(d.atMs / 1000).toFixed(2)} s  ${d.wakeword}  score ${d.score.toFixed(2)}`);
+    }
+    if (!json) {
+      writeLine(io.stderr, `${found.length} detection(s) in ${(wav.pcm16k.length / 16000).toFixed(1)} s of audio (words: ${detector.words.join(', ')})`);
+    }
+    return 0;
+  },
+};
+
+const modelsList: Command = {
+  path: ['models', 'list'],
+  summary: 'list the pinned models (kind, source, licence, SHA-256)',
+  usage: 'earshot models list [--manifest FILE] [--json]',
+  options: { manifest: { type: 'string' } },
+  async run(args, io) {
+    const manifest = await loadManifest(manifestPath(args));
+    if (args.values['json'] === true) {
+      const rows = manifest.models.map((m) => ({
+        name: m.name,
+        kind: m.kind,
+        file: m.file,
+        source: m.source,
+        sha256: m.sha256,
+        licence: m.licence,
+        inputs: m.inputs.map((t) => t.name),
+        outputs: m.outputs.map((t) => t.name),
+        path: resolveModelPathSafe(manifest, m),
+      }));
+      writeLine(io.stdout, JSON.stringify(rows));
+      return 0;
+    }
+    for (const m of manifest.models) {
+      const src = m.source.type === 'npm' ? `${m.source.package}@${m.source.version}/${m.source.path}` : `local: ${m.source.path}`;
+      writeLine(io.stdout, `${m.name.padEnd(15)} ${m.kind.padEnd(9)} ${m.licence.padEnd(16)} ${m.sha256.slice(0, 12)}…  ${src}`);
+    }
+    return 0;
+  },
+};
+
+function resolveModelPathSafe(manifest: Awaited<ReturnType<typeof loadManifest>>, m: Parameters<typeof resolveModelPath>[1]): string | null {
+  try {
+    return resolveModelPath(manifest, m);
+  } catch {
+    // Reported by `models verify`; listing still works without the package installed.
+    return null;
+  }
+}
+
+const modelsVerify: Command = {
+  path: ['models', 'verify'],
+  summary: 'check every model file against its pinned SHA-256 (non-zero exit if any fails)',
+  usage: 'earshot models verify [--manifest FILE] [--json]',
+  options: { manifest: { type: 'string' } },
+  async run(args, io) {
+    const manifest = await loadManifest(manifestPath(args));
+    const results = await verifyAll(manifest);
+    if (args.values['json'] === true) {
+      writeLine(io.stdout, JSON.stringify({ ok: results.every((r) => r.ok), models: results }));
+    } else {
+      for (const r of results) writeLine(io.stdout, r.ok ? `ok    ${r.name} (${r.file})` : `FAIL  ${r.name}: ${r.code}: ${r.message}`);
+    }
+    const bad = results.filter((r) => !r.ok).length;
+    if (bad > 0 && args.values['json'] !== true) writeLine(io.stderr, `earshot models verify: ${bad} of ${results.length} models failed`);
+    return bad > 0 ? 1 : 0;
+  },
+};
+
+export const commands: Command[] = [detect, modelsList, modelsVerify];

@@ -1,0 +1,131 @@
+/**
+ * The audit hash chain, as pure functions (no I/O): canonical encoding, hashing and verification.
+ *
+ * entry.hash = SHA-256(bytes(prevHash) ‖ UTF-8(canonical entry)). The canonical entry is JSON with sorted
+ * keys over every stored column except the hashes, with the sealed personal part as base64: the chain covers
+ * the ciphertext, so shredding an owner's key makes the personal part unreadable while the chain verifies.
+ * The hash needs no key, so an attacker could rewrite the whole table consistently; that is why the latest
+ * (seq, head) is also kept sealed under the device key (the anchor) and can be published off-device.
+ */
+import { createHash } from 'node:crypto';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditRow {
+  seq: number;
+  at: number;
+  type: string;
+  ownerId: string | null;
+  recordingId: string | null;
+  /** Canonical JSON of the clear, non-personal detail, or null. */
+  detail: string | null;
+  personal: Buffer | null;
+  keyVersion: number | null;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditAnchor {
+  seq: number;
+  head: string;
+}
+
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+export function canonicalEntry(row: Omit<AuditRow, 'hash' | 'prevHash'>): string {
+  return canonicalJson({
+    v: 1,
+    seq: row.seq,
+    at: row.at,
+    type: row.type,
+    ownerId: row.ownerId,
+    recordingId: row.recordingId,
+    detail: row.detail,
+    personal: row.personal ? row.personal.toString('base64') : null,
+    keyVersion: row.keyVersion,
+  });
+}
+
+export function chainHash(prevHash: string, canonical: string): string {
+  return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonical, 'utf8').digest('hex');
+}
+
+export type AuditProblemKind = 'edited' | 'missing' | 'reordered' | 'relinked' | 'truncated' | 'unanchored' | 'head-mismatch';
+
+export interface AuditProblem {
+  kind: AuditProblemKind;
+  /** The entry where it shows (for 'missing', the first missing seq). */
+  seq: number;
+  message: string;
+}
+
+export interface AuditVerifyReport {
+  ok: boolean;
+  entries: number;
+  /** Hash of the last entry in the table. */
+  head: string;
+  lastSeq: number;
+  anchor: AuditAnchor | null;
+  problems: AuditProblem[];
+}
+
+/** Rows must be in ascending seq order (the table's primary key order). */
+export function verifyChain(rows: readonly AuditRow[], anchor: AuditAnchor | null): AuditVerifyReport {
+  const problems: AuditProblem[] = [];
+  const seqOfHash = new Map<string, number>();
+  for (const r of rows) seqOfHash.set(r.hash, r.seq);
+
+  let lastHash = GENESIS_HASH;
+  let lastSeq = 0;
+  for (const r of rows) {
+    const own = chainHash(r.prevHash, canonicalEntry(r));
+    if (own !== r.hash) {
+      problems.push({ kind: 'edited', seq: r.seq, message: `entry #${r.seq} was modified (its content does not match its hash)` });
+    }
+    if (r.seq !== lastSeq + 1) {
+      const first = lastSeq + 1;
+      const last = r.seq - 1;
+      problems.push({
+        kind: 'missing',
+        seq: first,
+        message: first === last ? `entry #${first} was deleted` : `entries #${first}–#${last} were deleted`,
+      });
+    } else if (r.prevHash !== lastHash) {
+      const other = seqOfHash.get(r.prevHash);
+      problems.push(
+        other !== undefined && other !== lastSeq
+          ? { kind: 'reordered', seq: r.seq, message: `entry #${r.seq} was moved: it follows entry #${other}, not #${lastSeq}` }
+          : { kind: 'relinked', seq: r.seq, message: `entry #${r.seq} does not follow entry #${lastSeq} (an earlier entry was replaced or re-hashed)` },
+      );
+    }
+    lastHash = r.hash;
+    lastSeq = r.seq;
+  }
+
+  if (anchor) {
+    if (lastSeq < anchor.seq) {
+      problems.push({
+        kind: 'truncated',
+        seq: lastSeq + 1,
+        message: `the log ends at entry #${lastSeq} but the sealed head records #${anchor.seq}: entries were removed from the end`,
+      });
+    } else if (lastSeq > anchor.seq) {
+      problems.push({
+        kind: 'unanchored',
+        seq: anchor.seq + 1,
+        message: `entries after #${anchor.seq} were not written by this device (they are beyond the sealed head)`,
+      });
+    } else if (lastHash !== anchor.head) {
+      problems.push({ kind: 'head-mismatch', seq: lastSeq, message: `the last entry's hash differs from the sealed head: the log was rewritten` });
+    }
+  }
+  return { ok: problems.length === 0, entries: rows.length, head: lastHash, lastSeq, anchor, problems };
+}

@@ -1,0 +1,138 @@
+/**
+ * Store benchmark: seal+insert and open+read of a 5-s recording, export of one owner's 1,700 recordings out of
+ * a 17,000-recording store, and crypto-shredding that owner. Runs on the real disk (os.tmpdir()), not tmpfs.
+ *
+ * Fill: the requester's 1,700 recordings are full 5-s captures (160 KB each, what is exported and shredded);
+ * the other 15,300 are 1-s captures by default so the store builds in reasonable time (~0.75 GB instead of
+ * 2.7 GB). EARSHOT_BENCH_FULL=1 makes every recording 5 s. The output says which fill was used.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SAMPLE_RATE } from '../core/audio-format.js';
+import type { Capture } from '../core/recording.js';
+import { exportOwner } from '../privacy/export/export-owner.js';
+import { RecordingStore, initDataDir } from '../store/recording-store.js';
+
+const DEVICE = 'bench-device';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Speech-like noise: not compressible, so the numbers are honest about I/O. */
+function pcmOf(seconds: number): Int16Array {
+  const n = Math.round(seconds * SAMPLE_RATE);
+  const bytes = randomBytes(n * 2);
+  return new Int16Array(bytes.buffer, bytes.byteOffset, n);
+}
+
+let seq = 0;
+function capture(pcm: Int16Array, startedAt: number): Capture {
+  return {
+    id: `bench-${++seq}-${randomBytes(4).toString('hex')}`,
+    wakeword: 'hey_jarvis',
+    score: 0.9,
+    startedAt,
+    wakeAtMs: 0,
+    durationMs: (pcm.length / SAMPLE_RATE) * 1000,
+    endReason: 'end-of-speech',
+    pcm,
+  };
+}
+
+export async function benchStore(opts: { log?: (l: string) => void } = {}): Promise<Record<string, number>> {
+  const log = opts.log ?? (() => undefined);
+  const full = process.env['EARSHOT_BENCH_FULL'] === '1';
+  const total = Number(process.env['EARSHOT_BENCH_RECORDINGS'] ?? 17_000);
+  const requesterCount = Math.round(total / 10);
+  const otherSeconds = full ? 5 : 1;
+  const dir = mkdtempSync(path.join(tmpdir(), 'earshot-bench-store-'));
+  const results: Record<string, number> = {};
+  try {
+    await initDataDir(dir, { deviceId: DEVICE });
+    const store = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+    try {
+      const owners: string[] = [];
+      for (let i = 0; i < 10; i++) owners.push(await store.owners.add(`Bench Owner ${i}`));
+      const requester = owners[0]!;
+      const fiveSec = pcmOf(5);
+      const otherPcm = pcmOf(otherSeconds);
+
+      // 1. Seal + insert of a 5-s recording, each its own transaction (as the daemon does).
+      const insertMs: number[] = [];
+      const ids: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const c = capture(fiveSec, 1_700_000_000_000 + i);
+        const t0 = performance.now();
+        await store.saveCapture(requester, c);
+        insertMs.push(performance.now() - t0);
+        ids.push(c.id);
+      }
+      results['store.insertMsMedian'] = median(insertMs);
+      log(`store: seal+insert 5-s recording: median ${results['store.insertMsMedian'].toFixed(2)} ms (200 inserts)`);
+
+      // 2. Open + read back (decrypt, verify AAD and content hash).
+      const readMs: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now();
+        await store.recordings.open(ids[i]!);
+        readMs.push(performance.now() - t0);
+      }
+      results['store.readMsMedian'] = median(readMs);
+      log(`store: open+read 5-s recording: median ${results['store.readMsMedian'].toFixed(2)} ms`);
+
+      // 3. Fill to `total` recordings: requester's remaining at 5 s, interleaved with the other owners'.
+      log(`store: filling ${total} recordings (requester ${requesterCount} × 5 s, others ${total - requesterCount} × ${otherSeconds} s${full ? '' : '; EARSHOT_BENCH_FULL=1 for all 5 s'})…`);
+      const t0 = performance.now();
+      let made = 200;
+      let requesterMade = 200;
+      while (made < total) {
+        const forRequester = requesterMade < requesterCount && made % 10 === 0;
+        const owner = forRequester ? requester : owners[1 + (made % 9)]!;
+        await store.saveCapture(owner, capture(forRequester ? fiveSec : otherPcm, 1_700_000_000_000 + made));
+        if (forRequester) requesterMade++;
+        made++;
+        if (made % 2000 === 0) log(`store: … ${made}/${total}`);
+      }
+      while (requesterMade < requesterCount) {
+        await store.saveCapture(requester, capture(fiveSec, 1_700_000_000_000 + made++));
+        requesterMade++;
+      }
+      const dbBytes = (await fs.stat(path.join(dir, 'earshot.db'))).size + (await fs.stat(path.join(dir, 'earshot.db-wal')).then((s) => s.size, () => 0));
+      results['store.fillS'] = (performance.now() - t0) / 1000;
+      results['store.recordings'] = made;
+      results['store.dbMb'] = dbBytes / 1e6;
+      log(`store: filled ${made} recordings in ${results['store.fillS'].toFixed(1)} s (database ${results['store.dbMb'].toFixed(0)} MB)`);
+
+      // 4. Export the requester's recordings (tar; every item opened as the requester).
+      const out = path.join(dir, 'export.tar');
+      const te = performance.now();
+      const r = await exportOwner(store, { ownerId: requester, out });
+      results['store.exportS'] = (performance.now() - te) / 1000;
+      results['store.exportRecordings'] = r.recordings;
+      results['store.exportMb'] = r.bytes / 1e6;
+      log(`store: export of ${r.recordings} recordings (${results['store.exportMb'].toFixed(0)} MB tar) out of ${made}: ${results['store.exportS'].toFixed(2)} s`);
+      await fs.rm(out);
+
+      // 5. Crypto-shred the requester: key destroyed + device key rotated, rows deleted, WAL checkpointed, vacuumed.
+      // shredKeyS: until the owner is unreadable and gone from the tables (key destroyed, device key rotated,
+      // rows deleted, committed); shredS: the whole `earshot erase`, including giving the space back.
+      const ts = performance.now();
+      await store.eraseOwner(requester, { onShredded: () => (results['store.shredKeyS'] = (performance.now() - ts) / 1000) });
+      results['store.shredS'] = (performance.now() - ts) / 1000;
+      log(
+        `store: crypto-shred of that owner (${r.recordings} recordings): ${results['store.shredS'].toFixed(2)} s ` +
+          `(unreadable and deleted after ${(results['store.shredKeyS'] ?? NaN).toFixed(2)} s; the rest is incremental vacuum)`,
+      );
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

@@ -1,0 +1,34 @@
+/**
+ * Post-wake capture: only the audio after a wake word, until end of speech, max length or no-speech timeout.
+ *
+ * Wiring in the daemon (with the Silero wrapper from src/vad):
+ *
+ *   const vad = await SileroVad.create(manifest);
+ *   const capture = new CaptureSession({
+ *     vad: (chunk640) => vad.process(chunk640),
+ *     resetVad: () => vad.reset(),          // fresh recurrent state for each capture
+ *     settings: config.capture,             // endSilenceMs, maxMs, noSpeechTimeoutMs, vadThreshold
+ *     sink,                                 // CaptureSink: gets every finished Capture
+ *   });
+ *   new WakeLoop(detector, { onProcessed: async (samples, detections) => {
+ *     for (const o of await capture.processChunk(samples, detections)) report(o);   // finished / discarded
+ *   } });
+ *   // processChunk must see every chunk the detector processed, in order, with the detections that chunk
+ *   // produced; it cuts the chunk at each detection's atMs. At the end of the stream: await capture.end().
+ *   // A detection reported after its chunk has passed starts the capture at the next chunk (never earlier).
+ *
+ * If the VAD already runs on every frame (e.g. for the wake VAD gate), use CaptureStateMachine directly:
+ * `wake(detection)` then `push(frame, [pFirstHalf, pSecondHalf])` for each frame after the detecting one,
+ * only while `wantsAudio` is true.
+ */
+export {
+  CaptureStateMachine,
+  VAD_CHUNK_SAMPLES,
+  SILENCE_HYSTERESIS,
+  type CaptureSettings,
+  type CaptureState,
+  type CaptureStep,
+  type DiscardReason,
+  type WakeEvent,
+} from './CaptureStateMachine.js';
+export { CaptureSession, type CaptureOutcome, type CaptureSessionOptions, type SpeechProbabilityFn } from './CaptureSession.js';

@@ -1,0 +1,299 @@
+/**
+ * The composition root: the only module that imports the whole tree. It builds every part from the config
+ * and wires the data flow
+ *
+ *   audio source → WakeLoop(WakeDetector) → CaptureSession(Silero VAD) → RecordingStore (sealed per owner)
+ *        → outbox → ConsentGate (checked at send time) → Uplink (MQTT 5)
+ *
+ * and the fleet flow the other way (broker → FleetConfigReceiver → live settings → status report).
+ */
+import { once } from 'node:events';
+import { resilientMicrophone, WavFileSource, PcmStreamSource } from './audio/index.js';
+import { CaptureSession, type CaptureOutcome } from './capture/index.js';
+import type { DeviceConfig } from './config/types.js';
+import { resolveDeviceId } from './config/index.js';
+import type { AudioChunks } from './core/audio-format.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { EarshotError, errorMessage } from './core/errors.js';
+import { silentLogger, type Logger } from './core/logger.js';
+import type { Capture } from './core/recording.js';
+import { effectivePrivacy, FleetConfigReceiver, privacyBaseline, type FleetReceiveResult } from './fleet/index.js';
+import { ConsentGate } from './privacy/consent/index.js';
+import { startRetentionSweeper, type RetentionSweeper, type RetentionTarget } from './privacy/retention/sweeper.js';
+import { RecordingStore } from './store/index.js';
+import { createUplink, type FleetConfigReport, type Uplink } from './uplink/index.js';
+import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
+import { SwappableDetector } from './wakeword/SwappableDetector.js';
+
+/** What the daemon tells its operator (the CLI prints these as lines or JSON). */
+export type DaemonEvent =
+  | { type: 'listening'; startupMs: number; words: string[]; source: string }
+  | { type: 'wake'; wakeword: string; score: number; atMs: number; owner: 'active' | 'none' }
+  | { type: 'captured'; recordingId: string; wakeword: string; atMs: number; durationMs: number; endReason: Capture['endReason']; queued: boolean }
+  | { type: 'discarded'; wakeword: string; atMs: number; reason: string }
+  | { type: 'stored-failed'; recordingId: string; error: string }
+  | { type: 'fleet'; result: FleetReceiveResult['status']; target: string | null; version: number | null; reason?: string }
+  | { type: 'source-failed'; error: string; retryInMs: number }
+  | { type: 'stopped'; metrics: WakeLoopMetrics; captures: number };
+
+export interface DaemonOptions {
+  config: DeviceConfig;
+  /** `--input FILE.wav`, '-' for raw 16 kHz s16le PCM on stdin, or undefined for the microphone. */
+  input?: string;
+  /** Replay --input at real-time pace (the microphone always is). */
+  realtime?: boolean;
+  stdin?: NodeJS.ReadableStream;
+  signal?: AbortSignal;
+  logger?: Logger;
+  clock?: Clock;
+  onEvent?: (e: DaemonEvent) => void;
+  /** Use MQTT 3.1.1 (the aedes demo broker). */
+  mqttProtocolVersion?: 4 | 5;
+  /** Started before the audio, e.g. to measure start-up. Default performance.now() at call. */
+  startedAt?: number;
+}
+
+export interface DaemonResult {
+  metrics: WakeLoopMetrics;
+  captures: number;
+}
+
+/** Runs until the source ends (file/stdin) or the signal aborts (microphone). Resolves after a clean shutdown. */
+export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
+  const startedAt = opts.startedAt ?? performance.now();
+  const log = opts.logger ?? silentLogger;
+  const clock = opts.clock ?? systemClock;
+  const emit = opts.onEvent ?? (() => {});
+  const baseConfig = opts.config;
+  const deviceId = await resolveDeviceId(baseConfig);
+  const config: DeviceConfig = { ...baseConfig, device: { ...baseConfig.device, id: deviceId } };
+
+  const store = await RecordingStore.open({ dataDir: config.dataDir, deviceId, defaults: config.privacy, clock, logger: log });
+  const closers: (() => Promise<void>)[] = [() => store.close()];
+  try {
+    let uplink: Uplink | undefined;
+    let lastConfig: FleetConfigReport | undefined;
+
+    // Fleet config: restore what was applied before (signature re-checked), then live updates.
+    let receiver!: FleetConfigReceiver;
+    const activePrivacy = async () => {
+      const ownerId = await store.owners.activeOwnerId();
+      const owner = ownerId ? await store.owners.getPrivacy(ownerId) : undefined;
+      return effectivePrivacy(owner, config.privacy, receiver.state().privacy);
+    };
+    receiver = new FleetConfigReceiver({
+      deviceId,
+      deviceConfig: config,
+      settings: store.settings,
+      audit: store.audit,
+      clock,
+      logger: log,
+      baseline: async () => {
+        const ownerId = await store.owners.activeOwnerId();
+        return privacyBaseline(ownerId ? await store.owners.getPrivacy(ownerId) : undefined, config.privacy);
+      },
+      report: async (r) => {
+        if (r.status === 'unchanged') return;
+        emit({ type: 'fleet', result: r.status, target: r.target, version: r.version, ...(r.reason ? { reason: r.reason } : {}) });
+        lastConfig = {
+          result: r.status,
+          ...(r.target ? { target: r.target } : {}),
+          ...(r.version !== null ? { version: r.version } : {}),
+          ...(r.reason ? { reason: r.reason } : {}),
+          at: r.at,
+        };
+        await uplink?.publishStatus();
+      },
+    });
+    await receiver.restore();
+    let live = receiver.state().config;
+
+    const gate = new ConsentGate({
+      consent: store.consent,
+      owners: store.owners,
+      devicePrivacy: () => config.privacy,
+      fleetPrivacy: () => receiver.state().privacy,
+    });
+
+    // Retention: the owner's choice capped by the fleet, at start and hourly.
+    const retentionTarget: RetentionTarget = {
+      retentionPolicies: async () => {
+        const cap = receiver.state().privacy.maxRetentionDays;
+        return (await store.owners.retentionPolicies()).map((p) => ({
+          ownerId: p.ownerId,
+          retentionDays: typeof cap === 'number' ? Math.min(cap, p.retentionDays) : p.retentionDays,
+        }));
+      },
+      deleteExpired: (ownerId, rule) => store.recordings.deleteExpired(ownerId, rule),
+    };
+    const sweeper: RetentionSweeper = startRetentionSweeper(retentionTarget, { clock, logger: log });
+    closers.unshift(async () => sweeper.stop());
+    await sweeper.firstSweep;
+
+    if (config.uplink.brokerUrl) {
+      uplink = createUplink({
+        config,
+        outbox: store.outbox,
+        recordings: store.recordings,
+        gate,
+        audit: store.audit,
+        settings: store.settings,
+        logger: log,
+        clock,
+        ...(opts.mqttProtocolVersion ? { protocolVersion: opts.mqttProtocolVersion } : {}),
+        statusFields: async () => {
+          const p = await activePrivacy();
+          return {
+            localOnly: p.localOnly,
+            uploadsEnabled: p.uploadsEnabled,
+            configVersions: { ...receiver.state().versions } as Record<string, number>,
+            ...(lastConfig ? { lastConfig } : {}),
+          };
+        },
+        onConfigMessage: async (topic, payload) => {
+          await receiver.receive(topic, payload);
+        },
+      });
+      const u = uplink;
+      if (u) {
+        u.start();
+        closers.unshift(() => u.stop());
+      }
+    }
+
+    // The audio side.
+    const detector = new SwappableDetector(await WakeDetector.fromConfig(live.wake));
+    let words = (detector.active as WakeDetector).words;
+    const vad = await SileroVad.create();
+    const capture = new CaptureSession({
+      vad: (chunk) => vad.process(chunk),
+      resetVad: () => vad.reset(),
+      settings: live.capture,
+      clock,
+    });
+    receiver.onChange((s) => {
+      // Non-privacy settings apply live; the detector's thresholds and timing are updated in place.
+      const wakeChanged = JSON.stringify(s.config.wake) !== JSON.stringify(live.wake);
+      live = s.config;
+      try {
+        capture.reconfigure(live.capture);
+      } catch (e) {
+        log.error('capture settings from fleet config not applied', { error: errorMessage(e) });
+      }
+      log.setLevel(live.log.level);
+      if (wakeChanged) {
+        WakeDetector.fromConfig(live.wake).then(
+          (d) => {
+            detector.swap(d);
+            words = d.words;
+            log.info('wake-word settings applied live', { words: d.words });
+          },
+          (e: unknown) => log.error('wake-word settings from fleet config not applied', { error: errorMessage(e) }),
+        );
+      }
+    });
+
+    // The owner is fixed at wake time: a capture belongs to whoever was active when the wake word was heard.
+    const ownerAtWake = new Map<number, string>();
+    const pendingSaves = new Set<Promise<void>>();
+    let captures = 0;
+
+    const store1 = async (c: Capture): Promise<void> => {
+      const ownerId = ownerAtWake.get(c.wakeAtMs);
+      ownerAtWake.delete(c.wakeAtMs);
+      if (!ownerId) return; // cannot happen: wakes without an owner never start a capture
+      let queued = false;
+      try {
+        const decision = uplink ? await gate.check({ ownerId, capturedAt: c.startedAt }, clock.now()) : { allowed: false as const };
+        queued = decision.allowed;
+        await store.saveCapture(ownerId, c, { enqueue: queued });
+        captures++;
+        emit({ type: 'captured', recordingId: c.id, wakeword: c.wakeword, atMs: c.wakeAtMs, durationMs: c.durationMs, endReason: c.endReason, queued });
+        if (queued) uplink?.notify();
+      } catch (e) {
+        log.error('storing a capture failed', { error: errorMessage(e), recordingId: c.id });
+        emit({ type: 'stored-failed', recordingId: c.id, error: errorMessage(e) });
+      }
+    };
+    const onOutcome = (o: CaptureOutcome): void => {
+      if (o.kind === 'finished') {
+        const p = store1(o.capture).finally(() => pendingSaves.delete(p));
+        pendingSaves.add(p);
+      } else {
+        ownerAtWake.delete(o.wakeAtMs);
+        emit({ type: 'discarded', wakeword: o.wakeword, atMs: o.wakeAtMs, reason: o.reason });
+      }
+    };
+
+    let accepted: WakeDetection[] = [];
+    const loop = new WakeLoop(detector, {
+      onDetection: async (d) => {
+        const ownerId = await store.owners.activeOwnerId();
+        emit({ type: 'wake', wakeword: d.wakeword, score: d.score, atMs: d.atMs, owner: ownerId ? 'active' : 'none' });
+        if (!ownerId) {
+          log.warn('wake word heard but no owner is active: nothing is captured (earshot owners add / use)');
+          return;
+        }
+        if (capture.wantsAudio) return; // a wake inside a command is part of that command
+        ownerAtWake.set(d.atMs, ownerId);
+        accepted.push(d);
+      },
+      onProcessed: async (samples) => {
+        const wakes = accepted;
+        accepted = [];
+        for (const o of await capture.processChunk(samples, wakes)) onOutcome(o);
+      },
+      onError: (e) => log.error('wake loop failed', { error: errorMessage(e) }),
+    });
+
+    const source = await openSource(config, opts, log, emit);
+    emit({ type: 'listening', startupMs: Math.round(performance.now() - startedAt), words, source: describeSource(opts.input) });
+    await loop.run(source, opts.signal);
+    const last = await capture.end();
+    if (last.kind === 'finished' || last.kind === 'discarded') onOutcome(last);
+    await Promise.all([...pendingSaves]);
+    if (uplink && !opts.signal?.aborted) {
+      // A replayed file: give the uplink a moment to send what was just queued before shutting down.
+      await uplink.publisher.waitForDrain(5_000);
+    }
+    const metrics = loop.metrics();
+    emit({ type: 'stopped', metrics, captures });
+    return { metrics, captures };
+  } finally {
+    for (const close of closers) {
+      try {
+        await close();
+      } catch (e) {
+        log.error('shutdown step failed', { error: errorMessage(e) });
+      }
+    }
+  }
+}
+
+function describeSource(input: string | undefined): string {
+  if (input === undefined) return 'microphone';
+  return input === '-' ? 'stdin' : input;
+}
+
+async function openSource(
+  config: DeviceConfig,
+  opts: DaemonOptions,
+  log: Logger,
+  emit: (e: DaemonEvent) => void,
+): Promise<AudioChunks> {
+  const signal = opts.signal;
+  if (opts.input === '-') {
+    const stdin = opts.stdin ?? process.stdin;
+    return new PcmStreamSource(stdin as AsyncIterable<Uint8Array>, signal ? { signal } : {});
+  }
+  if (opts.input !== undefined) {
+    return WavFileSource.open(opts.input, { realtime: opts.realtime ?? false, ...(signal ? { signal } : {}) });
+  }
+  return resilientMicrophone(config.audio, {
+    logger: log,
+    ...(signal ? { signal } : {}),
+    onFailure: (f) => emit({ type: 'source-failed', error: errorMessage(f.error), retryInMs: f.retryInMs }),
+  });
+}
+
+export { once, EarshotError };

@@ -1,0 +1,27 @@
+/** Public API of signed fleet configuration. */
+export * from './types.js';
+export { canonicalJson } from './canonical-json.js';
+export { generateFleetKeyPair, keyIdOf, loadFleetPrivateKey, loadFleetPublicKey, type FleetKeyPair } from './keys.js';
+export {
+  authenticateFleetDocument,
+  signedMessage,
+  signFleetDocument,
+  verifyFleetDocument,
+  type FleetVerdict,
+  type SignOptions,
+  type VerifyContext,
+} from './document.js';
+export { checkFleetConfig, type RuleViolation } from './fleet-config-rules.js';
+export {
+  effectiveDeviceConfig,
+  effectivePrivacy,
+  mergeFleetPrivacy,
+  orderDocuments,
+  privacyBaseline,
+  type EffectivePrivacy,
+  type OwnerPrivacyChoice,
+} from './merge.js';
+export { FLEET_WIDE_GROUP, parseTarget, targetForTopic, targetMatchesDevice, targetsForDevice, topicForTarget } from './target.js';
+export { loadFleetRecord, readAppliedFleetState, saveFleetRecord, settingsKeyFor, type RestoredFleetState, type StoredFleetRecord } from './applied-store.js';
+export { FleetConfigReceiver, type FleetChangeListener, type FleetReceiveResult, type FleetReceiverOptions, type FleetState } from './FleetConfigReceiver.js';
+export { documentAddress, pubackReason, pushFleetDocument, type PushOptions, type PushResult } from './push.js';

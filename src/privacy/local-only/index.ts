@@ -1,0 +1,1 @@
+export { LocalOnlyPolicy, type LocalOnlyPolicyDeps, type LocalOnlyStatus } from './LocalOnlyPolicy.js';

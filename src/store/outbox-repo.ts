@@ -1,0 +1,81 @@
+/** Recordings waiting for upload: opaque ids and times only; rows vanish with their recording or owner. */
+import { EarshotError } from '../core/errors.js';
+import type { OutboxRepo } from '../core/ports.js';
+import type { OutboxEntry } from '../core/privacy-types.js';
+import type { SqliteDb, Sql } from './sqlite.js';
+
+interface OutboxRow {
+  recording_id: string;
+  owner_id: string;
+  captured_at: number;
+  enqueued_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+}
+
+export async function enqueueIn(
+  sql: Sql,
+  entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number },
+): Promise<void> {
+  const rec = await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [entry.recordingId]);
+  if (!rec) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${entry.recordingId}`);
+  if (rec.owner_id !== entry.ownerId) {
+    throw new EarshotError('INTEGRITY', `recording ${entry.recordingId} does not belong to owner ${entry.ownerId}`);
+  }
+  await sql.run(
+    `INSERT INTO outbox (recording_id, owner_id, captured_at, enqueued_at, attempts, next_attempt_at, last_error)
+     VALUES (?,?,?,?,0,?,NULL) ON CONFLICT(recording_id) DO NOTHING`,
+    [entry.recordingId, entry.ownerId, entry.capturedAt, entry.enqueuedAt, entry.enqueuedAt],
+  );
+}
+
+export class SqliteOutboxRepo implements OutboxRepo {
+  constructor(private readonly db: SqliteDb) {}
+
+  enqueue(entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void> {
+    return this.db.exclusive((sql) => enqueueIn(sql, entry));
+  }
+
+  due(now: number, limit: number): Promise<OutboxEntry[]> {
+    return this.db.exclusive(async (sql) => {
+      const rows = await sql.all<OutboxRow>(
+        'SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY captured_at, recording_id LIMIT ?',
+        [now, limit],
+      );
+      return rows.map((r) => ({
+        recordingId: r.recording_id,
+        ownerId: r.owner_id,
+        capturedAt: r.captured_at,
+        enqueuedAt: r.enqueued_at,
+        attempts: r.attempts,
+        nextAttemptAt: r.next_attempt_at,
+        lastError: r.last_error,
+      }));
+    });
+  }
+
+  recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
+    return this.db.exclusive(async (sql) => {
+      await sql.run('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE recording_id = ?', [
+        error.slice(0, 500),
+        nextAttemptAt,
+        recordingId,
+      ]);
+    });
+  }
+
+  remove(recordingId: string): Promise<void> {
+    return this.db.exclusive(async (sql) => {
+      await sql.run('DELETE FROM outbox WHERE recording_id = ?', [recordingId]);
+    });
+  }
+
+  removeOwner(ownerId: string): Promise<number> {
+    return this.db.exclusive(async (sql) => (await sql.run('DELETE FROM outbox WHERE owner_id = ?', [ownerId])).changes);
+  }
+
+  count(): Promise<number> {
+    return this.db.exclusive(async (sql) => (await sql.get<{ n: number }>('SELECT count(*) AS n FROM outbox'))?.n ?? 0);
+  }
+}

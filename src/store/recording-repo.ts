@@ -1,0 +1,299 @@
+/**
+ * Recordings: sealing on save, opening (with the associated data rebuilt from the row) on read, deletion,
+ * and upload confirmation. Only ids, times and durations are in clear.
+ */
+import { createHash } from 'node:crypto';
+import { EarshotError } from '../core/errors.js';
+import type { RecordingReader } from '../core/ports.js';
+import type { Capture, Recording } from '../core/recording.js';
+import { recordingAad, type RecordingBinding } from '../crypto/aad.js';
+import { open, seal } from '../crypto/aead.js';
+import type { StoreContext } from './context.js';
+import { enqueueIn } from './outbox-repo.js';
+import type { OwnerDataKey } from './owner-keys.js';
+import type { Sql } from './sqlite.js';
+
+/** What the sealed metadata column holds. */
+interface SealedMeta {
+  v: 1;
+  ownerId: string;
+  wakeword: string;
+  score: number;
+  wakeAtMs: number;
+  endReason: Capture['endReason'];
+  samples: number;
+  pcmSha256: string;
+}
+
+export interface RecordingSummary {
+  id: string;
+  ownerId: string;
+  createdAt: number;
+  durationMs: number;
+  uploadedAt: number | null;
+  wakeword: string;
+  score: number;
+}
+
+interface RecordingRow {
+  id: string;
+  owner_id: string;
+  device_id: string;
+  created_at: number;
+  duration_ms: number;
+  key_version: number;
+  sealed_meta: Buffer;
+  sealed_audio?: Buffer;
+  uploaded_at: number | null;
+}
+
+const END_REASONS = new Set(['end-of-speech', 'max-length', 'stream-end']);
+
+function validateCapture(c: Capture): void {
+  const bad = (what: string) => new EarshotError('BAD_ARGUMENT', `capture rejected: ${what}`);
+  if (typeof c.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,96}$/.test(c.id)) throw bad('id must be 1–96 characters of [A-Za-z0-9_.:-]');
+  if (!(c.pcm instanceof Int16Array)) throw bad('pcm must be an Int16Array');
+  if (!Number.isFinite(c.startedAt) || !Number.isInteger(c.startedAt)) throw bad('startedAt must be an integer epoch ms');
+  if (!Number.isFinite(c.durationMs) || c.durationMs < 0) throw bad('durationMs must be >= 0');
+  if (!Number.isFinite(c.score)) throw bad('score must be a number');
+  if (typeof c.wakeword !== 'string') throw bad('wakeword must be a string');
+  if (!END_REASONS.has(c.endReason)) throw bad('unknown endReason');
+}
+
+function pcmBytes(pcm: Int16Array): Buffer {
+  // Int16Array bytes are host order; every supported host (ARM, x86) is little-endian, matching WAV.
+  return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+}
+
+function bytesToPcm(buf: Buffer): Int16Array {
+  if (buf.length % 2 !== 0) throw new EarshotError('INTEGRITY', 'stored audio has an odd number of bytes');
+  const pcm = new Int16Array(buf.length / 2);
+  new Uint8Array(pcm.buffer).set(buf);
+  return pcm;
+}
+
+function binding(row: RecordingRow, ownerId: string = row.owner_id): RecordingBinding {
+  return { recordingId: row.id, ownerId, deviceId: row.device_id, createdAt: row.created_at, keyVersion: row.key_version };
+}
+
+export class RecordingRepo implements RecordingReader {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Seal and insert inside the caller's transaction. */
+  async saveIn(sql: Sql, ownerId: string, capture: Capture, opts: { enqueue?: boolean } = {}): Promise<RecordingSummary> {
+    validateCapture(capture);
+    const key = await this.ctx.keys.require(sql, ownerId);
+    const audio = pcmBytes(capture.pcm);
+    const b: RecordingBinding = {
+      recordingId: capture.id,
+      ownerId,
+      deviceId: this.ctx.deviceId,
+      createdAt: capture.startedAt,
+      keyVersion: key.version,
+    };
+    const meta: SealedMeta = {
+      v: 1,
+      ownerId,
+      wakeword: capture.wakeword,
+      score: capture.score,
+      wakeAtMs: capture.wakeAtMs,
+      endReason: capture.endReason,
+      samples: capture.pcm.length,
+      pcmSha256: createHash('sha256').update(audio).digest('hex'),
+    };
+    const sealedMeta = seal(key.key, Buffer.from(JSON.stringify(meta), 'utf8'), recordingAad('meta', b));
+    const sealedAudio = seal(key.key, audio, recordingAad('audio', b));
+    const exists = await sql.get('SELECT 1 AS x FROM recordings WHERE id = ?', [capture.id]);
+    if (exists) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${capture.id} is already stored`);
+    await sql.run(
+      `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, sealed_audio, uploaded_at)
+       VALUES (?,?,?,?,?,?,?,?,NULL)`,
+      [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta, sealedAudio],
+    );
+    await this.ctx.audit.appendIn(sql, {
+      type: 'recording.created',
+      ownerId,
+      recordingId: capture.id,
+      detail: { durationMs: Math.round(capture.durationMs) },
+    });
+    if (opts.enqueue) {
+      await enqueueIn(sql, { recordingId: capture.id, ownerId, capturedAt: capture.startedAt, enqueuedAt: this.ctx.clock.now() });
+    }
+    return {
+      id: capture.id,
+      ownerId,
+      createdAt: capture.startedAt,
+      durationMs: Math.round(capture.durationMs),
+      uploadedAt: null,
+      wakeword: capture.wakeword,
+      score: capture.score,
+    };
+  }
+
+  /** Decrypts a recording with its owner's key; INTEGRITY (and an audit incident) if anything does not match. */
+  open(recordingId: string): Promise<Recording> {
+    return this.openChecked(recordingId, undefined);
+  }
+
+  /**
+   * Opens a recording *as* `requesterId`: the requester's key and associated data naming the requester.
+   * A recording of anyone else, or one moved onto the requester's row, fails. Used by access requests.
+   */
+  openAs(recordingId: string, requesterId: string): Promise<Recording> {
+    return this.openChecked(recordingId, requesterId);
+  }
+
+  /** Opens for playback and records that it was played. */
+  async play(recordingId: string): Promise<Recording> {
+    const rec = await this.open(recordingId);
+    await this.ctx.audit.append({ type: 'recording.played', ownerId: rec.ownerId, recordingId });
+    return rec;
+  }
+
+  private async openChecked(recordingId: string, requesterId: string | undefined): Promise<Recording> {
+    try {
+      return await this.ctx.db.exclusive(async (sql) => {
+        const row = await sql.get<RecordingRow>('SELECT * FROM recordings WHERE id = ?', [recordingId]);
+        if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+        if (requesterId !== undefined && row.owner_id !== requesterId) {
+          throw new EarshotError('INTEGRITY', `recording ${recordingId} is not filed under owner ${requesterId}`, { details: { recordingId } });
+        }
+        const ownerId = requesterId ?? row.owner_id;
+        const key = await this.ctx.keys.require(sql, ownerId);
+        return this.decrypt(row, key);
+      });
+    } catch (e) {
+      if (e instanceof EarshotError && e.code === 'INTEGRITY') {
+        await this.ctx.incident({ kind: 'integrity', what: 'recording', reason: e.message }, requesterId, recordingId);
+      }
+      throw e;
+    }
+  }
+
+  private decrypt(row: RecordingRow, key: OwnerDataKey): Recording {
+    const b = binding(row, key.ownerId);
+    if (row.key_version !== key.version) {
+      throw new EarshotError('INTEGRITY', `recording ${row.id} is sealed under key version ${row.key_version}, not ${key.version}`, {
+        details: { recordingId: row.id },
+      });
+    }
+    let meta: SealedMeta;
+    let audio: Buffer;
+    try {
+      meta = JSON.parse(open(key.key, row.sealed_meta, recordingAad('meta', b)).toString('utf8')) as SealedMeta;
+      audio = open(key.key, row.sealed_audio!, recordingAad('audio', b));
+    } catch (e) {
+      throw new EarshotError(
+        'INTEGRITY',
+        `recording ${row.id} does not open for owner ${key.ownerId}: it belongs to another owner, was moved, or was modified`,
+        { cause: e, details: { recordingId: row.id, ownerId: key.ownerId } },
+      );
+    }
+    const sha = createHash('sha256').update(audio).digest('hex');
+    if (meta.ownerId !== key.ownerId || meta.pcmSha256 !== sha || meta.samples * 2 !== audio.length) {
+      throw new EarshotError('INTEGRITY', `recording ${row.id} failed its content check`, { details: { recordingId: row.id } });
+    }
+    return {
+      id: row.id,
+      ownerId: key.ownerId,
+      deviceId: row.device_id,
+      wakeword: meta.wakeword,
+      score: meta.score,
+      startedAt: row.created_at,
+      wakeAtMs: meta.wakeAtMs,
+      durationMs: row.duration_ms,
+      endReason: meta.endReason,
+      pcm: bytesToPcm(audio),
+    };
+  }
+
+  /** Recording ids of an owner, oldest first (cheap: no decryption). */
+  ids(ownerId: string): Promise<string[]> {
+    return this.ctx.db.exclusive(async (sql) =>
+      (await sql.all<{ id: string }>('SELECT id FROM recordings WHERE owner_id = ? ORDER BY created_at, id', [ownerId])).map((r) => r.id),
+    );
+  }
+
+  /** Metadata of an owner's recordings (sealed metadata opened; audio left sealed). */
+  list(ownerId: string): Promise<RecordingSummary[]> {
+    return this.ctx.db.exclusive(async (sql) => {
+      const key = await this.ctx.keys.require(sql, ownerId);
+      const rows = await sql.all<RecordingRow>(
+        'SELECT id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, uploaded_at FROM recordings WHERE owner_id = ? ORDER BY created_at, id',
+        [ownerId],
+      );
+      return rows.map((row) => {
+        let meta: SealedMeta;
+        try {
+          meta = JSON.parse(open(key.key, row.sealed_meta, recordingAad('meta', binding(row))).toString('utf8')) as SealedMeta;
+        } catch (e) {
+          throw new EarshotError('INTEGRITY', `recording ${row.id} does not open for owner ${ownerId}`, { cause: e, details: { recordingId: row.id } });
+        }
+        return {
+          id: row.id,
+          ownerId,
+          createdAt: row.created_at,
+          durationMs: row.duration_ms,
+          uploadedAt: row.uploaded_at,
+          wakeword: meta.wakeword,
+          score: meta.score,
+        };
+      });
+    });
+  }
+
+  /** Which owner a recording belongs to (opaque id), or undefined. */
+  ownerOf(recordingId: string): Promise<string | undefined> {
+    return this.ctx.db.exclusive(async (sql) => (await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [recordingId]))?.owner_id);
+  }
+
+  delete(recordingId: string, reason = 'owner-request'): Promise<void> {
+    return this.ctx.db.transaction(async (sql) => {
+      const row = await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [recordingId]);
+      if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+      await sql.run('DELETE FROM recordings WHERE id = ?', [recordingId]);
+      await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason } });
+    });
+  }
+
+  /** After a confirmed upload (PUBACK success). Retention 0 deletes the recording right away. */
+  markUploaded(recordingId: string, at: number): Promise<void> {
+    return this.ctx.db.transaction(async (sql) => {
+      const row = await sql.get<{ owner_id: string; retention_days: number }>(
+        'SELECT r.owner_id, o.retention_days FROM recordings r JOIN owners o ON o.id = r.owner_id WHERE r.id = ?',
+        [recordingId],
+      );
+      if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+      await sql.run('UPDATE recordings SET uploaded_at = ? WHERE id = ?', [at, recordingId]);
+      await sql.run('DELETE FROM outbox WHERE recording_id = ?', [recordingId]);
+      await this.ctx.audit.appendIn(sql, { type: 'recording.uploaded', ownerId: row.owner_id, recordingId });
+      if (row.retention_days === 0) {
+        await sql.run('DELETE FROM recordings WHERE id = ?', [recordingId]);
+        await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason: 'retention-0-after-upload' } });
+      }
+    });
+  }
+
+  /**
+   * Deletes an owner's recordings that retention no longer allows; audits the count. `createdBefore` for
+   * retention in days, `uploadedOnly` for retention 0.
+   */
+  deleteExpired(ownerId: string, rule: { createdBefore?: number; uploadedOnly?: boolean }): Promise<number> {
+    return this.ctx.db.transaction(async (sql) => {
+      let deleted = 0;
+      if (rule.uploadedOnly) {
+        deleted = (await sql.run('DELETE FROM recordings WHERE owner_id = ? AND uploaded_at IS NOT NULL', [ownerId])).changes;
+      } else if (rule.createdBefore !== undefined) {
+        deleted = (await sql.run('DELETE FROM recordings WHERE owner_id = ? AND created_at < ?', [ownerId, rule.createdBefore])).changes;
+      }
+      if (deleted > 0) {
+        await this.ctx.audit.appendIn(sql, {
+          type: 'retention.swept',
+          ownerId,
+          detail: { deleted, ...(rule.createdBefore !== undefined ? { createdBefore: rule.createdBefore } : { afterUpload: true }) },
+        });
+      }
+      return deleted;
+    });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Versioned schema. Each entry is the exact SQL that brought the database to that `PRAGMA user_version`;
+ * entries are never edited once shipped (the migration test rebuilds databases of every earlier version
+ * from this list, so it doubles as the fixture of every old schema).
+ *
+ * Plaintext columns hold only opaque ids, timestamps, durations, counters and statuses. Everything that
+ * identifies or describes a person (owner name, wake word, score, audio, personal audit details) is in a
+ * `sealed_*` / `personal` column under that owner's data key.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'owners, recordings, consent ledger, outbox, settings, audit chain',
+    sql: `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE owners (
+  id             TEXT PRIMARY KEY,
+  created_at     INTEGER NOT NULL,
+  key_version    INTEGER NOT NULL,
+  wrapped_key    BLOB NOT NULL,
+  sealed_profile BLOB NOT NULL,
+  local_only     INTEGER NOT NULL CHECK (local_only IN (0, 1)),
+  retention_days INTEGER NOT NULL CHECK (retention_days >= 0)
+);
+
+CREATE TABLE recordings (
+  id           TEXT PRIMARY KEY,
+  owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  device_id    TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  duration_ms  INTEGER NOT NULL,
+  key_version  INTEGER NOT NULL,
+  sealed_meta  BLOB NOT NULL,
+  sealed_audio BLOB NOT NULL
+);
+CREATE INDEX recordings_by_owner ON recordings(owner_id, created_at);
+
+CREATE TABLE consent (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  purpose      TEXT NOT NULL,
+  action       TEXT NOT NULL CHECK (action IN ('grant', 'revoke')),
+  at           INTEGER NOT NULL,
+  source       TEXT NOT NULL,
+  text_version TEXT NOT NULL
+);
+CREATE INDEX consent_by_owner ON consent(owner_id, purpose, seq);
+CREATE TRIGGER consent_append_only BEFORE UPDATE ON consent
+BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+
+CREATE TABLE outbox (
+  recording_id    TEXT PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+  owner_id        TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  captured_at     INTEGER NOT NULL,
+  enqueued_at     INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at, captured_at);
+
+CREATE TABLE audit (
+  seq          INTEGER PRIMARY KEY,
+  at           INTEGER NOT NULL,
+  type         TEXT NOT NULL,
+  owner_id     TEXT,
+  recording_id TEXT,
+  detail       TEXT,
+  personal     BLOB,
+  key_version  INTEGER,
+  prev_hash    TEXT NOT NULL,
+  hash         TEXT NOT NULL
+);
+`,
+  },
+  {
+    version: 2,
+    description: 'upload confirmation time (retention 0 = delete after upload); audit lookups by owner',
+    sql: `
+ALTER TABLE recordings ADD COLUMN uploaded_at INTEGER;
+CREATE INDEX recordings_uploaded ON recordings(uploaded_at) WHERE uploaded_at IS NOT NULL;
+CREATE INDEX audit_by_owner ON audit(owner_id, seq);
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,135 @@
+/**
+ * A thin promise wrapper over one `sqlite3` connection.
+ *
+ * Why one connection and a queue: node-sqlite3 runs statements of a connection in order, but a
+ * transaction is several statements, and two async callers would interleave inside each other's
+ * BEGIN…COMMIT. Every store operation therefore runs through `exclusive()`, a FIFO queue, so the
+ * store has exactly one writer and readers never observe a half-done transaction.
+ */
+import sqlite3 from 'sqlite3';
+import { EarshotError } from '../core/errors.js';
+
+export type SqlValue = string | number | bigint | Buffer | null;
+export type Row = Record<string, unknown>;
+
+/** The statements a repository may use inside an exclusive section. */
+export interface Sql {
+  run(sql: string, params?: SqlValue[]): Promise<{ changes: number; lastID: number }>;
+  get<T = Row>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
+  all<T = Row>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  exec(sql: string): Promise<void>;
+}
+
+/** Map an sqlite3 error to a typed one without leaking parameter values (they can be sealed blobs). */
+export function mapSqliteError(e: unknown, what: string): EarshotError {
+  if (e instanceof EarshotError) return e;
+  const code = (e as { code?: string } | null)?.code ?? '';
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_FULL' || /ENOSPC|disk is full/i.test(msg))
+    return new EarshotError('DISK_FULL', `${what}: the disk is full; nothing was written`, { cause: e });
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
+    return new EarshotError('STORE_CORRUPT', `${what}: the database file is corrupt or not an Earshot database (${code})`, { cause: e });
+  if (code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY')
+    return new EarshotError('STORE_IO', `${what}: ${msg}`, { cause: e });
+  return new EarshotError('STORE_IO', `${what}: ${msg}`, { cause: e });
+}
+
+export class SqliteDb implements Sql {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly db: sqlite3.Database,
+    readonly file: string,
+  ) {}
+
+  /** Open (optionally create) a database file. Does not run any statement. */
+  static open(file: string, opts: { create?: boolean; readOnly?: boolean } = {}): Promise<SqliteDb> {
+    const mode = opts.readOnly
+      ? sqlite3.OPEN_READONLY
+      : sqlite3.OPEN_READWRITE | (opts.create ? sqlite3.OPEN_CREATE : 0);
+    return new Promise((resolve, reject) => {
+      const db = new sqlite3.Database(file, mode, (err) => {
+        if (err) reject(mapSqliteError(err, `cannot open database ${file}`));
+        else resolve(new SqliteDb(db, file));
+      });
+    });
+  }
+
+  configureBusyTimeout(ms: number): void {
+    this.db.configure('busyTimeout', ms);
+  }
+
+  run(sql: string, params: SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
+    return new Promise((resolve, reject) => {
+      this.db.run(sql, params, function (err) {
+        if (err) reject(mapSqliteError(err, 'database write failed'));
+        else resolve({ changes: this.changes, lastID: this.lastID });
+      });
+    });
+  }
+
+  get<T = Row>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      this.db.get(sql, params, (err, row) => {
+        if (err) reject(mapSqliteError(err, 'database read failed'));
+        else resolve(row as T | undefined);
+      });
+    });
+  }
+
+  all<T = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.db.all(sql, params, (err, rows) => {
+        if (err) reject(mapSqliteError(err, 'database read failed'));
+        else resolve(rows as T[]);
+      });
+    });
+  }
+
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.db.exec(sql, (err) => {
+        if (err) reject(mapSqliteError(err, 'database statement failed'));
+        else resolve();
+      });
+    });
+  }
+
+  /** Run `fn` alone: nothing else touches the connection until it settles. */
+  exclusive<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new EarshotError('STORE_IO', 'the store is closed'));
+    const result = this.queue.then(() => fn(this));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** `exclusive` wrapped in BEGIN IMMEDIATE … COMMIT; any throw rolls back. */
+  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.exclusive(async (sql) => {
+      await sql.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn(sql);
+        await sql.exec('COMMIT');
+        return out;
+      } catch (e) {
+        try {
+          await sql.exec('ROLLBACK');
+        } catch {
+          // SQLite may already have rolled back (e.g. SQLITE_FULL aborts the transaction); the original error matters.
+        }
+        throw e;
+      }
+    });
+  }
+
+  /** Wait for queued work, then close. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    await new Promise<void>((resolve, reject) => {
+      this.db.close((err) => (err ? reject(mapSqliteError(err, 'closing the database failed')) : resolve()));
+    });
+  }
+}

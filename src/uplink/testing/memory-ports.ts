@@ -1,0 +1,112 @@
+/**
+ * Small in-memory implementations of the ports the uplink uses (src/core/ports.ts), for the uplink's tests and
+ * the uplink benchmark (which runs from dist/, so they live in src/). Not used by the daemon.
+ */
+import { EarshotError } from '../../core/errors.js';
+import type { OutboxRepo, RecordingReader, SettingsRepo, UploadDecision, UploadGate } from '../../core/ports.js';
+import type { AuditEventInput, AuditSink, OutboxEntry } from '../../core/privacy-types.js';
+import type { Recording } from '../../core/recording.js';
+
+export class MemoryOutbox implements OutboxRepo {
+  readonly rows = new Map<string, OutboxEntry>();
+  async enqueue(e: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void> {
+    this.rows.set(e.recordingId, { ...e, attempts: 0, nextAttemptAt: e.enqueuedAt, lastError: null });
+  }
+  async due(now: number, limit: number): Promise<OutboxEntry[]> {
+    return [...this.rows.values()]
+      .filter((r) => r.nextAttemptAt <= now)
+      .sort((a, b) => a.capturedAt - b.capturedAt)
+      .slice(0, limit);
+  }
+  async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
+    const r = this.rows.get(recordingId);
+    if (r) this.rows.set(recordingId, { ...r, attempts: r.attempts + 1, lastError: error, nextAttemptAt });
+  }
+  async remove(recordingId: string): Promise<void> {
+    this.rows.delete(recordingId);
+  }
+  async removeOwner(ownerId: string): Promise<number> {
+    let n = 0;
+    for (const [id, r] of this.rows) {
+      if (r.ownerId === ownerId) {
+        this.rows.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+  async count(): Promise<number> {
+    return this.rows.size;
+  }
+}
+
+export class MemoryRecordings implements RecordingReader {
+  readonly recs = new Map<string, Recording>();
+  readonly uploaded = new Map<string, number>();
+  /** retention 0: delete after a confirmed upload. */
+  deleteOnUpload = false;
+  add(r: Recording): void {
+    this.recs.set(r.id, r);
+  }
+  async open(id: string): Promise<Recording> {
+    const r = this.recs.get(id);
+    if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording ${id}`);
+    return r;
+  }
+  async markUploaded(id: string, at: number): Promise<void> {
+    this.uploaded.set(id, at);
+    if (this.deleteOnUpload) this.recs.delete(id);
+  }
+}
+
+/** A consent gate with the same rules as H5's ConsentGate, driven by plain fields. */
+export class ScriptedGate implements UploadGate {
+  localOnly = false;
+  /** Owners who switched local-only on for themselves. */
+  readonly localOnlyOwners = new Set<string>();
+  uploadsEnabled = true;
+  /** ownerId → [grantedAt, revokedAt?] intervals of cloud-processing consent. */
+  readonly consent = new Map<string, { grantedAt: number; revokedAt?: number }[]>();
+  checks = 0;
+  grant(ownerId: string, at: number): void {
+    const list = this.consent.get(ownerId) ?? [];
+    list.push({ grantedAt: at });
+    this.consent.set(ownerId, list);
+  }
+  revoke(ownerId: string, at: number): void {
+    const last = this.consent.get(ownerId)?.at(-1);
+    if (last && last.revokedAt === undefined) last.revokedAt = at;
+  }
+  private activeAt(ownerId: string, t: number): boolean {
+    return (this.consent.get(ownerId) ?? []).some((i) => i.grantedAt <= t && (i.revokedAt === undefined || t < i.revokedAt));
+  }
+  async check(entry: { ownerId: string; capturedAt: number }, now: number): Promise<UploadDecision> {
+    this.checks++;
+    if (this.localOnly || this.localOnlyOwners.has(entry.ownerId)) return { allowed: false, reason: 'local-only' };
+    if (!this.uploadsEnabled) return { allowed: false, reason: 'uploads-disabled' };
+    if (!this.activeAt(entry.ownerId, now)) return { allowed: false, reason: 'no-consent' };
+    if (!this.activeAt(entry.ownerId, entry.capturedAt)) return { allowed: false, reason: 'consent-not-active-at-capture' };
+    return { allowed: true };
+  }
+}
+
+export class MemoryAudit implements AuditSink {
+  readonly events: AuditEventInput[] = [];
+  async append(e: AuditEventInput): Promise<void> {
+    this.events.push(e);
+  }
+  ofType(t: AuditEventInput['type']): AuditEventInput[] {
+    return this.events.filter((e) => e.type === t);
+  }
+}
+
+export class MemorySettings implements SettingsRepo {
+  readonly values = new Map<string, string>();
+  async get(k: string): Promise<string | undefined> {
+    return this.values.get(k);
+  }
+  async set(k: string, v: string): Promise<void> {
+    this.values.set(k, v);
+  }
+}
+

@@ -1,0 +1,1 @@
+export { SileroVad, VAD_CHUNK_SAMPLES } from './SileroVad.js';

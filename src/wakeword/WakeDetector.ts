@@ -1,0 +1,168 @@
+/**
+ * The wake-word detector: verified models → WakeScorer (features + classifiers) → DetectorState (decisions),
+ * with the optional Silero VAD gate. Feed Int16Array chunks of any size, in order, one call at a time.
+ */
+import { EarshotError } from '../core/errors.js';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/audio-format.js';
+import type { DeviceConfig, WakeWordConfig } from '../config/types.js';
+import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/SileroVad.js';
+import { DetectorState, type WakeDetection } from './DetectorState.js';
+import type { FeatureModels } from './FeatureStream.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from './ModelManifest.js';
+import { openClassifier, openModel, type Classifier } from './OnnxSessions.js';
+import { WakeScorer, type ScoreFrame } from './WakeScorer.js';
+
+export const DEFAULT_THRESHOLD = 0.5;
+/** Default phases: 2 (reference grid + 40 ms shift); see test/fixtures/MEASUREMENTS.md. */
+export const DEFAULT_PHASES = 2;
+/** Default quiet gate: about −55 dBFS. Quieter audio cannot carry a wake word to a far-field microphone. */
+export const DEFAULT_QUIET_RMS = 58;
+const VAD_SPEECH_PROBABILITY = 0.5;
+
+export interface WakeDetectorOptions {
+  /** Names from models/manifest.json, optionally with their own threshold. */
+  words: (string | WakeWordConfig)[];
+  threshold?: number;
+  patienceFrames?: number;
+  refractoryMs?: number;
+  phases?: number;
+  vadGate?: boolean;
+  /** RMS (int16 units) below which classifiers are skipped; null = never skip. Default DEFAULT_QUIET_RMS. */
+  quietRms?: number | null;
+  /** A loaded manifest or the path of one (default models/manifest.json). */
+  manifest?: ModelManifest | string;
+}
+
+export interface LoadedWakeModels {
+  features: FeatureModels;
+  classifiers: Classifier[];
+}
+
+/** Verifies and opens the mel and embedding models and one classifier per word (in parallel). */
+export async function loadWakeModels(manifest: ModelManifest, words: string[]): Promise<LoadedWakeModels> {
+  const [mel, embedding, ...classifiers] = await Promise.all([
+    openModel(manifest, modelOfKind(manifest, 'mel')),
+    openModel(manifest, modelOfKind(manifest, 'embedding')),
+    ...words.map((w) => openClassifier(manifest, w)),
+  ]);
+  return { features: { mel: mel!, embedding: embedding! }, classifiers: classifiers as Classifier[] };
+}
+
+export async function resolveManifest(m: ModelManifest | string | undefined): Promise<ModelManifest> {
+  return typeof m === 'object' ? m : loadManifest(m ?? DEFAULT_MANIFEST);
+}
+
+export class WakeDetector {
+  private readonly vadCarry = new Int16Array(VAD_CHUNK_SAMPLES);
+  private vadCarryLength = 0;
+  private vadSamples = 0;
+  private busy = false;
+
+  private constructor(
+    readonly scorer: WakeScorer,
+    readonly state: DetectorState,
+    private readonly vad: SileroVad | undefined,
+  ) {}
+
+  static async create(opts: WakeDetectorOptions): Promise<WakeDetector> {
+    const words = opts.words.map((w) => (typeof w === 'string' ? { name: w } : w));
+    if (words.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
+    const manifest = await resolveManifest(opts.manifest);
+    const [models, vad] = await Promise.all([
+      loadWakeModels(manifest, words.map((w) => w.name)),
+      opts.vadGate ? SileroVad.create(manifest) : Promise.resolve(undefined),
+    ]);
+    const quietRms = opts.quietRms === undefined ? DEFAULT_QUIET_RMS : opts.quietRms ?? undefined;
+    const scorer = await WakeScorer.create(models.features, models.classifiers, {
+      phases: opts.phases ?? DEFAULT_PHASES,
+      ...(quietRms !== undefined ? { quietRms } : {}),
+    });
+    const state = new DetectorState({
+      words: words.map((w) => ({ name: w.name, threshold: w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD })),
+      ...(opts.patienceFrames !== undefined ? { patienceFrames: opts.patienceFrames } : {}),
+      ...(opts.refractoryMs !== undefined ? { refractoryMs: opts.refractoryMs } : {}),
+      vadGate: opts.vadGate ?? false,
+    });
+    return new WakeDetector(scorer, state, vad);
+  }
+
+  /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate). */
+  static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms'> = {}): Promise<WakeDetector> {
+    return WakeDetector.create({
+      words: wake.words,
+      threshold: wake.threshold,
+      patienceFrames: wake.patienceFrames,
+      refractoryMs: wake.refractoryMs,
+      phases: wake.phases,
+      vadGate: wake.vadGate,
+      ...extra,
+    });
+  }
+
+  get words(): string[] {
+    return this.scorer.words;
+  }
+
+  /** Audio time processed into complete frames, ms. */
+  get processedMs(): number {
+    return (this.scorer.chunks * FRAME_SAMPLES * 1000) / SAMPLE_RATE;
+  }
+
+  /**
+   * Feeds samples; resolves with the detections of the frames they completed. `onFrame` sees every frame's
+   * scores (the object is reused). Calls must not overlap: WakeLoop serialises them.
+   */
+  async push(samples: Int16Array, onFrame?: (frame: ScoreFrame) => void): Promise<WakeDetection[]> {
+    if (this.busy) throw new EarshotError('INTERNAL', 'WakeDetector.push called again before the previous call finished');
+    this.busy = true;
+    const found: WakeDetection[] = [];
+    const handle = (frame: ScoreFrame): void => {
+      onFrame?.(frame);
+      for (const d of this.state.onFrame(frame)) found.push(d);
+    };
+    try {
+      if (!this.vad) {
+        await this.scorer.feed(samples, handle);
+      } else {
+        // Keep the VAD exactly level with the scorer: each piece ends at most at the next frame boundary.
+        let pos = 0;
+        while (pos < samples.length) {
+          const n = Math.min(samples.length - pos, FRAME_SAMPLES - this.scorer.pendingSamples);
+          const piece = samples.subarray(pos, pos + n);
+          await this.feedVad(piece);
+          await this.scorer.feed(piece, handle);
+          pos += n;
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+    return found;
+  }
+
+  private async feedVad(piece: Int16Array): Promise<void> {
+    let pos = 0;
+    while (pos < piece.length) {
+      const take = Math.min(VAD_CHUNK_SAMPLES - this.vadCarryLength, piece.length - pos);
+      this.vadCarry.set(piece.subarray(pos, pos + take), this.vadCarryLength);
+      this.vadCarryLength += take;
+      pos += take;
+      this.vadSamples += take;
+      if (this.vadCarryLength === VAD_CHUNK_SAMPLES) {
+        this.vadCarryLength = 0;
+        const p = await this.vad!.process(this.vadCarry);
+        if (p >= VAD_SPEECH_PROBABILITY) this.state.noteSpeech((this.vadSamples * 1000) / SAMPLE_RATE);
+      }
+    }
+  }
+
+  /** Forget everything heard (a new stream starts at 0 ms). */
+  reset(): void {
+    this.scorer.reset();
+    this.state.reset();
+    this.vad?.reset();
+    this.vadCarry.fill(0);
+    this.vadCarryLength = 0;
+    this.vadSamples = 0;
+  }
+}

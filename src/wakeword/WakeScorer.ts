@@ -1,0 +1,186 @@
+/**
+ * Streams audio of any chunk size through one shared FeatureStream and scores every wake word on every phase
+ * track once per 80 ms chunk. Output: one ScoreFrame per chunk with, per word, the best score across phases.
+ *
+ * Quiet gate (optional): when no chunk within a classifier's receptive field (its window of embeddings plus
+ * the ~12 chunks of audio behind the oldest embedding) was louder than `quietRms`, the classifier and the
+ * embeddings it would read are skipped and the score is 0. Mel rows are always computed, so as soon as sound
+ * returns the skipped embeddings are backfilled and the classifier sees exactly what it would have seen.
+ */
+import { EarshotError } from '../core/errors.js';
+import { SAMPLE_RATE } from '../core/audio-format.js';
+import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES } from './constants.js';
+import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './FeatureStream.js';
+import { warmupNoise } from './noise.js';
+import { ort, type Classifier } from './OnnxSessions.js';
+
+export interface ScoreFrame {
+  /** Chunk number, 1-based. */
+  index: number;
+  /** Audio time of the chunk's end, ms since the stream started. */
+  endMs: number;
+  /** Per word (same order as `words`): max over phases of this chunk's score. */
+  scores: Float32Array;
+  /** Per word: every phase's classifier window holds embeddings of real audio only (no warm-up rows). */
+  warm: boolean[];
+  /** Per word: the quiet gate skipped the classifier (score reported as 0). */
+  gated: boolean[];
+}
+
+export interface WakeScorerOptions {
+  /** 1 = reference (chunk grid only); P (≤ 8) = also the grid shifted in steps of about 80/P ms; the best score counts. */
+  phases?: number;
+  /** Skip embeddings/classifiers while everything the classifier can see is below this RMS (int16 units). */
+  quietRms?: number;
+}
+
+/** Chunks of audio behind the oldest embedding a classifier reads: 76 + 7 mel rows of window plus the mel context. */
+const EMBEDDING_RECEPTIVE_CHUNKS = 12;
+
+let noiseCache: Promise<NoiseEmbeddings> | undefined;
+let noiseCacheModels: FeatureModels | undefined;
+
+/** The warm-up noise embeddings (computed once per process and model pair). */
+export function noiseEmbeddings(models: FeatureModels): Promise<NoiseEmbeddings> {
+  if (!noiseCache || noiseCacheModels !== models) {
+    noiseCacheModels = models;
+    noiseCache = embeddingsOfClip(models, warmupNoise());
+  }
+  return noiseCache;
+}
+
+interface WordState {
+  classifier: Classifier;
+  input: Float32Array;
+  tensor: ort.Tensor;
+  receptiveChunks: number;
+}
+
+export class WakeScorer {
+  readonly words: string[];
+  private readonly stream: FeatureStream;
+  private readonly state: WordState[];
+  /** Carried remainder: fewer than 1280 samples waiting for the rest of their chunk. */
+  private readonly carry = new Int16Array(FRAME_SAMPLES);
+  private carryLength = 0;
+  private lastLoudChunk = Number.NEGATIVE_INFINITY;
+  private readonly frame: ScoreFrame;
+  readonly quietRms: number | undefined;
+
+  private constructor(stream: FeatureStream, classifiers: Classifier[], quietRms: number | undefined) {
+    this.stream = stream;
+    this.quietRms = quietRms;
+    this.words = classifiers.map((c) => c.name);
+    this.state = classifiers.map((classifier) => {
+      const input = new Float32Array(classifier.window * EMBEDDING_DIM);
+      return {
+        classifier,
+        input,
+        tensor: new ort.Tensor('float32', input, [1, classifier.window, EMBEDDING_DIM]),
+        receptiveChunks: classifier.window + EMBEDDING_RECEPTIVE_CHUNKS,
+      };
+    });
+    const n = classifiers.length;
+    this.frame = { index: 0, endMs: 0, scores: new Float32Array(n), warm: new Array<boolean>(n).fill(false), gated: new Array<boolean>(n).fill(false) };
+  }
+
+  static async create(models: FeatureModels, classifiers: Classifier[], opts: WakeScorerOptions = {}): Promise<WakeScorer> {
+    if (classifiers.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
+    const noise = await noiseEmbeddings(models);
+    for (const c of classifiers) {
+      if (c.window > noise.rows) throw new EarshotError('MODEL_LOAD_FAILED', `wake-word model ${c.name} needs ${c.window} embeddings; at most ${noise.rows} are supported`);
+    }
+    return new WakeScorer(new FeatureStream(models, noise, opts.phases ?? 1), classifiers, opts.quietRms);
+  }
+
+  get phases(): number {
+    return this.stream.phases;
+  }
+
+  /** Chunks processed since the start (or the last reset). */
+  get chunks(): number {
+    return this.stream.chunks;
+  }
+
+  get embeddingCalls(): number {
+    return this.stream.embeddingCalls;
+  }
+
+  /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */
+  reset(): void {
+    this.stream.reset();
+    this.carry.fill(0);
+    this.carryLength = 0;
+    this.lastLoudChunk = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Feeds samples of any length. `onFrame` is called once per completed 80 ms chunk, in order; the frame object
+   * is reused between calls (copy what you keep).
+   */
+  async feed(samples: Int16Array, onFrame: (frame: ScoreFrame) => void | Promise<void>): Promise<void> {
+    let pos = 0;
+    while (pos < samples.length) {
+      const take = Math.min(FRAME_SAMPLES - this.carryLength, samples.length - pos);
+      this.carry.set(samples.subarray(pos, pos + take), this.carryLength);
+      this.carryLength += take;
+      pos += take;
+      if (this.carryLength === FRAME_SAMPLES) {
+        this.carryLength = 0;
+        await this.processChunk(this.carry);
+        await onFrame(this.frame);
+      }
+    }
+  }
+
+  /** Samples waiting in the carried remainder. */
+  get pendingSamples(): number {
+    return this.carryLength;
+  }
+
+  private async processChunk(chunk: Int16Array): Promise<void> {
+    await this.stream.pushChunk(chunk);
+    const n = this.stream.chunks;
+    if (this.quietRms !== undefined) {
+      let sum = 0;
+      for (let i = 0; i < chunk.length; i++) sum += chunk[i]! * chunk[i]!;
+      if (Math.sqrt(sum / chunk.length) >= this.quietRms) this.lastLoudChunk = n;
+    }
+    const frame = this.frame;
+    frame.index = n;
+    frame.endMs = (n * FRAME_SAMPLES * 1000) / SAMPLE_RATE;
+    for (let w = 0; w < this.state.length; w++) {
+      const st = this.state[w]!;
+      const window = st.classifier.window;
+      let warm = true;
+      for (let p = 0; p < this.stream.phases; p++) if (!this.stream.windowIsReal(p, window)) warm = false;
+      frame.warm[w] = warm;
+      if (this.quietRms !== undefined && n - this.lastLoudChunk >= st.receptiveChunks) {
+        frame.gated[w] = true;
+        frame.scores[w] = 0;
+        continue;
+      }
+      frame.gated[w] = false;
+      let best = 0;
+      for (let p = 0; p < this.stream.phases; p++) {
+        await this.stream.ensureEmbeddings(p, window);
+        this.stream.copyWindow(p, window, st.input);
+        const score = await this.classify(st);
+        // The reference zeroes each classifier's first 5 predictions.
+        if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) best = score;
+      }
+      frame.scores[w] = best;
+    }
+  }
+
+  private async classify(st: WordState): Promise<number> {
+    const c = st.classifier;
+    const out = await c.session.run({ [c.inputName]: st.tensor });
+    const data = out[c.outputName]?.data as Float32Array | undefined;
+    if (!data || data.length < c.classes) throw new EarshotError('INTERNAL', `unexpected output from ${c.name}`);
+    if (c.classes === 1) return data[0]!;
+    let best = 0;
+    for (let i = 1; i < c.classes; i++) if (data[i]! > best) best = data[i]!;
+    return best;
+  }
+}

@@ -1,0 +1,30 @@
+/** Public API of the wake-word side (see the helper report for usage). */
+export {
+  WakeDetector,
+  loadWakeModels,
+  resolveManifest,
+  DEFAULT_PHASES,
+  DEFAULT_QUIET_RMS,
+  DEFAULT_THRESHOLD,
+  type WakeDetectorOptions,
+  type LoadedWakeModels,
+} from './WakeDetector.js';
+export { DetectorState, DEFAULT_REFRACTORY_MS, type WakeDetection, type DetectorStateOptions, type DetectorWord, type FrameInput } from './DetectorState.js';
+export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcessor } from './WakeLoop.js';
+export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './WakeScorer.js';
+export { scoreClip, collectScores, type ClipScores } from './scoreClip.js';
+export {
+  loadManifest,
+  parseManifest,
+  findModel,
+  modelOfKind,
+  resolveModelPath,
+  readVerifiedModel,
+  verifyAll,
+  DEFAULT_MANIFEST,
+  type ModelManifest,
+  type ModelEntry,
+  type ModelKind,
+  type VerifyResult,
+} from './ModelManifest.js';
+export { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/SileroVad.js';

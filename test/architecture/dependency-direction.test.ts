@@ -1,0 +1,59 @@
+/**
+ * The data flow is the architecture: the audio side (audio → wake word → VAD → capture) must not be able
+ * to reach storage, the uplink or fleet code, so no change to it can make audio leave the device.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(__dirname, '../../src');
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return tsFiles(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)];
+  return specs
+    .map((m) => m[1] ?? m[2] ?? '')
+    .filter((s) => s.startsWith('.'))
+    .map((s) => relative(SRC, resolve(dirname(file), s)));
+}
+
+const AUDIO_SIDE = ['audio', 'wakeword', 'vad', 'capture'];
+const FORBIDDEN = ['store', 'uplink', 'fleet', 'privacy', 'crypto', 'audit', 'daemon', 'cli'];
+
+describe('dependency direction', () => {
+  it('the audio side never imports storage, uplink, fleet or privacy code', () => {
+    const offenders: string[] = [];
+    for (const area of AUDIO_SIDE) {
+      let files: string[] = [];
+      try {
+        files = tsFiles(join(SRC, area));
+      } catch {
+        continue; // area not present
+      }
+      for (const f of files) {
+        for (const target of importsOf(f)) {
+          const top = target.split(/[\\/]/)[0]!.replace(/\.js$/, '');
+          if (FORBIDDEN.includes(top)) offenders.push(`${relative(SRC, f)} → ${target}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('core depends on nothing else in the tree', () => {
+    const offenders = tsFiles(join(SRC, 'core')).flatMap((f) =>
+      importsOf(f)
+        .filter((t) => !t.startsWith('core'))
+        .map((t) => `${relative(SRC, f)} → ${t}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+});

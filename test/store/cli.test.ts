@@ -1,0 +1,129 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commands } from '../../src/cli/commands/store.js';
+import { runCli } from '../../src/cli/main.js';
+import { wavBytes } from '../../src/privacy/export/wav.js';
+import { RecordingStore } from '../../src/store/index.js';
+import { SqliteDb } from '../../src/store/sqlite.js';
+import { makeCapture, tempDir } from './helpers.js';
+
+async function cli(dir: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runCli(argv, { stdout, stderr, stdin: new PassThrough(), env: { EARSHOT_DATA_DIR: dir }, signal: new AbortController().signal }, commands);
+  return { code, out, err };
+}
+
+describe('earshot store commands', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('init, owners add/list/use, audit verify/log/head, export, erase — end to end', async () => {
+    const dir = path.join(t.dir, 'data');
+    expect((await cli(dir, 'init')).code).toBe(0);
+    expect((await cli(dir, 'init')).out).toContain('already initialised');
+    const a = (await cli(dir, 'owners', 'add', '--name', 'Alice')).out.trim();
+    const b = (await cli(dir, 'owners', 'add', '--name', 'Bob', '--retention-days', '7')).out.trim();
+    expect(a).toMatch(/^own-[0-9a-f]{16}$/);
+    let list = JSON.parse((await cli(dir, 'owners', 'list', '--json')).out) as { id: string; name: string; active: boolean; retentionDays: number }[];
+    expect(list.map((o) => [o.id, o.name, o.active])).toEqual([
+      [a, 'Alice', true],
+      [b, 'Bob', false],
+    ]);
+    expect((await cli(dir, 'owners', 'use', b)).code).toBe(0);
+    list = JSON.parse((await cli(dir, 'owners', 'list', '--json')).out) as typeof list;
+    expect(list.find((o) => o.active)?.id).toBe(b);
+
+    const unknown = await cli(dir, 'owners', 'use', 'own-ffffffffffffffff');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('UNKNOWN_OWNER');
+
+    const verify = await cli(dir, 'audit', 'verify', '--json');
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.out)).toMatchObject({ ok: true });
+    const logLines = (await cli(dir, 'audit', 'log', '--owner', a, '--json')).out.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(logLines.map((e) => e.type)).toContain('owner.added');
+    const head = JSON.parse((await cli(dir, 'audit', 'head', '--json')).out) as { seq: number; head: string };
+    expect(head.head).toMatch(/^[0-9a-f]{64}$/);
+
+    const out = path.join(t.dir, 'alice.tar');
+    const exp = await cli(dir, 'export', '--owner', a, '--out', out, '--json');
+    expect(exp.code).toBe(0);
+    expect(exp.err).toContain('export: 0/0'); // plain progress lines when not on a terminal
+    expect(existsSync(out)).toBe(true);
+
+    const pass = path.join(t.dir, 'pass.txt');
+    writeFileSync(pass, 'a long passphrase\n');
+    const enc = path.join(t.dir, 'alice.tar.enc');
+    expect((await cli(dir, 'export', '--owner', a, '--out', enc, '--passphrase-file', pass)).code).toBe(0);
+    expect((await cli(dir, 'export', 'open', '--in', enc, '--out', path.join(t.dir, 'opened.tar'), '--passphrase-file', pass)).code).toBe(0);
+
+    expect((await cli(dir, 'erase', '--owner', a)).code).toBe(2); // needs --yes
+    const erased = await cli(dir, 'erase', '--owner', a, '--yes', '--json');
+    expect(erased.code).toBe(0);
+    expect(JSON.parse(erased.out)).toMatchObject({ ownerId: a, recordings: 0 });
+    expect((await cli(dir, 'keys', 'rotate')).code).toBe(0);
+    expect((await cli(dir, 'audit', 'verify')).out).toMatch(/^OK/);
+  });
+
+  it('recordings list, play --out (a WAV of exactly the stored audio) and delete', async () => {
+    const dir = path.join(t.dir, 'data');
+    await cli(dir, 'init');
+    const a = (await cli(dir, 'owners', 'add', '--name', 'Alice')).out.trim();
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    const store = await RecordingStore.open({ dataDir: dir, deviceId });
+    const cap = makeCapture({ seed: 9 });
+    await store.saveCapture(a, cap);
+    await store.close();
+    const list = JSON.parse((await cli(dir, 'recordings', 'list', '--json')).out) as { id: string; wakeword: string }[];
+    expect(list.map((r) => [r.id, r.wakeword])).toEqual([[cap.id, 'hey_jarvis']]);
+    const wav = path.join(t.dir, 'out.wav');
+    expect((await cli(dir, 'recordings', 'play', cap.id, '--out', wav)).code).toBe(0);
+    expect(readFileSync(wav).equals(wavBytes(cap.pcm))).toBe(true);
+    expect((await cli(dir, 'recordings', 'delete', cap.id)).code).toBe(0);
+    expect((await cli(dir, 'recordings', 'play', cap.id, '--out', path.join(t.dir, 'x.wav'))).err).toContain('UNKNOWN_RECORDING');
+    const types = (await cli(dir, 'audit', 'log', '--json')).out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types).toEqual(expect.arrayContaining(['recording.created', 'recording.played', 'recording.deleted']));
+  });
+
+  it('audit verify exits 1 and lists the problem after tampering', async () => {
+    const dir = path.join(t.dir, 'data');
+    await cli(dir, 'init');
+    await cli(dir, 'owners', 'add', '--name', 'Alice');
+    await cli(dir, 'owners', 'add', '--name', 'Bob');
+    const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
+    await db.run("UPDATE audit SET type = 'owner.activated' WHERE seq = 1");
+    await db.close();
+    const r = await cli(dir, 'audit', 'verify');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('edited at #1');
+    expect(r.err).toContain('AUDIT_BROKEN');
+  });
+
+  it('refuses a world-readable key file and says how to fix it', async () => {
+    const dir = path.join(t.dir, 'data');
+    await cli(dir, 'init');
+    chmodSync(path.join(dir, 'device.key'), 0o644);
+    const r = await cli(dir, 'owners', 'list');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('KEY_FILE_PERMISSIONS');
+    expect(r.err).toContain(`chmod 600 ${path.join(dir, 'device.key')}`);
+  });
+
+  it('every command has --help with a usage line', async () => {
+    for (const c of commands) {
+      const r = await cli(t.dir, ...c.path, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`Usage: ${c.usage}`);
+    }
+  });
+});

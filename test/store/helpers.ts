@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Capture } from '../../src/core/recording.js';
+import { RecordingStore, initDataDir } from '../../src/store/index.js';
+
+/** A fresh data dir on tmpfs when available (fast), else the OS temp dir. */
+export function tempDir(prefix = 'earshot-store-'): { dir: string; cleanup: () => void } {
+  const base = process.env['EARSHOT_TEST_TMP'] ?? (process.platform === 'linux' ? '/dev/shm' : tmpdir());
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(base, prefix));
+  } catch {
+    dir = mkdtempSync(path.join(tmpdir(), prefix));
+  }
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const DEVICE = 'dev-test-1';
+
+export async function freshStore(dataDir: string, clockMs?: { t: number }): Promise<RecordingStore> {
+  await initDataDir(dataDir, { deviceId: DEVICE });
+  return RecordingStore.open({ dataDir, deviceId: DEVICE, ...(clockMs ? { clock: { now: () => clockMs.t } } : {}) });
+}
+
+/** A capture whose samples are a recognisable pattern (seeded), optionally starting with a marker. */
+export function makeCapture(opts: { seed?: number; samples?: number; marker?: Int16Array; startedAt?: number; id?: string } = {}): Capture {
+  const n = opts.samples ?? 1600;
+  const pcm = new Int16Array(n);
+  let x = (opts.seed ?? 1) * 2654435761;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    pcm[i] = (x >>> 16) - 32768;
+  }
+  if (opts.marker) pcm.set(opts.marker.subarray(0, Math.min(opts.marker.length, n)), 0);
+  return {
+    id: opts.id ?? randomUUID(),
+    wakeword: 'hey_jarvis',
+    score: 0.93,
+    startedAt: opts.startedAt ?? 1_700_000_000_000,
+    wakeAtMs: 1840,
+    durationMs: Math.round((n / 16000) * 1000),
+    endReason: 'end-of-speech',
+    pcm,
+  };
+}
+
+export function samePcm(a: Int16Array, b: Int16Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS, RecordingStore, SCHEMA_VERSION, initDataDir } from '../../src/store/index.js';
+import { migrate, schemaVersion } from '../../src/store/migrate.js';
+import { SqliteDb } from '../../src/store/sqlite.js';
+import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
+
+describe('schema migrations', () => {
+  let t: ReturnType<typeof tempDir> | undefined;
+  afterEach(() => t?.cleanup());
+
+  it('has at least two versions, numbered 1..N', () => {
+    expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  // For every earlier version: build a store at the latest version, copy its data into a database made with
+  // that version's schema SQL only (the fixture), and open it with the current code.
+  for (const old of MIGRATIONS.slice(0, -1)) {
+    it(`upgrades a database made by schema version ${old.version} and keeps its data readable`, async () => {
+      t = tempDir();
+      const dir = t.dir;
+      const store = await freshStore(dir);
+      const owner = await store.owners.add('Alice');
+      const cap = makeCapture({ seed: 3 });
+      await store.saveCapture(owner, cap);
+      await store.consent.append({ ownerId: owner, purpose: 'cloud-processing', action: 'grant', at: 1, source: 'owner-cli', textVersion: 'v1' });
+      await store.close();
+
+      // Rebuild the same rows in a database at `old.version`.
+      const src = await SqliteDb.open(path.join(dir, 'earshot.db'));
+      const oldFile = path.join(dir, 'old.db');
+      const dst = await SqliteDb.open(oldFile, { create: true });
+      await migrate(dst, old.version);
+      expect(await schemaVersion(dst)).toBe(old.version);
+      for (const table of ['meta', 'settings', 'owners', 'recordings', 'consent', 'outbox', 'audit']) {
+        const cols = (await dst.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((c) => c.name);
+        const rows = await src.all<Record<string, never>>(`SELECT ${cols.join(', ')} FROM ${table}`);
+        for (const r of rows) {
+          await dst.run(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => r[c]));
+        }
+      }
+      await src.close();
+      await dst.close();
+      const { renameSync, rmSync } = await import('node:fs');
+      rmSync(path.join(dir, 'earshot.db'));
+      rmSync(path.join(dir, 'earshot.db-wal'), { force: true });
+      rmSync(path.join(dir, 'earshot.db-shm'), { force: true });
+      renameSync(oldFile, path.join(dir, 'earshot.db'));
+
+      const upgraded = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+      const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
+      expect(await schemaVersion(db)).toBe(SCHEMA_VERSION);
+      await db.close();
+      expect(samePcm((await upgraded.recordings.open(cap.id)).pcm, cap.pcm)).toBe(true);
+      expect((await upgraded.consent.history(owner)).length).toBe(1);
+      expect((await upgraded.audit.verify()).ok).toBe(true);
+      // New-version features work on the upgraded database.
+      await upgraded.recordings.markUploaded(cap.id, 99);
+      expect((await upgraded.recordings.list(owner))[0]?.uploadedAt).toBe(99);
+      await upgraded.close();
+    });
+  }
+
+  it('refuses a database from a newer Earshot', async () => {
+    t = tempDir();
+    await initDataDir(t.dir, { deviceId: DEVICE });
+    const db = await SqliteDb.open(path.join(t.dir, 'earshot.db'));
+    await db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    await db.close();
+    await expect(RecordingStore.open({ dataDir: t.dir, deviceId: DEVICE })).rejects.toMatchObject({
+      code: 'STORE_CORRUPT',
+      message: expect.stringMatching(/newer/),
+    });
+  });
+});

@@ -1,0 +1,287 @@
+/** The publisher's decisions, against in-memory ports and an in-memory transport (no broker). */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { UploadDecision, UploadGate } from '../../src/core/ports.js';
+import { DRAIN_PROGRESS_KEY, readDrainProgress } from '../../src/uplink/drain-progress.js';
+import { OutboxPublisher, type OutboxPublisherOptions } from '../../src/uplink/outbox-publisher.js';
+import { FakeTransport } from './fake-transport.js';
+import { MemoryAudit, MemoryOutbox, MemoryRecordings, MemorySettings, ScriptedGate, makeRecording, queueRecording, waitFor } from './fakes.js';
+
+const publishers: OutboxPublisher[] = [];
+afterEach(async () => {
+  for (const p of publishers.splice(0)) await p.stop(10);
+});
+
+function setup(over: Partial<OutboxPublisherOptions> = {}) {
+  const outbox = new MemoryOutbox();
+  const recordings = new MemoryRecordings();
+  const gate = new ScriptedGate();
+  const audit = new MemoryAudit();
+  const transport = new FakeTransport();
+  const settings = new MemorySettings();
+  const pub = new OutboxPublisher({
+    deviceId: 'spk-1',
+    outbox,
+    recordings,
+    gate,
+    audit,
+    transport,
+    settings,
+    maxInFlight: 4,
+    pollMs: 20,
+    progressSaveMs: 0,
+    retry: { minMs: 50, maxMs: 100 },
+    ...over,
+  });
+  publishers.push(pub);
+  return { outbox, recordings, gate, audit, transport, settings, pub };
+}
+
+async function queueMany(s: ReturnType<typeof setup>, owner: string, n: number, at = 1000) {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = makeRecording(owner, at + i);
+    await queueRecording(s.outbox, s.recordings, r);
+    ids.push(r.id);
+  }
+  return ids;
+}
+
+describe('OutboxPublisher', () => {
+  it('publishes consented recordings, marks them uploaded only after the PUBACK, then removes them', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = undefined; // hold the PUBACKs
+    const ids = await queueMany(s, 'o1', 3);
+    s.pub.start();
+    await waitFor(() => s.transport.published.length === 3, 2000, 'publishes');
+    expect(s.recordings.uploaded.size).toBe(0);
+    expect(await s.outbox.count()).toBe(3);
+    s.transport.published[0]!.answer({ kind: 'acked', reasonCode: 0 });
+    s.transport.published[1]!.answer({ kind: 'acked', reasonCode: 0x10 }); // "no matching subscribers" is a success
+    await waitFor(() => s.recordings.uploaded.size === 2, 2000, 'uploads marked');
+    expect([...s.recordings.uploaded.keys()].sort()).toEqual([ids[0], ids[1]].sort());
+    expect(await s.outbox.count()).toBe(1);
+    expect(s.audit.ofType('recording.uploaded')).toHaveLength(2);
+    expect(s.pub.progress()).toMatchObject({ sent: 2, inFlight: 1 });
+  });
+
+  it('never has more than maxInFlight unacknowledged publishes', async () => {
+    const s = setup({ maxInFlight: 3 });
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = undefined;
+    await queueMany(s, 'o1', 10);
+    s.pub.start();
+    await waitFor(() => s.transport.published.length === 3, 2000, 'window filled');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.transport.published).toHaveLength(3);
+    // Each acknowledgement frees exactly one slot.
+    for (let k = 0; k < 7; k++) {
+      s.transport.pending()[0]!.answer({ kind: 'acked', reasonCode: 0 });
+      await waitFor(() => s.transport.published.length === Math.min(10, 4 + k), 2000, 'next publish');
+      expect(s.transport.pending().length).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it("narrows the window to the broker's Receive Maximum", async () => {
+    const s = setup({ maxInFlight: 10 });
+    s.transport.receiveMaximum = 2;
+    s.transport.autoAck = undefined;
+    s.gate.grant('o1', 0);
+    await queueMany(s, 'o1', 5);
+    s.pub.start();
+    await waitFor(() => s.transport.published.length === 2, 2000, 'window');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.transport.published).toHaveLength(2);
+  });
+
+  it('keeps a broker-refused recording queued, audits it and retries it with backoff; never marks it sent', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = 0x87;
+    const [id] = await queueMany(s, 'o1', 1);
+    s.pub.start();
+    await waitFor(() => (s.outbox.rows.get(id!)?.attempts ?? 0) >= 3, 3000, 'three attempts');
+    const row = s.outbox.rows.get(id!)!;
+    expect(row.lastError).toMatch(/0x87/);
+    expect(s.recordings.uploaded.size).toBe(0);
+    expect(s.audit.ofType('recording.upload-refused').every((e) => e.detail?.['reasonCode'] === 0x87)).toBe(true);
+    // Retries are spaced by the backoff, not hammered.
+    expect(s.transport.published.length).toBeLessThan(10);
+    // The broker starts accepting: it goes through.
+    s.transport.autoAck = 0;
+    await waitFor(() => s.recordings.uploaded.has(id!), 3000, 'eventual upload');
+    expect(await s.outbox.count()).toBe(0);
+  });
+
+  it('with no consent publishes nothing and takes the owner out of the outbox; other owners are unaffected', async () => {
+    const s = setup();
+    s.gate.grant('o2', 0);
+    await queueMany(s, 'o1', 5);
+    const o2 = await queueMany(s, 'o2', 2, 5000);
+    s.pub.start();
+    await waitFor(() => s.recordings.uploaded.size === 2, 2000, 'o2 uploads');
+    expect(s.transport.ids().sort()).toEqual([...o2].sort());
+    expect(await s.outbox.count()).toBe(0);
+    expect(s.pub.progress().withdrawn).toBe(5);
+  });
+
+  it('uploads only recordings captured while consent was active (a later grant does not cover older ones)', async () => {
+    const s = setup();
+    const before = await queueMany(s, 'o1', 3, 1000);
+    s.gate.grant('o1', 2000);
+    const after = await queueMany(s, 'o1', 2, 3000);
+    s.pub.start();
+    await waitFor(() => s.recordings.uploaded.size === 2 && s.outbox.rows.size === 0, 2000, 'drain');
+    expect(s.transport.ids().sort()).toEqual([...after].sort());
+    for (const id of before) expect(s.recordings.uploaded.has(id)).toBe(false);
+  });
+
+  it('holds everything while local-only is on and resumes when it is switched off', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    s.gate.localOnly = true;
+    await queueMany(s, 'o1', 4);
+    s.pub.start();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(s.transport.published).toHaveLength(0);
+    expect(await s.outbox.count()).toBe(4);
+    expect(s.pub.progress().held).toBe(4);
+    s.gate.localOnly = false;
+    s.pub.notify();
+    await waitFor(() => s.recordings.uploaded.size === 4, 2000, 'resume');
+  });
+
+  it("one owner's held backlog costs one gate check per poll and does not block another owner behind it", async () => {
+    const s = setup({ maxInFlight: 4, pollMs: 20 });
+    s.gate.grant('a', 0);
+    s.gate.grant('b', 0);
+    s.gate.localOnlyOwners.add('a');
+    await queueMany(s, 'a', 400, 1000);
+    const b = await queueMany(s, 'b', 6, 100_000);
+    s.pub.start();
+    await waitFor(() => s.recordings.uploaded.size === 6, 3000, "b's uploads");
+    expect(s.transport.ids().sort()).toEqual([...b].sort());
+    const c1 = s.gate.checks;
+    await new Promise((r) => setTimeout(r, 200)); // ~10 polls
+    const perPoll = (s.gate.checks - c1) / 10;
+    expect(perPoll).toBeLessThan(3);
+    expect(s.pub.progress().held).toBe(400);
+    expect(await s.outbox.count()).toBe(400);
+    s.gate.localOnlyOwners.delete('a');
+    s.pub.notify();
+    await waitFor(() => s.recordings.uploaded.size === 406, 5000, "a's backlog after local-only off");
+  });
+
+  it('holds while uploads are disabled by the fleet', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    s.gate.uploadsEnabled = false;
+    await queueMany(s, 'o1', 2);
+    s.pub.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.transport.published).toHaveLength(0);
+    expect(await s.outbox.count()).toBe(2);
+  });
+
+  it('asks the gate right before handing each recording over: an answer that flips at the last moment wins', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    await queueMany(s, 'o1', 1);
+    // Allowed on the early check, local-only on the decisive one (as if the owner toggled it meanwhile).
+    let calls = 0;
+    const flipping: UploadGate = {
+      async check(): Promise<UploadDecision> {
+        calls++;
+        return calls === 1 ? { allowed: true } : { allowed: false, reason: 'local-only' };
+      },
+    };
+    const s2 = setup({ gate: flipping, outbox: s.outbox, recordings: s.recordings, transport: s.transport });
+    s2.pub.start();
+    await waitFor(() => calls >= 2, 2000, 'two checks');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.transport.published).toHaveLength(0);
+    expect(await s.outbox.count()).toBe(1);
+  });
+
+  it('asks the gate again for every publish (no cached answer)', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    await queueMany(s, 'o1', 6);
+    s.pub.start();
+    await waitFor(() => s.recordings.uploaded.size === 6, 2000, 'drain');
+    expect(s.gate.checks).toBeGreaterThanOrEqual(6);
+  });
+
+  it('purgeOwner withdraws queued and unacknowledged publishes of that owner only', async () => {
+    const s = setup({ maxInFlight: 4 });
+    s.gate.grant('o1', 0);
+    s.gate.grant('o2', 0);
+    s.transport.autoAck = undefined;
+    const o1 = new Set(await queueMany(s, 'o1', 20, 1000));
+    await queueMany(s, 'o2', 2, 100_000);
+    s.pub.start();
+    await waitFor(() => s.transport.published.length === 4, 2000, 'window');
+    s.gate.revoke('o1', 10);
+    const removed = await s.pub.purgeOwner('o1');
+    expect(removed).toBe(20);
+    // The four unacknowledged o1 publishes were withdrawn from the transport.
+    expect(s.transport.published.slice(0, 4).every((p) => p.cancelled)).toBe(true);
+    s.transport.autoAck = 0;
+    await waitFor(() => s.recordings.uploaded.size === 2, 2000, 'o2 drains');
+    // Nothing of o1 was handed over after the purge.
+    expect(s.transport.published.slice(4).filter((p) => o1.has(p.msg.properties.userProperties['recordingId']!))).toHaveLength(0);
+    expect(s.transport.published).toHaveLength(6);
+    expect(await s.outbox.count()).toBe(0);
+  });
+
+  it('keeps recordings queued across a lost connection and re-asks the gate before re-publishing', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = undefined;
+    await queueMany(s, 'o1', 3);
+    s.pub.start();
+    await waitFor(() => s.transport.published.length === 3, 2000, 'publishes');
+    const checksBefore = s.gate.checks;
+    s.transport.setReady(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await s.outbox.count()).toBe(3);
+    expect(s.pub.progress().inFlight).toBe(0);
+    // While offline local-only was switched on: nothing may go out after the reconnect.
+    s.gate.localOnly = true;
+    s.transport.autoAck = 0;
+    s.transport.setReady(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.transport.published).toHaveLength(3);
+    expect(s.gate.checks).toBeGreaterThan(checksBefore);
+    s.gate.localOnly = false;
+    s.pub.notify();
+    await waitFor(() => s.recordings.uploaded.size === 3, 2000, 'after reconnect');
+  });
+
+  it('drops an entry whose recording was deleted meanwhile', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    const [id] = await queueMany(s, 'o1', 1);
+    s.recordings.recs.delete(id!);
+    s.pub.start();
+    await waitFor(async () => (await s.outbox.count()) === 0, 2000, 'removal');
+    expect(s.transport.published).toHaveLength(0);
+  });
+
+  it('saves drain progress where `earshot status` reads it', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    await queueMany(s, 'o1', 3);
+    s.transport.autoAck = 0x87;
+    await queueMany(s, 'o1', 0);
+    s.pub.start();
+    await waitFor(() => s.pub.progress().failed >= 3, 2000, 'failures');
+    await s.pub.stop(10);
+    expect(s.settings.values.has(DRAIN_PROGRESS_KEY)).toBe(true);
+    const p = await readDrainProgress(s.settings, s.outbox);
+    expect(p.queued).toBe(3);
+    expect(p.failed).toBeGreaterThanOrEqual(3);
+    expect(p.sent).toBe(0);
+    expect(p.lastError).toMatch(/0x87/);
+  });
+});
