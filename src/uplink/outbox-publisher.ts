@@ -1,7 +1,7 @@
 /**
  * Drains the outbox to the broker with a bounded in-flight window.
  *
- * Per entry: open the recording, ask the consent gate, and publish in the same synchronous step (no await
+ * Per entry: open the recording, then ask the consent gate and publish in the same synchronous step (no await
  * between the final gate answer and the hand-over to the MQTT client), so a withdrawal or local-only switch
  * recorded before the check is always seen. Outcomes:
  * - gate says local-only / uploads disabled → the entry stays queued and is looked at again later;
@@ -255,11 +255,6 @@ export class OutboxPublisher {
 
   /** Returns true if the entry was handed to the transport. */
   private async publishOne(e: OutboxEntry, epochs: Map<string, number>): Promise<boolean> {
-    const pre = await this.o.gate.check({ ownerId: e.ownerId, capturedAt: e.capturedAt }, this.clock.now());
-    if (!pre.allowed) {
-      await this.blocked(e, pre.reason);
-      return false;
-    }
     let rec;
     try {
       rec = await this.o.recordings.open(e.recordingId);
@@ -274,7 +269,8 @@ export class OutboxPublisher {
       return false;
     }
     const msg = recordingMessage(this.o.deviceId, rec);
-    // The decisive check: nothing awaits between this answer and the hand-over to the client.
+    // The gate is asked after the recording is read and encoded: nothing awaits between its answer and the
+    // hand-over to the client, so a decision recorded before this check is always honoured.
     const decision = await this.o.gate.check({ ownerId: e.ownerId, capturedAt: e.capturedAt }, this.clock.now());
     if (!decision.allowed) {
       await this.blocked(e, decision.reason);

@@ -1,6 +1,5 @@
 /** The publisher's decisions, against in-memory ports and an in-memory transport (no broker). */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UploadDecision, UploadGate } from '../../src/core/ports.js';
 import { DRAIN_PROGRESS_KEY, readDrainProgress } from '../../src/uplink/drain-progress.js';
 import { OutboxPublisher, type OutboxPublisherOptions } from '../../src/uplink/outbox-publisher.js';
 import { FakeTransport } from './fake-transport.js';
@@ -183,22 +182,19 @@ describe('OutboxPublisher', () => {
     expect(await s.outbox.count()).toBe(2);
   });
 
-  it('asks the gate right before handing each recording over: an answer that flips at the last moment wins', async () => {
+  it('asks the gate after reading the recording, right before the hand-over: a change made meanwhile wins', async () => {
     const s = setup();
     s.gate.grant('o1', 0);
     await queueMany(s, 'o1', 1);
-    // Allowed on the early check, local-only on the decisive one (as if the owner toggled it meanwhile).
-    let calls = 0;
-    const flipping: UploadGate = {
-      async check(): Promise<UploadDecision> {
-        calls++;
-        return calls === 1 ? { allowed: true } : { allowed: false, reason: 'local-only' };
-      },
+    // The owner switches local-only on while the recording is being read and decrypted.
+    const open = s.recordings.open.bind(s.recordings);
+    s.recordings.open = async (id: string) => {
+      const r = await open(id);
+      s.gate.localOnly = true;
+      return r;
     };
-    const s2 = setup({ gate: flipping, outbox: s.outbox, recordings: s.recordings, transport: s.transport });
-    s2.pub.start();
-    await waitFor(() => calls >= 2, 2000, 'two checks');
-    await new Promise((r) => setTimeout(r, 50));
+    s.pub.start();
+    await waitFor(() => s.pub.progress().held === 1, 2000, 'held');
     expect(s.transport.published).toHaveLength(0);
     expect(await s.outbox.count()).toBe(1);
   });

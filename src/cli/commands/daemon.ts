@@ -1,3 +1,175 @@
-import type { Command } from '../command.js';
+/**
+ * `earshot run` (the daemon), `earshot status` and `earshot bench`.
+ */
+import { loadConfig } from '../../config/load.js';
+import { resolveDeviceId } from '../../config/device-id.js';
+import { EarshotError } from '../../core/errors.js';
+import { createLogger, type LogLevel } from '../../core/logger.js';
+import { runDaemon, type DaemonEvent } from '../../daemon.js';
+import { readAppliedFleetState } from '../../fleet/applied-store.js';
+import { effectivePrivacy, mergeFleetPrivacy } from '../../fleet/merge.js';
+import { RecordingStore } from '../../store/index.js';
+import { readDrainProgress } from '../../uplink/index.js';
+import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
-export const commands: Command[] = [];
+const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+
+/** One human-readable line per daemon event (the --json form prints the event itself). */
+export function describeEvent(e: DaemonEvent): string {
+  switch (e.type) {
+    case 'listening':
+      return `listening on ${e.source} for ${e.words.join(', ')} (ready ${e.startupMs} ms after start)`;
+    case 'wake':
+      return `[${t(e.atMs)}] wake word "${e.wakeword}" (score ${e.score.toFixed(2)})${e.owner === 'none' ? ' — no active owner, not captured' : ''}`;
+    case 'captured':
+      return `[${t(e.atMs)}] captured ${t(e.durationMs)} after the wake word (${e.endReason}), stored encrypted as ${e.recordingId}${e.queued ? ', queued for upload' : ', kept on the device'}`;
+    case 'discarded':
+      return `[${t(e.atMs)}] capture discarded: ${e.reason === 'no-speech' ? 'no speech followed the wake word' : e.reason}`;
+    case 'stored-failed':
+      return `capture ${e.recordingId} could not be stored: ${e.error}`;
+    case 'fleet':
+      return `fleet config ${e.target ?? '?'} v${e.version ?? '?'}: ${e.result}${e.reason ? ` (${e.reason})` : ''}`;
+    case 'source-failed':
+      return `audio source failed: ${e.error}; retrying in ${e.retryInMs} ms`;
+    case 'stopped':
+      return `stopped: ${e.metrics.framesProcessed} frames processed, ${e.captures} captures stored, max backlog ${e.metrics.maxBacklogFrames.toFixed(1)} frames, max lag ${e.metrics.maxLagMs.toFixed(1)} ms`;
+  }
+}
+
+const run: Command = {
+  path: ['run'],
+  summary: 'Run the daemon: listen, detect wake words, capture, store encrypted, upload with consent',
+  usage: 'earshot run [--config FILE] [--data-dir DIR] [--input FILE.wav | --input -] [--realtime] [--json]',
+  help: [
+    'Options:',
+    '  --input FILE.wav  replay a WAV file instead of the microphone; exits once it is processed and stored',
+    '  --input -         read raw 16 kHz mono s16le PCM from stdin',
+    '  --realtime        replay --input at real-time pace (default: as fast as possible)',
+    '  --json            one JSON object per event on stdout',
+    '',
+    'Stops cleanly on SIGINT/SIGTERM: the capture in progress is finished and stored, the outbox is kept.',
+    'Logs go to stderr as JSON lines (level from config log.level); they never contain audio or owner names.',
+  ].join('\n'),
+  options: { input: { type: 'string' }, realtime: { type: 'boolean' } },
+  async run(args: ParsedArgs, io: CommandIO): Promise<number> {
+    const startedAt = performance.now();
+    const { configFile, dataDir } = globalPaths(args, io.env);
+    const config = await loadConfig(configFile, dataDir ? { dataDir } : {});
+    const logger = createLogger({ level: config.log.level as LogLevel, out: io.stderr });
+    const json = args.values['json'] === true;
+    const input = args.values['input'] as string | undefined;
+    await runDaemon({
+      config,
+      ...(input !== undefined ? { input } : {}),
+      realtime: args.values['realtime'] === true,
+      stdin: io.stdin,
+      signal: io.signal,
+      logger,
+      startedAt,
+      onEvent: (e) => writeLine(io.stdout, json ? JSON.stringify(e) : describeEvent(e)),
+    });
+    return 0;
+  },
+};
+
+const status: Command = {
+  path: ['status'],
+  summary: 'Show the device: owner, privacy in effect, upload queue and drain progress, fleet config, audit head',
+  usage: 'earshot status [--config FILE] [--data-dir DIR] [--json]',
+  options: {},
+  async run(args: ParsedArgs, io: CommandIO): Promise<number> {
+    const { configFile, dataDir } = globalPaths(args, io.env);
+    const config = await loadConfig(configFile, dataDir ? { dataDir } : {});
+    const deviceId = await resolveDeviceId(config);
+    const store = await RecordingStore.open({ dataDir: config.dataDir, deviceId, defaults: config.privacy });
+    try {
+      const fleet = await readAppliedFleetState(store.settings, deviceId, config.device.groups, config.fleet.publicKeys);
+      const fleetPrivacy = mergeFleetPrivacy(fleet.documents.map((d) => d.config.privacy));
+      const ownerId = await store.owners.activeOwnerId();
+      const owner = ownerId ? await store.owners.getPrivacy(ownerId) : undefined;
+      const privacy = effectivePrivacy(owner, config.privacy, fleetPrivacy);
+      const drain = await readDrainProgress(store.settings, store.outbox);
+      const audit = await store.audit.head();
+      const versions = Object.fromEntries([...fleet.records].map(([target, r]) => [target, r.version]));
+      const doc = {
+        deviceId,
+        groups: config.device.groups,
+        dataDir: config.dataDir,
+        activeOwner: ownerId ?? null,
+        privacy,
+        uplink: { brokerUrl: config.uplink.brokerUrl || null, ...drain },
+        fleet: { versions, documents: fleet.documents.length },
+        audit,
+      };
+      if (args.values['json'] === true) {
+        writeLine(io.stdout, JSON.stringify(doc));
+        return 0;
+      }
+      const lines = [
+        `device        ${deviceId}${config.device.groups.length ? ` (groups: ${config.device.groups.join(', ')})` : ''}`,
+        `data dir      ${config.dataDir}`,
+        `active owner  ${ownerId ?? '(none: earshot owners add --name NAME)'}`,
+        `local-only    ${privacy.localOnly ? 'on' : 'off'}${privacy.localOnlyForcedByFleet ? ' (forced by fleet config)' : ''}`,
+        `uploads       ${privacy.uploadsEnabled ? 'enabled' : 'disabled'}; retention ${privacy.retentionDays} days`,
+        `upload queue  ${drain.queued} queued, ${drain.inFlight} in flight, ${drain.sent} sent, ${drain.failed} refused/retrying` +
+          (drain.stale ? ' (no daemon draining)' : `, ${drain.ratePerS.toFixed(1)}/s${drain.connected ? '' : ', broker not connected'}`),
+        `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
+        `audit log     ${audit.seq} entries, head ${audit.head.slice(0, 16)}…`,
+      ];
+      for (const l of lines) writeLine(io.stdout, l);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+const bench: Command = {
+  path: ['bench'],
+  summary: 'Measure wake-word, store and uplink performance on this machine (numbers, not pass/fail)',
+  usage: 'earshot bench [--json] [--only wake|store|uplink] [--minutes N]',
+  help: [
+    'Options:',
+    '  --only AREA   run one area: wake (detector on 10 min of speech + openwakeword-js peer), store, uplink',
+    '  --minutes N   length of the wake benchmark speech file (default 10)',
+    '  --json        one JSON object with every measured number on stdout (progress goes to stderr)',
+  ].join('\n'),
+  options: { only: { type: 'string' }, minutes: { type: 'string' } },
+  async run(args: ParsedArgs, io: CommandIO): Promise<number> {
+    const only = args.values['only'] as string | undefined;
+    if (only !== undefined && !['wake', 'store', 'uplink'].includes(only)) {
+      throw new EarshotError('BAD_ARGUMENT', `--only must be wake, store or uplink (got '${only}')`);
+    }
+    const minutes = args.values['minutes'] !== undefined ? Number(args.values['minutes']) : undefined;
+    if (minutes !== undefined && !(minutes > 0 && minutes <= 60)) throw new EarshotError('BAD_ARGUMENT', '--minutes must be between 0 and 60');
+    const json = args.values['json'] === true;
+    const log = (l: string) => writeLine(json ? io.stderr : io.stdout, l);
+    const results: Record<string, number | string> = {};
+    if (!only || only === 'wake') {
+      const { benchWake } = await import('../../bench/wake.js');
+      Object.assign(results, await benchWake({ ...(minutes !== undefined ? { minutes } : {}), log }));
+    }
+    if (!only || only === 'store') {
+      const { benchStore } = await import('../../bench/store.js');
+      Object.assign(results, await benchStore({ log }));
+    }
+    if (!only || only === 'uplink') {
+      const { benchUplink } = await import('../../bench/uplink.js');
+      Object.assign(results, await benchUplink({ log }));
+    }
+    if (json) writeLine(io.stdout, JSON.stringify(results));
+    else {
+      writeLine(io.stdout, '');
+      const width = Math.max(...Object.keys(results).map((k) => k.length));
+      for (const [k, v] of Object.entries(results)) writeLine(io.stdout, `${k.padEnd(width)}  ${typeof v === 'number' ? round(v) : v}`);
+    }
+    return 0;
+  },
+};
+
+function round(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(3);
+}
+
+export const commands: Command[] = [run, status, bench];
