@@ -17,3 +17,4 @@ export { PcmStreamSource, type PcmStreamSourceOptions } from './sources/PcmStrea
 export { MicrophoneSource, defaultRecorder, summariseStderr, type MicrophoneOptions, type RecorderName } from './sources/MicrophoneSource.js';
 export { superviseSource, backoffDelayMs, type BackoffPolicy, type SourceFailure, type SuperviseOptions } from './sources/supervise.js';
 export { resilientMicrophone, type ResilientMicrophoneOptions } from './sources/resilientMicrophone.js';
+export { toneShare, longestToneMs } from './goertzel.js';

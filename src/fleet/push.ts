@@ -17,6 +17,8 @@ export interface PushOptions {
   clientId?: string;
   username?: string;
   timeoutMs?: number;
+  /** 5 (default); 4 only for brokers without MQTT 5 such as the embedded demo broker. */
+  protocolVersion?: 4 | 5;
 }
 
 export interface PushResult {
@@ -70,7 +72,7 @@ export async function pushFleetDocument(document: Buffer, opts: PushOptions): Pr
   const { target, version, topic } = documentAddress(document);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const options: IClientOptions = {
-    protocolVersion: 5,
+    protocolVersion: opts.protocolVersion ?? 5,
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,

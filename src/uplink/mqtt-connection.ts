@@ -185,7 +185,7 @@ export class MqttConnection implements RecordingTransport {
       }
     }
     await this.publishStatus();
-    if (this.client !== client || !client.connected) return;
+    if (this.client !== client || !client.connected || this.stopping) return;
     this.setReady(true);
   }
 
@@ -217,7 +217,8 @@ export class MqttConnection implements RecordingTransport {
   /** Publishes the retained online status (no-op while disconnected: it is sent again on every connect). */
   async publishStatus(): Promise<void> {
     const client = this.client;
-    if (!client?.connected) return;
+    // After stop() began, only the offline status may be published.
+    if (!client?.connected || this.stopping) return;
     let fields: DeviceStatusFields = {};
     try {
       fields = (await this.opts.statusFields?.()) ?? {};

@@ -30,7 +30,7 @@ describe('wake-word detection on fixtures', () => {
   let negative: Int16Array;
   beforeAll(async () => {
     negative = await readPcm(negativeSpeechFile());
-  });
+  }, 300_000);
 
   it('finds the wake phrase of every fixture voice, once, with the right word (≥ 3 hey_jarvis voices)', async () => {
     const fixtures = wakeFixtures();
@@ -57,7 +57,7 @@ describe('wake-word detection on fixtures', () => {
     expect(negative.length / 16000).toBeGreaterThan(180);
     const { found } = await detect(negative);
     expect(found).toEqual([]);
-  });
+  }, 600_000);
 
   it('scenario: one detection per wake segment (before its command ends), none on the near miss or the talk', async () => {
     const timeline = JSON.parse(readFileSync(path.join(FIXTURES, 'scenario.json'), 'utf8')) as { segments: Segment[] };
@@ -117,5 +117,5 @@ describe('wake-word detection on fixtures', () => {
     expect(gated.found.map((d) => d.atMs)).toEqual(plain.found.map((d) => d.atMs));
     expect(gated.found.length).toBe(1);
     expect(gated.embeddingCalls).toBeLessThan(plain.embeddingCalls * 0.5);
-  });
+  }, 300_000);
 });

@@ -111,7 +111,7 @@ const sign: Command = {
 const push: Command = {
   path: ['fleet', 'push'],
   summary: 'publish a signed fleet document (retained, QoS 1) and print the PUBACK reason',
-  usage: 'earshot fleet push --broker URL [--ca CA.pem --cert CERT.pem --key KEY.pem] [--client-id ID] [--timeout-ms N] [--json] signed.json',
+  usage: 'earshot fleet push --broker URL [--ca CA.pem --cert CERT.pem --key KEY.pem] [--client-id ID] [--timeout-ms N] [--protocol 5|4] [--json] signed.json',
   help: 'Topic: earshot/v1/fleet/all/config (target fleet), earshot/v1/fleet/NAME/config (group:NAME) or earshot/v1/devices/ID/config (device:ID). Exits 1 when the broker refuses (reason code >= 0x80).',
   options: {
     broker: { type: 'string' },
@@ -120,6 +120,7 @@ const push: Command = {
     key: { type: 'string' },
     'client-id': { type: 'string' },
     'timeout-ms': { type: 'string' },
+    protocol: { type: 'string' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -132,6 +133,8 @@ const push: Command = {
     const cert = str(args, 'cert');
     const key = str(args, 'key');
     const clientId = str(args, 'client-id');
+    const protocol = str(args, 'protocol') ?? '5';
+    if (protocol !== '4' && protocol !== '5') throw new EarshotError('BAD_ARGUMENT', '--protocol: must be 5 (MQTT 5) or 4 (MQTT 3.1.1, e.g. the embedded demo broker)');
     const r = await pushFleetDocument(await readInput(file, 'document'), {
       brokerUrl: broker,
       ...(ca !== undefined ? { caFile: ca } : {}),
@@ -139,6 +142,7 @@ const push: Command = {
       ...(key !== undefined ? { keyFile: key } : {}),
       ...(clientId !== undefined ? { clientId } : {}),
       ...(timeout !== undefined ? { timeoutMs: Number(timeout) } : {}),
+      protocolVersion: protocol === '4' ? 4 : 5,
     });
     const refused = r.reasonCode >= 0x80;
     const code = `0x${r.reasonCode.toString(16).padStart(2, '0')}`;
