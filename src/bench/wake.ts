@@ -88,15 +88,19 @@ function speechThroughout(clip: Int16Array, minutes: number): Int16Array {
   return out;
 }
 
-/** A quiet home: every 10 s, 2 s of speech and 8 s of faint noise (about −65 dBFS). */
-function mostlyQuiet(clip: Int16Array, minutes: number): Int16Array {
+/**
+ * A quiet home: 80 % faint noise (about −65 dBFS) and 20 % speech, as one 12 s stretch of talk per minute
+ * (people talk in bursts; `burstSeconds` shorter makes the gate's 2 s tails count for more).
+ */
+function mostlyQuiet(clip: Int16Array, minutes: number, burstSeconds = 12): Int16Array {
   const out = new Int16Array(Math.round(minutes * 60 * RATE));
   let seed = 12345;
   const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
   for (let i = 0; i < out.length; i++) out[i] = Math.round((rnd() * 2 - 1) * 18);
+  const period = burstSeconds * 5 * RATE;
   let src = 0;
-  for (let block = 0; block < out.length; block += 10 * RATE) {
-    const n = Math.min(2 * RATE, out.length - block);
+  for (let block = 0; block < out.length; block += period) {
+    const n = Math.min(burstSeconds * RATE, out.length - block);
     if (src + n > clip.length) src = 0;
     out.set(clip.subarray(src, src + n), block);
     src += n;
@@ -180,6 +184,9 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.quietMsPerFrame'] = r3(q.msPerFrame);
   const qd = await run(`80 % quiet, 1 word, ${DEFAULT_PHASES} phases`, { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: DEFAULT_PHASES, quietGate: true });
   res['wake.quietMsPerFrameDefault'] = r3(qd.msPerFrame);
+  const quietShort = writePcm(`quiet-short-${minutes}m.s16`, mostlyQuiet(clip, minutes, 2));
+  const qs = await run('80 % quiet in 2 s bursts, 1 word, 1 phase', { mode: 'earshot', pcm: quietShort, words: ['hey_jarvis'], phases: 1, quietGate: true });
+  res['wake.quietShortBurstsMsPerFrame'] = r3(qs.msPerFrame);
   const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: false });
   res['wake.quietMsPerFrameUngated'] = r3(qu.msPerFrame);
   const floor = await run('ONNX floor (mel + embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });

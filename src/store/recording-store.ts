@@ -342,6 +342,21 @@ export class RecordingStore {
     return { result: out.result, from, to: next.id, owners: out.owners };
   }
 
+  /** Non-personal counters for `earshot status`. */
+  stats(): Promise<{ owners: number; recordings: number; outbox: number; auditEntries: number; schemaVersion: number; activeOwnerId: string | null }> {
+    return this.db.exclusive(async (sql) => {
+      const n = async (q: string) => (await sql.get<{ n: number }>(q))?.n ?? 0;
+      return {
+        owners: await n('SELECT count(*) AS n FROM owners'),
+        recordings: await n('SELECT count(*) AS n FROM recordings'),
+        outbox: await n('SELECT count(*) AS n FROM outbox'),
+        auditEntries: (await this.loadAnchor(sql)).seq,
+        schemaVersion: (await sql.get<{ user_version: number }>('PRAGMA user_version'))?.user_version ?? 0,
+        activeOwnerId: (await getMetaText(sql, META.activeOwner)) ?? null,
+      };
+    });
+  }
+
   /** `PRAGMA integrity_check` result ('ok' when healthy). Reads the whole file: not for every start on big stores. */
   integrityCheck(): Promise<string> {
     return this.db.exclusive(async (sql) => {

@@ -139,12 +139,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await device?.uplink.stop();
-  await store?.close();
-  manager?.end(true);
-  await obs?.close();
-  await broker?.dispose();
-  rmSync(dataDir, { recursive: true, force: true });
+  try {
+    await device?.uplink.stop();
+    await store?.close();
+    manager?.end(true);
+    await obs?.close();
+    await broker?.dispose();
+  } finally {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('fleet config over MQTT (real Mosquitto, signed documents)', () => {

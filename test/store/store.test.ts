@@ -68,6 +68,7 @@ describe('RecordingStore basics', () => {
     expect(await store.outbox.count()).toBe(1);
     expect(await store.consent.history(a)).toEqual([]);
     expect(await store.owners.activeOwnerId()).toBeUndefined();
+    expect(await store.stats()).toMatchObject({ owners: 1, recordings: 1, outbox: 1, activeOwnerId: null, schemaVersion: 2 });
     const report = await store.audit.verify();
     expect(report.problems).toEqual([]);
     const aliceEntries = await store.audit.list({ ownerId: a });

@@ -98,7 +98,11 @@ describe('streaming pipeline (openWakeWord reference)', () => {
     const streamed = await scores({ phases: 1, chunk: 1000 });
     const plain = await plainReference(clip, 0);
     expect(maxAbsDiff(streamed, plain)).toBeLessThan(1e-4);
-  });
+    // 20 s (250 frames): past the 120-row embedding cap, the ring wrap-around and mel-buffer compaction.
+    const long = (await readPcm(path.join(FIXTURES, 'scenario.wav'))).subarray(0, 16000 * 20);
+    const streamedLong = await scores({ phases: 1, chunk: 4000, pcm: long });
+    expect(maxAbsDiff(streamedLong, await plainReference(long, 0))).toBeLessThan(1e-4);
+  }, 300_000);
 
   it('a second phase scores the grid shifted by 40 ms (embeddings 4 mel rows back); the frame score is the max', async () => {
     const streamed = await scores({ phases: 2, chunk: 1280 });
