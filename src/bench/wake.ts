@@ -40,6 +40,8 @@ type ChildSpec =
 interface ChildResult {
   startupMs: number;
   msPerFrame: number;
+  /** Of msPerFrame, the time spent inside ONNX Runtime's run() (measured in the same process and loop). */
+  onnxMsPerFrame?: number;
   frames: number;
   rssMb: number;
   detections?: number;
@@ -172,6 +174,8 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
 
   const one = await run(`1 word, 1 phase, ${minutes} min of speech`, { mode: 'earshot', pcm: speech, words: ['hey_jarvis'], phases: 1, quietGate: true });
   res['wake.msPerFrame'] = r3(one.msPerFrame);
+  res['wake.msPerFrameInOnnx'] = r3(one.onnxMsPerFrame ?? 0);
+  res['wake.loopOverheadPct'] = r1(((one.msPerFrame - (one.onnxMsPerFrame ?? 0)) / (one.onnxMsPerFrame ?? 1)) * 100);
   const def = await run(`1 word, ${DEFAULT_PHASES} phases (default)`, { mode: 'earshot', pcm: speech, words: ['hey_jarvis'], phases: DEFAULT_PHASES, quietGate: true });
   res['wake.msPerFrameDefault'] = r3(def.msPerFrame);
   res['wake.msPerFramePerPhaseDefault'] = r3(def.msPerFrame / DEFAULT_PHASES);
@@ -214,17 +218,33 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
-  const { WakeDetector, DEFAULT_QUIET_RMS } = await import('../wakeword/WakeDetector.js');
-  const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms: spec.quietGate ? DEFAULT_QUIET_RMS : null });
+  const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/WakeDetector.js');
+  const { loadManifest } = await import('../wakeword/ModelManifest.js');
+  const models = await loadWakeModels(await loadManifest(), spec.words);
+  // Time spent inside ONNX Runtime, to separate the loop's own overhead from the models' cost.
+  let onnxMs = 0;
+  for (const session of [models.features.mel, models.features.embedding, ...models.classifiers.map((c) => c.session)]) {
+    const run = session.run.bind(session) as (...a: unknown[]) => Promise<unknown>;
+    (session as { run: unknown }).run = async (...a: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await run(...a);
+      } finally {
+        onnxMs += performance.now() - t;
+      }
+    };
+  }
+  const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms: spec.quietGate ? DEFAULT_QUIET_RMS : null, models });
   // Listening: models verified and loaded, warm-up embeddings computed, ready for the first frame.
   const startupMs = performance.now();
   const pcm = await readPcm(spec.pcm);
   let detections = 0;
   const frames = Math.floor(pcm.length / FRAME);
+  onnxMs = 0;
   const t0 = performance.now();
   for (let i = 0; i < frames; i++) detections += (await detector.push(pcm.subarray(i * FRAME, (i + 1) * FRAME))).length;
   const msPerFrame = (performance.now() - t0) / frames;
-  return { startupMs, msPerFrame, frames, rssMb: rssMb(), detections };
+  return { startupMs, msPerFrame, onnxMsPerFrame: onnxMs / frames, frames, rssMb: rssMb(), detections };
 }
 
 async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<ChildResult> {

@@ -31,6 +31,8 @@ export interface WakeDetectorOptions {
   quietRms?: number | null;
   /** A loaded manifest or the path of one (default models/manifest.json). */
   manifest?: ModelManifest | string;
+  /** Already verified and opened models for these words (shared between detectors; skips loading). */
+  models?: LoadedWakeModels;
 }
 
 export interface LoadedWakeModels {
@@ -68,8 +70,12 @@ export class WakeDetector {
     const words = opts.words.map((w) => (typeof w === 'string' ? { name: w } : w));
     if (words.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
     const manifest = await resolveManifest(opts.manifest);
+    const names = words.map((w) => w.name);
+    if (opts.models && opts.models.classifiers.map((c) => c.name).join() !== names.join()) {
+      throw new EarshotError('BAD_ARGUMENT', 'the preloaded models do not match the wake words');
+    }
     const [models, vad] = await Promise.all([
-      loadWakeModels(manifest, words.map((w) => w.name)),
+      opts.models ?? loadWakeModels(manifest, names),
       opts.vadGate ? SileroVad.create(manifest) : Promise.resolve(undefined),
     ]);
     const quietRms = opts.quietRms === undefined ? DEFAULT_QUIET_RMS : opts.quietRms ?? undefined;

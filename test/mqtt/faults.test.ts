@@ -33,20 +33,20 @@ async function observer(b: TestBroker): Promise<Observer> {
   return o;
 }
 
-function uplinkConfig(b: TestBroker, deviceId: string, maxInFlight = 8): Pick<DeviceConfig, 'device' | 'uplink'> {
+function uplinkConfig(b: TestBroker, deviceId: string, maxInFlight = 8, reconnectMinMs = 50): Pick<DeviceConfig, 'device' | 'uplink'> {
   const cert = b.clientCert(deviceId);
   return {
     device: { id: deviceId, groups: [] },
-    uplink: { brokerUrl: b.url, caFile: b.caFile!, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 5, maxInFlight, reconnectMinMs: 50, reconnectMaxMs: 400 },
+    uplink: { brokerUrl: b.url, caFile: b.caFile!, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 5, maxInFlight, reconnectMinMs, reconnectMaxMs: Math.max(400, reconnectMinMs * 2) },
   };
 }
 
-function memoryDevice(b: TestBroker, deviceId = 'spk-1') {
+function memoryDevice(b: TestBroker, deviceId = 'spk-1', reconnectMinMs = 50) {
   const outbox = new MemoryOutbox();
   const recordings = new MemoryRecordings();
   const gate = new ScriptedGate();
   gate.grant('o1', 0);
-  const uplink = createUplink({ config: uplinkConfig(b, deviceId), outbox, recordings, gate, audit: new MemoryAudit(), pollMs: 50 })!;
+  const uplink = createUplink({ config: uplinkConfig(b, deviceId, 8, reconnectMinMs), outbox, recordings, gate, audit: new MemoryAudit(), pollMs: 50 })!;
   cleanups.push(() => uplink.stop());
   return { outbox, recordings, gate, uplink };
 }
@@ -56,7 +56,13 @@ describe('uplink faults (real Mosquitto)', () => {
     it(`broker ${how === 'SIGKILL' ? 'killed (SIGKILL)' : 'stopped (SIGTERM)'} mid-drain and restarted: every recording is delivered; none missing after dedup by id`, async () => {
       const b = await broker();
       const obs = await observer(b);
-      const d = memoryDevice(b);
+      // The device reconnects more slowly than the observer, so the observer is normally back first.
+      const d = memoryDevice(b, 'spk-1', 400);
+      let observerBackAt = 0;
+      obs.client.on('connect', () => {
+        // A SIGKILLed broker lost the observer's session: subscribe again, and note when that was done.
+        obs.client.subscribeAsync('earshot/v1/devices/+/recordings/#', { qos: 1 }).then(() => (observerBackAt = Date.now()), () => undefined);
+      });
       const ids: string[] = [];
       for (let i = 0; i < 150; i++) {
         const r = makeRecording('o1', 1000 + i, 500);
@@ -82,9 +88,10 @@ describe('uplink faults (real Mosquitto)', () => {
         expect(missing).toEqual([]);
       } else {
         // A crashed Mosquitto loses QoS 1 messages it had acknowledged but not yet forwarded or saved (it
-        // persists only at autosave). That is the broker's loss, not the device's: a recording may be missing
-        // at the subscriber only if the broker acknowledged it before the crash.
-        for (const id of missing) expect(d.recordings.uploaded.get(id)!).toBeLessThanOrEqual(downAt);
+        // persists only at autosave), and it forgets the observer's session. That is the broker's loss, not
+        // the device's: a recording may be missing at the subscriber only if the broker acknowledged it before
+        // the crash, or before the observer had subscribed again.
+        for (const id of missing) expect(d.recordings.uploaded.get(id)!).toBeLessThanOrEqual(Math.max(downAt, observerBackAt));
         expect(missing.length).toBeLessThan(30);
       }
       expect(obs.malformed).toEqual([]);
