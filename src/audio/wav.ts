@@ -298,6 +298,10 @@ export function encodeWav(pcm: Int16Array, sampleRate: number = SAMPLE_RATE, cha
   buf.writeUInt16LE(16, 34);
   buf.write('data', 36, 'latin1');
   buf.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < pcm.length; i++) buf.writeInt16LE(pcm[i]!, 44 + i * 2);
+  // WAV is little-endian: on a little-endian host (x86, ARM) the samples are copied in one go.
+  if (LITTLE_ENDIAN_HOST) Buffer.from(pcm.buffer, pcm.byteOffset, dataBytes).copy(buf, 44);
+  else for (let i = 0; i < pcm.length; i++) buf.writeInt16LE(pcm[i]!, 44 + i * 2);
   return buf;
 }
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

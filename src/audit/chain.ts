@@ -8,6 +8,8 @@
  * (seq, head) is also kept sealed under the device key (the anchor) and can be published off-device.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/canonical-json.js';
+export { canonicalJson };
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -30,15 +32,6 @@ export interface AuditAnchor {
   head: string;
 }
 
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
 
 export function canonicalEntry(row: Omit<AuditRow, 'hash' | 'prevHash'>): string {
   return canonicalJson({

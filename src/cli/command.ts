@@ -3,6 +3,7 @@
  * src/cli/commands/<area>.ts; src/cli/main.ts only dispatches, prints --help and turns errors into exit codes.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { EarshotError } from '../core/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -52,4 +53,24 @@ export function globalPaths(args: ParsedArgs, env: NodeJS.ProcessEnv): { configF
 
 export function writeLine(stream: NodeJS.WritableStream, line: string): void {
   stream.write(line + '\n');
+}
+
+/** A string option's value; undefined when absent or empty. */
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A required string option; BAD_ARGUMENT naming it when missing. */
+export function requiredOption(args: ParsedArgs, name: string): string {
+  const v = stringOption(args, name);
+  if (v === undefined) throw new EarshotError('BAD_ARGUMENT', `--${name} is required`);
+  return v;
+}
+
+/** Exactly one positional argument. */
+export function singlePositional(args: ParsedArgs, what: string): string {
+  const v = args.positionals[0];
+  if (v === undefined || args.positionals.length !== 1) throw new EarshotError('BAD_ARGUMENT', `expected exactly one ${what}`);
+  return v;
 }

@@ -94,12 +94,6 @@ export async function runCli(argv: string[], io: CommandIO, commands: Command[] 
   }
 }
 
-/** Throw for a missing required option, naming it. */
-export function requireOption(values: Record<string, unknown>, name: string): string {
-  const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new EarshotError('BAD_ARGUMENT', `--${name} is required`);
-  return v;
-}
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/earshot')) {

@@ -9,7 +9,7 @@ import type { ValidateFunction } from 'ajv';
 import { EarshotError } from '../core/errors.js';
 import { findForbiddenKey, parseJson } from '../config/safe-json.js';
 import { createAjv, describeSchemaErrors } from '../config/validate.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { checkFleetConfig } from './fleet-config-rules.js';
 import { keyIdOf, loadFleetPublicKey } from './keys.js';
 import { parseTarget, targetMatchesDevice } from './target.js';

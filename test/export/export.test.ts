@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decryptBundleFile } from '../../src/privacy/export/bundle-cipher.js';
 import { exportOwner } from '../../src/privacy/export/export-owner.js';
 import type { ExportManifest } from '../../src/privacy/export/manifest.js';
-import { wavBytes } from '../../src/privacy/export/wav.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { RecordingStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
 import { freshStore, makeCapture, tempDir } from '../store/helpers.js';
@@ -44,7 +44,7 @@ describe('access request export', () => {
     for (const c of aliceCaps) {
       const r = m.recordings.find((x) => x.id === c.id)!;
       const wav = files(r.file);
-      expect(wav.equals(wavBytes(c.pcm))).toBe(true);
+      expect(wav.equals(encodeWav(c.pcm))).toBe(true);
       expect(r.sha256).toBe(sha(wav));
       expect(r).toMatchObject({ wakeword: 'hey_jarvis', sampleRate: 16000, channels: 1, bitsPerSample: 16, samples: c.pcm.length });
     }

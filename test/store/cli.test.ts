@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/store.js';
 import { runCli } from '../../src/cli/main.js';
-import { wavBytes } from '../../src/privacy/export/wav.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { RecordingStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
 import { makeCapture, tempDir } from './helpers.js';
@@ -88,7 +88,7 @@ describe('earshot store commands', () => {
     expect(list.map((r) => [r.id, r.wakeword])).toEqual([[cap.id, 'hey_jarvis']]);
     const wav = path.join(t.dir, 'out.wav');
     expect((await cli(dir, 'recordings', 'play', cap.id, '--out', wav)).code).toBe(0);
-    expect(readFileSync(wav).equals(wavBytes(cap.pcm))).toBe(true);
+    expect(readFileSync(wav).equals(encodeWav(cap.pcm))).toBe(true);
     expect((await cli(dir, 'recordings', 'delete', cap.id)).code).toBe(0);
     expect((await cli(dir, 'recordings', 'play', cap.id, '--out', path.join(t.dir, 'x.wav'))).err).toContain('UNKNOWN_RECORDING');
     const types = (await cli(dir, 'audit', 'log', '--json')).out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);

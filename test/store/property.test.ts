@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOwner } from '../../src/privacy/export/export-owner.js';
 import type { ExportManifest } from '../../src/privacy/export/manifest.js';
-import { wavBytes } from '../../src/privacy/export/wav.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { RecordingStore } from '../../src/store/index.js';
 import { freshStore, makeCapture, tempDir } from './helpers.js';
 
@@ -132,7 +132,7 @@ describe('property: owner isolation, exports and erasure', () => {
         expect(m.owner.id).toBe(id);
         expect(m.recordings.map((r) => r.id).sort()).toEqual([...expected.keys()].sort());
         for (const r of m.recordings) {
-          expect(readFileSync(path.join(out, r.file)).equals(wavBytes(expected.get(r.id)!))).toBe(true);
+          expect(readFileSync(path.join(out, r.file)).equals(encodeWav(expected.get(r.id)!))).toBe(true);
         }
         rmSync(out, { recursive: true });
         stats.exports++;

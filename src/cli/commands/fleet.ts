@@ -7,18 +7,9 @@ import { generateFleetKeyPair, loadFleetPrivateKey } from '../../fleet/keys.js';
 import { signFleetDocument } from '../../fleet/document.js';
 import { pushFleetDocument } from '../../fleet/push.js';
 import { topicForTarget } from '../../fleet/target.js';
-import { writeLine, type Command, type ParsedArgs } from '../command.js';
+import { requiredOption, stringOption, writeLine, type Command, type ParsedArgs } from '../command.js';
 
-function str(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
-function required(args: ParsedArgs, name: string): string {
-  const v = str(args, name);
-  if (v === undefined) throw new EarshotError('BAD_ARGUMENT', `--${name} is required`);
-  return v;
-}
 
 async function readInput(path: string, what: string): Promise<Buffer> {
   try {
@@ -38,7 +29,7 @@ const keygen: Command = {
   ].join('\n'),
   options: { out: { type: 'string' } },
   async run(args, io) {
-    const dir = resolve(required(args, 'out'));
+    const dir = resolve(requiredOption(args, 'out'));
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const kp = generateFleetKeyPair();
     const privatePath = join(dir, 'fleet-private.pem');
@@ -78,24 +69,24 @@ const sign: Command = {
     out: { type: 'string' },
   },
   async run(args, io) {
-    const keyPath = required(args, 'key');
-    const inPath = required(args, 'in');
-    const target = required(args, 'target');
-    const versionText = required(args, 'version');
+    const keyPath = requiredOption(args, 'key');
+    const inPath = requiredOption(args, 'in');
+    const target = requiredOption(args, 'target');
+    const versionText = requiredOption(args, 'version');
     if (!/^[1-9]\d*$/.test(versionText)) throw new EarshotError('BAD_ARGUMENT', '--version: must be an integer >= 1');
     const privateKey = loadFleetPrivateKey(await readInput(keyPath, '--key'));
     const parsed = parseJson((await readInput(inPath, '--in')).toString('utf8'));
     if (!parsed.ok) throw new EarshotError('BAD_ARGUMENT', `${inPath}:${parsed.line}:${parsed.column}: invalid JSON: ${parsed.message}`);
     const forbidden = findForbiddenKey(parsed.value);
     if (forbidden !== undefined) throw new EarshotError('BAD_ARGUMENT', `${inPath}: ${forbidden}: forbidden key`);
-    const expires = str(args, 'expires');
+    const expires = stringOption(args, 'expires');
     const doc = signFleetDocument(parsed.value, privateKey, {
       target,
       version: Number(versionText),
       ...(expires !== undefined ? { expiresAt: expires } : {}),
     });
     const text = JSON.stringify(doc, null, 2) + '\n';
-    const out = str(args, 'out');
+    const out = stringOption(args, 'out');
     if (out === undefined) {
       io.stdout.write(text);
       return 0;
@@ -124,16 +115,16 @@ const push: Command = {
   },
   allowPositionals: true,
   async run(args, io) {
-    const broker = required(args, 'broker');
+    const broker = requiredOption(args, 'broker');
     if (args.positionals.length !== 1) throw new EarshotError('BAD_ARGUMENT', 'expected exactly one signed document file');
     const file = args.positionals[0] as string;
-    const timeout = str(args, 'timeout-ms');
+    const timeout = stringOption(args, 'timeout-ms');
     if (timeout !== undefined && !/^[1-9]\d*$/.test(timeout)) throw new EarshotError('BAD_ARGUMENT', '--timeout-ms: must be a positive integer');
-    const ca = str(args, 'ca');
-    const cert = str(args, 'cert');
-    const key = str(args, 'key');
-    const clientId = str(args, 'client-id');
-    const protocol = str(args, 'protocol') ?? '5';
+    const ca = stringOption(args, 'ca');
+    const cert = stringOption(args, 'cert');
+    const key = stringOption(args, 'key');
+    const clientId = stringOption(args, 'client-id');
+    const protocol = stringOption(args, 'protocol') ?? '5';
     if (protocol !== '4' && protocol !== '5') throw new EarshotError('BAD_ARGUMENT', '--protocol: must be 5 (MQTT 5) or 4 (MQTT 3.1.1, e.g. the embedded demo broker)');
     const r = await pushFleetDocument(await readInput(file, 'document'), {
       brokerUrl: broker,

@@ -16,7 +16,7 @@ import { mergeFleetPrivacy } from '../../fleet/merge.js';
 import { ConsentLedger, DEFAULT_SOURCE, DEFAULT_TEXT_VERSION, type PurposeStatus } from '../../privacy/consent/index.js';
 import { LocalOnlyPolicy, type LocalOnlyStatus } from '../../privacy/local-only/index.js';
 import { RecordingStore } from '../../store/recording-store.js';
-import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { stringOption, globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 /** The store ports these commands need. */
 export interface PrivacyPorts {
@@ -123,10 +123,6 @@ async function withPrivacyPorts<T>(args: ParsedArgs, io: CommandIO, fn: (ports: 
   }
 }
 
-function str(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -149,11 +145,11 @@ function consentChangeCommand(action: 'grant' | 'revoke'): Command {
     help: CONSENT_HELP + (action === 'revoke' ? '\nWithdrawing cloud-processing removes the owner\'s queued recordings from the outbox at once.' : ''),
     options: { owner: { type: 'string' }, purpose: { type: 'string' }, source: { type: 'string' }, 'text-version': { type: 'string' } },
     async run(args, io) {
-      const purpose = str(args, 'purpose');
+      const purpose = stringOption(args, 'purpose');
       if (purpose === undefined) throw new EarshotError('BAD_ARGUMENT', '--purpose is required (cloud-processing | quality-improvement)');
-      const ownerId = str(args, 'owner');
-      const source = str(args, 'source');
-      const textVersion = str(args, 'text-version');
+      const ownerId = stringOption(args, 'owner');
+      const source = stringOption(args, 'source');
+      const textVersion = stringOption(args, 'text-version');
       const r = await withPrivacyPorts(args, io, (ports, ctx) =>
         changeConsent(ports, ctx, {
           action,
@@ -182,7 +178,7 @@ const consentStatusCommand: Command = {
   help: CONSENT_HELP,
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    const r = await withPrivacyPorts(args, io, (ports, ctx) => consentStatus(ports, ctx, str(args, 'owner')));
+    const r = await withPrivacyPorts(args, io, (ports, ctx) => consentStatus(ports, ctx, stringOption(args, 'owner')));
     if (args.values['json'] === true) {
       writeLine(io.stdout, JSON.stringify({ ownerId: r.ownerId, purposes: r.purposes.map((p) => ({ ...p, since: iso(p.since) })) }));
       return 0;
@@ -217,7 +213,7 @@ function localOnlyCommand(on: boolean): Command {
     help: 'Persisted and in effect at once (the uplink checks before every publish). A fleet may force it on; then only the fleet can lift it.\n  --owner ID   owner (default: the active owner)',
     options: { owner: { type: 'string' } },
     async run(args, io) {
-      const s = await withPrivacyPorts(args, io, (ports, ctx) => setLocalOnly(ports, ctx, on, str(args, 'owner')));
+      const s = await withPrivacyPorts(args, io, (ports, ctx) => setLocalOnly(ports, ctx, on, stringOption(args, 'owner')));
       printLocalOnly(io, args, s);
       return 0;
     },
@@ -230,7 +226,7 @@ const localOnlyStatusCommand: Command = {
   usage: 'earshot local-only status [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    printLocalOnly(io, args, await withPrivacyPorts(args, io, (ports, ctx) => localOnlyStatus(ports, ctx, str(args, 'owner'))));
+    printLocalOnly(io, args, await withPrivacyPorts(args, io, (ports, ctx) => localOnlyStatus(ports, ctx, stringOption(args, 'owner'))));
     return 0;
   },
 };

@@ -11,11 +11,11 @@ import { EarshotError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { decryptBundleFile, readPassphraseFile } from '../../privacy/export/bundle-cipher.js';
 import { exportOwner } from '../../privacy/export/export-owner.js';
-import { wavBytes } from '../../privacy/export/wav.js';
+import { encodeWav } from '../../audio/wav.js';
 import { transferDevice } from '../../privacy/erasure/transfer.js';
 import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
 import { RecordingStore, initDataDir } from '../../store/recording-store.js';
-import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { singlePositional, requiredOption, stringOption, globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 async function configFor(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
   const { configFile, dataDir } = globalPaths(args, io.env);
@@ -38,22 +38,8 @@ async function withStore<T>(args: ParsedArgs, io: CommandIO, fn: (store: Recordi
   }
 }
 
-function str(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
-function required(args: ParsedArgs, name: string): string {
-  const v = str(args, name);
-  if (v === undefined) throw new EarshotError('BAD_ARGUMENT', `--${name} is required`);
-  return v;
-}
 
-function positional(args: ParsedArgs, what: string): string {
-  const v = args.positionals[0];
-  if (v === undefined || args.positionals.length !== 1) throw new EarshotError('BAD_ARGUMENT', `expected exactly one ${what}`);
-  return v;
-}
 
 function json(args: ParsedArgs): boolean {
   return args.values['json'] === true;
@@ -121,8 +107,8 @@ const ownersAdd: Command = {
   help: 'The first owner becomes the active owner. Retention defaults to config privacy.retentionDays (0 = delete after upload).',
   options: { name: { type: 'string' }, 'retention-days': { type: 'string' }, 'local-only': { type: 'boolean' } },
   async run(args, io) {
-    const name = required(args, 'name');
-    const rd = str(args, 'retention-days');
+    const name = requiredOption(args, 'name');
+    const rd = stringOption(args, 'retention-days');
     const retentionDays = rd === undefined ? undefined : Number(rd);
     if (retentionDays !== undefined && !Number.isInteger(retentionDays)) throw new EarshotError('BAD_ARGUMENT', '--retention-days must be a whole number');
     return withStore(args, io, async (store) => {
@@ -162,7 +148,7 @@ const ownersUse: Command = {
   options: {},
   allowPositionals: true,
   async run(args, io) {
-    const id = positional(args, 'owner id');
+    const id = singlePositional(args, 'owner id');
     return withStore(args, io, async (store) => {
       await store.owners.use(id);
       if (json(args)) out(io, { activeOwnerId: id });
@@ -179,11 +165,11 @@ const ownersTransfer: Command = {
   help: '--export-dir writes <ownerId>.tar (or .tar.enc with a passphrase) per current owner first; if any export fails, nothing is erased.',
   options: { name: { type: 'string' }, 'export-dir': { type: 'string' }, 'passphrase-file': { type: 'string' }, yes: { type: 'boolean' } },
   async run(args, io) {
-    const name = required(args, 'name');
+    const name = requiredOption(args, 'name');
     requireYes(args, 'ownership transfer erases every current owner and');
-    const pf = str(args, 'passphrase-file');
+    const pf = stringOption(args, 'passphrase-file');
     const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
-    const exportDir = str(args, 'export-dir');
+    const exportDir = stringOption(args, 'export-dir');
     return withStore(args, io, async (store) => {
       const r = await transferDevice(store, {
         newOwnerName: name,
@@ -208,7 +194,7 @@ const recordingsList: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withStore(args, io, async (store) => {
-      const ownerId = str(args, 'owner') ?? (await store.owners.activeOwnerId());
+      const ownerId = stringOption(args, 'owner') ?? (await store.owners.activeOwnerId());
       if (ownerId === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID');
       const recs = await store.recordings.list(ownerId);
       if (json(args)) out(io, recs);
@@ -227,11 +213,11 @@ const recordingsPlay: Command = {
   options: { out: { type: 'string' } },
   allowPositionals: true,
   async run(args, io) {
-    const id = positional(args, 'recording id');
-    const file = str(args, 'out');
+    const id = singlePositional(args, 'recording id');
+    const file = stringOption(args, 'out');
     return withStore(args, io, async (store) => {
       const rec = await store.recordings.play(id);
-      const wav = wavBytes(rec.pcm);
+      const wav = encodeWav(rec.pcm);
       if (file !== undefined) {
         await fs.writeFile(file, wav, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
           throw new EarshotError('BAD_ARGUMENT', `cannot write ${file}: ${e.code ?? e.message}`);
@@ -257,7 +243,7 @@ const recordingsDelete: Command = {
   options: {},
   allowPositionals: true,
   async run(args, io) {
-    const id = positional(args, 'recording id');
+    const id = singlePositional(args, 'recording id');
     return withStore(args, io, async (store) => {
       await store.recordings.delete(id);
       if (json(args)) out(io, { deleted: id });
@@ -279,9 +265,9 @@ const exportCmd: Command = {
   ].join('\n'),
   options: { owner: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } },
   async run(args, io) {
-    const ownerId = required(args, 'owner');
-    const outPath = required(args, 'out');
-    const pf = str(args, 'passphrase-file');
+    const ownerId = requiredOption(args, 'owner');
+    const outPath = requiredOption(args, 'out');
+    const pf = stringOption(args, 'passphrase-file');
     const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
     return withStore(args, io, async (store) => {
       const progress = progressReporter(io, 'export');
@@ -310,9 +296,9 @@ const exportOpen: Command = {
   usage: 'earshot export open --in BUNDLE --out FILE.tar --passphrase-file FILE',
   options: { in: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } },
   async run(args, io) {
-    const pass = await readPassphraseFile(required(args, 'passphrase-file'));
-    const outFile = required(args, 'out');
-    await decryptBundleFile(required(args, 'in'), outFile, pass);
+    const pass = await readPassphraseFile(requiredOption(args, 'passphrase-file'));
+    const outFile = requiredOption(args, 'out');
+    await decryptBundleFile(requiredOption(args, 'in'), outFile, pass);
     if (json(args)) out(io, { out: outFile });
     else writeLine(io.stdout, `decrypted to ${outFile} (extract with: tar -xf ${outFile})`);
     return 0;
@@ -325,7 +311,7 @@ const erase: Command = {
   usage: 'earshot erase --owner ID --yes [--json]',
   options: { owner: { type: 'string' }, yes: { type: 'boolean' } },
   async run(args, io) {
-    const ownerId = required(args, 'owner');
+    const ownerId = requiredOption(args, 'owner');
     requireYes(args, 'erasure');
     return withStore(args, io, async (store) => {
       const r = await store.eraseOwner(ownerId);
@@ -367,7 +353,7 @@ const auditLog: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withStore(args, io, async (store) => {
-      const owner = str(args, 'owner');
+      const owner = stringOption(args, 'owner');
       const entries = await store.audit.list(owner !== undefined ? { ownerId: owner } : {});
       for (const e of entries) {
         if (json(args)) out(io, e);
@@ -421,8 +407,8 @@ const retentionSet: Command = {
   usage: 'earshot retention set --owner ID --days N [--json]',
   options: { owner: { type: 'string' }, days: { type: 'string' } },
   async run(args, io) {
-    const ownerId = required(args, 'owner');
-    const days = Number(required(args, 'days'));
+    const ownerId = requiredOption(args, 'owner');
+    const days = Number(requiredOption(args, 'days'));
     return withStore(args, io, async (store) => {
       await store.owners.setRetentionDays(ownerId, days);
       if (json(args)) out(io, { ownerId, retentionDays: days });

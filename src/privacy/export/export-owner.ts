@@ -14,7 +14,7 @@ import type { RecordingStore } from '../../store/recording-store.js';
 import { EncryptingSink } from './bundle-cipher.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportManifest, type ManifestRecording } from './manifest.js';
 import { TarWriter, type ByteSink } from './tar-writer.js';
-import { wavBytes } from './wav.js';
+import { encodeWav } from '../../audio/wav.js';
 
 export type ExportFormat = 'directory' | 'tar' | 'encrypted-tar';
 
@@ -101,7 +101,7 @@ export async function exportOwner(store: RecordingStore, opts: ExportOptions): P
       // openAs: the requester's key and AAD naming the requester; anything else throws INTEGRITY.
       const rec = await store.recordings.openAs(id, owner.id);
       if (rec.ownerId !== owner.id) throw new EarshotError('INTEGRITY', `recording ${id} does not name the requester`);
-      const wav = wavBytes(rec.pcm);
+      const wav = encodeWav(rec.pcm);
       const file = `recordings/${id}.wav`;
       await writer.add(file, wav);
       recordings.push({
