@@ -25,6 +25,11 @@ import { createUplink, type FleetConfigReport, type Uplink } from './uplink/inde
 import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
 import { SwappableDetector } from './wakeword/SwappableDetector.js';
 
+const PRIVACY_WATCH_MS = 2_000;
+const METRICS_LOG_MS = 60_000;
+/** 1 s of audio waiting to be processed. */
+const BACKLOG_WARN_FRAMES = 12.5;
+
 /** What the daemon tells its operator (the CLI prints these as lines or JSON). */
 export type DaemonEvent =
   | { type: 'listening'; startupMs: number; words: string[]; source: string }
@@ -245,6 +250,35 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       },
       onError: (e) => log.error('wake loop failed', { error: errorMessage(e) }),
     });
+
+    // Watchers: the owner may toggle local-only or consent from another process (the CLI); the retained status
+    // must show the mode promptly and a lifted hold must resume uploads. The loop's health goes to the log.
+    let lastPrivacy = '';
+    const watchPrivacy = async () => {
+      const p = JSON.stringify(await activePrivacy());
+      if (p === lastPrivacy) return;
+      const first = lastPrivacy === '';
+      lastPrivacy = p;
+      if (!first && uplink) {
+        await uplink.publishStatus();
+        uplink.notify();
+      }
+    };
+    await watchPrivacy();
+    const privacyTimer = setInterval(() => {
+      watchPrivacy().catch((e: unknown) => log.warn('privacy watch failed', { error: errorMessage(e) }));
+    }, PRIVACY_WATCH_MS);
+    privacyTimer.unref();
+    closers.unshift(async () => clearInterval(privacyTimer));
+    const metricsTimer = setInterval(() => {
+      const m = loop.metrics();
+      const fields = { framesProcessed: m.framesProcessed, backlogFrames: m.backlogFrames, maxBacklogFrames: m.maxBacklogFrames, maxLagMs: Math.round(m.maxLagMs) };
+      // A backlog means the device is slower than real time: nothing is dropped, but it must be visible.
+      if (m.backlogFrames > BACKLOG_WARN_FRAMES) log.warn('wake loop is behind real time', fields);
+      else log.info('wake loop', fields);
+    }, METRICS_LOG_MS);
+    metricsTimer.unref();
+    closers.unshift(async () => clearInterval(metricsTimer));
 
     const source = await openSource(config, opts, log, emit);
     emit({ type: 'listening', startupMs: Math.round(performance.now() - startedAt), words, source: describeSource(opts.input) });
