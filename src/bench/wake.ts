@@ -10,7 +10,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,9 +116,32 @@ function writePcm(name: string, pcm: Int16Array): string {
   return file;
 }
 
-async function readPcm(file: string): Promise<Int16Array> {
-  const b = await readFile(file);
-  return new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
+/**
+ * Streams a raw s16 file in 80 ms frames through one reused 1 s buffer, like a microphone would deliver it
+ * (holding the whole file would add its size to the measured RSS; reading per frame would measure file I/O).
+ */
+async function forEachFrame(file: string, fn: (frame: Int16Array) => Promise<void>): Promise<number> {
+  const fh = await open(file, 'r');
+  const framesPerBlock = 1000 / FRAME_MS; // 12.5 → 12 frames (~1 s) per read
+  const bytes = Buffer.alloc(Math.floor(framesPerBlock) * FRAME * 2);
+  const block = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1);
+  let frames = 0;
+  let offset = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(bytes, 0, bytes.length, offset);
+      offset += bytesRead;
+      const whole = Math.floor(bytesRead / (FRAME * 2));
+      for (let f = 0; f < whole; f++) {
+        await fn(block.subarray(f * FRAME, (f + 1) * FRAME));
+        frames++;
+      }
+      if (bytesRead < bytes.length) break;
+    }
+  } finally {
+    await fh.close();
+  }
+  return frames;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -237,12 +260,12 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
   const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms: spec.quietGate ? DEFAULT_QUIET_RMS : null, models });
   // Listening: models verified and loaded, warm-up embeddings computed, ready for the first frame.
   const startupMs = performance.now();
-  const pcm = await readPcm(spec.pcm);
   let detections = 0;
-  const frames = Math.floor(pcm.length / FRAME);
   onnxMs = 0;
   const t0 = performance.now();
-  for (let i = 0; i < frames; i++) detections += (await detector.push(pcm.subarray(i * FRAME, (i + 1) * FRAME))).length;
+  const frames = await forEachFrame(spec.pcm, async (frame) => {
+    detections += (await detector.push(frame)).length;
+  });
   const msPerFrame = (performance.now() - t0) / frames;
   return { startupMs, msPerFrame, onnxMsPerFrame: onnxMs / frames, frames, rssMb: rssMb(), detections };
 }
@@ -253,7 +276,7 @@ async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<
   const m = await loadManifest();
   const [mel, emb, cls] = await Promise.all([openModel(m, modelOfKind(m, 'mel')), openModel(m, modelOfKind(m, 'embedding')), openModel(m, findModel(m, 'hey_jarvis'))]);
   const startupMs = performance.now();
-  const pcm = await readPcm(spec.pcm);
+  const pcm = await readFile(spec.pcm).then((b) => new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1));
   const melIn = new Float32Array(1760);
   const melT = new ort.Tensor('float32', melIn, [1, 1760]);
   const embIn = new Float32Array(76 * 32).fill(1);
@@ -317,14 +340,12 @@ async function childPeer(spec: Extract<ChildSpec, { mode: 'peer' }>): Promise<Ch
   await model.init();
   console.log = quietLog;
   const startupMs = performance.now();
-  const pcm = await readPcm(spec.pcm);
-  const frames = Math.floor(pcm.length / FRAME);
   let detections = 0;
   const t0 = performance.now();
-  for (let i = 0; i < frames; i++) {
-    const scores = await model.predict(pcm.subarray(i * FRAME, (i + 1) * FRAME));
+  const frames = await forEachFrame(spec.pcm, async (frame) => {
+    const scores = await model.predict(frame);
     for (const v of Object.values(scores)) if (v >= 0.5) detections++;
-  }
+  });
   const msPerFrame = (performance.now() - t0) / frames;
   return { startupMs, msPerFrame, frames, rssMb: rssMb(), detections };
 }

@@ -3,8 +3,9 @@
  *
  * Faithful to openwakeword/utils.py (design §3): the mel model sees the last 1280 + 480 samples of the raw
  * buffer (only 1280 on the very first chunk, when the buffer holds no more), its output is mapped x/10 + 2,
- * the mel buffer starts as ones(76, 32) and keeps at most 970 rows, an embedding is computed from the last 76
- * mel rows, and the embedding history starts with the embeddings of 4 s of int16 noise.
+ * the mel buffer starts as ones(76, 32) (plus 8 more rows of ones that only shifted phases can reach) and keeps
+ * at most 970 rows, an embedding is computed from the last 76 mel rows, and the embedding history starts with
+ * the embeddings of 4 s of int16 noise (fixed seed, so runs are reproducible).
  *
  * Deliberate choice: chunks are always processed one at a time (k = 1). The reference batches k pending chunks
  * into one mel call over k·1280 + 480 samples, but the mel graph floors its dB at (max − 80) over its own input,

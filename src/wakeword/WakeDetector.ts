@@ -93,7 +93,7 @@ export class WakeDetector {
   }
 
   /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate). */
-  static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms'> = {}): Promise<WakeDetector> {
+  static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms' | 'models'> = {}): Promise<WakeDetector> {
     return WakeDetector.create({
       words: wake.words,
       threshold: wake.threshold,

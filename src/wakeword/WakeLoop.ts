@@ -30,10 +30,12 @@ export interface WakeLoopOptions {
   /** Called for each detection, in audio order. */
   onDetection?: (d: WakeDetection) => void | Promise<void>;
   /**
-   * Called after each accepted chunk has been processed, with the detections it produced. A capture session
-   * uses it to take the audio after the wake word; it must not keep `samples` beyond the call.
+   * Called after each accepted chunk has been processed, with the detections it produced and the index (since
+   * the stream started) of its first sample. A capture session uses it to take the audio after the wake word:
+   * for a detection d in this chunk, that audio starts at `samples.subarray(d.atMs * 16 - startSample)`.
+   * It must not keep `samples` beyond the call unless they are post-wake audio.
    */
-  onProcessed?: (samples: Int16Array, detections: readonly WakeDetection[]) => void | Promise<void>;
+  onProcessed?: (samples: Int16Array, detections: readonly WakeDetection[], startSample: number) => void | Promise<void>;
   /** Called once if processing fails; the loop stops accepting audio. */
   onError?: (e: unknown) => void;
   now?: () => number;
@@ -107,6 +109,7 @@ export class WakeLoop {
     try {
       while (this.head < this.queue.length) {
         const item = this.queue[this.head]!;
+        const startSample = this.processedSamples;
         const detections = await this.processor.push(item.samples);
         this.queue[this.head] = undefined as unknown as Pending; // release the chunk now
         this.head++;
@@ -118,7 +121,7 @@ export class WakeLoop {
           this.detectionCount++;
           await this.opts.onDetection?.(d);
         }
-        await this.opts.onProcessed?.(item.samples, detections);
+        await this.opts.onProcessed?.(item.samples, detections, startSample);
         if (this.head > 1024 && this.head * 2 > this.queue.length) {
           this.queue.splice(0, this.head);
           this.head = 0;

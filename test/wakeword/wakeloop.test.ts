@@ -50,12 +50,21 @@ describe('WakeLoop', () => {
     const pcm = await readPcm(path.join(FIXTURES, 'wake', 'hey_jarvis__en-gb.wav'));
     const detector = await WakeDetector.create({ words: ['hey_jarvis'], manifest: MANIFEST });
     const found: WakeDetection[] = [];
-    const loop = new WakeLoop(detector, { onDetection: (d) => void found.push(d) });
+    let postWake = 0;
+    const loop = new WakeLoop(detector, {
+      onDetection: (d) => void found.push(d),
+      // What a capture session does: keep only what follows the detecting frame.
+      onProcessed: (samples, detections, startSample) => {
+        if (detections.length > 0) postWake += samples.length - (detections[0]!.atMs * 16 - startSample);
+        else if (found.length > 0) postWake += samples.length;
+      },
+    });
     async function* source() {
       for (let i = 0; i < pcm.length; i += 3000) yield pcm.subarray(i, i + 3000);
     }
     await loop.run(source());
     expect(found.map((d) => d.wakeword)).toEqual(['hey_jarvis']);
     expect(loop.metrics().framesProcessed).toBe(Math.floor(pcm.length / 1280));
+    expect(postWake).toBe(pcm.length - found[0]!.atMs * 16);
   });
 });
