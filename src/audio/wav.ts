@@ -196,11 +196,8 @@ function locate(buf: Buffer, name: string): { fmt: FmtInfo; data: Chunk; frames:
   return { fmt, data: dataChunk, frames };
 }
 
-/** Parses and decodes a WAV file held in memory into per-channel arrays, without resampling. */
-export function parseWav(buf: Buffer, name = 'WAV data'): ParsedWav {
-  const { fmt, data, frames } = locate(buf, name);
-  const channelData = Array.from({ length: fmt.channels }, () => new Float32Array(frames));
-  decodeSamples(buf, data.offset, frames, fmt, channelData);
+/** What callers learn about a file's format. */
+function formatOf(fmt: { sampleRate: number; channels: number; bitsPerSample: number; encoding: WavFormat['encoding'] }, frames: number): WavFormat {
   return {
     sampleRate: fmt.sampleRate,
     channels: fmt.channels,
@@ -208,8 +205,15 @@ export function parseWav(buf: Buffer, name = 'WAV data'): ParsedWav {
     encoding: fmt.encoding,
     frames,
     durationMs: (frames / fmt.sampleRate) * 1000,
-    channelData,
   };
+}
+
+/** Parses and decodes a WAV file held in memory into per-channel arrays, without resampling. */
+export function parseWav(buf: Buffer, name = 'WAV data'): ParsedWav {
+  const { fmt, data, frames } = locate(buf, name);
+  const channelData = Array.from({ length: fmt.channels }, () => new Float32Array(frames));
+  decodeSamples(buf, data.offset, frames, fmt, channelData);
+  return { ...formatOf(fmt, frames), channelData };
 }
 
 /**
@@ -243,14 +247,7 @@ function decodeSamples(buf: Buffer, start: number, frames: number, fmt: FmtInfo,
 /** Parses a WAV file held in memory and converts it to 16 kHz mono int16. */
 export function readWav(buf: Buffer, name = 'WAV data'): DecodedWav {
   const { fmt, data, frames } = locate(buf, name);
-  const format: WavFormat = {
-    sampleRate: fmt.sampleRate,
-    channels: fmt.channels,
-    bitsPerSample: fmt.bitsPerSample,
-    encoding: fmt.encoding,
-    frames,
-    durationMs: (frames / fmt.sampleRate) * 1000,
-  };
+  const format: WavFormat = formatOf(fmt, frames);
   let pcm16k: Int16Array;
   if (fmt.encoding === 'int' && fmt.bitsPerSample === 16 && fmt.channels === 1 && fmt.sampleRate === SAMPLE_RATE) {
     // Already the internal format: one aligned copy, no float round trip (replays of long files stay cheap).

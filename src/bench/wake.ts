@@ -7,9 +7,8 @@
  * process start. The audio is synthesised with espeak-ng from scripts/fixtures-negative.txt and cached under
  * the OS temp dir. Numbers are measurements only; nothing here asserts a time.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -18,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EarshotError } from '../core/errors.js';
 import { readWavFile } from '../audio/wav.js';
 import { PROJECT_ROOT } from '../wakeword/ModelManifest.js';
+import { synthesiseSpeech } from './synthetic-speech.js';
 
 const CHILD_FLAG = '--earshot-wake-bench-child';
 const FRAME = 1280;
@@ -58,29 +58,8 @@ function cacheDir(): string {
 
 /** Speech by four espeak-ng voices, cached as 16 kHz mono WAV. */
 async function speechClip(log: (l: string) => void): Promise<Int16Array> {
-  const text = readFileSync(path.join(PROJECT_ROOT, 'scripts', 'fixtures-negative.txt'), 'utf8');
-  const voices = ['en-us', 'en-gb', 'en+f3', 'en-us+m7'];
-  const key = createHash('sha256').update(text).update(voices.join()).digest('hex').slice(0, 16);
-  const out = path.join(cacheDir(), `speech-${key}.wav`);
-  if (!existsSync(out)) {
-    log(`bench wake: synthesising speech with espeak-ng into ${out}`);
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    const parts: string[] = [];
-    voices.forEach((voice, v) => {
-      const raw = path.join(cacheDir(), `part-${key}-${v}-raw.wav`);
-      const conv = path.join(cacheDir(), `part-${key}-${v}.wav`);
-      const words = lines.filter((_, i) => i % voices.length === v).join(' ');
-      execFileSync('espeak-ng', ['-v', voice, '-s', '160', '-w', raw, words]);
-      execFileSync('sox', ['-R', raw, '-r', String(RATE), '-c', '1', '-b', '16', '-e', 'signed-integer', conv, 'norm', '-3']);
-      rmSync(raw);
-      parts.push(conv);
-    });
-    const tmp = `${out}.${process.pid}.tmp.wav`;
-    execFileSync('sox', ['-R', ...parts, tmp]);
-    for (const p of parts) rmSync(p);
-    renameSync(tmp, out);
-  }
-  return (await readWavFile(out)).pcm16k;
+  const file = synthesiseSpeech({ voices: ['en-us', 'en-gb', 'en+f3', 'en-us+m7'], cacheName: 'earshot-bench-cache', log: (l) => log(`bench wake: ${l}`) });
+  return (await readWavFile(file)).pcm16k;
 }
 
 /** `minutes` of speech throughout (the clip repeated). */

@@ -1,11 +1,9 @@
 /** Shared test helpers for the wake-word tests: fixture paths, WAV reading, synthesised negative speech. */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readWavFile } from '../../src/audio/wav.js';
+import { synthesiseSpeech } from '../../src/bench/synthetic-speech.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -32,30 +30,7 @@ export function wakeFixtures(): { file: string; word: string; voice: string }[] 
  * under the OS temp dir by content hash so it is synthesised once per machine, not committed.
  */
 export function negativeSpeechFile(): string {
-  const textFile = path.join(ROOT, 'scripts', 'fixtures-negative.txt');
-  const text = readFileSync(textFile, 'utf8');
-  const voices = ['en-us', 'en-gb', 'en+f3'];
-  const key = createHash('sha256').update(text).update(voices.join()).digest('hex').slice(0, 16);
-  const dir = path.join(os.tmpdir(), 'earshot-test-cache');
-  const out = path.join(dir, `negative-speech-${key}.wav`);
-  if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const parts: string[] = [];
-  voices.forEach((voice, v) => {
-    const part = lines.filter((_, i) => i % voices.length === v).join(' ');
-    const raw = path.join(dir, `neg-${key}-${v}-raw.wav`);
-    const conv = path.join(dir, `neg-${key}-${v}.wav`);
-    execFileSync('espeak-ng', ['-v', voice, '-s', '160', '-w', raw, part]);
-    execFileSync('sox', ['-R', raw, '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', conv, 'norm', '-3']);
-    rmSync(raw);
-    parts.push(conv);
-  });
-  const tmp = `${out}.${process.pid}.tmp.wav`;
-  execFileSync('sox', ['-R', ...parts, tmp]);
-  for (const p of parts) rmSync(p);
-  renameSync(tmp, out);
-  return out;
+  return synthesiseSpeech({ voices: ['en-us', 'en-gb', 'en+f3'], cacheName: 'earshot-test-cache' });
 }
 
 /** Deterministic pseudo-random generator for chunk sizes and noise. */
