@@ -26,14 +26,19 @@ export class SwappableDetector implements FrameProcessor {
   }
 
   async push(samples: Int16Array): Promise<WakeDetection[]> {
-    if (this.next) {
-      // Swap only on a frame boundary of the stream so the new detector's frames line up with real time.
-      if (this.processedSamples % FRAME_SAMPLES === 0) {
-        this.current = this.next;
-        this.next = undefined;
-        this.offsetMs = (this.processedSamples * 1000) / SAMPLE_RATE;
-      }
-    }
+    if (!this.next) return this.pushCurrent(samples);
+    // Swap on a frame boundary of the stream, so the new detector's frames line up with stream time: the
+    // current detector takes the samples up to the boundary, the replacement everything after it.
+    const toBoundary = (FRAME_SAMPLES - (this.processedSamples % FRAME_SAMPLES)) % FRAME_SAMPLES;
+    if (toBoundary >= samples.length) return this.pushCurrent(samples);
+    const found = toBoundary > 0 ? await this.pushCurrent(samples.subarray(0, toBoundary)) : [];
+    this.current = this.next;
+    this.next = undefined;
+    this.offsetMs = (this.processedSamples * 1000) / SAMPLE_RATE;
+    return found.concat(await this.pushCurrent(samples.subarray(toBoundary)));
+  }
+
+  private async pushCurrent(samples: Int16Array): Promise<WakeDetection[]> {
     const found = await this.current.push(samples);
     this.processedSamples += samples.length;
     if (this.offsetMs === 0) return found;
