@@ -142,8 +142,11 @@ export class FeatureStream {
   private readonly tracks: EmbeddingTrack[];
   /** Chunks processed so far; the newest chunk's number. */
   chunks = 0;
-  /** Embedding-model calls made (for metrics and the gating test). */
+  /** Embeddings computed (for metrics and the gating test); several may share one batched model call. */
   embeddingCalls = 0;
+  /** Batched embedding input for the usual case (one new embedding per phase), reused every frame. */
+  private batchInput: Float32Array | undefined;
+  private batchTensor: ort.Tensor | undefined;
 
   constructor(
     private readonly models: FeatureModels,
@@ -246,22 +249,65 @@ export class FeatureStream {
     }
   }
 
-  private async computeEmbedding(track: EmbeddingTrack, chunk: number): Promise<void> {
+  /**
+   * Computes every missing embedding of the last `window` chunks on all tracks in one batched model call.
+   * With several phases each frame needs one new embedding per phase; one call of batch 2 costs 2–5 % less
+   * than two calls of batch 1 here (interleaved A/B, test/fixtures/MEASUREMENTS.md §6). One phase: the plain call.
+   */
+  async ensureAllEmbeddings(window: number): Promise<void> {
+    const todo: { track: EmbeddingTrack; chunk: number }[] = [];
+    for (const track of this.tracks) {
+      for (let c = Math.max(1, this.chunks - window + 1); c <= this.chunks; c++) if (!track.has(c)) todo.push({ track, chunk: c });
+    }
+    if (todo.length === 0) return;
+    if (todo.length === 1) return this.computeEmbedding(todo[0]!.track, todo[0]!.chunk);
+    const per = EMBEDDING_MEL_ROWS * MEL_BINS;
+    let input: Float32Array;
+    let tensor: ort.Tensor;
+    if (todo.length === this.tracks.length) {
+      // The steady state: reuse one buffer and tensor.
+      this.batchInput ??= new Float32Array(this.tracks.length * per);
+      this.batchTensor ??= new ort.Tensor('float32', this.batchInput, [this.tracks.length, EMBEDDING_MEL_ROWS, MEL_BINS, 1]);
+      input = this.batchInput;
+      tensor = this.batchTensor;
+    } else {
+      // A back-fill after the quiet gate: rare, sized to what is missing.
+      input = new Float32Array(todo.length * per);
+      tensor = new ort.Tensor('float32', input, [todo.length, EMBEDDING_MEL_ROWS, MEL_BINS, 1]);
+    }
+    todo.forEach(({ track, chunk }, i) => input.set(this.melWindow(track, chunk), i * per));
+    const out = await this.models.embedding.run({ [this.embIO.input]: tensor });
+    const data = out[this.embIO.output]?.data as Float32Array | undefined;
+    if (!data || data.length !== todo.length * EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected embedding model output size');
+    this.embeddingCalls += todo.length;
+    todo.forEach(({ track, chunk }, i) => this.storeEmbedding(track, chunk, data.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM)));
+    if (input !== this.batchInput) input.fill(0);
+  }
+
+  /** The 76 mel rows chunk c's embedding reads on a track (a view into the mel buffer). */
+  private melWindow(track: EmbeddingTrack, chunk: number): Float32Array {
     const end = this.windowEnd(track, chunk);
     const start = end - EMBEDDING_MEL_ROWS;
     const oldest = this.melTotal - this.melRows;
     if (start < oldest) throw new EarshotError('INTERNAL', `mel rows for chunk ${chunk} are no longer held`);
     const from = (this.melStart + (start - oldest)) * MEL_BINS;
-    this.embInput.set(this.mel.subarray(from, from + EMBEDDING_MEL_ROWS * MEL_BINS));
-    const out = await this.models.embedding.run({ [this.embIO.input]: this.embTensor });
-    this.embeddingCalls++;
-    const data = out[this.embIO.output]?.data as Float32Array | undefined;
-    if (!data || data.length !== EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected embedding model output size');
+    return this.mel.subarray(from, from + EMBEDDING_MEL_ROWS * MEL_BINS);
+  }
+
+  private storeEmbedding(track: EmbeddingTrack, chunk: number, data: Float32Array): void {
     const slot = EmbeddingTrack.slot(chunk);
     track.rows.set(data, slot * EMBEDDING_DIM);
     track.slotChunk[slot] = chunk;
   }
 
+  private async computeEmbedding(track: EmbeddingTrack, chunk: number): Promise<void> {
+    this.embInput.set(this.melWindow(track, chunk));
+    const out = await this.models.embedding.run({ [this.embIO.input]: this.embTensor });
+    this.embeddingCalls++;
+    const data = out[this.embIO.output]?.data as Float32Array | undefined;
+    if (!data || data.length !== EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected embedding model output size');
+    this.storeEmbedding(track, chunk, data);
+  }
   /** Copies the last `window` embeddings of track p (oldest first) into `out` (window × 96). */
   copyWindow(phase: number, window: number, out: Float32Array): void {
     const track = this.tracks[phase]!;

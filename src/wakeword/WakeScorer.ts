@@ -147,6 +147,13 @@ export class WakeScorer {
       if (Math.sqrt(sum / chunk.length) >= this.quietRms) this.lastLoudChunk = n;
     }
     const frame = this.frame;
+    // Every word that is not gated reads the same embeddings: compute the missing ones for all phases at once.
+    let widest = 0;
+    for (const st of this.state) {
+      const gated = this.quietRms !== undefined && n - this.lastLoudChunk >= st.receptiveChunks;
+      if (!gated && st.classifier.window > widest) widest = st.classifier.window;
+    }
+    if (widest > 0) await this.stream.ensureAllEmbeddings(widest);
     frame.index = n;
     frame.endMs = (n * FRAME_SAMPLES * 1000) / SAMPLE_RATE;
     for (let w = 0; w < this.state.length; w++) {
