@@ -4,7 +4,7 @@
  * listeners for live settings), so the whole flow is tested without a broker or a database.
  * A refused document never changes the running configuration.
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -69,6 +69,8 @@ export class FleetConfigReceiver {
   private readonly log: Logger;
   private readonly listeners = new Set<FleetChangeListener>();
   private records = new Map<FleetTarget, StoredFleetRecord>();
+  /** Per topic, the SHA-256 of the last refused payload (in memory: after a restart it is reported again). */
+  private readonly lastRefused = new Map<string, string>();
   private documents = new Map<FleetTarget, AppliedFleetDocument>();
   private restored: Promise<FleetState> | undefined;
   /** Documents are handled one at a time so two deliveries cannot race the counter. */
@@ -123,7 +125,12 @@ export class FleetConfigReceiver {
   }
 
   receive(topic: string, payload: Buffer | Uint8Array | string): Promise<FleetReceiveResult> {
-    const next = this.queue.then(() => this.receiveNow(topic, payload));
+    const next = this.queue.then(async () => {
+      const result = await this.receiveNow(topic, payload);
+      if (result.status === 'refused') this.lastRefused.set(topic, digestOf(payload));
+      else if (result.status === 'applied') this.lastRefused.delete(topic);
+      return result;
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -143,6 +150,12 @@ export class FleetConfigReceiver {
     const stored = this.records.get(topicTarget);
     if (stored !== undefined && this.documents.has(topicTarget) && Buffer.from(stored.document, 'utf8').equals(bytes)) {
       return this.finish({ status: 'unchanged', topic, target: topicTarget, version: stored.version, detail: 'already applied', at });
+    }
+
+    // The same refused bytes delivered again on the same topic (a broker re-sending a retained message,
+    // a resubscription) are reported and audited once per process, not once per delivery.
+    if (this.lastRefused.get(topic) === digestOf(bytes)) {
+      return this.finish({ status: 'unchanged', topic, target: topicTarget, version: null, detail: 'already refused', at });
     }
 
     const baseline = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
@@ -229,4 +242,8 @@ export class FleetConfigReceiver {
     if (this.opts.report) await this.opts.report(result);
     return result;
   }
+}
+
+function digestOf(payload: Buffer | Uint8Array | string): string {
+  return createHash('sha256').update(payload).digest('hex');
 }

@@ -71,6 +71,18 @@ describe('FleetConfigReceiver', () => {
     expect(await receiver.receive(FLEET_TOPIC, Buffer.from([0, 1, 2]))).toMatchObject({ status: 'refused', reason: 'malformed-json' });
   });
 
+  it('the same refused document delivered again is reported and audited once; a different one again', async () => {
+    const { receiver, audit, reports } = setup();
+    const forged = signed(makeKeys().privateKey, { wake: { threshold: 0.1 } }, { version: 3 });
+    expect(await receiver.receive(FLEET_TOPIC, forged)).toMatchObject({ status: 'refused', reason: 'unknown-key' });
+    expect(await receiver.receive(FLEET_TOPIC, forged)).toMatchObject({ status: 'unchanged', detail: 'already refused' });
+    expect(audit.ofType('config.refused')).toHaveLength(1);
+    expect(reports).toHaveLength(1);
+    const other = signed(makeKeys().privateKey, { wake: { threshold: 0.2 } }, { version: 4 });
+    expect(await receiver.receive(FLEET_TOPIC, other)).toMatchObject({ status: 'refused' });
+    expect(audit.ofType('config.refused')).toHaveLength(2);
+  });
+
   it('privacy merges to the strictest across fleet, group and device documents', async () => {
     const { receiver } = setup();
     await receiver.receive(FLEET_TOPIC, signed(keys.privateKey, { privacy: { maxRetentionDays: 14 }, wake: { threshold: 0.6 } }, { version: 1 }));
