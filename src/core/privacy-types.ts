@@ -46,6 +46,7 @@ export type AuditEventType =
   | 'owner.erased'
   | 'consent.changed'
   | 'local-only.changed'
+  | 'retention.changed'
   | 'retention.swept'
   | 'key.rotated'
   | 'config.applied'

@@ -124,6 +124,7 @@ export class OwnerRepo implements OwnerPrivacyRepo {
     return this.ctx.db.transaction(async (sql) => {
       await this.requireRow(sql, ownerId);
       await sql.run('UPDATE owners SET retention_days = ? WHERE id = ?', [days, ownerId]);
+      await this.ctx.audit.appendIn(sql, { type: 'retention.changed', ownerId, detail: { retentionDays: days } });
     });
   }
 

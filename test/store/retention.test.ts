@@ -60,6 +60,17 @@ describe('retention sweeper against the store', () => {
     expect((await sweepRetention(retentionTargetOf(store), now)).every((r) => r.deleted === 0)).toBe(true);
   });
 
+  it('an owner changing their retention is on the audit log, and the sweeper then applies the new value', async () => {
+    const a = await store.owners.add('Alice', { retentionDays: 30 });
+    await store.saveCapture(a, makeCapture({ startedAt: clock.t - 10 * DAY_MS }));
+    expect((await sweepRetention(retentionTargetOf(store), clock.t))[0]?.deleted).toBe(0);
+    await store.owners.setRetentionDays(a, 7);
+    const changed = (await store.audit.list()).filter((e) => e.type === 'retention.changed');
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatchObject({ ownerId: a });
+    expect((await sweepRetention(retentionTargetOf(store), clock.t))[0]?.deleted).toBe(1);
+  });
+
   it('startRetentionSweeper sweeps at start and again every interval', async () => {
     const a = await store.owners.add('Alice', { retentionDays: 1 });
     await store.saveCapture(a, makeCapture({ startedAt: clock.t - 2 * DAY_MS }));
