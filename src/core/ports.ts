@@ -9,6 +9,8 @@ import type { Recording } from './recording.js';
 export interface ConsentLedgerRepo {
   /** Append-only: there is no update or delete (erasure of an owner removes their rows with the owner). */
   append(event: ConsentEvent): Promise<void>;
+  /** True when append() writes the `consent.changed` audit entry itself, in the same transaction as the row. */
+  readonly auditsAppends?: boolean;
   /** Oldest first. */
   history(ownerId: string, purpose?: Purpose): Promise<ConsentEvent[]>;
 }

@@ -5,7 +5,7 @@
 import { EarshotError } from '../core/errors.js';
 import type { ConsentLedgerRepo } from '../core/ports.js';
 import { isPurpose, type ConsentEvent, type Purpose } from '../core/privacy-types.js';
-import type { SqliteDb } from './sqlite.js';
+import type { StoreContext } from './context.js';
 
 interface ConsentRow {
   owner_id: string;
@@ -17,12 +17,19 @@ interface ConsentRow {
 }
 
 export class SqliteConsentRepo implements ConsentLedgerRepo {
-  constructor(private readonly db: SqliteDb) {}
+  /** The row and its audit entry commit together: a consent change is never recorded without its audit trail. */
+  readonly auditsAppends = true;
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  private get db() {
+    return this.ctx.db;
+  }
 
   append(event: ConsentEvent): Promise<void> {
     if (!isPurpose(event.purpose)) throw new EarshotError('BAD_ARGUMENT', `unknown consent purpose '${String(event.purpose)}'`);
     if (event.action !== 'grant' && event.action !== 'revoke') throw new EarshotError('BAD_ARGUMENT', `consent action must be grant or revoke`);
-    return this.db.exclusive(async (sql) => {
+    return this.db.transaction(async (sql) => {
       const owner = await sql.get('SELECT 1 AS x FROM owners WHERE id = ?', [event.ownerId]);
       if (!owner) throw new EarshotError('UNKNOWN_OWNER', `no owner with id ${event.ownerId}`, { details: { ownerId: event.ownerId } });
       await sql.run('INSERT INTO consent (owner_id, purpose, action, at, source, text_version) VALUES (?,?,?,?,?,?)', [
@@ -33,6 +40,11 @@ export class SqliteConsentRepo implements ConsentLedgerRepo {
         event.source,
         event.textVersion,
       ]);
+      await this.ctx.audit.appendIn(sql, {
+        type: 'consent.changed',
+        ownerId: event.ownerId,
+        detail: { purpose: event.purpose, action: event.action, source: event.source, textVersion: event.textVersion, at: event.at },
+      });
     });
   }
 

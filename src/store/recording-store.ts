@@ -120,7 +120,7 @@ export class RecordingStore {
       defaults,
       incident: (detail, ownerId, recordingId) => this.recordIncident(detail, ownerId, recordingId),
     };
-    this.consent = new SqliteConsentRepo(db);
+    this.consent = new SqliteConsentRepo(this.ctx);
     this.outbox = new SqliteOutboxRepo(db);
     this.settings = new SqliteSettingsRepo(db);
     this.owners = new OwnerRepo(this.ctx);

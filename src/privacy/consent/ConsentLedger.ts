@@ -79,11 +79,14 @@ export class ConsentLedger {
     if (this.deps.owners) await this.deps.owners.getPrivacy(ownerId);
     const event: ConsentEvent = { ownerId, purpose, action, at: this.clock.now(), source: src, textVersion: textVersion.trim() };
     await this.deps.repo.append(event);
-    await this.deps.audit.append({
-      type: 'consent.changed',
-      ownerId,
-      detail: { purpose, action, source: event.source, textVersion: event.textVersion, at: event.at },
-    });
+    // The SQLite ledger audits inside its own transaction; other ledgers are audited here.
+    if (!this.deps.repo.auditsAppends) {
+      await this.deps.audit.append({
+        type: 'consent.changed',
+        ownerId,
+        detail: { purpose, action, source: event.source, textVersion: event.textVersion, at: event.at },
+      });
+    }
     if (action === 'revoke' && this.deps.onRevoked) await this.deps.onRevoked(ownerId, purpose);
     return event;
   }
