@@ -143,9 +143,12 @@ export class RecordingRepo implements RecordingReader {
     return this.openChecked(recordingId, requesterId);
   }
 
-  /** Opens for playback and records that it was played. */
-  async play(recordingId: string): Promise<Recording> {
-    const rec = await this.open(recordingId);
+  /**
+   * Opens for playback and records that it was played. With `requesterId`, only that owner's own recording
+   * opens (with their key, associated data naming them): the owner commands act for one owner at a time.
+   */
+  async play(recordingId: string, requesterId?: string): Promise<Recording> {
+    const rec = await this.openChecked(recordingId, requesterId);
     await this.ctx.audit.append({ type: 'recording.played', ownerId: rec.ownerId, recordingId });
     return rec;
   }
@@ -247,10 +250,15 @@ export class RecordingRepo implements RecordingReader {
     return this.ctx.db.exclusive(async (sql) => (await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [recordingId]))?.owner_id);
   }
 
-  delete(recordingId: string, reason = 'owner-request'): Promise<void> {
+  /** Deletes one recording; with `requesterId`, only if it is that owner's. */
+  delete(recordingId: string, reason = 'owner-request', requesterId?: string): Promise<void> {
     return this.ctx.db.transaction(async (sql) => {
       const row = await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [recordingId]);
       if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+      if (requesterId !== undefined && row.owner_id !== requesterId) {
+        // Same answer as for an unknown id: another owner's recording ids are not confirmed to exist.
+        throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId} for owner ${requesterId}`);
+      }
       await sql.run('DELETE FROM recordings WHERE id = ?', [recordingId]);
       await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason } });
     });

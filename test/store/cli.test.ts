@@ -95,6 +95,29 @@ describe('earshot store commands', () => {
     expect(types).toEqual(expect.arrayContaining(['recording.created', 'recording.played', 'recording.deleted']));
   });
 
+  it("switching the active owner gives no access to the previous owner's recordings", async () => {
+    const dir = path.join(t.dir, 'data');
+    await cli(dir, 'init');
+    const a = (await cli(dir, 'owners', 'add', '--name', 'Alice')).out.trim();
+    const b = (await cli(dir, 'owners', 'add', '--name', 'Bob')).out.trim();
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    const store = await RecordingStore.open({ dataDir: dir, deviceId });
+    const cap = makeCapture({ seed: 11 });
+    await store.saveCapture(a, cap);
+    await store.close();
+    expect((await cli(dir, 'owners', 'use', b)).code).toBe(0);
+    expect(JSON.parse((await cli(dir, 'recordings', 'list', '--json')).out)).toEqual([]);
+    const play = await cli(dir, 'recordings', 'play', cap.id, '--out', path.join(t.dir, 'stolen.wav'));
+    expect(play.code).not.toBe(0);
+    expect(existsSync(path.join(t.dir, 'stolen.wav'))).toBe(false);
+    const del = await cli(dir, 'recordings', 'delete', cap.id);
+    expect(del.code).not.toBe(0);
+    expect(del.err).toContain('UNKNOWN_RECORDING');
+    // Alice's recording is untouched and still opens for her.
+    expect((await cli(dir, 'recordings', 'play', cap.id, '--owner', a, '--out', path.join(t.dir, 'mine.wav'))).code).toBe(0);
+    expect(readFileSync(path.join(t.dir, 'mine.wav')).equals(encodeWav(cap.pcm))).toBe(true);
+  });
+
   it('audit verify exits 1 and lists the problem after tampering', async () => {
     const dir = path.join(t.dir, 'data');
     await cli(dir, 'init');

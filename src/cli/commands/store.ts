@@ -206,17 +206,30 @@ const recordingsList: Command = {
   },
 };
 
+/** The owner a review command acts for: --owner, else the active owner. */
+async function actingOwner(store: RecordingStore, args: ParsedArgs): Promise<string> {
+  const explicit = stringOption(args, 'owner');
+  if (explicit !== undefined) {
+    await store.owners.getPrivacy(explicit); // UNKNOWN_OWNER for a typo
+    return explicit;
+  }
+  const active = await store.owners.activeOwnerId();
+  if (active === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID or run `earshot owners use ID`');
+  return active;
+}
+
 const recordingsPlay: Command = {
   path: ['recordings', 'play'],
   summary: 'decrypt one recording and play it with aplay, or write it as WAV with --out',
-  usage: 'earshot recordings play RECORDING_ID [--out FILE.wav]',
-  options: { out: { type: 'string' } },
+  usage: 'earshot recordings play RECORDING_ID [--owner ID] [--out FILE.wav]',
+  help: 'Acts for the active owner (or --owner): another owner\'s recording does not open.',
+  options: { out: { type: 'string' }, owner: { type: 'string' } },
   allowPositionals: true,
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
     const file = stringOption(args, 'out');
     return withStore(args, io, async (store) => {
-      const rec = await store.recordings.play(id);
+      const rec = await store.recordings.play(id, await actingOwner(store, args));
       const wav = encodeWav(rec.pcm);
       if (file !== undefined) {
         await fs.writeFile(file, wav, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
@@ -239,13 +252,14 @@ const recordingsPlay: Command = {
 const recordingsDelete: Command = {
   path: ['recordings', 'delete'],
   summary: 'delete one recording',
-  usage: 'earshot recordings delete RECORDING_ID [--json]',
-  options: {},
+  usage: 'earshot recordings delete RECORDING_ID [--owner ID] [--json]',
+  help: 'Acts for the active owner (or --owner): another owner\'s recording cannot be deleted this way.',
+  options: { owner: { type: 'string' } },
   allowPositionals: true,
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
     return withStore(args, io, async (store) => {
-      await store.recordings.delete(id);
+      await store.recordings.delete(id, 'owner-request', await actingOwner(store, args));
       if (json(args)) out(io, { deleted: id });
       else writeLine(io.stdout, `deleted ${id}`);
       return 0;
