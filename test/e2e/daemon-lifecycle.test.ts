@@ -74,6 +74,21 @@ describe('earshot run', () => {
     expect(r.stderr).toMatch(/NOT_INITIALISED|earshot init/);
   });
 
+  it('refuses to start when the key file is readable by others, and says how to fix it', async () => {
+    const dir = path.join(work, 'loose');
+    const e2 = { ...env, EARSHOT_DATA_DIR: dir };
+    await run(process.execPath, [CLI, 'init'], { env: e2 });
+    const keyFile = path.join(dir, 'device.key');
+    await fs.chmod(keyFile, 0o644);
+    const r = await run(process.execPath, [CLI, 'run', '--input', WAKE], { env: e2 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/KEY_FILE_PERMISSIONS/);
+    expect(r.stderr).toContain(`chmod 600 ${keyFile}`);
+  });
+
   it('every command answers --help', async () => {
     const overview = await run(process.execPath, [CLI, '--help'], { env });
     const paths = [...overview.stdout.matchAll(/^ {2}(\S+(?: \S+)?) {2,}/gm)].map((m) => m[1]!.trim());
