@@ -17,6 +17,7 @@ import { ConsentLedger, DEFAULT_SOURCE, DEFAULT_TEXT_VERSION, type PurposeStatus
 import { LocalOnlyPolicy, type LocalOnlyStatus } from '../../privacy/local-only/index.js';
 import { RecordingStore } from '../../store/recording-store.js';
 import { stringOption, globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { resolveOwner } from '../owner-option.js';
 
 /** The store ports these commands need. */
 export interface PrivacyPorts {
@@ -33,17 +34,6 @@ export interface PrivacyContext {
   config: DeviceConfig;
   deviceId: string;
   clock?: Clock;
-}
-
-/** --owner, or the active owner; NO_ACTIVE_OWNER when neither exists. */
-export async function resolveOwner(owners: OwnerPrivacyRepo, explicit: string | undefined): Promise<string> {
-  if (explicit !== undefined) {
-    await owners.getPrivacy(explicit); // UNKNOWN_OWNER for a typo
-    return explicit;
-  }
-  const active = await owners.activeOwnerId();
-  if (active === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID or run `earshot owners add --name NAME`');
-  return active;
 }
 
 /** Whether applied fleet documents (persisted by the daemon's FleetConfigReceiver) force local-only on. */

@@ -15,6 +15,7 @@ import { encodeWav } from '../../audio/wav.js';
 import { transferDevice } from '../../privacy/erasure/transfer.js';
 import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
 import { RecordingStore, initDataDir } from '../../store/recording-store.js';
+import { resolveOwner } from '../owner-option.js';
 import { singlePositional, requiredOption, stringOption, globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 async function configFor(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
@@ -194,9 +195,7 @@ const recordingsList: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withStore(args, io, async (store) => {
-      const ownerId = stringOption(args, 'owner') ?? (await store.owners.activeOwnerId());
-      if (ownerId === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID');
-      const recs = await store.recordings.list(ownerId);
+      const recs = await store.recordings.list(await resolveOwner(store.owners, stringOption(args, 'owner')));
       if (json(args)) out(io, recs);
       else
         for (const r of recs)
@@ -205,18 +204,6 @@ const recordingsList: Command = {
     });
   },
 };
-
-/** The owner a review command acts for: --owner, else the active owner. */
-async function actingOwner(store: RecordingStore, args: ParsedArgs): Promise<string> {
-  const explicit = stringOption(args, 'owner');
-  if (explicit !== undefined) {
-    await store.owners.getPrivacy(explicit); // UNKNOWN_OWNER for a typo
-    return explicit;
-  }
-  const active = await store.owners.activeOwnerId();
-  if (active === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID or run `earshot owners use ID`');
-  return active;
-}
 
 const recordingsPlay: Command = {
   path: ['recordings', 'play'],
@@ -229,7 +216,7 @@ const recordingsPlay: Command = {
     const id = singlePositional(args, 'recording id');
     const file = stringOption(args, 'out');
     return withStore(args, io, async (store) => {
-      const rec = await store.recordings.play(id, await actingOwner(store, args));
+      const rec = await store.recordings.play(id, await resolveOwner(store.owners, stringOption(args, 'owner')));
       const wav = encodeWav(rec.pcm);
       if (file !== undefined) {
         await fs.writeFile(file, wav, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
@@ -259,7 +246,7 @@ const recordingsDelete: Command = {
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
     return withStore(args, io, async (store) => {
-      await store.recordings.delete(id, 'owner-request', await actingOwner(store, args));
+      await store.recordings.delete(id, 'owner-request', await resolveOwner(store.owners, stringOption(args, 'owner')));
       if (json(args)) out(io, { deleted: id });
       else writeLine(io.stdout, `deleted ${id}`);
       return 0;
