@@ -7,14 +7,13 @@
  *
  * and the fleet flow the other way (broker → FleetConfigReceiver → live settings → status report).
  */
-import { once } from 'node:events';
 import { resilientMicrophone, WavFileSource, PcmStreamSource } from './audio/index.js';
 import { CaptureSession, type CaptureOutcome } from './capture/index.js';
 import type { DeviceConfig } from './config/types.js';
 import { resolveDeviceId } from './config/index.js';
 import type { AudioChunks } from './core/audio-format.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { EarshotError, errorMessage } from './core/errors.js';
+import { errorMessage } from './core/errors.js';
 import { silentLogger, type Logger } from './core/logger.js';
 import type { Capture } from './core/recording.js';
 import { effectivePrivacy, FleetConfigReceiver, privacyBaseline, type FleetReceiveResult } from './fleet/index.js';
@@ -79,24 +78,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     let uplink: Uplink | undefined;
     let lastConfig: FleetConfigReport | undefined;
 
-    // Fleet config: restore what was applied before (signature re-checked), then live updates.
-    let receiver!: FleetConfigReceiver;
-    const activePrivacy = async () => {
+    const activeOwnerPrivacy = async () => {
       const ownerId = await store.owners.activeOwnerId();
-      const owner = ownerId ? await store.owners.getPrivacy(ownerId) : undefined;
-      return effectivePrivacy(owner, config.privacy, receiver.state().privacy);
+      return ownerId ? store.owners.getPrivacy(ownerId) : undefined;
     };
-    receiver = new FleetConfigReceiver({
+    // Fleet config: restore what was applied before (signature re-checked), then live updates.
+    const receiver: FleetConfigReceiver = new FleetConfigReceiver({
       deviceId,
       deviceConfig: config,
       settings: store.settings,
       audit: store.audit,
       clock,
       logger: log,
-      baseline: async () => {
-        const ownerId = await store.owners.activeOwnerId();
-        return privacyBaseline(ownerId ? await store.owners.getPrivacy(ownerId) : undefined, config.privacy);
-      },
+      baseline: async () => privacyBaseline(await activeOwnerPrivacy(), config.privacy),
       report: async (r) => {
         if (r.status === 'unchanged') return;
         emit({ type: 'fleet', result: r.status, target: r.target, version: r.version, ...(r.reason ? { reason: r.reason } : {}) });
@@ -112,6 +106,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     });
     await receiver.restore();
     let live = receiver.state().config;
+    const activePrivacy = async () => effectivePrivacy(await activeOwnerPrivacy(), config.privacy, receiver.state().privacy);
 
     const gate = new ConsentGate({
       consent: store.consent,
@@ -330,4 +325,3 @@ async function openSource(
   });
 }
 
-export { once, EarshotError };
