@@ -198,7 +198,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     const pendingSaves = new Set<Promise<void>>();
     let captures = 0;
 
-    const store1 = async (c: Capture): Promise<void> => {
+    const storeCapture = async (c: Capture): Promise<void> => {
       const ownerId = ownerAtWake.get(c.wakeAtMs);
       ownerAtWake.delete(c.wakeAtMs);
       if (!ownerId) return; // cannot happen: wakes without an owner never start a capture
@@ -217,7 +217,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     };
     const onOutcome = (o: CaptureOutcome): void => {
       if (o.kind === 'finished') {
-        const p = store1(o.capture).finally(() => pendingSaves.delete(p));
+        const p = storeCapture(o.capture).finally(() => pendingSaves.delete(p));
         pendingSaves.add(p);
       } else {
         ownerAtWake.delete(o.wakeAtMs);
