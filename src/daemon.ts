@@ -23,9 +23,11 @@ import { RecordingStore } from './store/index.js';
 import { createUplink, type FleetConfigReport, type Uplink } from './uplink/index.js';
 import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
 import { SwappableDetector } from './wakeword/SwappableDetector.js';
+import { saveWakeHealth } from './wake-health.js';
 
 const PRIVACY_WATCH_MS = 2_000;
 const METRICS_LOG_MS = 60_000;
+const HEALTH_SAVE_MS = 10_000;
 /** 1 s of audio waiting to be processed. */
 const BACKLOG_WARN_FRAMES = 12.5;
 
@@ -265,6 +267,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     }, PRIVACY_WATCH_MS);
     privacyTimer.unref();
     closers.unshift(async () => clearInterval(privacyTimer));
+    const source = describeSource(opts.input);
+    const healthTimer = setInterval(() => {
+      saveWakeHealth(store.settings, { running: true, source, words }, loop.metrics(), clock.now()).catch((e: unknown) =>
+        log.warn('saving wake-loop health failed', { error: errorMessage(e) }),
+      );
+    }, HEALTH_SAVE_MS);
+    healthTimer.unref();
+    closers.unshift(async () => {
+      clearInterval(healthTimer);
+      await saveWakeHealth(store.settings, { running: false, source, words }, loop.metrics(), clock.now());
+    });
     const metricsTimer = setInterval(() => {
       const m = loop.metrics();
       const fields = { framesProcessed: m.framesProcessed, backlogFrames: m.backlogFrames, maxBacklogFrames: m.maxBacklogFrames, maxLagMs: Math.round(m.maxLagMs) };
@@ -275,9 +288,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     metricsTimer.unref();
     closers.unshift(async () => clearInterval(metricsTimer));
 
-    const source = await openSource(config, opts, log, emit);
-    emit({ type: 'listening', startupMs: Math.round(performance.now() - startedAt), words, source: describeSource(opts.input) });
-    await loop.run(source, opts.signal);
+    const audio = await openSource(config, opts, log, emit);
+    emit({ type: 'listening', startupMs: Math.round(performance.now() - startedAt), words, source });
+    await saveWakeHealth(store.settings, { running: true, source, words }, loop.metrics(), clock.now());
+    await loop.run(audio, opts.signal);
     const last = await capture.end();
     if (last.kind === 'finished' || last.kind === 'discarded') onOutcome(last);
     await Promise.all([...pendingSaves]);

@@ -10,6 +10,7 @@ import { readAppliedFleetState } from '../../fleet/applied-store.js';
 import { effectivePrivacy, mergeFleetPrivacy } from '../../fleet/merge.js';
 import { RecordingStore } from '../../store/index.js';
 import { readDrainProgress } from '../../uplink/index.js';
+import { readWakeHealth } from '../../wake-health.js';
 import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
@@ -90,6 +91,7 @@ const status: Command = {
       const privacy = effectivePrivacy(owner, config.privacy, fleetPrivacy);
       const drain = await readDrainProgress(store.settings, store.outbox);
       const audit = await store.audit.head();
+      const wake = await readWakeHealth(store.settings, Date.now());
       const versions = Object.fromEntries([...fleet.records].map(([target, r]) => [target, r.version]));
       const doc = {
         deviceId,
@@ -97,6 +99,7 @@ const status: Command = {
         dataDir: config.dataDir,
         activeOwner: ownerId ?? null,
         privacy,
+        wake: wake ?? null,
         uplink: { brokerUrl: config.uplink.brokerUrl || null, ...drain },
         fleet: { versions, documents: fleet.documents.length },
         audit,
@@ -111,6 +114,12 @@ const status: Command = {
         `active owner  ${ownerId ?? '(none: earshot owners add --name NAME)'}`,
         `local-only    ${privacy.localOnly ? 'on' : 'off'}${privacy.localOnlyForcedByFleet ? ' (forced by fleet config)' : ''}`,
         `uploads       ${privacy.uploadsEnabled ? 'enabled' : 'disabled'}; retention ${privacy.retentionDays} days`,
+        `listening     ${
+          wake === undefined
+            ? 'never (no daemon has run)'
+            : `${wake.stale ? 'stopped; last run: ' : ''}${wake.source} for ${wake.words.join(', ')}: ${wake.framesProcessed} frames, ` +
+              `${wake.detections} wake words, backlog ${wake.backlogFrames.toFixed(1)} (max ${wake.maxBacklogFrames.toFixed(1)}) frames, max lag ${wake.maxLagMs} ms`
+        }`,
         `upload queue  ${drain.queued} queued, ${drain.inFlight} in flight, ${drain.sent} sent, ${drain.failed} refused/retrying` +
           (drain.stale ? ' (no daemon draining)' : `, ${drain.ratePerS.toFixed(1)}/s${drain.connected ? '' : ', broker not connected'}`),
         `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
