@@ -74,14 +74,14 @@ describe('uplink faults (real Mosquitto)', () => {
       const downAt = Date.now();
       if (how === 'SIGKILL') await b.kill();
       else await b.stop();
-      expect(d.recordings.uploaded.size).toBeLessThan(150);
+      expect(d.recordings.uploaded.size, 'the broker went down before the drain finished').toBeLessThan(150);
       await new Promise((r) => setTimeout(r, 300));
-      expect(d.uplink.connection.ready).toBe(false);
+      expect(d.uplink.connection.ready, 'the device noticed the broker is gone').toBe(false);
       await b.restart();
       await waitFor(async () => (await d.outbox.count()) === 0, 20_000, 'outbox drained after restart');
       // The device's side: every recording was confirmed by a broker with a success PUBACK.
-      expect(d.recordings.uploaded.size).toBe(150);
-      expect(d.uplink.connection.stats.connects).toBeGreaterThanOrEqual(2);
+      expect(d.recordings.uploaded.size, 'every recording confirmed by a PUBACK').toBe(150);
+      expect(d.uplink.connection.stats.connects, 'the device reconnected').toBeGreaterThanOrEqual(2);
       await waitFor(() => obs.ids.size === 150, 5000, 'all 150 at the subscriber').catch(() => undefined);
       const missing = ids.filter((id) => !obs.ids.has(id));
       if (how === 'SIGTERM') {
@@ -92,8 +92,10 @@ describe('uplink faults (real Mosquitto)', () => {
         // the device's: a recording may be missing at the subscriber only if the broker acknowledged it before
         // the crash, or before the observer had subscribed again.
         // (A PUBACK is processed by the device a little after the broker took the message, so allow 1 s.)
-        for (const id of missing) expect(d.recordings.uploaded.get(id)!).toBeLessThanOrEqual(Math.max(downAt, observerBackAt) + 1000);
-        expect(missing.length).toBeLessThan(30);
+        for (const id of missing) {
+          expect(d.recordings.uploaded.get(id)!, `missing ${id}: acked after the crash (${downAt}) and the observer's return (${observerBackAt})`).toBeLessThanOrEqual(Math.max(downAt, observerBackAt) + 1000);
+        }
+        expect(missing.length, 'recordings lost by the crashed broker').toBeLessThan(30);
       }
       expect(obs.malformed).toEqual([]);
     });
