@@ -7,22 +7,13 @@ import { encodeWav, readWavFile } from '../../src/audio/wav.js';
 import { WavFileSource } from '../../src/audio/sources/WavFileSource.js';
 import { PcmStreamSource } from '../../src/audio/sources/PcmStreamSource.js';
 import { PcmByteDecoder } from '../../src/audio/pcm-bytes.js';
+import { concat } from './signal.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/audio');
 
 async function collect(source: AsyncIterable<Int16Array>): Promise<Int16Array[]> {
   const out: Int16Array[] = [];
   for await (const c of source) out.push(c);
-  return out;
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { FrameSplitter, toFrames } from '../../src/audio/FrameSplitter.js';
+import { concat } from './signal.js';
 
 function ramp(n: number, start = 0): Int16Array {
   return new Int16Array(n).map((_, i) => ((start + i) % 60000) - 30000);
@@ -9,16 +10,6 @@ function ramp(n: number, start = 0): Int16Array {
 /** Byte comparison: vitest's deep equality is slow on large typed arrays inside a property test. */
 function same(a: Int16Array, b: Int16Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 describe('FrameSplitter', () => {

@@ -47,3 +47,14 @@ export function middle<T extends { subarray(a: number, b: number): T; length: nu
   const d = Math.floor(x.length * dropFraction);
   return x.subarray(d, x.length - d);
 }
+
+/** The chunks of a stream joined back into one array. */
+export function concat(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
