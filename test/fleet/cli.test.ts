@@ -3,22 +3,15 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { verifyFleetDocument } from '../../src/fleet/index.js';
 import { startMosquitto } from './mosquitto.js';
+import { runEarshot } from '../helpers/cli.js';
 
 async function earshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(args, { stdout, stderr, stdin: new PassThrough(), env: {}, signal: new AbortController().signal });
-  return { code, stdout: out, stderr: err };
+  const r = await runEarshot(args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 describe('earshot fleet', () => {

@@ -2,23 +2,16 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { loadConfig, resolveDeviceId } from '../../src/config/index.js';
 import { FleetConfigReceiver } from '../../src/fleet/index.js';
 import { RecordingStore } from '../../src/store/recording-store.js';
 import { makeKeys, signed } from '../fleet/helpers.js';
+import { runEarshot } from '../helpers/cli.js';
 
 async function earshot(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(args, { stdout, stderr, stdin: new PassThrough(), env, signal: new AbortController().signal });
-  return { code, stdout: out, stderr: err };
+  const r = await runEarshot(args, env);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 describe('earshot consent / local-only (SQLite store)', () => {

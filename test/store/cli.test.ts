@@ -1,23 +1,15 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/store.js';
-import { runCli } from '../../src/cli/main.js';
 import { encodeWav } from '../../src/audio/wav.js';
 import { RecordingStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
 import { makeCapture, tempDir } from './helpers.js';
+import { runEarshot } from '../helpers/cli.js';
 
-async function cli(dir: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(argv, { stdout, stderr, stdin: new PassThrough(), env: { EARSHOT_DATA_DIR: dir }, signal: new AbortController().signal }, commands);
-  return { code, out, err };
+function cli(dir: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runEarshot(argv, { EARSHOT_DATA_DIR: dir }, commands);
 }
 
 describe('earshot store commands', () => {
