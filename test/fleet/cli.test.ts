@@ -1,12 +1,11 @@
 /** `earshot fleet keygen|sign|push` end to end; push goes to a real Mosquitto started on a free port. */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyFleetDocument } from '../../src/fleet/index.js';
-import { startMosquitto } from './mosquitto.js';
+import { startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { runEarshot } from '../helpers/cli.js';
 
 async function earshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -16,12 +15,12 @@ async function earshot(args: string[]): Promise<{ code: number; stdout: string; 
 
 describe('earshot fleet', () => {
   let dir: string;
-  const brokers: ChildProcess[] = [];
+  const brokers: TestBroker[] = [];
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'earshot-fleet-cli-'));
   });
-  afterAll(() => {
-    for (const b of brokers) b.kill();
+  afterAll(async () => {
+    for (const b of brokers) await b.dispose();
   });
 
   it('keygen writes a 0600 private key and never overwrites it', async () => {
@@ -61,8 +60,8 @@ describe('earshot fleet', () => {
   });
 
   it('push publishes retained QoS 1 to the target topic and prints the PUBACK reason', async () => {
-    const broker = await startMosquitto(dir);
-    brokers.push(broker.proc);
+    const broker = await startTestBroker({ tls: false });
+    brokers.push(broker);
     const r = await earshot(['fleet', 'push', '--broker', broker.url, '--json', join(dir, 'signed.json')]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toMatchObject({ topic: 'earshot/v1/fleet/eu/config', target: 'group:eu', version: 4, accepted: true });
@@ -82,8 +81,8 @@ describe('earshot fleet', () => {
   }, 20_000);
 
   it('push reports a broker ACL refusal (0x87) and exits non-zero', async () => {
-    const broker = await startMosquitto(dir, 'topic read earshot/#\n');
-    brokers.push(broker.proc);
+    const broker = await startTestBroker({ tls: false, aclText: 'topic read earshot/#\n' });
+    brokers.push(broker);
     const r = await earshot(['fleet', 'push', '--broker', broker.url, join(dir, 'signed.json')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('PUBACK 0x87 (not authorized)');

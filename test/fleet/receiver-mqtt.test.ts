@@ -2,20 +2,18 @@
  * The wiring the daemon uses, over a real broker: the device subscribes to its config topics and feeds every
  * message to FleetConfigReceiver; a fleet manager pushes documents with pushFleetDocument.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FleetConfigReceiver, type FleetReceiveResult } from '../../src/fleet/index.js';
 import { pushFleetDocument } from '../../src/fleet/push.js';
 import { MemoryAuditSink, MemorySettingsRepo } from '../privacy/fakes.js';
 import { DEVICE_ID, deviceConfigPinning, makeKeys, signed } from './helpers.js';
-import { startMosquitto } from './mosquitto.js';
+import { startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 
-const procs: ChildProcess[] = [];
-afterAll(() => procs.forEach((p) => p.kill()));
+const brokers: TestBroker[] = [];
+afterAll(async () => {
+  for (const b of brokers) await b.dispose();
+});
 
 async function deviceSession(url: string, settings: MemorySettingsRepo, publicKeyPem: string) {
   const results: FleetReceiveResult[] = [];
@@ -42,9 +40,8 @@ async function deviceSession(url: string, settings: MemorySettingsRepo, publicKe
 
 describe('fleet config over MQTT', () => {
   it('applies a pushed document, refuses a forged one while running, and survives a restart', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'earshot-fleet-mqtt-'));
-    const broker = await startMosquitto(dir);
-    procs.push(broker.proc);
+    const broker = await startTestBroker({ tls: false });
+    brokers.push(broker);
     const keys = makeKeys();
     const settings = new MemorySettingsRepo();
 
