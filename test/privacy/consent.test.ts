@@ -99,7 +99,7 @@ describe('ConsentLedger', () => {
     await outbox.enqueue({ recordingId: 'rb', ownerId: 'o-bob', capturedAt: clock.now(), enqueuedAt: clock.now() });
     await ledger.revoke('o-alice', 'cloud-processing');
     expect(revoked).toEqual(['o-alice:cloud-processing']);
-    expect([...outbox.entries.keys()]).toEqual(['rb']);
+    expect([...outbox.rows.keys()]).toEqual(['rb']);
   });
 });
 

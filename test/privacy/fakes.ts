@@ -5,14 +5,14 @@
  */
 import { EarshotError } from '../../src/core/errors.js';
 import type { Clock } from '../../src/core/clock.js';
-import type {
-  ConsentLedgerRepo,
-  OutboxRepo,
-  OwnerPrivacy,
-  OwnerPrivacyRepo,
-  SettingsRepo,
-} from '../../src/core/ports.js';
-import type { AuditEventInput, AuditSink, ConsentEvent, OutboxEntry, Purpose } from '../../src/core/privacy-types.js';
+import type { ConsentLedgerRepo, OwnerPrivacy, OwnerPrivacyRepo } from '../../src/core/ports.js';
+import type { ConsentEvent, Purpose } from '../../src/core/privacy-types.js';
+// One in-memory implementation of the outbox, settings and audit ports serves every test and the uplink bench.
+export {
+  MemoryAudit as MemoryAuditSink,
+  MemoryOutbox as MemoryOutboxRepo,
+  MemorySettings as MemorySettingsRepo,
+} from '../../src/uplink/testing/memory-ports.js';
 
 export class FakeClock implements Clock {
   constructor(public t = Date.UTC(2026, 0, 1)) {}
@@ -22,33 +22,6 @@ export class FakeClock implements Clock {
   advance(ms: number): number {
     this.t += ms;
     return this.t;
-  }
-}
-
-export class MemorySettingsRepo implements SettingsRepo {
-  readonly values = new Map<string, string>();
-  /** Set to make the next set() fail, as a full disk would. */
-  failNextSet: Error | undefined;
-  async get(key: string): Promise<string | undefined> {
-    return this.values.get(key);
-  }
-  async set(key: string, value: string): Promise<void> {
-    if (this.failNextSet) {
-      const e = this.failNextSet;
-      this.failNextSet = undefined;
-      throw e;
-    }
-    this.values.set(key, value);
-  }
-}
-
-export class MemoryAuditSink implements AuditSink {
-  readonly events: AuditEventInput[] = [];
-  async append(event: AuditEventInput): Promise<void> {
-    this.events.push(structuredClone(event));
-  }
-  ofType(type: AuditEventInput['type']): AuditEventInput[] {
-    return this.events.filter((e) => e.type === type);
   }
 }
 
@@ -92,37 +65,3 @@ export class MemoryOwnerPrivacyRepo implements OwnerPrivacyRepo {
   }
 }
 
-export class MemoryOutboxRepo implements OutboxRepo {
-  readonly entries = new Map<string, OutboxEntry>();
-  async enqueue(entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void> {
-    if (this.entries.has(entry.recordingId)) return;
-    this.entries.set(entry.recordingId, { ...entry, attempts: 0, nextAttemptAt: entry.enqueuedAt, lastError: null });
-  }
-  async due(now: number, limit: number): Promise<OutboxEntry[]> {
-    return [...this.entries.values()]
-      .filter((e) => e.nextAttemptAt <= now)
-      .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
-      .slice(0, limit);
-  }
-  async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
-    const e = this.entries.get(recordingId);
-    if (!e) return;
-    this.entries.set(recordingId, { ...e, attempts: e.attempts + 1, lastError: error, nextAttemptAt });
-  }
-  async remove(recordingId: string): Promise<void> {
-    this.entries.delete(recordingId);
-  }
-  async removeOwner(ownerId: string): Promise<number> {
-    let n = 0;
-    for (const [id, e] of this.entries) {
-      if (e.ownerId === ownerId) {
-        this.entries.delete(id);
-        n++;
-      }
-    }
-    return n;
-  }
-  async count(): Promise<number> {
-    return this.entries.size;
-  }
-}

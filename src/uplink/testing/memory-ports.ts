@@ -10,12 +10,13 @@ import type { Recording } from '../../core/recording.js';
 export class MemoryOutbox implements OutboxRepo {
   readonly rows = new Map<string, OutboxEntry>();
   async enqueue(e: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void> {
+    if (this.rows.has(e.recordingId)) return; // idempotent, like the SQLite outbox
     this.rows.set(e.recordingId, { ...e, attempts: 0, nextAttemptAt: e.enqueuedAt, lastError: null });
   }
   async due(now: number, limit: number): Promise<OutboxEntry[]> {
     return [...this.rows.values()]
       .filter((r) => r.nextAttemptAt <= now)
-      .sort((a, b) => a.capturedAt - b.capturedAt)
+      .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
       .slice(0, limit);
   }
   async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
@@ -93,7 +94,7 @@ export class ScriptedGate implements UploadGate {
 export class MemoryAudit implements AuditSink {
   readonly events: AuditEventInput[] = [];
   async append(e: AuditEventInput): Promise<void> {
-    this.events.push(e);
+    this.events.push(structuredClone(e));
   }
   ofType(t: AuditEventInput['type']): AuditEventInput[] {
     return this.events.filter((e) => e.type === t);
@@ -102,10 +103,17 @@ export class MemoryAudit implements AuditSink {
 
 export class MemorySettings implements SettingsRepo {
   readonly values = new Map<string, string>();
+  /** Set to make the next set() fail, as a full disk would. */
+  failNextSet: Error | undefined;
   async get(k: string): Promise<string | undefined> {
     return this.values.get(k);
   }
   async set(k: string, v: string): Promise<void> {
+    if (this.failNextSet) {
+      const e = this.failNextSet;
+      this.failNextSet = undefined;
+      throw e;
+    }
     this.values.set(k, v);
   }
 }
