@@ -1,17 +1,15 @@
 /**
  * `earshot run` (the daemon), `earshot status` and `earshot bench`.
  */
-import { loadConfig } from '../../config/load.js';
-import { resolveDeviceId } from '../../config/device-id.js';
 import { EarshotError } from '../../core/errors.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
 import { runDaemon, type DaemonEvent } from '../../daemon.js';
 import { readAppliedFleetState } from '../../fleet/applied-store.js';
 import { effectivePrivacy, mergeFleetPrivacy } from '../../fleet/merge.js';
-import { RecordingStore } from '../../store/index.js';
 import { readDrainProgress } from '../../uplink/index.js';
 import { readWakeHealth } from '../../wake-health.js';
-import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { commandConfig, withStore } from '../command-context.js';
 
 const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
@@ -54,8 +52,7 @@ const run: Command = {
   options: { input: { type: 'string' }, realtime: { type: 'boolean' } },
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
     const startedAt = performance.now();
-    const { configFile, dataDir } = globalPaths(args, io.env);
-    const config = await loadConfig(configFile, dataDir ? { dataDir } : {});
+    const config = await commandConfig(args, io);
     const logger = createLogger({ level: config.log.level as LogLevel, out: io.stderr });
     const json = args.values['json'] === true;
     const input = args.values['input'] as string | undefined;
@@ -79,11 +76,7 @@ const status: Command = {
   usage: 'earshot status [--config FILE] [--data-dir DIR] [--json]',
   options: {},
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
-    const { configFile, dataDir } = globalPaths(args, io.env);
-    const config = await loadConfig(configFile, dataDir ? { dataDir } : {});
-    const deviceId = await resolveDeviceId(config);
-    const store = await RecordingStore.open({ dataDir: config.dataDir, deviceId, defaults: config.privacy });
-    try {
+    return withStore(args, io, async (store, config, deviceId) => {
       const fleet = await readAppliedFleetState(store.settings, deviceId, config.device.groups, config.fleet.publicKeys);
       const fleetPrivacy = mergeFleetPrivacy(fleet.documents.map((d) => d.config.privacy));
       const ownerId = await store.owners.activeOwnerId();
@@ -127,9 +120,7 @@ const status: Command = {
       ];
       for (const l of lines) writeLine(io.stdout, l);
       return 0;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };
 

@@ -5,19 +5,16 @@
  */
 import { systemClock, type Clock } from '../../core/clock.js';
 import { EarshotError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
 import type { ConsentLedgerRepo, OutboxRepo, OwnerPrivacyRepo, SettingsRepo } from '../../core/ports.js';
 import type { AuditSink, ConsentEvent } from '../../core/privacy-types.js';
-import { loadConfig } from '../../config/load.js';
-import { resolveDeviceId } from '../../config/device-id.js';
 import type { DeviceConfig } from '../../config/types.js';
 import { readAppliedFleetState } from '../../fleet/applied-store.js';
 import { mergeFleetPrivacy } from '../../fleet/merge.js';
 import { ConsentLedger, DEFAULT_SOURCE, DEFAULT_TEXT_VERSION, type PurposeStatus } from '../../privacy/consent/index.js';
 import { LocalOnlyPolicy, type LocalOnlyStatus } from '../../privacy/local-only/index.js';
-import { RecordingStore } from '../../store/recording-store.js';
-import { stringOption, globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { resolveOwner } from '../owner-option.js';
+import { withStore } from '../command-context.js';
 
 /** The store ports these commands need. */
 export interface PrivacyPorts {
@@ -96,21 +93,10 @@ export async function localOnlyStatus(ports: PrivacyPorts, ctx: PrivacyContext, 
 // ---- command wrappers -------------------------------------------------------------------------------------
 
 async function withPrivacyPorts<T>(args: ParsedArgs, io: CommandIO, fn: (ports: PrivacyPorts, ctx: PrivacyContext) => Promise<T>): Promise<T> {
-  const { configFile, dataDir } = globalPaths(args, io.env);
-  const config = await loadConfig(configFile, dataDir !== undefined ? { dataDir } : {});
-  const deviceId = await resolveDeviceId(config);
-  const store = await RecordingStore.open({
-    dataDir: config.dataDir,
-    deviceId,
-    logger: createLogger({ level: config.log.level, out: io.stderr }),
-    defaults: { retentionDays: config.privacy.retentionDays, localOnly: config.privacy.localOnly },
-  });
-  try {
+  return withStore(args, io, (store, config, deviceId) => {
     const ports: PrivacyPorts = { consent: store.consent, owners: store.owners, settings: store.settings, audit: store.audit, outbox: store.outbox, ownersAuditLocalOnly: true };
-    return await fn(ports, { config, deviceId });
-  } finally {
-    await store.close();
-  }
+    return fn(ports, { config, deviceId });
+  });
 }
 
 

@@ -4,43 +4,17 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { loadConfig } from '../../config/load.js';
-import { ensureStoredDeviceId, resolveDeviceId } from '../../config/device-id.js';
-import type { DeviceConfig } from '../../config/types.js';
+import { ensureStoredDeviceId } from '../../config/device-id.js';
 import { EarshotError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
 import { decryptBundleFile, readPassphraseFile } from '../../privacy/export/bundle-cipher.js';
 import { exportOwner } from '../../privacy/export/export-owner.js';
 import { encodeWav } from '../../audio/wav.js';
 import { transferDevice } from '../../privacy/erasure/transfer.js';
 import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
-import { RecordingStore, initDataDir } from '../../store/recording-store.js';
+import { initDataDir } from '../../store/recording-store.js';
 import { resolveOwner } from '../owner-option.js';
-import { singlePositional, requiredOption, stringOption, globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-
-async function configFor(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
-  const { configFile, dataDir } = globalPaths(args, io.env);
-  return loadConfig(configFile, dataDir !== undefined ? { dataDir } : {});
-}
-
-async function withStore<T>(args: ParsedArgs, io: CommandIO, fn: (store: RecordingStore, config: DeviceConfig) => Promise<T>): Promise<T> {
-  const config = await configFor(args, io);
-  const deviceId = await resolveDeviceId(config);
-  const store = await RecordingStore.open({
-    dataDir: config.dataDir,
-    deviceId,
-    logger: createLogger({ level: config.log.level, out: io.stderr }),
-    defaults: { retentionDays: config.privacy.retentionDays, localOnly: config.privacy.localOnly },
-  });
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
-}
-
-
-
+import { singlePositional, requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { commandConfig, withStore } from '../command-context.js';
 
 function json(args: ParsedArgs): boolean {
   return args.values['json'] === true;
@@ -91,7 +65,7 @@ const init: Command = {
   help: 'Idempotent: an existing key file is never overwritten. Keep a backup of the key file: without it the database cannot be read.',
   options: {},
   async run(args, io) {
-    const config = await configFor(args, io);
+    const config = await commandConfig(args, io);
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const deviceId = await ensureStoredDeviceId(config.dataDir, config.device.id !== '' ? config.device.id : undefined);
     const r = await initDataDir(config.dataDir, { deviceId });

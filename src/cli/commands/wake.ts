@@ -2,17 +2,12 @@
  * Wake-word commands: `earshot detect FILE.wav`, `earshot models list`, `earshot models verify`.
  */
 import { readWavFile } from '../../audio/wav.js';
-import { loadConfig } from '../../config/load.js';
-import type { DeviceConfig, WakeWordConfig } from '../../config/types.js';
+import type { WakeWordConfig } from '../../config/types.js';
 import { EarshotError } from '../../core/errors.js';
 import { DEFAULT_MANIFEST, loadManifest, resolveModelPath, verifyAll } from '../../wakeword/ModelManifest.js';
 import { WakeDetector } from '../../wakeword/WakeDetector.js';
-import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-
-async function configFor(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
-  const { configFile, dataDir } = globalPaths(args, io.env);
-  return loadConfig(configFile, dataDir !== undefined ? { dataDir } : {});
-}
+import { writeLine, type Command, type ParsedArgs } from '../command.js';
+import { commandConfig } from '../command-context.js';
 
 function manifestPath(args: ParsedArgs): string {
   const v = args.values['manifest'];
@@ -61,7 +56,7 @@ const detect: Command = {
     const file = args.positionals[0]!;
     const threshold = numberOption(args, 'threshold', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
     const phases = numberOption(args, 'phases', (x) => Number.isInteger(x) && x >= 1 && x <= 8, 'an integer from 1 to 8');
-    const config = await configFor(args, io);
+    const config = await commandConfig(args, io);
     const named = args.values['wakeword'] as string[] | undefined;
     const words: WakeWordConfig[] =
       named && named.length > 0
