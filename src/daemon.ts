@@ -264,6 +264,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     await watchPrivacy();
     const privacyTimer = setInterval(() => {
       watchPrivacy().catch((e: unknown) => log.warn('privacy watch failed', { error: errorMessage(e) }));
+      // An owner erased by another process (the CLI): drop our handle on their removed audio file.
+      store.releaseErasedFiles().catch((e: unknown) => log.warn('releasing erased audio files failed', { error: errorMessage(e) }));
     }, PRIVACY_WATCH_MS);
     privacyTimer.unref();
     closers.unshift(async () => clearInterval(privacyTimer));

@@ -2,11 +2,14 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { AudioVault } from './audio-vault.js';
 import type { OwnerKeys } from './owner-keys.js';
 import type { SqliteDb } from './sqlite.js';
 
 export interface StoreContext {
   db: SqliteDb;
+  /** Each owner's sealed audio, one file per owner. */
+  vault: AudioVault;
   keys: OwnerKeys;
   audit: AuditLog;
   clock: Clock;

@@ -13,5 +13,6 @@ export { RecordingStore, initDataDir, DB_FILE_NAME, type StoreOptions, type Eras
 export type { OwnerInfo } from './owner-repo.js';
 export type { RecordingSummary } from './recording-repo.js';
 export { SCHEMA_VERSION, MIGRATIONS } from './schema.js';
+export { AudioVault, AUDIO_DIR_NAME } from './audio-vault.js';
 export { FileKeyStore, KEY_FILE_NAME, checkKeyFileMode } from '../crypto/file-key-store.js';
 export type { KeyStore, KeyEncryptionKey } from '../crypto/key-store.js';

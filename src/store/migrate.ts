@@ -1,6 +1,6 @@
 /** Applies pending migrations, one transaction per version (user_version moves with the schema). */
 import { EarshotError } from '../core/errors.js';
-import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION, type Migration, type MigrationEnv } from './schema.js';
 import type { SqliteDb } from './sqlite.js';
 
 export async function schemaVersion(db: SqliteDb): Promise<number> {
@@ -9,7 +9,12 @@ export async function schemaVersion(db: SqliteDb): Promise<number> {
 }
 
 /** Upgrade to `target` (default: latest). Returns the versions applied. */
-export async function migrate(db: SqliteDb, target: number = SCHEMA_VERSION, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function migrate(
+  db: SqliteDb,
+  target: number = SCHEMA_VERSION,
+  migrations: readonly Migration[] = MIGRATIONS,
+  env?: MigrationEnv,
+): Promise<number[]> {
   const from = await schemaVersion(db);
   if (from > SCHEMA_VERSION) {
     throw new EarshotError(
@@ -21,6 +26,10 @@ export async function migrate(db: SqliteDb, target: number = SCHEMA_VERSION, mig
   for (const m of migrations) {
     if (m.version <= from || m.version > target) continue;
     await db.transaction(async (sql) => {
+      if (m.before) {
+        if (!env) throw new EarshotError('INTERNAL', `migration to schema ${m.version} needs the audio vault`);
+        await m.before(sql, env);
+      }
       await sql.exec(m.sql);
       await sql.exec(`PRAGMA user_version = ${m.version}`);
     });

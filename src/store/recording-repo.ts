@@ -1,9 +1,11 @@
 /**
  * Recordings: sealing on save, opening (with the associated data rebuilt from the row) on read, deletion,
- * and upload confirmation. Only ids, times and durations are in clear.
+ * and upload confirmation. Only ids, times and durations are in clear. The row (with the sealed metadata)
+ * is in the metadata database; the sealed audio is in the owner's own file (audio-vault.ts), written before
+ * the row commits and deleted after the row's deletion commits.
  */
 import { createHash } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/errors.js';
 import type { RecordingReader } from '../core/ports.js';
 import type { Capture, Recording } from '../core/recording.js';
 import { recordingAad, type RecordingBinding } from '../crypto/aad.js';
@@ -43,7 +45,6 @@ interface RecordingRow {
   duration_ms: number;
   key_version: number;
   sealed_meta: Buffer;
-  sealed_audio?: Buffer;
   uploaded_at: number | null;
 }
 
@@ -79,8 +80,33 @@ function binding(row: RecordingRow, ownerId: string = row.owner_id): RecordingBi
 export class RecordingRepo implements RecordingReader {
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Seal and insert inside the caller's transaction. */
-  async saveIn(sql: Sql, ownerId: string, capture: Capture, opts: { enqueue?: boolean } = {}): Promise<RecordingSummary> {
+  /** Seal and save; the audio goes to the owner's file first, and is removed again if the row does not commit. */
+  save(ownerId: string, capture: Capture, opts: { enqueue?: boolean } = {}): Promise<RecordingSummary> {
+    const progress = { audioWritten: false };
+    return this.ctx.db.transaction((sql) => this.saveIn(sql, ownerId, capture, opts, progress), {
+      afterRollback: async () => {
+        if (!progress.audioWritten) return;
+        try {
+          await this.ctx.vault.delete(ownerId, [capture.id]);
+        } catch (e) {
+          // Harmless until then: a blob without a row opens nothing, and the next open's reconcile removes it.
+          this.ctx.logger.warn('could not remove the audio of a recording that was not saved; it is removed at the next start', {
+            recordingId: capture.id,
+            error: errorMessage(e),
+          });
+        }
+      },
+    });
+  }
+
+  /** Seal and insert inside the caller's transaction (which must hold the write lock: see audio-vault.ts). */
+  private async saveIn(
+    sql: Sql,
+    ownerId: string,
+    capture: Capture,
+    opts: { enqueue?: boolean },
+    progress: { audioWritten: boolean },
+  ): Promise<RecordingSummary> {
     validateCapture(capture);
     const key = await this.ctx.keys.require(sql, ownerId);
     const audio = pcmBytes(capture.pcm);
@@ -105,10 +131,12 @@ export class RecordingRepo implements RecordingReader {
     const sealedAudio = seal(key.key, audio, recordingAad('audio', b));
     const exists = await sql.get('SELECT 1 AS x FROM recordings WHERE id = ?', [capture.id]);
     if (exists) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${capture.id} is already stored`);
+    progress.audioWritten = true; // set first: a put that fails half-way is cleaned up too
+    await this.ctx.vault.put(ownerId, capture.id, sealedAudio);
     await sql.run(
-      `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, sealed_audio, uploaded_at)
-       VALUES (?,?,?,?,?,?,?,?,NULL)`,
-      [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta, sealedAudio],
+      `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, uploaded_at)
+       VALUES (?,?,?,?,?,?,?,NULL)`,
+      [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta],
     );
     await this.ctx.audit.appendIn(sql, {
       type: 'recording.created',
@@ -163,7 +191,13 @@ export class RecordingRepo implements RecordingReader {
         }
         const ownerId = requesterId ?? row.owner_id;
         const key = await this.ctx.keys.require(sql, ownerId);
-        return this.decrypt(row, key);
+        const sealedAudio = await this.ctx.vault.get(ownerId, row.id);
+        if (!sealedAudio) {
+          throw new EarshotError('INTEGRITY', `recording ${row.id} has no audio in owner ${ownerId}'s audio file: it was moved or removed`, {
+            details: { recordingId: row.id, ownerId },
+          });
+        }
+        return this.decrypt(row, key, sealedAudio);
       });
     } catch (e) {
       if (e instanceof EarshotError && e.code === 'INTEGRITY') {
@@ -173,7 +207,7 @@ export class RecordingRepo implements RecordingReader {
     }
   }
 
-  private decrypt(row: RecordingRow, key: OwnerDataKey): Recording {
+  private decrypt(row: RecordingRow, key: OwnerDataKey, sealedAudio: Buffer): Recording {
     const b = binding(row, key.ownerId);
     if (row.key_version !== key.version) {
       throw new EarshotError('INTEGRITY', `recording ${row.id} is sealed under key version ${row.key_version}, not ${key.version}`, {
@@ -184,7 +218,7 @@ export class RecordingRepo implements RecordingReader {
     let audio: Buffer;
     try {
       meta = JSON.parse(open(key.key, row.sealed_meta, recordingAad('meta', b)).toString('utf8')) as SealedMeta;
-      audio = open(key.key, row.sealed_audio!, recordingAad('audio', b));
+      audio = open(key.key, sealedAudio, recordingAad('audio', b));
     } catch (e) {
       throw new EarshotError(
         'INTEGRITY',
@@ -251,8 +285,8 @@ export class RecordingRepo implements RecordingReader {
   }
 
   /** Deletes one recording; with `requesterId`, only if it is that owner's. */
-  delete(recordingId: string, reason = 'owner-request', requesterId?: string): Promise<void> {
-    return this.ctx.db.transaction(async (sql) => {
+  async delete(recordingId: string, reason = 'owner-request', requesterId?: string): Promise<void> {
+    const ownerId = await this.ctx.db.transaction(async (sql) => {
       const row = await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [recordingId]);
       if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
       if (requesterId !== undefined && row.owner_id !== requesterId) {
@@ -261,12 +295,29 @@ export class RecordingRepo implements RecordingReader {
       }
       await sql.run('DELETE FROM recordings WHERE id = ?', [recordingId]);
       await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason } });
+      return row.owner_id;
     });
+    await this.removeAudio(ownerId, [recordingId]);
+  }
+
+  /**
+   * After the rows' deletion committed. A failure here leaves blobs without rows: they open nothing (no row
+   * gives their associated data) and the next open's reconcile deletes them, so it is logged, not thrown.
+   */
+  private async removeAudio(ownerId: string, ids: string[]): Promise<void> {
+    try {
+      await this.ctx.vault.delete(ownerId, ids);
+    } catch (e) {
+      this.ctx.logger.error('deleted recordings still have audio in the owner file; it is removed at the next start', {
+        recordings: ids.length,
+        error: errorMessage(e),
+      });
+    }
   }
 
   /** After a confirmed upload (PUBACK success). Retention 0 deletes the recording right away. */
-  markUploaded(recordingId: string, at: number): Promise<void> {
-    return this.ctx.db.transaction(async (sql) => {
+  async markUploaded(recordingId: string, at: number): Promise<void> {
+    const deletedOf = await this.ctx.db.transaction(async (sql): Promise<string | undefined> => {
       const row = await sql.get<{ owner_id: string; retention_days: number }>(
         'SELECT r.owner_id, o.retention_days FROM recordings r JOIN owners o ON o.id = r.owner_id WHERE r.id = ?',
         [recordingId],
@@ -278,22 +329,32 @@ export class RecordingRepo implements RecordingReader {
       if (row.retention_days === 0) {
         await sql.run('DELETE FROM recordings WHERE id = ?', [recordingId]);
         await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason: 'retention-0-after-upload' } });
+        return row.owner_id;
       }
+      return undefined;
     });
+    if (deletedOf !== undefined) await this.removeAudio(deletedOf, [recordingId]);
   }
 
   /**
    * Deletes an owner's recordings that retention no longer allows; audits the count. `createdBefore` for
    * retention in days, `uploadedOnly` for retention 0.
    */
-  deleteExpired(ownerId: string, rule: { createdBefore?: number; uploadedOnly?: boolean }): Promise<number> {
-    return this.ctx.db.transaction(async (sql) => {
-      let deleted = 0;
+  async deleteExpired(ownerId: string, rule: { createdBefore?: number; uploadedOnly?: boolean }): Promise<number> {
+    const ids = await this.ctx.db.transaction(async (sql) => {
+      let where: string;
+      let params: (string | number)[];
       if (rule.uploadedOnly) {
-        deleted = (await sql.run('DELETE FROM recordings WHERE owner_id = ? AND uploaded_at IS NOT NULL', [ownerId])).changes;
+        where = 'owner_id = ? AND uploaded_at IS NOT NULL';
+        params = [ownerId];
       } else if (rule.createdBefore !== undefined) {
-        deleted = (await sql.run('DELETE FROM recordings WHERE owner_id = ? AND created_at < ?', [ownerId, rule.createdBefore])).changes;
+        where = 'owner_id = ? AND created_at < ?';
+        params = [ownerId, rule.createdBefore];
+      } else {
+        return [];
       }
+      const expired = (await sql.all<{ id: string }>(`SELECT id FROM recordings WHERE ${where}`, params)).map((r) => r.id);
+      const deleted = expired.length === 0 ? 0 : (await sql.run(`DELETE FROM recordings WHERE ${where}`, params)).changes;
       if (deleted > 0) {
         await this.ctx.audit.appendIn(sql, {
           type: 'retention.swept',
@@ -301,7 +362,9 @@ export class RecordingRepo implements RecordingReader {
           detail: { deleted, ...(rule.createdBefore !== undefined ? { createdBefore: rule.createdBefore } : { afterUpload: true }) },
         });
       }
-      return deleted;
+      return expired;
     });
+    await this.removeAudio(ownerId, ids);
+    return ids.length;
   }
 }

@@ -17,6 +17,7 @@ import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad } from '../crypto/aa
 import { newKey, open, seal } from '../crypto/aead.js';
 import { FileKeyStore } from '../crypto/file-key-store.js';
 import type { KeyEncryptionKey, KeyStore } from '../crypto/key-store.js';
+import { AudioVault } from './audio-vault.js';
 import { SqliteConsentRepo } from './consent-repo.js';
 import type { StoreContext } from './context.js';
 import { META, getMetaBlob, getMetaText, setMeta } from './meta.js';
@@ -26,7 +27,7 @@ import { OwnerKeys } from './owner-keys.js';
 import { OwnerRepo } from './owner-repo.js';
 import { RecordingRepo, type RecordingSummary } from './recording-repo.js';
 import { SqliteSettingsRepo } from './settings-repo.js';
-import { SqliteDb, type Sql } from './sqlite.js';
+import { SqliteDb, diskFullInstead, type Sql } from './sqlite.js';
 
 export const DB_FILE_NAME = 'earshot.db';
 
@@ -85,6 +86,7 @@ export class RecordingStore {
 
   private constructor(
     private readonly db: SqliteDb,
+    private readonly vault: AudioVault,
     private readonly keyStore: KeyStore,
     private readonly keys: OwnerKeys,
     private deviceDataKey: Buffer,
@@ -112,6 +114,7 @@ export class RecordingStore {
     this.audit = new AuditLog(db, sealer, anchors, clock);
     this.ctx = {
       db,
+      vault,
       keys,
       audit: this.audit,
       clock,
@@ -139,6 +142,11 @@ export class RecordingStore {
     const loaded = await keyStore.load();
 
     const db = await SqliteDb.open(dbFile, { create: opts.create ?? false });
+    const vault = new AudioVault(AudioVault.dirIn(opts.dataDir), {
+      synchronous: opts.synchronous ?? 'normal',
+      busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+      logger,
+    });
     try {
       db.configureBusyTimeout(opts.busyTimeoutMs ?? 5000);
       // Read-only probing first: the key must fit before anything is written.
@@ -183,7 +191,9 @@ export class RecordingStore {
       await db.exec('PRAGMA foreign_keys = ON');
       await db.exec('PRAGMA secure_delete = ON');
       await db.exec(`PRAGMA synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      await migrate(db);
+      const applied = await migrate(db, undefined, undefined, { vault });
+      // Moving the audio out (schema 3) left the old blobs' pages free: give them back now, once.
+      if (applied.includes(3)) await RecordingStore.compactDb(db, false);
 
       if (deviceDataKey === undefined) {
         // A new database: record which KEK it uses, its device data key and the empty audit chain.
@@ -200,16 +210,18 @@ export class RecordingStore {
       else if (discardPending) await keyStore.discardNext();
 
       const keys = new OwnerKeys(kek, (expectedId) => RecordingStore.reloadKek(keyStore, expectedId));
-      const store = new RecordingStore(db, keyStore, keys, deviceDataKey, opts.deviceId, opts.dataDir, clock, logger, {
+      const store = new RecordingStore(db, vault, keyStore, keys, deviceDataKey, opts.deviceId, opts.dataDir, clock, logger, {
         retentionDays: opts.defaults?.retentionDays ?? 30,
         localOnly: opts.defaults?.localOnly ?? false,
       });
       if (finishRotation) logger.info('finished an interrupted key rotation', { kekId: finishRotation });
       await store.checkAuditTail();
+      await store.reconcileAudio();
       return store;
     } catch (e) {
+      await vault.close().catch((closeErr: unknown) => logger.warn('closing the audio files after a failed open failed', { error: errorMessage(closeErr) }));
       await db.close().catch((closeErr: unknown) => logger.warn('closing the database after a failed open failed', { error: errorMessage(closeErr) }));
-      throw e;
+      throw await diskFullInstead(e, opts.dataDir);
     }
   }
 
@@ -223,33 +235,49 @@ export class RecordingStore {
 
   /** Store a capture for `ownerId` (the owner active when it was captured). Optionally queue it for upload. */
   saveCapture(ownerId: string, capture: Capture, opts: { enqueue?: boolean } = {}): Promise<RecordingSummary> {
-    return this.db.transaction((sql) => this.recordings.saveIn(sql, ownerId, capture, opts));
+    return this.recordings.save(ownerId, capture, opts);
+  }
+
+  /**
+   * Removes audio that has no recording row and files of owners that do not exist (what a crash between an
+   * audio step and its metadata commit leaves; see audio-vault.ts). Holds the metadata write lock, so no
+   * other process's save is between its audio write and its row's commit. Runs on every open.
+   */
+  private async reconcileAudio(): Promise<void> {
+    const removed = await this.db.transaction(async (sql) => {
+      const rowsByOwner = new Map<string, Set<string>>();
+      for (const o of await sql.all<{ id: string }>('SELECT id FROM owners')) rowsByOwner.set(o.id, new Set());
+      for (const r of await sql.all<{ id: string; owner_id: string }>('SELECT id, owner_id FROM recordings')) rowsByOwner.get(r.owner_id)?.add(r.id);
+      return this.vault.reconcile(rowsByOwner);
+    });
+    if (removed.filesRemoved > 0 || removed.blobsRemoved > 0) {
+      this.logger.info('removed audio left behind by an interrupted delete or erasure', { ...removed });
+    }
+  }
+
+  /** Lets go of audio files another process erased (the daemon calls this periodically), releasing their space. */
+  releaseErasedFiles(): Promise<void> {
+    return this.vault.releaseStale();
   }
 
   /**
    * Crypto-shredding: destroy the owner's wrapped key, delete their rows (recordings, consent, outbox), and in
    * the same transaction re-wrap every remaining data key under a *new* device key, destroying the old one.
    * That last step is what makes a copy of the database taken before the erasure (a backup, a stale WAL)
-   * useless: its wrapped key for this owner needs a device key that no longer exists. Then checkpoint the WAL
-   * and VACUUM so the freed pages leave the files too. Audit entries stay (the chain must verify) but their
-   * personal parts were sealed under the destroyed key and are now unreadable.
+   * useless: its wrapped key for this owner needs a device key that no longer exists. Then the owner's audio
+   * file is removed, and the metadata database's WAL is checkpointed and vacuumed so the freed pages leave
+   * the files too. Audit entries stay (the chain must verify) but their personal parts were sealed under the
+   * destroyed key and are now unreadable.
    */
   async eraseOwner(
     ownerId: string,
     opts: { vacuum?: 'incremental' | 'full' | 'none'; reason?: string; /** Called once the key is destroyed and the rows deleted (committed). */ onShredded?: () => void } = {},
   ): Promise<EraseResult> {
     const vacuum = opts.vacuum ?? 'incremental';
-    const { result } = await this.rekey('erasure', async (sql) => {
-      // When a vacuum follows, the freed pages leave the file anyway: skip zeroing them (saves rewriting the
-      // owner's whole audio once more). Without a vacuum, secure_delete stays ON and zeroes them.
-      if (vacuum !== 'none') await sql.exec('PRAGMA secure_delete = FAST');
-      try {
-        return await this.eraseIn(sql, ownerId, opts.reason ?? 'owner-request');
-      } finally {
-        if (vacuum !== 'none') await sql.exec('PRAGMA secure_delete = ON');
-      }
-    });
+    const { result } = await this.rekey('erasure', (sql) => this.eraseIn(sql, ownerId, opts.reason ?? 'owner-request'));
     opts.onShredded?.();
+    // If this fails (or the process dies first), the next open's reconcile removes the file: its owner is gone.
+    await this.vault.removeOwner(ownerId);
     if (vacuum !== 'none') await this.compact({ full: vacuum === 'full' });
     return result;
   }
@@ -282,6 +310,7 @@ export class RecordingStore {
       await this.audit.appendIn(sql, { type: 'owner.transferred', detail: { erasedOwners: ids.length } });
       return out;
     });
+    for (const e of erased) await this.vault.removeOwner(e.ownerId);
     await this.compact();
     const ownerId = await this.owners.add(newOwnerName, opts);
     await this.owners.use(ownerId);
@@ -295,10 +324,14 @@ export class RecordingStore {
    * `full: true` (or a database without auto-vacuum) runs a full VACUUM, which rewrites the whole file.
    */
   async compact(opts: { full?: boolean } = {}): Promise<void> {
-    await this.db.exclusive(async (sql) => {
+    await RecordingStore.compactDb(this.db, opts.full ?? false);
+  }
+
+  private static compactDb(db: SqliteDb, full: boolean): Promise<void> {
+    return db.exclusive(async (sql) => {
       await sql.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       const mode = (await sql.get<{ auto_vacuum: number }>('PRAGMA auto_vacuum'))?.auto_vacuum ?? 0;
-      if (opts.full || mode !== 2) await sql.exec('VACUUM');
+      if (full || mode !== 2) await sql.exec('VACUUM');
       else await sql.all('PRAGMA incremental_vacuum');
       await sql.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     });
@@ -357,12 +390,18 @@ export class RecordingStore {
     });
   }
 
-  /** `PRAGMA integrity_check` result ('ok' when healthy). Reads the whole file: not for every start on big stores. */
-  integrityCheck(): Promise<string> {
-    return this.db.exclusive(async (sql) => {
+  /**
+   * `PRAGMA integrity_check` of the metadata database and every owner's audio file ('ok' when all are
+   * healthy). Reads every file whole: not for every start on big stores.
+   */
+  async integrityCheck(): Promise<string> {
+    const main = await this.db.exclusive(async (sql) => {
       const rows = await sql.all<{ integrity_check: string }>('PRAGMA integrity_check');
       return rows.map((r) => r.integrity_check).join('; ');
     });
+    const audio = await this.vault.integrityProblems();
+    if (main === 'ok' && audio.length === 0) return 'ok';
+    return [...(main === 'ok' ? [] : [main]), ...audio.map((p) => `audio ${p}`)].join('; ');
   }
 
   /**
@@ -402,6 +441,7 @@ export class RecordingStore {
 
   async close(): Promise<void> {
     await this.db.close();
+    await this.vault.close();
     this.deviceDataKey.fill(0);
   }
 

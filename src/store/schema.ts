@@ -5,13 +5,27 @@
  *
  * Plaintext columns hold only opaque ids, timestamps, durations, counters and statuses. Everything that
  * identifies or describes a person (owner name, wake word, score, audio, personal audit details) is in a
- * `sealed_*` / `personal` column under that owner's data key.
+ * `sealed_*` / `personal` column under that owner's data key. Since version 3 the sealed audio is in the
+ * owner's own file (see audio-vault.ts).
  */
+import type { AudioVault } from './audio-vault.js';
+import type { Sql } from './sqlite.js';
+
 export interface Migration {
   version: number;
   description: string;
+  /** Runs inside the version's transaction before `sql` (for data that moves out of this database). */
+  before?: (sql: Sql, env: MigrationEnv) => Promise<void>;
   sql: string;
 }
+
+/** What a migration's `before` step may use besides the database itself. */
+export interface MigrationEnv {
+  vault: AudioVault;
+}
+
+/** Moves rows in batches so a large store is never held in memory at once. */
+const MOVE_BATCH = 200;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -95,6 +109,33 @@ CREATE TABLE audit (
 ALTER TABLE recordings ADD COLUMN uploaded_at INTEGER;
 CREATE INDEX recordings_uploaded ON recordings(uploaded_at) WHERE uploaded_at IS NOT NULL;
 CREATE INDEX audit_by_owner ON audit(owner_id, seq);
+`,
+  },
+  {
+    version: 3,
+    description: "each owner's sealed audio moves to its own file (audio/<owner>.db), so erasure is an unlink",
+    // The sealed blobs are copied unchanged (their associated data names recording, owner and device, not the
+    // file). A crash mid-way rolls this transaction back; the copies already made are replaced on the rerun.
+    before: async (sql, env) => {
+      let after = 0;
+      for (;;) {
+        const rows = await sql.all<{ rid: number; id: string; owner_id: string; sealed_audio: Buffer }>(
+          'SELECT rowid AS rid, id, owner_id, sealed_audio FROM recordings WHERE rowid > ? ORDER BY rowid LIMIT ?',
+          [after, MOVE_BATCH],
+        );
+        if (rows.length === 0) break;
+        const byOwner = new Map<string, { recordingId: string; sealed: Buffer }[]>();
+        for (const r of rows) {
+          const list = byOwner.get(r.owner_id) ?? [];
+          list.push({ recordingId: r.id, sealed: r.sealed_audio });
+          byOwner.set(r.owner_id, list);
+        }
+        for (const [ownerId, list] of byOwner) await env.vault.putMany(ownerId, list);
+        after = rows[rows.length - 1]!.rid;
+      }
+    },
+    sql: `
+ALTER TABLE recordings DROP COLUMN sealed_audio;
 `,
   },
 ];

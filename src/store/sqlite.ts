@@ -6,6 +6,7 @@
  * BEGIN…COMMIT. Every store operation therefore runs through `exclusive()`, a FIFO queue, so the
  * store has exactly one writer and readers never observe a half-done transaction.
  */
+import { promises as fs } from 'node:fs';
 import sqlite3 from 'sqlite3';
 import { EarshotError } from '../core/errors.js';
 
@@ -32,6 +33,25 @@ export function mapSqliteError(e: unknown, what: string): EarshotError {
   if (code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY')
     return new EarshotError('STORE_IO', `${what}: ${msg}`, { cause: e });
   return new EarshotError('STORE_IO', `${what}: ${msg}`, { cause: e });
+}
+
+/**
+ * SQLite reports a disk with no room left for its shared-memory index as a plain I/O error on open. When the
+ * disk holding `dir` is (nearly) full, say so: it is the user's fix, and nothing stored was lost.
+ */
+export async function diskFullInstead(e: unknown, dir: string): Promise<unknown> {
+  if (!(e instanceof EarshotError) || e.code !== 'STORE_IO') return e;
+  let free: number;
+  try {
+    const s = await fs.statfs(dir);
+    free = s.bavail * s.bsize;
+  } catch {
+    return e; // cannot tell: keep the original error
+  }
+  if (free >= 256 * 1024) return e;
+  return new EarshotError('DISK_FULL', `the disk holding ${dir} is full (${free} bytes free): free some space and try again; nothing stored was lost`, {
+    cause: e,
+  });
 }
 
 export class SqliteDb implements Sql {
@@ -104,8 +124,11 @@ export class SqliteDb implements Sql {
     return result;
   }
 
-  /** `exclusive` wrapped in BEGIN IMMEDIATE … COMMIT; any throw rolls back. */
-  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+  /**
+   * `exclusive` wrapped in BEGIN IMMEDIATE … COMMIT; any throw rolls back. `afterRollback` runs after a
+   * rollback, still alone on the connection (undo of work done outside this database, e.g. an audio blob).
+   */
+  transaction<T>(fn: (sql: Sql) => Promise<T>, opts: { afterRollback?: () => Promise<void> } = {}): Promise<T> {
     return this.exclusive(async (sql) => {
       await sql.exec('BEGIN IMMEDIATE');
       try {
@@ -118,6 +141,7 @@ export class SqliteDb implements Sql {
         } catch {
           // SQLite may already have rolled back (e.g. SQLITE_FULL aborts the transaction); the original error matters.
         }
+        if (opts.afterRollback) await opts.afterRollback();
         throw e;
       }
     });

@@ -6,12 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
 import { DEVICE, freshStore, makeCapture, tempDir } from './helpers.js';
 
+/** Hash of the metadata database files and every owner's audio files. */
 function fingerprint(dir: string): string {
   const h = createHash('sha256');
   for (const f of readdirSync(dir).sort()) {
     if (!f.startsWith('earshot.db')) continue;
     h.update(f).update(readFileSync(path.join(dir, f)));
   }
+  const audio = path.join(dir, 'audio');
+  const audioFiles = existsSync(audio) ? readdirSync(audio).sort() : [];
+  for (const f of audioFiles) h.update(`audio/${f}`).update(readFileSync(path.join(audio, f)));
   return h.digest('hex');
 }
 
@@ -21,6 +25,8 @@ async function populated(dir: string): Promise<{ owner: string; id: string }> {
   const c = makeCapture();
   await s.saveCapture(owner, c);
   await s.close();
+  // The fingerprints below cover the owner's audio file too.
+  if (!existsSync(path.join(dir, 'audio', `${owner}.db`))) throw new Error('expected an audio file for the owner');
   return { owner, id: c.id };
 }
 
@@ -149,9 +155,18 @@ describe('bad input: clear errors, database untouched', () => {
       expect(saved.length).toBeGreaterThan(3);
       for (const id of saved) expect((await s.recordings.open(id)).id).toBe(id);
       await s.close().catch(() => undefined);
-      // Reopen (room for the WAL index is not needed to read): everything that returned is there.
+      // Opening needs a little room (SQLite's shared-memory index): on a disk that is still full the answer is
+      // DISK_FULL with the fix, never a bare I/O error.
+      const stillFull = await RecordingStore.open({ dataDir: mnt, deviceId: DEVICE }).then(
+        (s1) => s1.close().then(() => undefined),
+        (e: unknown) => e,
+      );
+      if (stillFull !== undefined) expect(stillFull).toMatchObject({ code: 'DISK_FULL', message: expect.stringContaining('free some space') });
+      // The user frees space: everything whose save returned is there and opens.
+      execFileSync('mount', ['-o', 'remount,size=8m', mnt]);
       const s2 = await RecordingStore.open({ dataDir: mnt, deviceId: DEVICE });
-      expect(await s2.recordings.ids(owner)).toEqual(expect.arrayContaining(saved));
+      expect(await s2.recordings.ids(owner)).toEqual([...saved].sort());
+      for (const id of saved) expect((await s2.recordings.open(id)).id).toBe(id);
       expect(await s2.integrityCheck()).toBe('ok');
       await s2.close();
     } finally {

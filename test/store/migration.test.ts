@@ -34,16 +34,26 @@ describe('schema migrations', () => {
       const dst = await SqliteDb.open(oldFile, { create: true });
       await migrate(dst, old.version);
       expect(await schemaVersion(dst)).toBe(old.version);
+      // Before schema 3 the sealed audio was a column of `recordings`; since then it is in the owner's file.
+      const audioFile = await SqliteDb.open(path.join(dir, 'audio', `${owner}.db`));
       for (const table of ['meta', 'settings', 'owners', 'recordings', 'consent', 'outbox', 'audit']) {
         const cols = (await dst.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((c) => c.name);
-        const rows = await src.all<Record<string, never>>(`SELECT ${cols.join(', ')} FROM ${table}`);
+        const srcCols = cols.filter((c) => c !== 'sealed_audio');
+        const rows = await src.all<Record<string, never>>(`SELECT ${srcCols.join(', ')} FROM ${table}`);
         for (const r of rows) {
-          await dst.run(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => r[c]));
+          const values = [];
+          for (const c of cols) {
+            if (c !== 'sealed_audio') values.push(r[c]);
+            else values.push((await audioFile.get<{ sealed: Buffer }>('SELECT sealed FROM audio WHERE recording_id = ?', [r['id']]))!.sealed);
+          }
+          await dst.run(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, values);
         }
       }
+      await audioFile.close();
       await src.close();
       await dst.close();
-      const { renameSync, rmSync } = await import('node:fs');
+      const { existsSync, renameSync, rmSync } = await import('node:fs');
+      rmSync(path.join(dir, 'audio'), { recursive: true });
       rmSync(path.join(dir, 'earshot.db'));
       rmSync(path.join(dir, 'earshot.db-wal'), { force: true });
       rmSync(path.join(dir, 'earshot.db-shm'), { force: true });
@@ -52,7 +62,10 @@ describe('schema migrations', () => {
       const upgraded = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
       const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
       expect(await schemaVersion(db)).toBe(SCHEMA_VERSION);
+      // The audio left the metadata database for the owner's own file.
+      expect((await db.all<{ name: string }>('PRAGMA table_info(recordings)')).map((c) => c.name)).not.toContain('sealed_audio');
       await db.close();
+      expect(existsSync(path.join(dir, 'audio', `${owner}.db`))).toBe(true);
       expect(samePcm((await upgraded.recordings.open(cap.id)).pcm, cap.pcm)).toBe(true);
       expect((await upgraded.consent.history(owner)).length).toBe(1);
       expect((await upgraded.audit.verify()).ok).toBe(true);

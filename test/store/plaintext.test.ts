@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataKeyWrapAad } from '../../src/crypto/aad.js';
@@ -11,10 +11,15 @@ const NAME = 'Zebulon Quux';
 const MARKER = Int16Array.from({ length: 64 }, (_, i) => 12345 + i * 97);
 const markerBytes = Buffer.from(MARKER.buffer);
 
+/** The metadata database's files and every owner's audio files (each with its -wal and -shm). */
 function dbFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('earshot.db'))
-    .map((f) => path.join(dir, f));
+  const audio = path.join(dir, 'audio');
+  return [
+    ...readdirSync(dir)
+      .filter((f) => f.startsWith('earshot.db'))
+      .map((f) => path.join(dir, f)),
+    ...(existsSync(audio) ? readdirSync(audio).map((f) => path.join(audio, f)) : []),
+  ];
 }
 
 function scan(files: string[]): { name: boolean; marker: boolean; wakeword: boolean } {
@@ -42,7 +47,8 @@ describe('nothing personal in the database files', () => {
     await store.consent.append({ ownerId: owner, purpose: 'cloud-processing', action: 'grant', at: 5, source: 'owner-cli', textVersion: 'v1' });
     // While open the WAL holds the recent pages: scan it too.
     const files = dbFiles(t.dir);
-    expect(files.some((f) => f.endsWith('-wal'))).toBe(true);
+    expect(files.some((f) => f.endsWith('earshot.db-wal'))).toBe(true);
+    expect(files.some((f) => f.endsWith(`${owner}.db-wal`))).toBe(true);
     expect(scan(files)).toEqual({ name: false, marker: false, wakeword: false });
     // Sanity check of the scanner itself: the plaintext is really what we think it is.
     const rec = await store.recordings.open((await store.recordings.ids(owner))[0]!);
@@ -63,8 +69,14 @@ describe('nothing personal in the database files', () => {
     const backup = path.join(t.dir, 'backup');
     await import('node:fs').then((fs) => fs.mkdirSync(backup));
     await store.compact();
-    for (const f of dbFiles(t.dir)) copyFileSync(f, path.join(backup, path.basename(f)));
+    mkdirSync(path.join(backup, 'audio'));
+    for (const f of dbFiles(t.dir)) copyFileSync(f, path.join(backup, path.relative(t.dir, f)));
+    expect(existsSync(path.join(backup, 'audio', `${a}.db`))).toBe(true);
     await store.eraseOwner(a);
+    // The erased owner's audio file is gone from the device; the other owner's stays.
+    expect(existsSync(path.join(t.dir, 'audio', `${a}.db`))).toBe(false);
+    expect(existsSync(path.join(t.dir, 'audio', `${a}.db-wal`))).toBe(false);
+    expect(existsSync(path.join(t.dir, 'audio', `${b}.db`))).toBe(true);
     await expect(store.recordings.open(ca.id)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
     await store.close();
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecordingStore } from '../../src/store/index.js';
+import { RecordingStore, SCHEMA_VERSION } from '../../src/store/index.js';
 import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
 
 describe('RecordingStore basics', () => {
@@ -68,7 +68,7 @@ describe('RecordingStore basics', () => {
     expect(await store.outbox.count()).toBe(1);
     expect(await store.consent.history(a)).toEqual([]);
     expect(await store.owners.activeOwnerId()).toBeUndefined();
-    expect(await store.stats()).toMatchObject({ owners: 1, recordings: 1, outbox: 1, activeOwnerId: null, schemaVersion: 2 });
+    expect(await store.stats()).toMatchObject({ owners: 1, recordings: 1, outbox: 1, activeOwnerId: null, schemaVersion: SCHEMA_VERSION });
     const report = await store.audit.verify();
     expect(report.problems).toEqual([]);
     const aliceEntries = await store.audit.list({ ownerId: a });

@@ -5,8 +5,8 @@ import { SqliteDb } from '../../src/store/sqlite.js';
 import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
 
 /** Tampering is done by a second, raw connection: what an attacker with file access could do. */
-async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>): Promise<void> {
-  const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
+async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>, file = 'earshot.db'): Promise<void> {
+  const db = await SqliteDb.open(path.join(dir, file));
   try {
     await fn(db);
   } finally {
@@ -77,18 +77,42 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     expect(await incidents(s)).toBe(2);
   });
 
-  it('one flipped byte in a sealed blob fails that recording only', async () => {
+  it('one flipped byte in a sealed audio blob fails that recording only', async () => {
     await raw(t.dir, async (db) => {
-      const r = await db.get<{ sealed_audio: Buffer }>('SELECT sealed_audio FROM recordings WHERE id = ?', [ca.id]);
-      const blob = Buffer.from(r!.sealed_audio);
+      const r = await db.get<{ sealed: Buffer }>('SELECT sealed FROM audio WHERE recording_id = ?', [ca.id]);
+      const blob = Buffer.from(r!.sealed);
       blob[200] = blob[200]! ^ 0x01;
-      await db.run('UPDATE recordings SET sealed_audio = ? WHERE id = ?', [blob, ca.id]);
-    });
+      await db.run('UPDATE audio SET sealed = ? WHERE recording_id = ?', [blob, ca.id]);
+    }, `audio/${a}.db`);
     const s = await reopen();
     await expect(s.recordings.open(ca.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
     expect(samePcm((await s.recordings.open(ca2.id)).pcm, ca2.pcm)).toBe(true);
     expect(await incidents(s)).toBe(1);
     expect((await s.audit.verify()).ok).toBe(true);
+  });
+
+  it("an audio blob copied into another owner's file, under that owner's recording, does not open", async () => {
+    let alices: Buffer | undefined;
+    await raw(t.dir, async (db) => {
+      alices = (await db.get<{ sealed: Buffer }>('SELECT sealed FROM audio WHERE recording_id = ?', [ca.id]))!.sealed;
+    }, `audio/${a}.db`);
+    await raw(t.dir, (db) => db.run('UPDATE audio SET sealed = ? WHERE recording_id = ?', [alices!, cb.id]).then(() => undefined), `audio/${b}.db`);
+    const s = await reopen();
+    await expect(s.recordings.open(cb.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(s.recordings.openAs(cb.id, b)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    expect(samePcm((await s.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
+    expect(await incidents(s)).toBe(2);
+  });
+
+  it("one owner's audio file replaced by another's: that owner's recordings fail, the others open", async () => {
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(path.join(t.dir, 'audio', `${a}.db`), path.join(t.dir, 'audio', `${b}.db`));
+    const s = await reopen();
+    // Bob's row points at audio his file no longer has; Alice's blobs in his file are not asked for.
+    await expect(s.recordings.open(cb.id)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/no audio/) });
+    expect(samePcm((await s.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
+    expect(samePcm((await s.recordings.open(ca2.id)).pcm, ca2.pcm)).toBe(true);
+    expect(await incidents(s)).toBe(1);
   });
 
   it('a truncated audit table: incident at open, AUDIT_BROKEN from verify, store keeps working, gap stays visible', async () => {

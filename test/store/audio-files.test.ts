@@ -1,0 +1,117 @@
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
+import { AudioVault, RecordingStore } from '../../src/store/index.js';
+import { SqliteDb } from '../../src/store/sqlite.js';
+import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
+
+/** Paths of files this process holds open that were deleted (what keeps an erased file's space in use). */
+function deletedFilesHeldOpen(under: string): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // the fd of readdir itself is gone by now
+    }
+    if (target.startsWith(under) && target.endsWith(' (deleted)')) out.push(target);
+  }
+  return out;
+}
+
+describe("each owner's audio is in a file of its own", () => {
+  let t: ReturnType<typeof tempDir>;
+  afterEach(() => t.cleanup());
+
+  it('two owners get two files (mode 0600); erasing one removes only that file', async () => {
+    t = tempDir();
+    const store = await freshStore(t.dir);
+    const a = await store.owners.add('Alice');
+    const b = await store.owners.add('Bob');
+    await store.saveCapture(a, makeCapture({ seed: 1 }));
+    const cb = makeCapture({ seed: 2 });
+    await store.saveCapture(b, cb);
+    const audio = path.join(t.dir, 'audio');
+    expect(statSync(audio).mode & 0o777).toBe(0o700);
+    for (const o of [a, b]) expect(statSync(path.join(audio, `${o}.db`)).mode & 0o777).toBe(0o600);
+    await store.eraseOwner(a);
+    expect(readdirSync(audio).filter((f) => f.startsWith(a))).toEqual([]);
+    expect(samePcm((await store.recordings.open(cb.id)).pcm, cb.pcm)).toBe(true);
+    expect(await store.integrityCheck()).toBe('ok');
+    await store.close();
+  });
+
+  it('on open, audio without a recording row and files of owners who no longer exist are removed (an interrupted delete or erasure)', async () => {
+    t = tempDir();
+    const store = await freshStore(t.dir);
+    const a = await store.owners.add('Alice');
+    const keep = makeCapture({ seed: 1 });
+    await store.saveCapture(a, keep);
+    await store.close();
+    // What a crash leaves: a blob whose row never committed (or whose row's deletion did), and the file of
+    // an owner whose erasure committed before the file was unlinked.
+    const vault = new AudioVault(AudioVault.dirIn(t.dir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+    await vault.put(a, 'orphan-recording', Buffer.alloc(64, 1));
+    await vault.put('own-00000000deadbeef', 'x', Buffer.alloc(64, 2));
+    await vault.close();
+    expect(existsSync(path.join(t.dir, 'audio', 'own-00000000deadbeef.db'))).toBe(true);
+
+    const s = await RecordingStore.open({ dataDir: t.dir, deviceId: DEVICE });
+    const check = new AudioVault(AudioVault.dirIn(t.dir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+    expect(await check.ids(a)).toEqual([keep.id]);
+    expect(await check.owners()).toEqual([a]);
+    await check.close();
+    expect(samePcm((await s.recordings.open(keep.id)).pcm, keep.pcm)).toBe(true);
+    await s.close();
+  });
+
+  it('an erasure by another process: the running store lets go of the removed file, so its space is freed', async () => {
+    t = tempDir();
+    const daemon = await freshStore(t.dir);
+    const a = await daemon.owners.add('Alice');
+    const b = await daemon.owners.add('Bob');
+    const ca = makeCapture({ seed: 1 });
+    await daemon.saveCapture(a, ca);
+    await daemon.saveCapture(b, makeCapture({ seed: 2 }));
+    expect((await daemon.recordings.open(ca.id)).id).toBe(ca.id); // the daemon now holds Alice's file open
+
+    const cli = await RecordingStore.open({ dataDir: t.dir, deviceId: DEVICE });
+    await cli.eraseOwner(a);
+    await cli.close();
+
+    const audio = path.join(t.dir, 'audio');
+    expect(existsSync(path.join(audio, `${a}.db`))).toBe(false);
+    expect(deletedFilesHeldOpen(audio).length).toBeGreaterThan(0);
+    await daemon.releaseErasedFiles();
+    expect(deletedFilesHeldOpen(audio)).toEqual([]);
+    // And the daemon sees the erasure (the key went with it).
+    await expect(daemon.recordings.open(ca.id)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+    await daemon.close();
+  });
+
+  it('a save that fails after its audio was written leaves no audio behind, and a duplicate id is refused before', async () => {
+    t = tempDir();
+    const store = await freshStore(t.dir);
+    const a = await store.owners.add('Alice');
+    const c = makeCapture({ seed: 3 });
+    await store.saveCapture(a, c);
+    // The same id again is refused before any audio is written: the first recording's audio stays.
+    await expect(store.saveCapture(a, { ...makeCapture({ seed: 4 }), id: c.id })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    expect(samePcm((await store.recordings.open(c.id)).pcm, c.pcm)).toBe(true);
+    await store.close();
+
+    // Inject a failure of the row insert, which comes after the audio write.
+    const raw = await SqliteDb.open(path.join(t.dir, 'earshot.db'));
+    await raw.exec("CREATE TRIGGER injected_fault BEFORE INSERT ON recordings BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+    await raw.close();
+    const s = await RecordingStore.open({ dataDir: t.dir, deviceId: DEVICE });
+    const failing = makeCapture({ seed: 5 });
+    await expect(s.saveCapture(a, failing)).rejects.toMatchObject({ message: expect.stringContaining('injected fault') });
+    await s.close();
+    const check = new AudioVault(AudioVault.dirIn(t.dir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+    expect(await check.ids(a)).toEqual([c.id]);
+    await check.close();
+  });
+});
