@@ -44,6 +44,12 @@ function capture(pcm: Int16Array, startedAt: number): Capture {
   };
 }
 
+async function filesBytes(dir: string, include: (name: string) => boolean): Promise<number> {
+  let total = 0;
+  for (const f of await fs.readdir(dir)) if (include(f)) total += (await fs.stat(path.join(dir, f))).size;
+  return total;
+}
+
 export async function benchStore(opts: { log?: (l: string) => void } = {}): Promise<Record<string, number>> {
   const log = opts.log ?? (() => undefined);
   const full = process.env['EARSHOT_BENCH_FULL'] === '1';
@@ -102,11 +108,17 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
         await store.saveCapture(requester, capture(fiveSec, 1_700_000_000_000 + made++));
         requesterMade++;
       }
-      const dbBytes = (await fs.stat(path.join(dir, 'earshot.db'))).size + (await fs.stat(path.join(dir, 'earshot.db-wal')).then((s) => s.size, () => 0));
+      const metaBytes = await filesBytes(dir, (f) => f.startsWith('earshot.db'));
+      const audioBytes = await filesBytes(path.join(dir, 'audio'), () => true);
+      const dbBytes = metaBytes + audioBytes;
       results['store.fillS'] = (performance.now() - t0) / 1000;
       results['store.recordings'] = made;
       results['store.dbMb'] = dbBytes / 1e6;
-      log(`store: filled ${made} recordings in ${results['store.fillS'].toFixed(1)} s (database ${results['store.dbMb'].toFixed(0)} MB)`);
+      results['store.metaDbMb'] = metaBytes / 1e6;
+      log(
+        `store: filled ${made} recordings in ${results['store.fillS'].toFixed(1)} s ` +
+          `(${results['store.dbMb'].toFixed(0)} MB: metadata database ${results['store.metaDbMb'].toFixed(1)} MB, 10 owners' audio files)`,
+      );
 
       // 4. Export the requester's recordings (tar; every item opened as the requester).
       const out = path.join(dir, 'export.tar');
@@ -118,15 +130,15 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
       log(`store: export of ${r.recordings} recordings (${results['store.exportMb'].toFixed(0)} MB tar) out of ${made}: ${results['store.exportS'].toFixed(2)} s`);
       await fs.rm(out);
 
-      // 5. Crypto-shred the requester: key destroyed + device key rotated, rows deleted, WAL checkpointed, vacuumed.
-      // shredKeyS: until the owner is unreadable and gone from the tables (key destroyed, device key rotated,
-      // rows deleted, committed); shredS: the whole `earshot erase`, including giving the space back.
+      // 5. Crypto-shred the requester: key destroyed + device key rotated, rows deleted, audio file removed,
+      // metadata WAL checkpointed and vacuumed. shredKeyS: until the owner is unreadable and gone from the
+      // tables (committed); shredS: the whole `earshot erase`, including giving the space back.
       const ts = performance.now();
       await store.eraseOwner(requester, { onShredded: () => (results['store.shredKeyS'] = (performance.now() - ts) / 1000) });
       results['store.shredS'] = (performance.now() - ts) / 1000;
       log(
         `store: crypto-shred of that owner (${r.recordings} recordings): ${results['store.shredS'].toFixed(2)} s ` +
-          `(unreadable and deleted after ${(results['store.shredKeyS'] ?? NaN).toFixed(2)} s; the rest is incremental vacuum)`,
+          `(unreadable and deleted after ${(results['store.shredKeyS'] ?? NaN).toFixed(2)} s; then the audio file is removed and the metadata vacuumed)`,
       );
     } finally {
       await store.close();

@@ -132,21 +132,31 @@ export class RecordingRepo implements RecordingReader {
     const exists = await sql.get('SELECT 1 AS x FROM recordings WHERE id = ?', [capture.id]);
     if (exists) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${capture.id} is already stored`);
     progress.audioWritten = true; // set first: a put that fails half-way is cleaned up too
-    await this.ctx.vault.put(ownerId, capture.id, sealedAudio);
-    await sql.run(
-      `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, uploaded_at)
-       VALUES (?,?,?,?,?,?,?,NULL)`,
-      [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta],
-    );
-    await this.ctx.audit.appendIn(sql, {
-      type: 'recording.created',
-      ownerId,
-      recordingId: capture.id,
-      detail: { durationMs: Math.round(capture.durationMs) },
-    });
-    if (opts.enqueue) {
-      await enqueueIn(sql, { recordingId: capture.id, ownerId, capturedAt: capture.startedAt, enqueuedAt: this.ctx.clock.now() });
+    // The audio write (its own file and connection) runs alongside the row's statements; it must have
+    // committed before this transaction does, which the await at the end guarantees.
+    const audioWrite = this.ctx.vault.put(ownerId, capture.id, sealedAudio);
+    audioWrite.catch(() => undefined); // awaited below; this only keeps a rejection before then from counting as unhandled
+    try {
+      await sql.run(
+        `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, uploaded_at)
+         VALUES (?,?,?,?,?,?,?,NULL)`,
+        [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta],
+      );
+      await this.ctx.audit.appendIn(sql, {
+        type: 'recording.created',
+        ownerId,
+        recordingId: capture.id,
+        detail: { durationMs: Math.round(capture.durationMs) },
+      });
+      if (opts.enqueue) {
+        await enqueueIn(sql, { recordingId: capture.id, ownerId, capturedAt: capture.startedAt, enqueuedAt: this.ctx.clock.now() });
+      }
+    } catch (e) {
+      // Let the audio write settle first, so the clean-up after the rollback deletes what it wrote.
+      await audioWrite.catch(() => undefined);
+      throw e;
     }
+    await audioWrite;
     return {
       id: capture.id,
       ownerId,
@@ -184,6 +194,9 @@ export class RecordingRepo implements RecordingReader {
   private async openChecked(recordingId: string, requesterId: string | undefined): Promise<Recording> {
     try {
       return await this.ctx.db.exclusive(async (sql) => {
+        // For an access request the owner is known up front: read the audio file alongside the row.
+        const audioRead = requesterId !== undefined ? this.ctx.vault.get(requesterId, recordingId) : undefined;
+        audioRead?.catch(() => undefined); // awaited below; this only keeps an early throw from leaving it unhandled
         const row = await sql.get<RecordingRow>('SELECT * FROM recordings WHERE id = ?', [recordingId]);
         if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
         if (requesterId !== undefined && row.owner_id !== requesterId) {
@@ -191,7 +204,7 @@ export class RecordingRepo implements RecordingReader {
         }
         const ownerId = requesterId ?? row.owner_id;
         const key = await this.ctx.keys.require(sql, ownerId);
-        const sealedAudio = await this.ctx.vault.get(ownerId, row.id);
+        const sealedAudio = await (audioRead ?? this.ctx.vault.get(ownerId, row.id));
         if (!sealedAudio) {
           throw new EarshotError('INTEGRITY', `recording ${row.id} has no audio in owner ${ownerId}'s audio file: it was moved or removed`, {
             details: { recordingId: row.id, ownerId },

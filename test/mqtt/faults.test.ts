@@ -95,7 +95,9 @@ describe('uplink faults (real Mosquitto)', () => {
         for (const id of missing) {
           expect(d.recordings.uploaded.get(id)!, `missing ${id}: acked after the crash (${downAt}) and the observer's return (${observerBackAt})`).toBeLessThanOrEqual(Math.max(downAt, observerBackAt) + 1000);
         }
-        expect(missing.length, 'recordings lost by the crashed broker').toBeLessThan(30);
+        // No bound on how many: a killed process's sockets may be reset with unread data in them, so how many
+        // acknowledged messages the broker loses varies from run to run (0–60 of 150 seen). Every loss must
+        // still be the broker's (checked above), and the device must not have given up on any (150 PUBACKs).
       }
       expect(obs.malformed).toEqual([]);
     });
