@@ -6,7 +6,7 @@
  * wake phrase + command, a near miss, more talk, a second wake phrase + command) through the real daemon
  * and drives the real `earshot` commands, printing a timeline of what happened and what was proven.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -243,6 +243,8 @@ async function main(): Promise<void> {
     await earshot(dataDir, configFile, ['erase', '--owner', bob, '--yes']);
     const bobAfter = await earshot(dataDir, configFile, ['recordings', 'list', '--owner', bob, '--json'], { quiet: true, expectFail: true });
     check(bobAfter.trim() === '' || bobAfter.trim() === '[]', "Bob's recordings and key are gone (crypto-shredded)", "Bob's recordings are still listed");
+    const bobAudio = path.join(dataDir, 'audio', `${bob}.db`);
+    check(!existsSync(bobAudio), "Bob's audio file is removed from the device", `${bobAudio} still exists`);
     await earshot(dataDir, configFile, ['audit', 'verify']);
     const tampered = path.join(work, 'tampered');
     await fs.cp(dataDir, tampered, { recursive: true });
