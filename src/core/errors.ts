@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'AUDIO_FORMAT'
   | 'AUDIO_FILE'
   | 'RECORDER_FAILED'
+  | 'PLAYBACK_FAILED'
   // models
   | 'MODEL_MISSING'
   | 'MODEL_HASH_MISMATCH'

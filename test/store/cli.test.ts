@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/store.js';
@@ -85,6 +86,53 @@ describe('earshot store commands', () => {
     expect((await cli(dir, 'recordings', 'play', cap.id, '--out', path.join(t.dir, 'x.wav'))).err).toContain('UNKNOWN_RECORDING');
     const types = (await cli(dir, 'audit', 'log', '--json')).out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types).toEqual(expect.arrayContaining(['recording.created', 'recording.played', 'recording.deleted']));
+  });
+
+  it('recordings play pipes exactly the stored audio to aplay (real aplay on the ALSA null device; a recording aplay for the bytes)', async () => {
+    const dir = path.join(t.dir, 'data');
+    await cli(dir, 'init');
+    const a = (await cli(dir, 'owners', 'add', '--name', 'Alice')).out.trim();
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    const store = await RecordingStore.open({ dataDir: dir, deviceId });
+    const cap = makeCapture({ seed: 10, samples: 4000 });
+    await store.saveCapture(a, cap);
+    await store.close();
+
+    // The real program (alsa-utils; .ci/run installs it): plays on the null device, a bad device is PLAYBACK_FAILED.
+    expect(spawnSync('aplay', ['--version']).status, 'aplay is required (apt-get install alsa-utils)').toBe(0);
+    expect(await cli(dir, 'recordings', 'play', cap.id, '--device', 'null')).toMatchObject({ code: 0 });
+    const bad = await cli(dir, 'recordings', 'play', cap.id, '--device', 'no-such-device-earshot');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/PLAYBACK_FAILED: aplay exited with 1; try --device/);
+
+    // What aplay receives: an aplay on PATH that keeps its stdin and arguments.
+    const bin = path.join(t.dir, 'bin');
+    mkdirSync(bin);
+    const got = path.join(t.dir, 'aplay-stdin.wav');
+    writeFileSync(path.join(bin, 'aplay'), `#!/bin/sh\necho "$@" > '${got}.args'\ncat > '${got}'\n`, { mode: 0o755 });
+    const oldPath = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${oldPath ?? ''}`;
+    try {
+      expect((await cli(dir, 'recordings', 'play', cap.id, '--device', 'hw:1,0')).code).toBe(0);
+    } finally {
+      process.env['PATH'] = oldPath;
+    }
+    expect(readFileSync(got).equals(encodeWav(cap.pcm))).toBe(true);
+    expect(readFileSync(`${got}.args`, 'utf8').trim()).toBe('-q -D hw:1,0 -t wav -');
+    // Nothing else was written: the decrypted audio went through the pipe only.
+    expect(existsSync(path.join(dir, 'out.wav'))).toBe(false);
+    const played = (await cli(dir, 'audit', 'log', '--json')).out.trim().split('\n').filter((l) => (JSON.parse(l) as { type: string }).type === 'recording.played');
+    expect(played.length).toBe(3);
+
+    // No aplay at all: a clear error naming the package and --out.
+    process.env['PATH'] = path.join(t.dir, 'empty-path');
+    try {
+      const none = await cli(dir, 'recordings', 'play', cap.id);
+      expect(none.code).toBe(1);
+      expect(none.err).toMatch(/PLAYBACK_FAILED: cannot run aplay .*install alsa-utils, or use --out FILE.wav/);
+    } finally {
+      process.env['PATH'] = oldPath;
+    }
   });
 
   it("switching the active owner gives no access to the previous owner's recordings", async () => {

@@ -182,13 +182,20 @@ const recordingsList: Command = {
 const recordingsPlay: Command = {
   path: ['recordings', 'play'],
   summary: 'decrypt one recording and play it with aplay, or write it as WAV with --out',
-  usage: 'earshot recordings play RECORDING_ID [--owner ID] [--out FILE.wav]',
-  help: 'Acts for the active owner (or --owner): another owner\'s recording does not open.',
-  options: { out: { type: 'string' }, owner: { type: 'string' } },
+  usage: 'earshot recordings play RECORDING_ID [--owner ID] [--out FILE.wav | --device ALSA_DEVICE]',
+  help: [
+    "Acts for the active owner (or --owner): another owner's recording does not open.",
+    'Options:',
+    '  --out FILE.wav        write the recording (mode 0600; an existing file is not overwritten)',
+    '  --device ALSA_DEVICE  play on this ALSA device (aplay -D; `aplay -L` lists them), default: the default device',
+  ].join('\n'),
+  options: { out: { type: 'string' }, owner: { type: 'string' }, device: { type: 'string' } },
   allowPositionals: true,
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
     const file = stringOption(args, 'out');
+    const device = stringOption(args, 'device');
+    if (file !== undefined && device !== undefined) throw new EarshotError('BAD_ARGUMENT', '--out and --device exclude each other');
     return withStore(args, io, async (store) => {
       const rec = await store.recordings.play(id, await resolveOwner(store.owners, stringOption(args, 'owner')));
       const wav = encodeWav(rec.pcm);
@@ -199,16 +206,30 @@ const recordingsPlay: Command = {
         writeLine(io.stderr, `wrote ${file} (${rec.durationMs} ms)`);
         return 0;
       }
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn('aplay', ['-q', '-t', 'wav', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
-        child.on('error', (e) => reject(new EarshotError('BAD_ARGUMENT', `cannot run aplay (${e.message}); use --out FILE.wav`)));
-        child.on('exit', (code) => (code === 0 ? resolve() : reject(new EarshotError('BAD_ARGUMENT', `aplay exited with ${code}`))));
-        child.stdin.end(wav);
-      });
+      await playWav(wav, device);
       return 0;
     });
   },
 };
+
+/** Pipes a WAV to aplay (the audio never touches a file); aplay's own message goes to our stderr. */
+function playWav(wav: Buffer, device: string | undefined): Promise<void> {
+  const args = ['-q', ...(device !== undefined ? ['-D', device] : []), '-t', 'wav', '-'];
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('aplay', args, { stdio: ['pipe', 'ignore', 'inherit'] });
+    child.on('error', (e) =>
+      reject(new EarshotError('PLAYBACK_FAILED', `cannot run aplay (${e.message}): install alsa-utils, or use --out FILE.wav`)),
+    );
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new EarshotError('PLAYBACK_FAILED', `aplay ${signal ? `was stopped by ${signal}` : `exited with ${code}`}; try --device (aplay -L lists devices) or --out FILE.wav`)),
+    );
+    // aplay can exit before reading everything (a bad device): its exit code is the error that matters.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(wav);
+  });
+}
 
 const recordingsDelete: Command = {
   path: ['recordings', 'delete'],
