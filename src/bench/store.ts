@@ -120,6 +120,13 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
           `(${results['store.dbMb'].toFixed(0)} MB: metadata database ${results['store.metaDbMb'].toFixed(1)} MB, 10 owners' audio files)`,
       );
 
+      // What every `earshot` command pays to open this store (key checks, migrations check, audio reconcile).
+      const to = performance.now();
+      const second = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+      results['store.openMs'] = performance.now() - to;
+      await second.close();
+      log(`store: opening the ${made}-recording store (as each command does): ${results['store.openMs'].toFixed(0)} ms`);
+
       // 4. Export the requester's recordings (tar; every item opened as the requester).
       const out = path.join(dir, 'export.tar');
       const te = performance.now();
