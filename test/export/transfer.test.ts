@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { transferDevice } from '../../src/privacy/erasure/transfer.js';
@@ -32,6 +32,8 @@ describe('ownership transfer', () => {
     }
     expect((await store.owners.list()).map((o) => [o.name, o.active])).toEqual([['Carol', true]]);
     await expect(store.recordings.open(ca.id)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+    // The previous owners' audio files are gone from the device.
+    expect(readdirSync(path.join(t.dir, 'data', 'audio')).filter((f) => f.startsWith(a) || f.startsWith(b))).toEqual([]);
     expect((await store.audit.verify()).ok).toBe(true);
     expect((await store.audit.list()).some((e) => e.type === 'owner.transferred')).toBe(true);
     await store.close();
