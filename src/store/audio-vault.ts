@@ -57,12 +57,11 @@ export class AudioVault {
   }
 
   /** Store (or replace) a sealed blob. Creates the owner's file (mode 0600) on first use. */
-  async put(ownerId: string, recordingId: string, sealed: Buffer): Promise<void> {
-    const db = (await this.conn(ownerId, true))!;
-    await db.exclusive((sql) => sql.run('INSERT OR REPLACE INTO audio (recording_id, sealed) VALUES (?, ?)', [recordingId, sealed]));
+  put(ownerId: string, recordingId: string, sealed: Buffer): Promise<void> {
+    return this.putMany(ownerId, [{ recordingId, sealed }]);
   }
 
-  /** Many blobs of one owner in one transaction (migration). */
+  /** Many blobs of one owner in one transaction (the schema-3 migration moves them in batches). */
   async putMany(ownerId: string, rows: { recordingId: string; sealed: Buffer }[]): Promise<void> {
     if (rows.length === 0) return;
     const db = (await this.conn(ownerId, true))!;

@@ -366,8 +366,9 @@ export class RecordingRepo implements RecordingReader {
       } else {
         return [];
       }
-      const expired = (await sql.all<{ id: string }>(`SELECT id FROM recordings WHERE ${where}`, params)).map((r) => r.id);
-      const deleted = expired.length === 0 ? 0 : (await sql.run(`DELETE FROM recordings WHERE ${where}`, params)).changes;
+      // RETURNING: the ids whose audio must go too, from the same statement that deletes the rows.
+      const expired = (await sql.all<{ id: string }>(`DELETE FROM recordings WHERE ${where} RETURNING id`, params)).map((r) => r.id);
+      const deleted = expired.length;
       if (deleted > 0) {
         await this.ctx.audit.appendIn(sql, {
           type: 'retention.swept',

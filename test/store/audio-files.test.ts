@@ -21,6 +21,11 @@ function deletedFilesHeldOpen(under: string): string[] {
   return out;
 }
 
+/** A second, direct view of the audio files: what is really on disk, without the store's reconcile. */
+function vaultOf(dataDir: string): AudioVault {
+  return new AudioVault(AudioVault.dirIn(dataDir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+}
+
 describe("each owner's audio is in a file of its own", () => {
   let t: ReturnType<typeof tempDir>;
   afterEach(() => t.cleanup());
@@ -52,14 +57,14 @@ describe("each owner's audio is in a file of its own", () => {
     await store.close();
     // What a crash leaves: a blob whose row never committed (or whose row's deletion did), and the file of
     // an owner whose erasure committed before the file was unlinked.
-    const vault = new AudioVault(AudioVault.dirIn(t.dir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+    const vault = vaultOf(t.dir);
     await vault.put(a, 'orphan-recording', Buffer.alloc(64, 1));
     await vault.put('own-00000000deadbeef', 'x', Buffer.alloc(64, 2));
     await vault.close();
     expect(existsSync(path.join(t.dir, 'audio', 'own-00000000deadbeef.db'))).toBe(true);
 
     const s = await RecordingStore.open({ dataDir: t.dir, deviceId: DEVICE });
-    const check = new AudioVault(AudioVault.dirIn(t.dir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+    const check = vaultOf(t.dir);
     expect(await check.ids(a)).toEqual([keep.id]);
     expect(await check.owners()).toEqual([a]);
     await check.close();
@@ -110,7 +115,7 @@ describe("each owner's audio is in a file of its own", () => {
     const failing = makeCapture({ seed: 5 });
     await expect(s.saveCapture(a, failing)).rejects.toMatchObject({ message: expect.stringContaining('injected fault') });
     await s.close();
-    const check = new AudioVault(AudioVault.dirIn(t.dir), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+    const check = vaultOf(t.dir);
     expect(await check.ids(a)).toEqual([c.id]);
     await check.close();
   });

@@ -1,21 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
-import { DEVICE, freshStore, makeCapture, tempDir } from './helpers.js';
+import { DEVICE, freshStore, makeCapture, storeFiles, tempDir } from './helpers.js';
 
-/** Hash of the metadata database files and every owner's audio files. */
+/** Hash of every file the store keeps data in (names relative to the data directory, and contents). */
 function fingerprint(dir: string): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).sort()) {
-    if (!f.startsWith('earshot.db')) continue;
-    h.update(f).update(readFileSync(path.join(dir, f)));
-  }
-  const audio = path.join(dir, 'audio');
-  const audioFiles = existsSync(audio) ? readdirSync(audio).sort() : [];
-  for (const f of audioFiles) h.update(`audio/${f}`).update(readFileSync(path.join(audio, f)));
+  for (const f of storeFiles(dir)) h.update(path.relative(dir, f)).update(readFileSync(f));
   return h.digest('hex');
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Capture } from '../../src/core/recording.js';
@@ -48,4 +48,16 @@ export function makeCapture(opts: { seed?: number; samples?: number; marker?: In
 
 export function samePcm(a: Int16Array, b: Int16Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Every file the store keeps data in: the metadata database's files and each owner's audio files (sorted). */
+export function storeFiles(dataDir: string): string[] {
+  const audio = path.join(dataDir, 'audio');
+  return [
+    ...readdirSync(dataDir)
+      .filter((f) => f.startsWith('earshot.db'))
+      .sort()
+      .map((f) => path.join(dataDir, f)),
+    ...(existsSync(audio) ? readdirSync(audio).sort().map((f) => path.join(audio, f)) : []),
+  ];
 }

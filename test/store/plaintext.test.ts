@@ -1,26 +1,15 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataKeyWrapAad } from '../../src/crypto/aad.js';
 import { FileKeyStore, RecordingStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { DEVICE, freshStore, makeCapture, tempDir } from './helpers.js';
+import { DEVICE, freshStore, makeCapture, storeFiles, tempDir } from './helpers.js';
 
 const NAME = 'Zebulon Quux';
 /** A PCM pattern that random audio will not contain: 64 samples of a fixed ramp. */
 const MARKER = Int16Array.from({ length: 64 }, (_, i) => 12345 + i * 97);
 const markerBytes = Buffer.from(MARKER.buffer);
-
-/** The metadata database's files and every owner's audio files (each with its -wal and -shm). */
-function dbFiles(dir: string): string[] {
-  const audio = path.join(dir, 'audio');
-  return [
-    ...readdirSync(dir)
-      .filter((f) => f.startsWith('earshot.db'))
-      .map((f) => path.join(dir, f)),
-    ...(existsSync(audio) ? readdirSync(audio).map((f) => path.join(audio, f)) : []),
-  ];
-}
 
 function scan(files: string[]): { name: boolean; marker: boolean; wakeword: boolean } {
   let name = false;
@@ -46,7 +35,7 @@ describe('nothing personal in the database files', () => {
     for (let i = 0; i < 20; i++) await store.saveCapture(owner, makeCapture({ seed: i, marker: MARKER, samples: 8000 }));
     await store.consent.append({ ownerId: owner, purpose: 'cloud-processing', action: 'grant', at: 5, source: 'owner-cli', textVersion: 'v1' });
     // While open the WAL holds the recent pages: scan it too.
-    const files = dbFiles(t.dir);
+    const files = storeFiles(t.dir);
     expect(files.some((f) => f.endsWith('earshot.db-wal'))).toBe(true);
     expect(files.some((f) => f.endsWith(`${owner}.db-wal`))).toBe(true);
     expect(scan(files)).toEqual({ name: false, marker: false, wakeword: false });
@@ -54,7 +43,7 @@ describe('nothing personal in the database files', () => {
     const rec = await store.recordings.open((await store.recordings.ids(owner))[0]!);
     expect(Buffer.from(rec.pcm.buffer).includes(markerBytes)).toBe(true);
     await store.close();
-    expect(scan(dbFiles(t.dir))).toEqual({ name: false, marker: false, wakeword: false });
+    expect(scan(storeFiles(t.dir))).toEqual({ name: false, marker: false, wakeword: false });
   });
 
   it('a copy of the database taken before erasure opens nothing of the erased owner afterwards', async () => {
@@ -70,7 +59,7 @@ describe('nothing personal in the database files', () => {
     await import('node:fs').then((fs) => fs.mkdirSync(backup));
     await store.compact();
     mkdirSync(path.join(backup, 'audio'));
-    for (const f of dbFiles(t.dir)) copyFileSync(f, path.join(backup, path.relative(t.dir, f)));
+    for (const f of storeFiles(t.dir)) copyFileSync(f, path.join(backup, path.relative(t.dir, f)));
     expect(existsSync(path.join(backup, 'audio', `${a}.db`))).toBe(true);
     await store.eraseOwner(a);
     // The erased owner's audio file is gone from the device; the other owner's stays.
@@ -91,7 +80,7 @@ describe('nothing personal in the database files', () => {
     expect(row).toBeDefined();
     expect(() => current.unwrap(row!.wrapped_key, dataKeyWrapAad(a, row!.key_version))).toThrow(/authentication/);
     // And nothing in the live files still names the erased owner's data.
-    expect(scan(dbFiles(t.dir))).toEqual({ name: false, marker: false, wakeword: false });
+    expect(scan(storeFiles(t.dir))).toEqual({ name: false, marker: false, wakeword: false });
     expect(existsSync(path.join(t.dir, 'device.key.next'))).toBe(false);
   });
 });
