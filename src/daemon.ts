@@ -22,7 +22,7 @@ import { startRetentionSweeper, type RetentionSweeper, type RetentionTarget } fr
 import { RecordingStore } from './store/index.js';
 import { createUplink, type FleetConfigReport, type Uplink } from './uplink/index.js';
 import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
-import { SwappableDetector } from './wakeword/SwappableDetector.js';
+import { SwappableDetector } from './wakeword/swappable-detector.js';
 import { saveWakeHealth } from './wake-health.js';
 
 const PRIVACY_WATCH_MS = 2_000;

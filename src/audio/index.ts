@@ -9,12 +9,12 @@
 export { SAMPLE_RATE, FRAME_SAMPLES, type AudioChunks } from '../core/audio-format.js';
 export { parseWav, readWav, readWavFile, encodeWav, type WavFormat, type DecodedWav, type ParsedWav, type SampleEncoding } from './wav.js';
 export { resample, resampleToInt16, resampledLength, downmixToMono, toInt16 } from './resample.js';
-export { FrameSplitter, toFrames } from './FrameSplitter.js';
+export { FrameSplitter, toFrames } from './frame-splitter.js';
 export { PcmByteDecoder } from './pcm-bytes.js';
 export { sleep } from './sleep.js';
-export { WavFileSource, type WavFileSourceOptions } from './sources/WavFileSource.js';
-export { PcmStreamSource, type PcmStreamSourceOptions } from './sources/PcmStreamSource.js';
-export { MicrophoneSource, defaultRecorder, summariseStderr, type MicrophoneOptions, type RecorderName } from './sources/MicrophoneSource.js';
+export { WavFileSource, type WavFileSourceOptions } from './sources/wav-file-source.js';
+export { PcmStreamSource, type PcmStreamSourceOptions } from './sources/pcm-stream-source.js';
+export { MicrophoneSource, defaultRecorder, summariseStderr, type MicrophoneOptions, type RecorderName } from './sources/microphone-source.js';
 export { superviseSource, backoffDelayMs, type BackoffPolicy, type SourceFailure, type SuperviseOptions } from './sources/supervise.js';
-export { resilientMicrophone, type ResilientMicrophoneOptions } from './sources/resilientMicrophone.js';
+export { resilientMicrophone, type ResilientMicrophoneOptions } from './sources/resilient-microphone.js';
 export { toneShare, longestToneMs } from './goertzel.js';

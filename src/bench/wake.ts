@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EarshotError } from '../core/errors.js';
 import { readWavFile } from '../audio/wav.js';
-import { PROJECT_ROOT } from '../wakeword/ModelManifest.js';
+import { PROJECT_ROOT } from '../wakeword/model-manifest.js';
 import { synthesiseSpeech } from './synthetic-speech.js';
 
 const CHILD_FLAG = '--earshot-wake-bench-child';
@@ -165,7 +165,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const clip = await speechClip(log);
   const speech = writePcm(`speech-${minutes}m.s16`, speechThroughout(clip, minutes));
   const quiet = writePcm(`quiet-${minutes}m.s16`, mostlyQuiet(clip, minutes));
-  const { DEFAULT_PHASES } = await import('../wakeword/WakeDetector.js');
+  const { DEFAULT_PHASES } = await import('../wakeword/wake-detector.js');
   const res: Record<string, number | string> = {};
   const run = async (label: string, spec: ChildSpec): Promise<ChildResult> => {
     log(`bench wake: ${label} …`);
@@ -220,8 +220,8 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
-  const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/WakeDetector.js');
-  const { loadManifest } = await import('../wakeword/ModelManifest.js');
+  const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/wake-detector.js');
+  const { loadManifest } = await import('../wakeword/model-manifest.js');
   const models = await loadWakeModels(await loadManifest(), spec.words);
   // Time spent inside ONNX Runtime, to separate the loop's own overhead from the models' cost.
   let onnxMs = 0;
@@ -250,8 +250,8 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
 }
 
 async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<ChildResult> {
-  const { loadManifest, modelOfKind, findModel } = await import('../wakeword/ModelManifest.js');
-  const { openModel, ort } = await import('../wakeword/OnnxSessions.js');
+  const { loadManifest, modelOfKind, findModel } = await import('../wakeword/model-manifest.js');
+  const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
   const m = await loadManifest();
   const [mel, emb, cls] = await Promise.all([openModel(m, modelOfKind(m, 'mel')), openModel(m, modelOfKind(m, 'embedding')), openModel(m, findModel(m, 'hey_jarvis'))]);
   const startupMs = performance.now();

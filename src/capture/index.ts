@@ -30,5 +30,5 @@ export {
   type CaptureStep,
   type DiscardReason,
   type WakeEvent,
-} from './CaptureStateMachine.js';
-export { CaptureSession, type CaptureOutcome, type CaptureSessionOptions, type SpeechProbabilityFn } from './CaptureSession.js';
+} from './capture-state-machine.js';
+export { CaptureSession, type CaptureOutcome, type CaptureSessionOptions, type SpeechProbabilityFn } from './capture-session.js';

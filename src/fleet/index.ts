@@ -23,5 +23,5 @@ export {
 } from './merge.js';
 export { FLEET_WIDE_GROUP, parseTarget, targetForTopic, targetMatchesDevice, targetsForDevice, topicForTarget } from './target.js';
 export { loadFleetRecord, readAppliedFleetState, saveFleetRecord, settingsKeyFor, type RestoredFleetState, type StoredFleetRecord } from './applied-store.js';
-export { FleetConfigReceiver, type FleetChangeListener, type FleetReceiveResult, type FleetReceiverOptions, type FleetState } from './FleetConfigReceiver.js';
+export { FleetConfigReceiver, type FleetChangeListener, type FleetReceiveResult, type FleetReceiverOptions, type FleetState } from './fleet-config-receiver.js';
 export { documentAddress, pubackReason, pushFleetDocument, type PushOptions, type PushResult } from './push.js';

@@ -1,1 +1,1 @@
-export { SileroVad, VAD_CHUNK_SAMPLES } from './SileroVad.js';
+export { SileroVad, VAD_CHUNK_SAMPLES } from './silero-vad.js';

@@ -8,11 +8,11 @@ export {
   DEFAULT_THRESHOLD,
   type WakeDetectorOptions,
   type LoadedWakeModels,
-} from './WakeDetector.js';
-export { DetectorState, DEFAULT_REFRACTORY_MS, type WakeDetection, type DetectorStateOptions, type DetectorWord, type FrameInput } from './DetectorState.js';
-export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcessor } from './WakeLoop.js';
-export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './WakeScorer.js';
-export { scoreClip, collectScores, type ClipScores } from './scoreClip.js';
+} from './wake-detector.js';
+export { DetectorState, DEFAULT_REFRACTORY_MS, type WakeDetection, type DetectorStateOptions, type DetectorWord, type FrameInput } from './detector-state.js';
+export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcessor } from './wake-loop.js';
+export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './wake-scorer.js';
+export { scoreClip, collectScores, type ClipScores } from './score-clip.js';
 export {
   loadManifest,
   parseManifest,
@@ -26,5 +26,5 @@ export {
   type ModelEntry,
   type ModelKind,
   type VerifyResult,
-} from './ModelManifest.js';
-export { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/SileroVad.js';
+} from './model-manifest.js';
+export { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/silero-vad.js';

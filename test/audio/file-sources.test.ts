@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { encodeWav, readWavFile } from '../../src/audio/wav.js';
-import { WavFileSource } from '../../src/audio/sources/WavFileSource.js';
-import { PcmStreamSource } from '../../src/audio/sources/PcmStreamSource.js';
+import { WavFileSource } from '../../src/audio/sources/wav-file-source.js';
+import { PcmStreamSource } from '../../src/audio/sources/pcm-stream-source.js';
 import { PcmByteDecoder } from '../../src/audio/pcm-bytes.js';
 import { concat } from './signal.js';
 

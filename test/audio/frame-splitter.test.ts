@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { FrameSplitter, toFrames } from '../../src/audio/FrameSplitter.js';
+import { FrameSplitter, toFrames } from '../../src/audio/frame-splitter.js';
 import { concat } from './signal.js';
 
 function ramp(n: number, start = 0): Int16Array {

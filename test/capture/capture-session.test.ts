@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { CaptureSession } from '../../src/capture/CaptureSession.js';
+import { CaptureSession } from '../../src/capture/capture-session.js';
 import type { Capture } from '../../src/core/recording.js';
 
 const SETTINGS = { endSilenceMs: 700, maxMs: 10_000, noSpeechTimeoutMs: 3_000, vadThreshold: 0.5 };

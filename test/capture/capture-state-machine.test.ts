@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { CaptureStateMachine, type CaptureSettings, type CaptureStep } from '../../src/capture/CaptureStateMachine.js';
+import { CaptureStateMachine, type CaptureSettings, type CaptureStep } from '../../src/capture/capture-state-machine.js';
 import type { Capture } from '../../src/core/recording.js';
 
 const SETTINGS: CaptureSettings = { endSilenceMs: 700, maxMs: 10_000, noSpeechTimeoutMs: 3_000, vadThreshold: 0.5 };

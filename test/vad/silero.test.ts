@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readWavFile } from '../../src/audio/wav.js';
-import { SileroVad, VAD_CHUNK_SAMPLES } from '../../src/vad/SileroVad.js';
+import { SileroVad, VAD_CHUNK_SAMPLES } from '../../src/vad/silero-vad.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 

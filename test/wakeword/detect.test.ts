@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { WakeDetection } from '../../src/wakeword/DetectorState.js';
-import { WakeDetector } from '../../src/wakeword/WakeDetector.js';
+import type { WakeDetection } from '../../src/wakeword/detector-state.js';
+import { WakeDetector } from '../../src/wakeword/wake-detector.js';
 import { FIXTURES, MANIFEST, negativeSpeechFile, readPcm, rng, wakeFixtures } from './helpers.js';
 
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];

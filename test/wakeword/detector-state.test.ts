@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DetectorState } from '../../src/wakeword/DetectorState.js';
+import { DetectorState } from '../../src/wakeword/detector-state.js';
 
 const frame = (i: number, ...scores: number[]) => ({ endMs: i * 80, scores });
 

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EarshotError } from '../../src/core/errors.js';
-import { loadManifest, parseManifest, readVerifiedModel, resolveModelPath, verifyAll, type ModelManifest } from '../../src/wakeword/ModelManifest.js';
-import { WakeDetector } from '../../src/wakeword/WakeDetector.js';
+import { loadManifest, parseManifest, readVerifiedModel, resolveModelPath, verifyAll, type ModelManifest } from '../../src/wakeword/model-manifest.js';
+import { WakeDetector } from '../../src/wakeword/wake-detector.js';
 import { MANIFEST } from './helpers.js';
 
 /** A copy of the pinned manifest whose models are local files in a temp folder (so tests can damage them). */

@@ -5,11 +5,11 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadManifest, resolveModelPath, type ModelManifest } from '../../src/wakeword/ModelManifest.js';
+import { loadManifest, resolveModelPath, type ModelManifest } from '../../src/wakeword/model-manifest.js';
 import { warmupNoise } from '../../src/wakeword/noise.js';
-import { collectScores } from '../../src/wakeword/scoreClip.js';
-import { loadWakeModels, type LoadedWakeModels } from '../../src/wakeword/WakeDetector.js';
-import { WakeScorer } from '../../src/wakeword/WakeScorer.js';
+import { collectScores } from '../../src/wakeword/score-clip.js';
+import { loadWakeModels, type LoadedWakeModels } from '../../src/wakeword/wake-detector.js';
+import { WakeScorer } from '../../src/wakeword/wake-scorer.js';
 import { FIXTURES, MANIFEST, readPcm, rng } from './helpers.js';
 
 let manifest: ModelManifest;

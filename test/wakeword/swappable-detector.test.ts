@@ -1,8 +1,8 @@
 /** The live swap of detectors: at a frame boundary, whatever the chunk sizes, with stream-time detections. */
 import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../src/core/audio-format.js';
-import type { WakeDetection } from '../../src/wakeword/DetectorState.js';
-import { SwappableDetector } from '../../src/wakeword/SwappableDetector.js';
+import type { WakeDetection } from '../../src/wakeword/detector-state.js';
+import { SwappableDetector } from '../../src/wakeword/swappable-detector.js';
 
 /** Records what it was fed; "detects" at the end of every 10th frame it completes, in its own time. */
 class RecordingProcessor {

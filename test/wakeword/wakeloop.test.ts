@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { WakeDetection } from '../../src/wakeword/DetectorState.js';
-import { WakeDetector } from '../../src/wakeword/WakeDetector.js';
-import { WakeLoop, type FrameProcessor } from '../../src/wakeword/WakeLoop.js';
+import type { WakeDetection } from '../../src/wakeword/detector-state.js';
+import { WakeDetector } from '../../src/wakeword/wake-detector.js';
+import { WakeLoop, type FrameProcessor } from '../../src/wakeword/wake-loop.js';
 import { FIXTURES, MANIFEST, readPcm } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

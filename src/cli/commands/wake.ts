@@ -4,8 +4,8 @@
 import { readWavFile } from '../../audio/wav.js';
 import type { WakeWordConfig } from '../../config/types.js';
 import { EarshotError } from '../../core/errors.js';
-import { DEFAULT_MANIFEST, loadManifest, resolveModelPath, verifyAll } from '../../wakeword/ModelManifest.js';
-import { WakeDetector } from '../../wakeword/WakeDetector.js';
+import { DEFAULT_MANIFEST, loadManifest, resolveModelPath, verifyAll } from '../../wakeword/model-manifest.js';
+import { WakeDetector } from '../../wakeword/wake-detector.js';
 import { writeLine, type Command, type ParsedArgs } from '../command.js';
 import { commandConfig } from '../command-context.js';
 

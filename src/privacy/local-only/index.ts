@@ -1,1 +1,1 @@
-export { LocalOnlyPolicy, type LocalOnlyPolicyDeps, type LocalOnlyStatus } from './LocalOnlyPolicy.js';
+export { LocalOnlyPolicy, type LocalOnlyPolicyDeps, type LocalOnlyStatus } from './local-only-policy.js';

@@ -7,7 +7,7 @@ import type { AudioChunks } from '../../core/audio-format.js';
 import { errorMessage } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { DeviceConfig } from '../../config/types.js';
-import { MicrophoneSource } from './MicrophoneSource.js';
+import { MicrophoneSource } from './microphone-source.js';
 import { superviseSource, type SourceFailure } from './supervise.js';
 
 export interface ResilientMicrophoneOptions {

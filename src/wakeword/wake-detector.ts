@@ -5,12 +5,12 @@
 import { EarshotError } from '../core/errors.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/audio-format.js';
 import type { DeviceConfig, WakeWordConfig } from '../config/types.js';
-import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/SileroVad.js';
-import { DetectorState, type WakeDetection } from './DetectorState.js';
-import type { FeatureModels } from './FeatureStream.js';
-import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from './ModelManifest.js';
-import { openClassifier, openModel, type Classifier } from './OnnxSessions.js';
-import { WakeScorer, type ScoreFrame } from './WakeScorer.js';
+import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/silero-vad.js';
+import { DetectorState, type WakeDetection } from './detector-state.js';
+import type { FeatureModels } from './feature-stream.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from './model-manifest.js';
+import { openClassifier, openModel, type Classifier } from './onnx-sessions.js';
+import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
 /** Default phases: 2 (reference grid + 40 ms shift); see test/fixtures/MEASUREMENTS.md. */

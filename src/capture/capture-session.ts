@@ -12,7 +12,7 @@
  */
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import type { Clock } from '../core/clock.js';
-import { FrameSplitter } from '../audio/FrameSplitter.js';
+import { FrameSplitter } from '../audio/frame-splitter.js';
 import type { Capture, CaptureSink } from '../core/recording.js';
 import {
   CaptureStateMachine,
@@ -21,7 +21,7 @@ import {
   type CaptureState,
   type CaptureStep,
   type WakeEvent,
-} from './CaptureStateMachine.js';
+} from './capture-state-machine.js';
 
 /** Speech probability (0..1) of one 640-sample, 16 kHz chunk. */
 export type SpeechProbabilityFn = (chunk640: Int16Array) => Promise<number>;

@@ -34,7 +34,7 @@ import {
   MEL_ROWS_PER_CHUNK,
   MEL_WINDOW_SAMPLES,
 } from './constants.js';
-import { ort, type Session } from './OnnxSessions.js';
+import { ort, type Session } from './onnx-sessions.js';
 
 export interface FeatureModels {
   mel: Session;

@@ -10,9 +10,9 @@
 import { EarshotError } from '../core/errors.js';
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES } from './constants.js';
-import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './FeatureStream.js';
+import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './feature-stream.js';
 import { warmupNoise } from './noise.js';
-import { ort, type Classifier } from './OnnxSessions.js';
+import { ort, type Classifier } from './onnx-sessions.js';
 
 export interface ScoreFrame {
   /** Chunk number, 1-based. */

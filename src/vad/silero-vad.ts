@@ -5,8 +5,8 @@
  */
 import { EarshotError } from '../core/errors.js';
 import { SAMPLE_RATE } from '../core/audio-format.js';
-import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../wakeword/ModelManifest.js';
-import { openModel, ort, type Session } from '../wakeword/OnnxSessions.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../wakeword/model-manifest.js';
+import { openModel, ort, type Session } from '../wakeword/onnx-sessions.js';
 
 /** 40 ms at 16 kHz. The model accepts other lengths, but 640 keeps two VAD steps per wake-word frame. */
 export const VAD_CHUNK_SAMPLES = 640;

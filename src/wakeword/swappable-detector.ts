@@ -6,8 +6,8 @@
  * initial noise windows.
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/audio-format.js';
-import type { WakeDetection } from './DetectorState.js';
-import type { FrameProcessor } from './WakeLoop.js';
+import type { WakeDetection } from './detector-state.js';
+import type { FrameProcessor } from './wake-loop.js';
 
 export class SwappableDetector implements FrameProcessor {
   private offsetMs = 0;

@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { EarshotError } from '../core/errors.js';
 import { DEFAULT_CLASSIFIER_WINDOW, EMBEDDING_DIM } from './constants.js';
-import { findModel, readVerifiedModel, type ModelEntry, type ModelManifest, type VerifiedModel } from './ModelManifest.js';
+import { findModel, readVerifiedModel, type ModelEntry, type ModelManifest, type VerifiedModel } from './model-manifest.js';
 
 export { ort };
 export type Session = ort.InferenceSession;

@@ -8,7 +8,7 @@
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/audio-format.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
-import type { WakeDetection } from './DetectorState.js';
+import type { WakeDetection } from './detector-state.js';
 
 export interface FrameProcessor {
   push(samples: Int16Array): Promise<WakeDetection[]>;

@@ -2,9 +2,9 @@
  * Per-frame scores of a whole clip (detect command, tests, measurements). Uses a fresh stream state, so the
  * result depends only on the clip and the options.
  */
-import type { ModelManifest } from './ModelManifest.js';
-import { loadWakeModels, resolveManifest } from './WakeDetector.js';
-import { WakeScorer, type WakeScorerOptions } from './WakeScorer.js';
+import type { ModelManifest } from './model-manifest.js';
+import { loadWakeModels, resolveManifest } from './wake-detector.js';
+import { WakeScorer, type WakeScorerOptions } from './wake-scorer.js';
 
 export interface ClipScores {
   words: string[];
