@@ -40,11 +40,14 @@ export interface LoadedWakeModels {
   classifiers: Classifier[];
 }
 
-/** Verifies and opens the mel and embedding models and one classifier per word (in parallel). */
+/**
+ * Verifies and opens the mel model, the streaming embedding model and one classifier per word (in parallel).
+ * The window embedding model is not loaded: it is only the streaming model's source and the tests' oracle.
+ */
 export async function loadWakeModels(manifest: ModelManifest, words: string[]): Promise<LoadedWakeModels> {
   const [mel, embedding, ...classifiers] = await Promise.all([
     openModel(manifest, modelOfKind(manifest, 'mel')),
-    openModel(manifest, modelOfKind(manifest, 'embedding')),
+    openModel(manifest, modelOfKind(manifest, 'embedding-stream')),
     ...words.map((w) => openClassifier(manifest, w)),
   ]);
   return { features: { mel: mel!, embedding: embedding! }, classifiers: classifiers as Classifier[] };
