@@ -181,6 +181,9 @@ export class FeatureStream {
   chunks = 0;
   /** Embeddings computed and kept, per phase (for metrics and the gating test); warm-up steps not included. */
   embeddingCalls = 0;
+  /** Times the stream was resumed over skipped chunks, and re-warmed from an empty state (start-up included). */
+  resumes = 0;
+  rewarms = 0;
 
   constructor(
     protected readonly models: { mel: Session; embedding?: Session },
@@ -316,7 +319,9 @@ export class FeatureStream {
     const held = this.streamChunk;
     if (held < first && held >= first - 1 - STREAM_WARMUP_STEPS && held >= this.exactFrom - 1) {
       start = held + 1;
+      if (held < this.chunks - 1) this.resumes++; // it had fallen behind (the quiet gate skipped chunks)
     } else {
+      this.rewarms++;
       stepper.reset();
       start = first - STREAM_WARMUP_STEPS;
       this.exactFrom = first;

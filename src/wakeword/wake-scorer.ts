@@ -112,9 +112,9 @@ export class WakeScorer {
     return this.stream.embeddingCalls;
   }
 
-  /** Streaming-model calls (one per chunk for all phases, warm-up steps included). */
-  get streamSteps(): number {
-    return this.stream.streamSteps;
+  /** Streaming-model calls (one per chunk for all phases, warm-up steps included), resumes and re-warms. */
+  get streamStats(): { steps: number; resumes: number; rewarms: number } {
+    return { steps: this.stream.streamSteps, resumes: this.stream.resumes, rewarms: this.stream.rewarms };
   }
 
   /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */
