@@ -5,7 +5,7 @@
 //   npm run build && node scripts/instructions-per-frame.mjs [--phases N]
 //
 // Needs valgrind (apt-get install valgrind) and espeak-ng (the speech is synthesised, never recorded). Takes a
-// few minutes: each path runs twice under callgrind, over 25 and 125 frames; the difference divided by 100
+// few minutes: each path runs twice under callgrind, over 20 and 80 frames; the difference divided by 60
 // frames is the steady per-frame cost (start-up, model loading and warm-up cancel out). `earshot bench` prints
 // the same figures as wake.instructionsPerFrame*.
 import { existsSync } from 'node:fs';

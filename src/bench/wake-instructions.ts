@@ -13,7 +13,7 @@ export interface InstructionsOptions {
   pcm: string;
   phases: number;
   log?: (line: string) => void;
-  /** Frames of the short and the long run (default 25 and 125). */
+  /** Frames of the short and the long run (default 20 and 80). */
   frames?: [number, number];
 }
 
@@ -38,7 +38,7 @@ function callgrind(spec: ChildSpec): Promise<number> {
 /** Keys: '' (new path, default loop), '.windowPath' (old path, same loop), '.ratio' (old / new). */
 export async function instructionsPerFrame(opts: InstructionsOptions): Promise<Record<string, number | string>> {
   const log = opts.log ?? (() => {});
-  const [n1, n2] = opts.frames ?? [25, 125];
+  const [n1, n2] = opts.frames ?? [20, 80];
   const available = await new Promise<boolean>((resolve) => execFile('valgrind', ['--version'], (err) => resolve(!err)));
   if (!available) return { '': 'unavailable: valgrind is not installed (apt-get install valgrind)' };
   const perFrame = async (path: EmbeddingPath): Promise<number> => {

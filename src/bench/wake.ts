@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EarshotError } from '../core/errors.js';
 import { readWavFile } from '../audio/wav.js';
 import { PROJECT_ROOT } from '../wakeword/model-manifest.js';
+import type { Session } from '../wakeword/onnx-sessions.js';
 import { synthesiseSpeech } from './synthetic-speech.js';
 
 export const CHILD_FLAG = '--earshot-wake-bench-child';
@@ -45,11 +46,15 @@ export type ChildSpec =
 
 interface ChildResult {
   startupMs: number;
+  /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
+  msPerFrameMedian?: number;
   /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
   perCall?: Record<string, number>;
   msPerFrame: number;
   /** Of msPerFrame, the time spent inside ONNX Runtime's run() (measured in the same process and loop). */
   onnxMsPerFrame?: number;
+  /** The same split by model: mel, embedding (streaming or window), classifiers. */
+  onnxSplitMsPerFrame?: { mel: number; embedding: number; classifiers: number };
   frames: number;
   rssMb: number;
   detections?: number;
@@ -107,6 +112,44 @@ export function writePcm(name: string, pcm: Int16Array): string {
  * Streams a raw s16 file in 80 ms frames through one reused 1 s buffer, like a microphone would deliver it
  * (holding the whole file would add its size to the measured RSS; reading per frame would measure file I/O).
  */
+/** Frames per timing block: one minute of audio (the quiet file's pattern repeats every minute). */
+const BLOCK_FRAMES = 750;
+
+interface FrameTimes {
+  frames: number;
+  /** Mean ms per frame over the whole file. */
+  meanMs: number;
+  /** Median over the complete 1-minute blocks of their ms per frame (robust to other jobs' bursts). */
+  medianMs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function timeFrames(file: string, fn: (frame: Int16Array) => Promise<void>, maxFrames = Number.POSITIVE_INFINITY): Promise<FrameTimes> {
+  const blocks: number[] = [];
+  let n = 0;
+  const t0 = performance.now();
+  let tb = t0;
+  const frames = await forEachFrame(
+    file,
+    async (frame) => {
+      await fn(frame);
+      if (++n % BLOCK_FRAMES === 0) {
+        const t = performance.now();
+        blocks.push((t - tb) / BLOCK_FRAMES);
+        tb = t;
+      }
+    },
+    maxFrames,
+  );
+  const meanMs = (performance.now() - t0) / frames;
+  return { frames, meanMs, medianMs: blocks.length > 0 ? median(blocks) : meanMs };
+}
+
 async function forEachFrame(file: string, fn: (frame: Int16Array) => Promise<void>, maxFrames = Number.POSITIVE_INFINITY): Promise<number> {
   const fh = await open(file, 'r');
   const framesPerBlock = 1000 / FRAME_MS; // 12.5 → 12 frames (~1 s) per read
@@ -165,6 +208,8 @@ function runChild(spec: ChildSpec): Promise<ChildResult> {
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+/** The figure used for keys and ratios: the median of the 1-minute blocks (the mean where there are none). */
+const ms = (r: ChildResult) => r.msPerFrameMedian ?? r.msPerFrame;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<string, number | string>> {
@@ -178,7 +223,8 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const run = async (label: string, spec: ChildSpec): Promise<ChildResult> => {
     log(`bench wake: ${label} …`);
     const r = await runChild(spec);
-    log(`bench wake: ${label}: ${r3(r.msPerFrame)} ms/frame, ${r1(r.rssMb)} MB RSS, listening after ${Math.round(r.startupMs)} ms`);
+    const median = r.msPerFrameMedian !== undefined ? ` (median of 1-min blocks ${r3(r.msPerFrameMedian)})` : '';
+    log(`bench wake: ${label}: ${r3(r.msPerFrame)} ms/frame${median}, ${r1(r.rssMb)} MB RSS, listening after ${Math.round(r.startupMs)} ms`);
     return r;
   };
 
@@ -187,59 +233,68 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const pct = (r: ChildResult) => r1(((r.msPerFrame - (r.onnxMsPerFrame ?? 0)) / (r.onnxMsPerFrame ?? 1)) * 100);
 
   const one = await speechRun(`1 word, 1 phase, ${minutes} min of speech`, ['hey_jarvis'], 1);
-  res['wake.msPerFrame'] = r3(one.msPerFrame);
+  res['wake.msPerFrame'] = r3(ms(one));
   res['wake.msPerFrameInOnnx'] = r3(one.onnxMsPerFrame ?? 0);
   res['wake.loopOverheadPct'] = pct(one);
   const def = (DEFAULT_PHASES as number) === 1 ? one : await speechRun(`1 word, ${DEFAULT_PHASES} phases (default)`, ['hey_jarvis'], DEFAULT_PHASES);
-  res['wake.msPerFrameDefault'] = r3(def.msPerFrame);
+  res['wake.msPerFrameDefault'] = r3(ms(def));
   res['wake.msPerFrameInOnnxDefault'] = r3(def.onnxMsPerFrame ?? 0);
   res['wake.loopOverheadPctDefault'] = pct(def);
-  res['wake.msPerFramePerPhaseDefault'] = r3(def.msPerFrame / DEFAULT_PHASES);
+  res['wake.msPerFramePerPhaseDefault'] = r3(ms(def) / DEFAULT_PHASES);
+  // Where the default loop's time goes: each model's run() calls, and the rest (JS: copies, gate, decisions).
+  const sp = def.onnxSplitMsPerFrame;
+  if (sp) {
+    res['wake.splitDefault.melMs'] = r3(sp.mel);
+    res['wake.splitDefault.embeddingMs'] = r3(sp.embedding);
+    res['wake.splitDefault.classifiersMs'] = r3(sp.classifiers);
+    res['wake.splitDefault.loopMs'] = r3(def.msPerFrame - (def.onnxMsPerFrame ?? 0));
+  }
   res['wake.defaultPhases'] = DEFAULT_PHASES;
+  // The peer right after our two main runs, so the ratios compare minutes of the same machine load.
+  if (opts.peer !== false) {
+    res['wake.peer.name'] = 'openwakeword-js';
+    const peer = await run('openwakeword-js (peer), 1 word', { mode: 'peer', pcm: speech, word: 'hey_jarvis' });
+    res['wake.peer.msPerFrame'] = r3(ms(peer));
+    res['wake.peer.ratio'] = r1(ms(peer) / ms(one));
+    res['wake.peer.ratioDefault'] = r1(ms(peer) / ms(def));
+    res['wake.peer.rssMb'] = r1(peer.rssMb);
+    res['wake.peer.startupMs'] = Math.round(peer.startupMs);
+  }
   // What more phases cost now (the phase-sensitivity tables say what they buy).
   for (const phases of [2, 4, 8]) {
     const r = phases === DEFAULT_PHASES ? def : await speechRun(`1 word, ${phases} phases`, ['hey_jarvis'], phases);
-    res[`wake.msPerFrame${phases}Phases`] = r3(r.msPerFrame);
+    res[`wake.msPerFrame${phases}Phases`] = r3(ms(r));
   }
   // The old path in the same run: every embedding from the window model.
   const oldOne = await speechRun('1 word, 1 phase, window model (old path)', ['hey_jarvis'], 1, { path: 'window' });
-  res['wake.windowPath.msPerFrame'] = r3(oldOne.msPerFrame);
-  res['wake.streamingSpeedup'] = r1(oldOne.msPerFrame / one.msPerFrame);
+  res['wake.windowPath.msPerFrame'] = r3(ms(oldOne));
+  res['wake.streamingSpeedup'] = r1(ms(oldOne) / ms(one));
   const oldDef = await speechRun(`1 word, ${DEFAULT_PHASES} phases, window model (old path)`, ['hey_jarvis'], DEFAULT_PHASES, { path: 'window' });
-  res['wake.windowPath.msPerFrameDefault'] = r3(oldDef.msPerFrame);
-  res['wake.streamingSpeedupDefault'] = r1(oldDef.msPerFrame / def.msPerFrame);
+  res['wake.windowPath.msPerFrameDefault'] = r3(ms(oldDef));
+  res['wake.streamingSpeedupDefault'] = r1(ms(oldDef) / ms(def));
   const three = await speechRun('3 words, 1 phase', ['hey_jarvis', 'alexa', 'hey_mycroft'], 1);
-  res['wake.msPerFrame3'] = r3(three.msPerFrame);
+  res['wake.msPerFrame3'] = r3(ms(three));
   const three2 = await speechRun(`3 words, ${DEFAULT_PHASES} phases`, ['hey_jarvis', 'alexa', 'hey_mycroft'], DEFAULT_PHASES);
-  res['wake.msPerFrame3Default'] = r3(three2.msPerFrame);
+  res['wake.msPerFrame3Default'] = r3(ms(three2));
   const q = await run('80 % quiet, 1 word, 1 phase', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: true });
-  res['wake.quietMsPerFrame'] = r3(q.msPerFrame);
+  res['wake.quietMsPerFrame'] = r3(ms(q));
   const qd = await run(`80 % quiet, 1 word, ${DEFAULT_PHASES} phases`, { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: DEFAULT_PHASES, quietGate: true });
-  res['wake.quietMsPerFrameDefault'] = r3(qd.msPerFrame);
-  res['wake.quietToSpeechRatioDefault'] = r3(qd.msPerFrame / def.msPerFrame);
+  res['wake.quietMsPerFrameDefault'] = r3(ms(qd));
+  res['wake.quietToSpeechRatioDefault'] = r3(ms(qd) / ms(def));
   const quietShort = writePcm(`quiet-short-${minutes}m.s16`, mostlyQuiet(clip, minutes, 2));
   const qs = await run('80 % quiet in 2 s bursts, 1 word, 1 phase', { mode: 'earshot', pcm: quietShort, words: ['hey_jarvis'], phases: 1, quietGate: true });
-  res['wake.quietShortBurstsMsPerFrame'] = r3(qs.msPerFrame);
+  res['wake.quietShortBurstsMsPerFrame'] = r3(ms(qs));
   const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: false });
-  res['wake.quietMsPerFrameUngated'] = r3(qu.msPerFrame);
+  res['wake.quietMsPerFrameUngated'] = r3(ms(qu));
   const floor = await run('ONNX floor (mel + streaming embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });
   res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
   res['wake.overFloorPct'] = r1((one.msPerFrame / floor.msPerFrame - 1) * 100);
   const emb = await run('embedding model alone: window vs streaming step, interleaved', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
   for (const [k, v] of Object.entries(emb.perCall ?? {})) res[`wake.embeddingMsPerCall.${k}`] = r3(v);
-  res['wake.rtf'] = r3(def.msPerFrame / FRAME_MS);
+  res['wake.rtf'] = r3(ms(def) / FRAME_MS);
   res['wake.rssMb'] = r1(def.rssMb);
   res['wake.startupMs'] = Math.round(def.startupMs);
   res['wake.detectionsInSpeech'] = def.detections ?? 0;
-  if (opts.peer !== false) {
-    res['wake.peer.name'] = 'openwakeword-js';
-    const peer = await run('openwakeword-js (peer), 1 word', { mode: 'peer', pcm: speech, word: 'hey_jarvis' });
-    res['wake.peer.msPerFrame'] = r3(peer.msPerFrame);
-    res['wake.peer.ratio'] = r1(peer.msPerFrame / one.msPerFrame);
-    res['wake.peer.ratioDefault'] = r1(peer.msPerFrame / def.msPerFrame);
-    res['wake.peer.rssMb'] = r1(peer.rssMb);
-    res['wake.peer.startupMs'] = Math.round(peer.startupMs);
-  }
   if (opts.instructions !== false) {
     const { instructionsPerFrame } = await import('./wake-instructions.js');
     const ins = await instructionsPerFrame({ pcm: speech, phases: DEFAULT_PHASES, log });
@@ -260,7 +315,7 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
   const models = await loadWakeModels(manifest, spec.words);
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
   let push: (frame: Int16Array) => Promise<number>;
-  const sessions = [models.features.mel, ...models.classifiers.map((c) => c.session)];
+  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [[models.features.mel, 'mel'], ...models.classifiers.map((c): [Session, 'classifiers'] => [c.session, 'classifiers'])];
   if (spec.path === 'window') {
     // The old path: same scorer and decisions, embeddings from the window model (the tests' oracle).
     const { openModel } = await import('../wakeword/onnx-sessions.js');
@@ -269,7 +324,7 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
     const { WakeScorer } = await import('../wakeword/wake-scorer.js');
     const { DetectorState } = await import('../wakeword/detector-state.js');
     const window = await openModel(manifest, modelOfKind(manifest, 'embedding'));
-    sessions.push(window);
+    sessions.push([window, 'embedding']);
     const wm = { mel: models.features.mel, window };
     const noise = await embeddingsOfClipWindow(wm, warmupNoise());
     const scorer = WakeScorer.withStream(new WindowFeatureStream(wm, noise, spec.phases), noise.rows, models.classifiers, quietRms === null ? {} : { quietRms });
@@ -280,33 +335,38 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
       return n;
     };
   } else {
-    sessions.push(models.features.embedding);
+    sessions.push([models.features.embedding, 'embedding']);
     const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models });
     push = async (frame) => (await detector.push(frame)).length;
   }
   // Time spent inside ONNX Runtime, to separate the loop's own overhead from the models' cost.
-  let onnxMs = 0;
-  for (const session of sessions) {
+  const split = { mel: 0, embedding: 0, classifiers: 0 };
+  for (const [session, kind] of sessions) {
     const run = session.run.bind(session) as (...a: unknown[]) => Promise<unknown>;
     (session as { run: unknown }).run = async (...a: unknown[]) => {
       const t = performance.now();
       try {
         return await run(...a);
       } finally {
-        onnxMs += performance.now() - t;
+        split[kind] += performance.now() - t;
       }
     };
   }
   // Listening: models verified and loaded, warm-up embeddings computed, ready for the first frame.
   const startupMs = performance.now();
   let detections = 0;
-  onnxMs = 0;
-  const t0 = performance.now();
-  const frames = await forEachFrame(spec.pcm, async (frame) => {
-    detections += await push(frame);
-  }, spec.frames);
-  const msPerFrame = (performance.now() - t0) / frames;
-  return { startupMs, msPerFrame, onnxMsPerFrame: onnxMs / frames, frames, rssMb: rssMb(), detections };
+  split.mel = split.embedding = split.classifiers = 0;
+  const { frames, meanMs, medianMs } = await timeFrames(
+    spec.pcm,
+    async (frame) => {
+      detections += await push(frame);
+    },
+    spec.frames,
+  );
+  const msPerFrame = meanMs;
+  const onnxSplitMsPerFrame = { mel: split.mel / frames, embedding: split.embedding / frames, classifiers: split.classifiers / frames };
+  const onnxMsPerFrame = onnxSplitMsPerFrame.mel + onnxSplitMsPerFrame.embedding + onnxSplitMsPerFrame.classifiers;
+  return { startupMs, msPerFrame, msPerFrameMedian: medianMs, onnxMsPerFrame, onnxSplitMsPerFrame, frames, rssMb: rssMb(), detections };
 }
 
 /**
@@ -417,13 +477,11 @@ async function childPeer(spec: Extract<ChildSpec, { mode: 'peer' }>): Promise<Ch
   console.log = quietLog;
   const startupMs = performance.now();
   let detections = 0;
-  const t0 = performance.now();
-  const frames = await forEachFrame(spec.pcm, async (frame) => {
+  const { frames, meanMs, medianMs } = await timeFrames(spec.pcm, async (frame) => {
     const scores = await model.predict(frame);
     for (const v of Object.values(scores)) if (v >= 0.5) detections++;
   });
-  const msPerFrame = (performance.now() - t0) / frames;
-  return { startupMs, msPerFrame, frames, rssMb: rssMb(), detections };
+  return { startupMs, msPerFrame: meanMs, msPerFrameMedian: medianMs, frames, rssMb: rssMb(), detections };
 }
 
 async function child(spec: ChildSpec): Promise<ChildResult> {
