@@ -42,12 +42,15 @@ export type ChildSpec =
   | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean; path?: EmbeddingPath; frames?: number }
   | { mode: 'floor'; pcm: string; iterations: number }
   | { mode: 'embedding'; rounds: number; calls: number; batches: number[] }
+  | { mode: 'interleaved'; loops: (LoopSpec & { label: string; pcm: string })[] }
   | { mode: 'peer'; pcm: string; word: string };
 
 interface ChildResult {
   startupMs: number;
   /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
   msPerFrameMedian?: number;
+  /** Interleaved loops (mode 'interleaved'). */
+  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number }[];
   /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
   perCall?: Record<string, number>;
   msPerFrame: number;
@@ -228,73 +231,87 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     return r;
   };
 
-  const speechRun = (label: string, words: string[], phases: number, extra: Partial<Extract<ChildSpec, { mode: 'earshot' }>> = {}) =>
-    run(label, { mode: 'earshot', pcm: speech, words, phases, quietGate: true, ...extra });
-  const pct = (r: ChildResult) => r1(((r.msPerFrame - (r.onnxMsPerFrame ?? 0)) / (r.onnxMsPerFrame ?? 1)) * 100);
+  const JARVIS = ['hey_jarvis'];
+  const THREE = ['hey_jarvis', 'alexa', 'hey_mycroft'];
+  const pct = (total: number, onnx: number) => r1(((total - onnx) / onnx) * 100);
 
-  const one = await speechRun(`1 word, 1 phase, ${minutes} min of speech`, ['hey_jarvis'], 1);
-  res['wake.msPerFrame'] = r3(ms(one));
-  res['wake.msPerFrameInOnnx'] = r3(one.onnxMsPerFrame ?? 0);
-  res['wake.loopOverheadPct'] = pct(one);
-  const def = (DEFAULT_PHASES as number) === 1 ? one : await speechRun(`1 word, ${DEFAULT_PHASES} phases (default)`, ['hey_jarvis'], DEFAULT_PHASES);
-  res['wake.msPerFrameDefault'] = r3(ms(def));
-  res['wake.msPerFrameInOnnxDefault'] = r3(def.onnxMsPerFrame ?? 0);
-  res['wake.loopOverheadPctDefault'] = pct(def);
-  res['wake.msPerFramePerPhaseDefault'] = r3(ms(def) / DEFAULT_PHASES);
-  // Where the default loop's time goes: each model's run() calls, and the rest (JS: copies, gate, decisions).
-  const sp = def.onnxSplitMsPerFrame;
+  // 1. Every loop configuration in one process, a minute at a time in turn: these ratios hold under load.
+  const phaseCounts = [...new Set([1, 2, 4, 8, DEFAULT_PHASES])].sort((x, y) => x - y);
+  const loops: (LoopSpec & { label: string; pcm: string })[] = [
+    ...phaseCounts.map((p) => ({ label: `p${p}`, pcm: speech, words: JARVIS, phases: p, quietGate: true })),
+    { label: 'window1', pcm: speech, words: JARVIS, phases: 1, quietGate: true, path: 'window' as const },
+    { label: 'windowDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, path: 'window' as const },
+    { label: 'three1', pcm: speech, words: THREE, phases: 1, quietGate: true },
+    { label: 'threeDefault', pcm: speech, words: THREE, phases: DEFAULT_PHASES, quietGate: true },
+    { label: 'quiet1', pcm: quiet, words: JARVIS, phases: 1, quietGate: true },
+    { label: 'quietDefault', pcm: quiet, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true },
+  ];
+  const inter = await run(`${loops.length} loop configurations interleaved minute by minute`, { mode: 'interleaved', loops });
+  const L = (label: string) => {
+    const l = inter.perLoop?.find((x) => x.label === label);
+    if (!l) throw new EarshotError('INTERNAL', `interleaved bench lost loop ${label}`);
+    return l;
+  };
+  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.medianMs)} ms/frame (median of 1-min blocks; mean ${r3(l.meanMs)}, in ONNX ${r3(l.onnxMs)})`);
+  const one = L('p1');
+  const def = L(`p${DEFAULT_PHASES}`);
+  res['wake.defaultPhases'] = DEFAULT_PHASES;
+  res['wake.msPerFrame'] = r3(one.medianMs);
+  res['wake.msPerFrameInOnnx'] = r3(one.onnxMs);
+  res['wake.loopOverheadPct'] = pct(one.meanMs, one.onnxMs);
+  res['wake.msPerFrameDefault'] = r3(def.medianMs);
+  res['wake.msPerFrameInOnnxDefault'] = r3(def.onnxMs);
+  res['wake.loopOverheadPctDefault'] = pct(def.meanMs, def.onnxMs);
+  res['wake.msPerFramePerPhaseDefault'] = r3(def.medianMs / DEFAULT_PHASES);
+  // What more phases cost now (the phase-sensitivity tables say what they buy).
+  for (const p of [2, 4, 8]) res[`wake.msPerFrame${p}Phases`] = r3(L(`p${p}`).medianMs);
+  // The old path in the same process: every embedding from the window model.
+  res['wake.windowPath.msPerFrame'] = r3(L('window1').medianMs);
+  res['wake.windowPath.msPerFrameDefault'] = r3(L('windowDefault').medianMs);
+  res['wake.streamingSpeedup'] = r1(L('window1').medianMs / one.medianMs);
+  res['wake.streamingSpeedupDefault'] = r1(L('windowDefault').medianMs / def.medianMs);
+  res['wake.msPerFrame3'] = r3(L('three1').medianMs);
+  res['wake.msPerFrame3Default'] = r3(L('threeDefault').medianMs);
+  res['wake.quietMsPerFrame'] = r3(L('quiet1').medianMs);
+  res['wake.quietMsPerFrameDefault'] = r3(L('quietDefault').medianMs);
+  res['wake.quietToSpeechRatioDefault'] = r3(L('quietDefault').medianMs / def.medianMs);
+  res['wake.rtf'] = r3(def.medianMs / FRAME_MS);
+
+  // 2. The default loop alone in a fresh process (RSS, start-up, where its time goes), then the peer right
+  //    after it, and the 1-phase loop, so the peer ratios compare neighbouring minutes.
+  const defAlone = await run(`1 word, ${DEFAULT_PHASES} phases (default), own process`, { mode: 'earshot', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true });
+  res['wake.rssMb'] = r1(defAlone.rssMb);
+  res['wake.startupMs'] = Math.round(defAlone.startupMs);
+  res['wake.detectionsInSpeech'] = defAlone.detections ?? 0;
+  const sp = defAlone.onnxSplitMsPerFrame;
   if (sp) {
+    // Where the default loop's time goes: each model's run() calls, and the rest (JS: copies, gate, decisions).
     res['wake.splitDefault.melMs'] = r3(sp.mel);
     res['wake.splitDefault.embeddingMs'] = r3(sp.embedding);
     res['wake.splitDefault.classifiersMs'] = r3(sp.classifiers);
-    res['wake.splitDefault.loopMs'] = r3(def.msPerFrame - (def.onnxMsPerFrame ?? 0));
+    res['wake.splitDefault.loopMs'] = r3(defAlone.msPerFrame - (defAlone.onnxMsPerFrame ?? 0));
   }
-  res['wake.defaultPhases'] = DEFAULT_PHASES;
-  // The peer right after our two main runs, so the ratios compare minutes of the same machine load.
   if (opts.peer !== false) {
     res['wake.peer.name'] = 'openwakeword-js';
     const peer = await run('openwakeword-js (peer), 1 word', { mode: 'peer', pcm: speech, word: 'hey_jarvis' });
+    const oneAlone = await run('1 word, 1 phase, own process', { mode: 'earshot', pcm: speech, words: JARVIS, phases: 1, quietGate: true });
     res['wake.peer.msPerFrame'] = r3(ms(peer));
-    res['wake.peer.ratio'] = r1(ms(peer) / ms(one));
-    res['wake.peer.ratioDefault'] = r1(ms(peer) / ms(def));
+    res['wake.peer.ratio'] = r1(ms(peer) / ms(oneAlone));
+    res['wake.peer.ratioDefault'] = r1(ms(peer) / ms(defAlone));
     res['wake.peer.rssMb'] = r1(peer.rssMb);
     res['wake.peer.startupMs'] = Math.round(peer.startupMs);
   }
-  // What more phases cost now (the phase-sensitivity tables say what they buy).
-  for (const phases of [2, 4, 8]) {
-    const r = phases === DEFAULT_PHASES ? def : await speechRun(`1 word, ${phases} phases`, ['hey_jarvis'], phases);
-    res[`wake.msPerFrame${phases}Phases`] = r3(ms(r));
-  }
-  // The old path in the same run: every embedding from the window model.
-  const oldOne = await speechRun('1 word, 1 phase, window model (old path)', ['hey_jarvis'], 1, { path: 'window' });
-  res['wake.windowPath.msPerFrame'] = r3(ms(oldOne));
-  res['wake.streamingSpeedup'] = r1(ms(oldOne) / ms(one));
-  const oldDef = await speechRun(`1 word, ${DEFAULT_PHASES} phases, window model (old path)`, ['hey_jarvis'], DEFAULT_PHASES, { path: 'window' });
-  res['wake.windowPath.msPerFrameDefault'] = r3(ms(oldDef));
-  res['wake.streamingSpeedupDefault'] = r1(ms(oldDef) / ms(def));
-  const three = await speechRun('3 words, 1 phase', ['hey_jarvis', 'alexa', 'hey_mycroft'], 1);
-  res['wake.msPerFrame3'] = r3(ms(three));
-  const three2 = await speechRun(`3 words, ${DEFAULT_PHASES} phases`, ['hey_jarvis', 'alexa', 'hey_mycroft'], DEFAULT_PHASES);
-  res['wake.msPerFrame3Default'] = r3(ms(three2));
-  const q = await run('80 % quiet, 1 word, 1 phase', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: true });
-  res['wake.quietMsPerFrame'] = r3(ms(q));
-  const qd = await run(`80 % quiet, 1 word, ${DEFAULT_PHASES} phases`, { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: DEFAULT_PHASES, quietGate: true });
-  res['wake.quietMsPerFrameDefault'] = r3(ms(qd));
-  res['wake.quietToSpeechRatioDefault'] = r3(ms(qd) / ms(def));
+
+  // 3. The rest, each in its own process.
   const quietShort = writePcm(`quiet-short-${minutes}m.s16`, mostlyQuiet(clip, minutes, 2));
-  const qs = await run('80 % quiet in 2 s bursts, 1 word, 1 phase', { mode: 'earshot', pcm: quietShort, words: ['hey_jarvis'], phases: 1, quietGate: true });
+  const qs = await run('80 % quiet in 2 s bursts, 1 word, 1 phase', { mode: 'earshot', pcm: quietShort, words: JARVIS, phases: 1, quietGate: true });
   res['wake.quietShortBurstsMsPerFrame'] = r3(ms(qs));
-  const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: false });
+  const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: JARVIS, phases: 1, quietGate: false });
   res['wake.quietMsPerFrameUngated'] = r3(ms(qu));
   const floor = await run('ONNX floor (mel + streaming embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });
   res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
-  res['wake.overFloorPct'] = r1((one.msPerFrame / floor.msPerFrame - 1) * 100);
   const emb = await run('embedding model alone: window vs streaming step, interleaved', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
   for (const [k, v] of Object.entries(emb.perCall ?? {})) res[`wake.embeddingMsPerCall.${k}`] = r3(v);
-  res['wake.rtf'] = r3(ms(def) / FRAME_MS);
-  res['wake.rssMb'] = r1(def.rssMb);
-  res['wake.startupMs'] = Math.round(def.startupMs);
-  res['wake.detectionsInSpeech'] = def.detections ?? 0;
   if (opts.instructions !== false) {
     const { instructionsPerFrame } = await import('./wake-instructions.js');
     const ins = await instructionsPerFrame({ pcm: speech, phases: DEFAULT_PHASES, log });
@@ -308,7 +325,21 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
 
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
-async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
+interface LoopSpec {
+  words: string[];
+  phases: number;
+  quietGate: boolean;
+  path?: EmbeddingPath;
+}
+
+interface Loop {
+  push(frame: Int16Array): Promise<number>;
+  /** ms inside each model's run() since the last reset. */
+  split: { mel: number; embedding: number; classifiers: number };
+}
+
+/** A detection loop (fresh models and sessions) with its ONNX time measured per model. */
+async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/wake-detector.js');
   const { loadManifest, modelOfKind } = await import('../wakeword/model-manifest.js');
   const manifest = await loadManifest();
@@ -352,14 +383,20 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
       }
     };
   }
+  return { push, split };
+}
+
+async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
+  const loop = await makeLoop(spec);
   // Listening: models verified and loaded, warm-up embeddings computed, ready for the first frame.
   const startupMs = performance.now();
   let detections = 0;
+  const split = loop.split;
   split.mel = split.embedding = split.classifiers = 0;
   const { frames, meanMs, medianMs } = await timeFrames(
     spec.pcm,
     async (frame) => {
-      detections += await push(frame);
+      detections += await loop.push(frame);
     },
     spec.frames,
   );
@@ -367,6 +404,35 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
   const onnxSplitMsPerFrame = { mel: split.mel / frames, embedding: split.embedding / frames, classifiers: split.classifiers / frames };
   const onnxMsPerFrame = onnxSplitMsPerFrame.mel + onnxSplitMsPerFrame.embedding + onnxSplitMsPerFrame.classifiers;
   return { startupMs, msPerFrame, msPerFrameMedian: medianMs, onnxMsPerFrame, onnxSplitMsPerFrame, frames, rssMb: rssMb(), detections };
+}
+
+/**
+ * Several loops in one process, taking turns a minute of audio at a time (each loop reads its own file and
+ * keeps its own state; the order rotates every minute). A change of machine load hits them all alike, so their
+ * ratios hold even when other jobs share the machine. Result per loop: median of its 1-minute blocks.
+ */
+async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }>): Promise<ChildResult> {
+  const loops = await Promise.all(spec.loops.map((l) => makeLoop(l)));
+  const startupMs = performance.now();
+  const files = await Promise.all(spec.loops.map((l) => readFile(l.pcm)));
+  const pcms = files.map((b) => new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1));
+  const blocks = Math.floor(Math.min(...pcms.map((p) => p.length)) / (BLOCK_FRAMES * FRAME));
+  const times = spec.loops.map(() => [] as number[]);
+  const onnx = spec.loops.map(() => 0);
+  for (let b = 0; b < blocks; b++) {
+    for (let k = 0; k < loops.length; k++) {
+      const i = (b + k) % loops.length;
+      const loop = loops[i]!;
+      const pcm = pcms[i]!;
+      const before = loop.split.mel + loop.split.embedding + loop.split.classifiers;
+      const t = performance.now();
+      for (let f = b * BLOCK_FRAMES; f < (b + 1) * BLOCK_FRAMES; f++) await loop.push(pcm.subarray(f * FRAME, (f + 1) * FRAME));
+      times[i]!.push((performance.now() - t) / BLOCK_FRAMES);
+      onnx[i]! += loop.split.mel + loop.split.embedding + loop.split.classifiers - before;
+    }
+  }
+  const perLoop = spec.loops.map((l, i) => ({ label: l.label, medianMs: median(times[i]!), meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks, onnxMs: onnx[i]! / (blocks * BLOCK_FRAMES) }));
+  return { startupMs, msPerFrame: perLoop[0]?.medianMs ?? 0, frames: blocks * BLOCK_FRAMES, rssMb: rssMb(), perLoop };
 }
 
 /**
@@ -492,6 +558,8 @@ async function child(spec: ChildSpec): Promise<ChildResult> {
       return childFloor(spec);
     case 'embedding':
       return childEmbedding(spec);
+    case 'interleaved':
+      return childInterleaved(spec);
     case 'peer':
       return childPeer(spec);
   }
