@@ -223,6 +223,8 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const quiet = writePcm(`quiet-${minutes}m.s16`, mostlyQuiet(clip, minutes));
   const { DEFAULT_PHASES } = await import('../wakeword/wake-detector.js');
   const res: Record<string, number | string> = {};
+  // Context for the numbers: other jobs on the machine stretch every timing (ratios within a run still hold).
+  res['wake.loadAverageAtStart'] = r1(os.loadavg()[0]!);
   const run = async (label: string, spec: ChildSpec): Promise<ChildResult> => {
     log(`bench wake: ${label} …`);
     const r = await runChild(spec);
@@ -247,7 +249,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     { label: 'quietDefault', pcm: quiet, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true },
   ];
   const withPeer = opts.peer !== false;
-  const inter = await run(`${loops.length} loop configurations${withPeer ? ' and openwakeword-js' : ''} interleaved minute by minute`, {
+  const inter = await run(`${loops.length} loop configurations${withPeer ? ' and openwakeword-js' : ''} interleaved, 10 s turns`, {
     mode: 'interleaved',
     loops,
     ...(withPeer ? { peer: { label: 'peer', pcm: speech, word: 'hey_jarvis' } } : {}),
@@ -321,6 +323,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
   const emb = await run('embedding model alone: window vs streaming step, interleaved', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
   for (const [k, v] of Object.entries(emb.perCall ?? {})) res[`wake.embeddingMsPerCall.${k}`] = r3(v);
+  res['wake.loadAverageAtEnd'] = r1(os.loadavg()[0]!);
   if (opts.instructions !== false) {
     const { instructionsPerFrame } = await import('./wake-instructions.js');
     const ins = await instructionsPerFrame({ pcm: speech, phases: DEFAULT_PHASES, log });
