@@ -21,7 +21,7 @@ import type { Recording } from '../core/recording.js';
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import { MqttConnection } from '../uplink/mqtt-connection.js';
 import { OutboxPublisher } from '../uplink/outbox-publisher.js';
-import { recordingIdFromTopic } from '../uplink/topics.js';
+import { recordingIdFromTopic, TOPIC_ROOT } from '../core/topics.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate } from '../uplink/testing/memory-ports.js';
 import { startTestBroker } from '../uplink/testing/mosquitto-broker.js';
 
@@ -47,14 +47,15 @@ const BENCH_PRIVACY = { localOnly: false, retentionDays: 30, uploadsEnabled: tru
 
 async function memorySource(deviceId: string, recs: Recording[]): Promise<BenchSource> {
   const outbox = new MemoryOutbox();
-  const recordings = new MemoryRecordings();
+  const audit = new MemoryAudit();
+  const recordings = new MemoryRecordings(outbox, audit);
   const gate = new ScriptedGate();
   gate.grant(recs[0]?.ownerId ?? '', 0);
   for (const r of recs) {
     recordings.add({ ...r, deviceId });
     await outbox.enqueue({ recordingId: r.id, ownerId: r.ownerId, capturedAt: r.startedAt, enqueuedAt: r.startedAt });
   }
-  return { outbox, recordings, gate, audit: new MemoryAudit(), firstOwner: async () => recs[0]?.ownerId, close: async () => {} };
+  return { outbox, recordings, gate, audit, firstOwner: async () => recs[0]?.ownerId, close: async () => {} };
 }
 
 async function sqliteSource(deviceId: string, make: (ownerId: string, startedAt: number, i: number) => Recording, n: number): Promise<BenchSource> {
@@ -140,7 +141,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
       if (id) received.add(id);
       lastReceiveAt = Date.now();
     });
-    await cloud.subscribeAsync('earshot/v1/devices/+/recordings/#', { qos: 1 });
+    await cloud.subscribeAsync(`${TOPIC_ROOT}/devices/+/recordings/#`, { qos: 1 });
 
     const cert = broker.clientCert(deviceId);
     const conn = new MqttConnection({ brokerUrl: broker.url, deviceId, caFile: broker.caFile, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 30, reconnectMinMs: 200, reconnectMaxMs: 2000 });
@@ -150,7 +151,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
       if (Date.now() > readyBy) throw new Error('bench: device could not connect to the local broker');
       await new Promise((r) => setTimeout(r, 10));
     }
-    const publisher = new OutboxPublisher({ deviceId, outbox, recordings, gate, audit: source.audit, transport: conn, maxInFlight, pollMs: 200 });
+    const publisher = new OutboxPublisher({ deviceId, outbox, recordings, gate, audit: source.audit, transport: conn, maxInFlight });
     log(`uplink: draining ${n} × ${seconds}-s recordings over TLS, window ${maxInFlight}`);
     const start = process.hrtime.bigint();
     const startWall = Date.now();
@@ -163,6 +164,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
     const receivedS = Math.max(0.001, (lastReceiveAt - startWall) / 1000);
     await publisher.stop(100);
     await conn.stop();
+    await publisher.close();
     await cloud.endAsync();
     // The gate alone, nothing else using the store: its own cost per publish.
     const probe = { ownerId: (await source.firstOwner()) ?? 'bench-owner', capturedAt: Date.now() - 1000 };

@@ -19,6 +19,11 @@ export interface OutboxRepo {
   enqueue(entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void>;
   /** Entries with nextAttemptAt <= now, oldest capture first. */
   due(now: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The earliest nextAttemptAt later than `now`, or undefined: when the next retry falls due. The uplink arms one
+   * timer for it instead of polling, so an idle outbox costs no queries.
+   */
+  nextAttemptAfter(now: number): Promise<number | undefined>;
   recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void>;
   /** Remove one entry (after a confirmed upload, or when consent no longer allows it). */
   remove(recordingId: string): Promise<void>;
@@ -48,7 +53,11 @@ export interface OwnerPrivacyRepo {
 /** Opening a stored recording decrypts it with its owner's key and checks its associated data. */
 export interface RecordingReader {
   open(recordingId: string): Promise<Recording>;
-  /** Called after a successful PUBACK; applies retention 0 (delete after upload). */
+  /**
+   * Called once per successful PUBACK, and the single place an upload is recorded: in one unit it marks the
+   * recording uploaded, removes its outbox entry, appends the one `recording.uploaded` audit entry and applies
+   * retention 0 (delete after upload). The uplink itself neither audits the upload nor touches the outbox row.
+   */
   markUploaded(recordingId: string, at: number): Promise<void>;
 }
 

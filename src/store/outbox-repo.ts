@@ -55,6 +55,11 @@ export class SqliteOutboxRepo implements OutboxRepo {
     });
   }
 
+  nextAttemptAfter(now: number): Promise<number | undefined> {
+    // min() over the outbox_due index: one index seek, not a scan.
+    return this.db.exclusive(async (sql) => (await sql.get<{ t: number | null }>('SELECT min(next_attempt_at) AS t FROM outbox WHERE next_attempt_at > ?', [now]))?.t ?? undefined);
+  }
+
   recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
     return this.db.exclusive(async (sql) => {
       await sql.run('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE recording_id = ?', [

@@ -10,15 +10,15 @@
  *   await uplink?.stop()            // on SIGINT/SIGTERM
  *   readDrainProgress(store.settings, store.outbox)   // `earshot status`, from another process
  */
-export { Uplink, createUplink, configTopicsFor, FLEET_WIDE_GROUP, type UplinkDeps } from './uplink.js';
+export { Uplink, createUplink, configTopicsFor, type UplinkDeps } from './uplink.js';
 export { MqttConnection, type MqttConnectionOptions, type MessageListener } from './mqtt-connection.js';
 export { OutboxPublisher, type OutboxPublisherOptions } from './outbox-publisher.js';
-export { DRAIN_PROGRESS_KEY, RateMeter, readDrainProgress, type DrainProgress } from './drain-progress.js';
+export { DRAIN_PROGRESS_KEY, RateMeter, describeDrain, processAlive, readDrainProgress, type DrainProgress, type DrainStatus } from './drain-progress.js';
 export { encodeStatus, type DeviceStatus, type DeviceStatusFields, type FleetConfigReport } from './device-status.js';
 export { readRecordingMeta, recordingMessage, type ReceivedRecordingMeta, type RecordingMessage } from './recording-message.js';
 export { RECORDING_CONTENT_TYPE, encodeWav } from './wav-payload.js';
-export { backoffDelayMs, type BackoffPolicy } from './backoff.js';
 export {
+  FLEET_WIDE_GROUP,
   TOPIC_ROOT,
   assertTopicLevel,
   deviceConfigTopic,
@@ -27,5 +27,5 @@ export {
   recordingIdFromTopic,
   recordingTopic,
   statusTopic,
-} from './topics.js';
-export type { PublishHandle, PublishResult, RecordingTransport } from './transport.js';
+} from '../core/topics.js';
+export type { LinkState, PublishHandle, PublishResult, RecordingTransport } from './transport.js';

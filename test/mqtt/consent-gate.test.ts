@@ -10,7 +10,7 @@ import type { DeviceConfig } from '../../src/config/types.js';
 import { ConsentGate, ConsentLedger } from '../../src/privacy/consent/index.js';
 import { LocalOnlyPolicy } from '../../src/privacy/local-only/index.js';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
-import { statusTopic } from '../../src/uplink/topics.js';
+import { statusTopic } from '../../src/core/topics.js';
 import { createUplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { makeRecording, waitFor } from '../uplink/fakes.js';
@@ -58,7 +58,6 @@ async function device(opts: { maxInFlight?: number } = {}) {
     audit: store.audit,
     settings: store.settings,
     statusFields: async () => ({ localOnly: (await localOnly.status(owner)).effective, uploadsEnabled: true }),
-    pollMs: 50,
   })!;
   // The daemon's wiring: a withdrawal purges the owner from the uplink before revoke() returns.
   const ledger = new ConsentLedger({

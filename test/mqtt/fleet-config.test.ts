@@ -14,7 +14,7 @@ import type { DeviceConfig } from '../../src/config/types.js';
 import { FleetConfigReceiver, generateFleetKeyPair, signFleetDocument, type FleetReceiveResult, type SignOptions } from '../../src/fleet/index.js';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
 import type { DeviceStatusFields } from '../../src/uplink/device-status.js';
-import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/uplink/topics.js';
+import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/core/topics.js';
 import { createUplink, type Uplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { ScriptedGate, makeRecording, waitFor } from '../uplink/fakes.js';
@@ -86,7 +86,6 @@ async function startDevice(): Promise<Device> {
     onConfigMessage: async (topic, payload) => {
       results.push(await receiver.receive(topic, payload));
     },
-    pollMs: 50,
   })!;
   uplink.start();
   await waitFor(() => uplink!.connection.ready, 5000, 'device connected');

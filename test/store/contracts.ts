@@ -102,6 +102,22 @@ export function outboxContract(name: string, factory: () => Promise<Fixture<Outb
       expect(await repo.removeOwner(a)).toBe(2);
       expect(await repo.count()).toBe(0);
     });
+    it('nextAttemptAfter(now) is the earliest retry time later than now (undefined when none)', async () => {
+      const { repo, addOwner, addRecording } = fx();
+      const o = await addOwner();
+      expect(await repo.nextAttemptAfter(0)).toBeUndefined();
+      const r1 = await addRecording(o, 1);
+      const r2 = await addRecording(o, 2);
+      await repo.enqueue({ recordingId: r1, ownerId: o, capturedAt: 1, enqueuedAt: 10 });
+      await repo.enqueue({ recordingId: r2, ownerId: o, capturedAt: 2, enqueuedAt: 10 });
+      expect(await repo.nextAttemptAfter(10)).toBeUndefined(); // both due now: no timer needed
+      expect(await repo.nextAttemptAfter(5)).toBe(10);
+      await repo.recordFailure(r1, 'x', 9000);
+      await repo.recordFailure(r2, 'x', 7000);
+      expect(await repo.nextAttemptAfter(10)).toBe(7000);
+      expect(await repo.nextAttemptAfter(7000)).toBe(9000);
+      expect(await repo.nextAttemptAfter(9000)).toBeUndefined();
+    });
     it('enqueueing the same recording twice keeps one entry (idempotent)', async () => {
       const { repo, addOwner, addRecording } = fx();
       const o = await addOwner();

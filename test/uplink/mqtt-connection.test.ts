@@ -3,7 +3,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttConnection, type MqttConnectionOptions } from '../../src/uplink/mqtt-connection.js';
 import { recordingMessage } from '../../src/uplink/recording-message.js';
-import { statusTopic } from '../../src/uplink/topics.js';
+import { statusTopic } from '../../src/core/topics.js';
 import { freePort, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { makeRecording, waitFor } from './fakes.js';
 

@@ -12,9 +12,9 @@ afterEach(async () => {
 
 function setup(over: Partial<OutboxPublisherOptions> = {}) {
   const outbox = new MemoryOutbox();
-  const recordings = new MemoryRecordings();
-  const gate = new ScriptedGate();
   const audit = new MemoryAudit();
+  const recordings = new MemoryRecordings(outbox, audit);
+  const gate = new ScriptedGate();
   const transport = new FakeTransport();
   const settings = new MemorySettings();
   const pub = new OutboxPublisher({
@@ -26,7 +26,7 @@ function setup(over: Partial<OutboxPublisherOptions> = {}) {
     transport,
     settings,
     maxInFlight: 4,
-    pollMs: 20,
+    heldRecheckMs: 20,
     progressSaveMs: 0,
     retry: { minMs: 50, maxMs: 100 },
     ...over,
@@ -150,8 +150,8 @@ describe('OutboxPublisher', () => {
     await waitFor(() => s.recordings.uploaded.size === 4, 2000, 'resume');
   });
 
-  it("one owner's held backlog costs one gate check per poll and does not block another owner behind it", async () => {
-    const s = setup({ maxInFlight: 4, pollMs: 20 });
+  it("one owner's held backlog costs one gate check per re-check and does not block another owner behind it", async () => {
+    const s = setup({ maxInFlight: 4, heldRecheckMs: 20 });
     s.gate.grant('a', 0);
     s.gate.grant('b', 0);
     s.gate.localOnlyOwners.add('a');

@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from '../../core/logger.js';
 import { runDaemon, type DaemonEvent } from '../../daemon.js';
 import { readAppliedFleetState } from '../../fleet/applied-store.js';
 import { effectivePrivacy, mergeFleetPrivacy } from '../../fleet/merge.js';
-import { readDrainProgress } from '../../uplink/index.js';
+import { describeDrain, readDrainProgress } from '../../uplink/index.js';
 import { readWakeHealth } from '../../wake-health.js';
 import { writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { commandConfig, withStore } from '../command-context.js';
@@ -113,8 +113,7 @@ const status: Command = {
             : `${wake.stale ? 'stopped; last run: ' : ''}${wake.source} for ${wake.words.join(', ')}: ${wake.framesProcessed} frames, ` +
               `${wake.detections} wake words, backlog ${wake.backlogFrames.toFixed(1)} (max ${wake.maxBacklogFrames.toFixed(1)}) frames, max lag ${wake.maxLagMs} ms`
         }`,
-        `upload queue  ${drain.queued} queued, ${drain.inFlight} in flight, ${drain.sent} sent, ${drain.failed} refused/retrying` +
-          (drain.stale ? ' (no daemon draining)' : `, ${drain.ratePerS.toFixed(1)}/s${drain.connected ? '' : ', broker not connected'}`),
+        `upload queue  ${describeDrain(drain)}`,
         `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
         `audit log     ${audit.seq} entries, head ${audit.head.slice(0, 16)}…`,
       ];

@@ -36,7 +36,6 @@ const publisher = new OutboxPublisher({
   audit: store.audit,
   transport: conn,
   maxInFlight: Number(env['MAX_IN_FLIGHT'] ?? 8),
-  pollMs: 50,
 });
 conn.start();
 publisher.start();
