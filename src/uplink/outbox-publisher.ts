@@ -259,7 +259,6 @@ export class OutboxPublisher {
         this.log.error('outbox drain step failed', { error: errorMessage(e) });
       } finally {
         this.pumping = undefined;
-        this.changed();
         if (this.running && this.pumpAgain) this.kick();
       }
     })();
@@ -296,6 +295,7 @@ export class OutboxPublisher {
       // Released (or consent gone): its entries go through the full per-entry checks again.
       this.heldOwners.delete(ownerId);
       for (const [id, o] of this.held) if (o === ownerId) this.held.delete(id);
+      this.changed();
       this.log.info('uploads no longer held');
     }
   }
@@ -379,6 +379,7 @@ export class OutboxPublisher {
   }
 
   private async blocked(e: OutboxEntry, reason: UploadBlockReason): Promise<void> {
+    this.changed();
     if (!WITHDRAW_REASONS.has(reason)) {
       // local-only or uploads disabled: keep it queued, look again on the next notify().
       this.held.set(e.recordingId, e.ownerId);
@@ -455,6 +456,7 @@ export class OutboxPublisher {
   }
 
   private async failed(e: OutboxEntry, why: string): Promise<void> {
+    this.changed();
     this.counters.failed++;
     this.counters.lastError = why;
     const delay = backoffDelayMs(e.attempts, this.retry, this.o.random);
