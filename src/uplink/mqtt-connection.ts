@@ -16,7 +16,7 @@
  * Withdrawal uses mqtt.js' public surface only: `removeOutgoingMessage` for a packet with a message id, and our
  * own `outgoingStore` (a client option) that refuses to store — and so mqtt.js never writes — a withdrawn one.
  *
- * Every wait is bounded: the SUBACK and the status PUBACK never gate readiness for long, `link` reports a broker
+ * Every wait is bounded: neither the SUBACK nor the status PUBACK gates readiness, `link` reports a broker
  * that accepts bytes but acknowledges nothing, and stop() destroys the connection when the broker does not let
  * it close within its budget (nothing unacknowledged is reported sent).
  */
@@ -52,8 +52,7 @@ export interface MqttConnectionOptions {
   reconnectMaxMs: number;
   connectTimeoutMs?: number;
   /**
-   * A publish or subscribe not acknowledged within this time makes `link` 'not-acknowledging' (and stops a
-   * SUBACK from holding readiness back). Default 10 s.
+   * A publish or subscribe not acknowledged within this time makes `link` 'not-acknowledging'. Default 10 s.
    */
   ackTimeoutMs?: number;
   /** Budget of stop(): offline status, DISCONNECT, then the socket is destroyed. Default 3000 ms. */
@@ -271,12 +270,12 @@ export class MqttConnection implements RecordingTransport {
         },
         (e: unknown) => this.log.warn('subscribe failed', { error: errorMessage(e) }),
       );
+      // Not awaited: uploads do not depend on the subscription, and a broker that never sends the SUBACK must
+      // not hold them (or shutdown) back. The broker handles our packets in order either way.
       void subscribed.finally(done);
-      // A broker that never sends the SUBACK must not keep recordings from going out (or shutdown waiting).
-      await withTimeout(subscribed, this.ackTimeoutMs).catch(() => this.log.warn('no SUBACK yet; going on without waiting', { waitedMs: this.ackTimeoutMs }));
     }
     if (this.client !== client || !client.connected || this.stopping) return;
-    // Sent before any recording, but its PUBACK is not waited for: an unanswered status must not block uploads.
+    // Its PUBACK is not waited for: an unanswered status must not block uploads.
     void this.publishStatus();
     this.setReady(true);
   }
