@@ -74,18 +74,26 @@ async function device(name: string, brokerUrl: string): Promise<Device> {
 }
 
 /** Runs the daemon on the input file; resolves with its exit code, events and how long it took. */
-async function runDaemon(d: Device, timeoutMs: number): Promise<{ code: number | null; events: { type: string; queued?: boolean }[]; stderr: string; ms: number }> {
+async function runDaemon(
+  d: Device,
+  timeoutMs: number,
+): Promise<{ code: number | null; events: { type: string; queued?: boolean }[]; stderr: string; ms: number; exitAfterStoppedMs: number }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, 'run', '--input', input, '--json', '--config', d.config], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  let stoppedAt = Number.NaN;
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+    if (Number.isNaN(stoppedAt) && stdout.includes('"type":"stopped"')) stoppedAt = performance.now();
+  });
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
   clearTimeout(timer);
   const events = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; queued?: boolean });
-  return { code, events, stderr, ms: performance.now() - t0 };
+  const end = performance.now();
+  return { code, events, stderr, ms: end - t0, exitAfterStoppedMs: end - stoppedAt };
 }
 
 describe('the uplink in a running daemon (real Mosquitto, log_type all)', () => {
@@ -134,6 +142,8 @@ describe('the daemon against a broker that accepts but never acknowledges', () =
       const r = await runDaemon(d, 90_000);
       expect(r.code, r.stderr.slice(-800)).toBe(0);
       expect(r.events.at(-1)?.type).toBe('stopped');
+      // The uplink's stop is bounded (5 s), then the process ends: it is not kept alive by the silent broker.
+      expect(r.exitAfterStoppedMs, 'ms from the "stopped" summary to the exit').toBeLessThan(8000);
       expect(silent.recordingPublishes.length, 'recordings were handed to the broker').toBeGreaterThan(0);
       // The connection did not outlive the process (destroyed at the end of the bounded stop).
       expect(silent.open()).toBe(0);
