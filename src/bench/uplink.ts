@@ -9,6 +9,8 @@
  * uplink.receivedPerS   recordings received by the subscriber per second
  * uplink.mbPerS         payload megabytes per second confirmed
  * uplink.maxInFlight    the window used
+ * daemon.idleCpuPct     an idle `earshot run` process's CPU (% of one core), uplink connected, empty outbox;
+ *                       daemon.idleCpuPctNoUplink the same with the uplink off (see bench/daemon-idle.ts)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ import { OutboxPublisher } from '../uplink/outbox-publisher.js';
 import { recordingIdFromTopic, TOPIC_ROOT } from '../core/topics.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate } from '../uplink/testing/memory-ports.js';
 import { startTestBroker } from '../uplink/testing/mosquitto-broker.js';
+import { idleDaemonCpuPct } from './daemon-idle.js';
 
 export interface BenchUplinkOptions {
   log?: (line: string) => void;
@@ -32,6 +35,8 @@ export interface BenchUplinkOptions {
   maxInFlight?: number;
   /** 'sqlite' (default): encrypted store + real ConsentGate; 'memory': in-memory ports and gate. */
   store?: 'sqlite' | 'memory';
+  /** Seconds each idle-daemon measurement lasts (default 10); 0 skips it. */
+  idleSeconds?: number;
 }
 
 interface BenchSource {
@@ -172,7 +177,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
     for (let i = 0; i < 500; i++) await isolated.check(probe, Date.now());
     if (!drained) throw new Error(`bench: outbox not drained (${await outbox.count()} left)`);
     const payloadMb = (n * (44 + pcm.length * 2)) / 1e6;
-    const result = {
+    const result: Record<string, number> = {
       'uplink.drainPerS': round(n / drainS),
       'uplink.consentCheckUs': round(Number(isolated.totalNs) / 1000 / Math.max(1, isolated.calls)),
       // Same check during the drain, including waiting for the store that publishes also use.
@@ -184,6 +189,14 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
       'uplink.maxInFlight': maxInFlight,
       'uplink.setupS': round(setupS),
     };
+    const idleS = opts.idleSeconds ?? 10;
+    if (idleS > 0) {
+      log(`daemon: idle CPU of \`earshot run --input -\` (stdin open, no audio) over ${idleS} s, with and without the uplink`);
+      const idleCert = broker.clientCert('bench-idle');
+      result['daemon.idleCpuPct'] = round(await idleDaemonCpuPct('bench-idle', { brokerUrl: broker.url, caFile: broker.caFile!, ...idleCert }, idleS));
+      result['daemon.idleCpuPctNoUplink'] = round(await idleDaemonCpuPct('bench-idle-off', undefined, idleS));
+      log(`daemon: idle ${result['daemon.idleCpuPct']} % of a core with the uplink connected, ${result['daemon.idleCpuPctNoUplink']} % without`);
+    }
     log(`uplink: ${n} confirmed in ${drainS.toFixed(2)} s (${result['uplink.drainPerS']}/s, ${result['uplink.mbPerS']} MB/s), subscriber got ${received.size}; consent check ${result['uplink.consentCheckUs']} µs alone, ${result['uplink.consentCheckUnderLoadUs']} µs during the drain`);
     return result;
   } finally {
