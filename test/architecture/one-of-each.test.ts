@@ -1,7 +1,7 @@
 /**
- * One definition per fact (issue 8 §3): the backoff and the MQTT topic format live in core/ and nowhere else,
- * so a reconnect, a publish retry and an audio restart cannot drift apart, nor the uplink and the fleet tools
- * disagree on where a config document travels.
+ * One of each (issue 8 §3): the backoff and the MQTT topic format live in core/ and nowhere else, so a
+ * reconnect, a publish retry and an audio restart cannot drift apart, nor the uplink and the fleet tools
+ * disagree on where a config document travels; the uplink has one clock and uses mqtt.js' public API.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -22,6 +22,16 @@ describe('one of each', () => {
   it('one backoff implementation (core/backoff.ts)', () => {
     const defs = sources.filter((s) => /function\s+backoffDelayMs\b|interface\s+BackoffPolicy\b/.test(s.text)).map((s) => s.file);
     expect(defs).toEqual(['core/backoff.ts']);
+  });
+
+  it('one clock: the uplink reads time only from its injected Clock (no Date.now() beside it)', () => {
+    const offenders = sources.filter((s) => s.file.startsWith('uplink/') && !s.file.startsWith('uplink/testing/') && /Date\.now\(\)/.test(s.text)).map((s) => s.file);
+    expect(offenders).toEqual([]);
+  });
+
+  it("the MQTT connection uses mqtt.js' public API only (no private `_` fields)", () => {
+    const conn = sources.find((s) => s.file === 'uplink/mqtt-connection.ts')!;
+    expect(conn.text.match(/\??\._[A-Za-z]\w*/g) ?? []).toEqual([]);
   });
 
   it('one topic module (core/topics.ts): no other file spells the topic root or the fleet-wide group', () => {

@@ -410,3 +410,21 @@ describe('OutboxPublisher: the status snapshot never goes stale (issue 10 §7)',
     expect(s.recordings.uploaded.size).toBe(0);
   });
 });
+
+describe('OutboxPublisher: one clock', () => {
+  it('waitForDrain times out by the injected clock, not the wall clock', async () => {
+    let now = 1_000_000;
+    const s = setup({ clock: { now: () => now } });
+    s.gate.grant('o1', 0);
+    s.gate.localOnly = true; // held: the outbox never drains
+    await queueMany(s, 'o1', 1);
+    s.pub.start();
+    let result: boolean | undefined;
+    void s.pub.waitForDrain(50).then((r) => (result = r));
+    await new Promise((r) => setTimeout(r, 200)); // 200 ms of wall time, 0 ms of device time
+    expect(result).toBeUndefined();
+    now += 100;
+    await waitFor(() => result !== undefined, 1000, 'timeout by the clock');
+    expect(result).toBe(false);
+  });
+});
