@@ -80,4 +80,18 @@ export type UploadDecision = { allowed: true } | { allowed: false; reason: Uploa
  */
 export interface UploadGate {
   check(entry: { ownerId: string; capturedAt: number }, now: number): Promise<UploadDecision>;
+  /**
+   * Optional event hook: called after anything that can change an answer (consent, local-only, uploads
+   * enabled, fleet privacy). The uplink re-checks the uploads it holds at once instead of waiting for notify().
+   */
+  onChange?(listener: () => void): () => void;
+}
+
+/**
+ * What the uplink offers the rest of the device (the daemon, the application layer): "look at the outbox now",
+ * after a capture was stored and enqueued or a consent / privacy decision changed. The outbox is event-driven,
+ * so without it a new entry waits for the next connection change or retry timer.
+ */
+export interface UploadTrigger {
+  notify(): void;
 }

@@ -125,9 +125,11 @@ export class OutboxPublisher {
       else this.clearWakeTimer(); // the reconnect kicks again
     });
     const offLink = this.o.transport.onLinkChange?.(() => this.changed());
+    const offGate = this.o.gate.onChange?.(() => this.notify());
     this.unsubscribe = () => {
       offReady();
       offLink?.();
+      offGate?.();
     };
     this.changed();
     this.kick();

@@ -5,7 +5,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
-import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/ports.js';
+import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate, UploadTrigger } from '../core/ports.js';
 import type { DeviceConfig } from '../config/types.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { DeviceStatusFields } from './device-status.js';
@@ -52,7 +52,7 @@ const PUBLISHER_GRACE_MS = 2000;
 const CONNECTION_STOP_MS = 2500;
 const CLOSE_GRACE_MS = STOP_BUDGET_MS - PUBLISHER_GRACE_MS - CONNECTION_STOP_MS;
 
-export class Uplink {
+export class Uplink implements UploadTrigger {
   readonly connection: MqttConnection;
   readonly publisher: OutboxPublisher;
   private readonly log: Logger;

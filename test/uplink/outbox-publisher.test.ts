@@ -428,3 +428,17 @@ describe('OutboxPublisher: one clock', () => {
     expect(result).toBe(false);
   });
 });
+
+describe('OutboxPublisher: gate change events', () => {
+  it("releases held uploads when the gate reports a change, without anyone calling notify()", async () => {
+    const s = setup({ heldRecheckMs: 60_000 });
+    s.gate.grant('o1', 0);
+    s.gate.localOnly = true;
+    await queueMany(s, 'o1', 3);
+    s.pub.start();
+    await waitFor(() => s.pub.progress().held === 3, 2000, 'held');
+    s.gate.localOnly = false;
+    s.gate.changed();
+    await waitFor(() => s.recordings.uploaded.size === 3, 2000, 'released by the gate event');
+  });
+});

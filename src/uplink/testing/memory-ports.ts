@@ -90,6 +90,15 @@ export class ScriptedGate implements UploadGate {
   /** ownerId → [grantedAt, revokedAt?] intervals of cloud-processing consent. */
   readonly consent = new Map<string, { grantedAt: number; revokedAt?: number }[]>();
   checks = 0;
+  private readonly listeners = new Set<() => void>();
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** Tell subscribers that an answer may have changed (a real gate does this after each decision it records). */
+  changed(): void {
+    for (const l of this.listeners) l();
+  }
   grant(ownerId: string, at: number): void {
     const list = this.consent.get(ownerId) ?? [];
     list.push({ grantedAt: at });
