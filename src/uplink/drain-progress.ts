@@ -75,6 +75,11 @@ export function processAlive(pid: number): boolean {
 export type DrainStatus = DrainProgress & {
   /** No uplink is draining now: it stopped (snapshot says so), or the daemon that wrote it is gone, or none ever ran. */
   stale: boolean;
+  /**
+   * Why nothing is draining: 'stopped' (the uplink wrote its final snapshot at `at`), 'process-gone' (its daemon
+   * ended without stopping it, e.g. killed; `at` is its last update), 'never' (no snapshot); null while running.
+   */
+  ended: 'stopped' | 'process-gone' | 'never' | null;
 };
 
 /**
@@ -112,6 +117,7 @@ export async function readDrainProgress(settings: SettingsRepo, outbox: OutboxRe
     lastError: saved.lastError ?? null,
     at: typeof saved.at === 'number' ? saved.at : 0,
     stale: !running,
+    ended: running ? null : saved.running === false ? 'stopped' : saved.running === true ? 'process-gone' : 'never',
   };
 }
 
@@ -125,8 +131,9 @@ const LINK_TEXT: Record<LinkState, string> = {
 export function describeDrain(d: DrainStatus): string {
   const counts = `${d.queued} queued, ${d.inFlight} in flight, ${d.sent} sent, ${d.failed} refused/retrying`;
   if (!d.running) {
-    const since = d.at > 0 ? `; uplink stopped ${new Date(d.at).toISOString()}` : '';
-    return `${counts} (no daemon draining${since})`;
+    const at = new Date(d.at).toISOString();
+    const why = d.ended === 'stopped' ? `; uplink stopped ${at}` : d.ended === 'process-gone' ? `; its daemon ended without stopping, last update ${at}` : '';
+    return `${counts} (no daemon draining${why})`;
   }
   return `${counts}, ${d.ratePerS.toFixed(1)}/s, ${LINK_TEXT[d.link]}`;
 }

@@ -66,6 +66,8 @@ interface InFlightEntry {
 
 const WITHDRAW_REASONS: ReadonlySet<UploadBlockReason> = new Set(['no-consent', 'consent-not-active-at-capture', 'unknown-owner']);
 const DEFAULT_RETRY: BackoffPolicy = { minMs: 2000, maxMs: 300_000 };
+/** After a failed drain step (e.g. the store could not be read), the next attempt. */
+const PUMP_ERROR_RETRY_MS = 5000;
 /** setTimeout's limit is 2^31−1 ms; a later retry is re-planned when this shorter timer fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -258,7 +260,16 @@ export class OutboxPublisher {
         if (this.running && this.o.transport.ready) await this.planWake();
       } catch (e) {
         this.counters.lastError = errorMessage(e);
-        this.log.error('outbox drain step failed', { error: errorMessage(e) });
+        this.log.error('outbox drain step failed; trying again shortly', { error: errorMessage(e), inMs: PUMP_ERROR_RETRY_MS });
+        this.changed();
+        // No poll would come back to it: the one timer does (a store error must not stall the uplink).
+        this.clearWakeTimer();
+        if (this.running) {
+          this.wakeTimer = setTimeout(() => {
+            this.wakeTimer = undefined;
+            this.kick();
+          }, PUMP_ERROR_RETRY_MS);
+        }
       } finally {
         this.pumping = undefined;
         if (this.running && this.pumpAgain) this.kick();

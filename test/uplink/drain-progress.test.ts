@@ -39,7 +39,15 @@ describe('drain progress', () => {
     await settings.set(DRAIN_PROGRESS_KEY, snapshot({ inFlight: 5 }));
     const dead = await readDrainProgress(settings, outbox, () => false);
     expect(dead).toMatchObject({ running: false, stale: true, inFlight: 0, link: 'not-connected' });
-    expect(describeDrain(dead)).toMatch(/^0 queued, 0 in flight, 10 sent, 1 refused\/retrying \(no daemon draining; uplink stopped 2023-11-14T22:13:20.000Z\)$/);
+    expect(dead.ended).toBe('process-gone');
+    expect(describeDrain(dead)).toBe('0 queued, 0 in flight, 10 sent, 1 refused/retrying (no daemon draining; its daemon ended without stopping, last update 2023-11-14T22:13:20.000Z)');
+    await settings.set(DRAIN_PROGRESS_KEY, snapshot({ running: false }));
+    const stopped = await readDrainProgress(settings, outbox);
+    expect(stopped.ended).toBe('stopped');
+    expect(describeDrain(stopped)).toBe('0 queued, 0 in flight, 10 sent, 1 refused/retrying (no daemon draining; uplink stopped 2023-11-14T22:13:20.000Z)');
+    const never = await readDrainProgress(new MemorySettings(), outbox);
+    expect(never.ended).toBe('never');
+    expect(describeDrain(never)).toBe('0 queued, 0 in flight, 0 sent, 0 refused/retrying (no daemon draining)');
   });
 
   it('status tells "connected, broker not acknowledging" apart from "not connected"', async () => {

@@ -442,3 +442,24 @@ describe('OutboxPublisher: gate change events', () => {
     await waitFor(() => s.recordings.uploaded.size === 3, 2000, 'released by the gate event');
   });
 });
+
+describe('OutboxPublisher: a store error does not stall the uplink', () => {
+  it('a failing outbox query is retried on the timer, without any new event', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    const [id] = await queueMany(s, 'o1', 1);
+    const due = s.outbox.due.bind(s.outbox);
+    let failOnce = true;
+    s.outbox.due = async (now: number, limit: number) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('SQLITE_BUSY: database is locked');
+      }
+      return due(now, limit);
+    };
+    s.pub.start();
+    await waitFor(() => s.pub.progress().lastError !== null, 1000, 'the failure');
+    expect(s.pub.progress().lastError).toMatch(/SQLITE_BUSY/);
+    await waitFor(() => s.recordings.uploaded.has(id!), 8000, 'upload after the retry');
+  }, 12_000);
+});
