@@ -286,16 +286,11 @@ export class MemoryStore implements UnitOfWork, StoreMaintenance, AuditQueries {
   async runRekeyed<T>(fn: (tx: Tx, rotation: { from: string; to: string }) => Promise<T>): Promise<T> {
     const from = this.state.kek;
     const to = `kek-${Number(from.slice(4)) + 1}`;
-    return this.run(async (tx) => {
-      const out = await fn(tx, { from, to });
-      this.pendingKek = to;
-      return out;
-    }).finally(() => {
-      if (this.pendingKek !== undefined) this.state.kek = this.pendingKek;
-      this.pendingKek = undefined;
-    });
+    const out = await this.run((tx) => fn(tx, { from, to }));
+    // Only a committed unit switches the key, as in SQLite.
+    this.state.kek = to;
+    return out;
   }
-  private pendingKek: string | undefined;
 
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     // A read works on a copy, so nothing it might (wrongly) write survives.
