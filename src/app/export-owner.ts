@@ -38,8 +38,10 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
   const owner = await getOwner(deps, opts.ownerId);
   const generatedAt = deps.clock.now();
   const root = `earshot-export-${owner.id}`;
-  const bundle = await BundleFile.create(opts.out, { root, generatedAt, ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) });
+  await BundleFile.assertFree(opts.out);
+  let bundle: BundleFile | undefined;
   try {
+    bundle = await BundleFile.create(opts.out, { root, generatedAt, ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) });
     const ids = await deps.uow.read((tx) => tx.recordings.ids(owner.id));
     const recordings: ManifestRecording[] = [];
     opts.onProgress?.({ done: 0, total: ids.length });
@@ -103,18 +105,19 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
     };
     await bundle.add('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'));
     const { sha256, bytes } = await bundle.finish();
+    const format = bundle.format;
     // Audit before the bundle appears: an export that exists was always logged with its hash.
     await deps.uow.run((tx) =>
       tx.audit.append({
         type: 'export.created',
         ownerId: owner.id,
-        detail: { recordings: recordings.length, sha256, format: bundle.format, bytes, source: opts.source },
+        detail: { recordings: recordings.length, sha256, format, bytes, source: opts.source },
       }),
     );
     await bundle.commit();
-    return { out: opts.out, format: bundle.format, ownerId: owner.id, recordings: recordings.length, bytes, sha256 };
+    return { out: opts.out, format, ownerId: owner.id, recordings: recordings.length, bytes, sha256 };
   } catch (e) {
-    await bundle.abort();
+    await bundle?.abort();
     await recordIncident(deps, { kind: 'export-aborted', reason: isEarshotError(e) ? e.code : 'INTERNAL' }, owner.id);
     throw new EarshotError('EXPORT_ABORTED', `export of owner ${owner.id} aborted, nothing was written: ${errorMessage(e)}`, { cause: e });
   }

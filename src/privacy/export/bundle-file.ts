@@ -43,12 +43,16 @@ export class BundleFile {
     private readonly root: string,
   ) {}
 
-  /** Refuses an existing target: an export never overwrites anything. */
-  static async create(out: string, opts: { passphrase?: string; root: string; generatedAt: number }): Promise<BundleFile> {
-    const format = exportFormatFor(out, opts.passphrase);
+  /** An export never overwrites anything: BAD_ARGUMENT when `out` exists. */
+  static async assertFree(out: string): Promise<void> {
     if (await fs.stat(out).then(() => true, () => false)) {
       throw new EarshotError('BAD_ARGUMENT', `${out} already exists; an export never overwrites anything`);
     }
+  }
+
+  static async create(out: string, opts: { passphrase?: string; root: string; generatedAt: number }): Promise<BundleFile> {
+    const format = exportFormatFor(out, opts.passphrase);
+    await BundleFile.assertFree(out);
     const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.partial-${randomBytes(6).toString('hex')}`);
     if (format === 'directory') {
       await fs.mkdir(path.join(tmp, 'recordings'), { recursive: true, mode: 0o700 });
