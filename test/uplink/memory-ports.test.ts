@@ -1,15 +1,22 @@
-/** The in-memory ports behave like the SQLite store where the uplink depends on it. */
+/** The uplink's in-memory ports behave like the store where the uplink depends on it. */
 import { describe, expect, it } from 'vitest';
-import { outboxContract } from '../store/contracts.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, makeRecording, queueRecording } from './fakes.js';
 
-let n = 0;
-outboxContract('in-memory (uplink tests)', async () => ({
-  repo: new MemoryOutbox(),
-  addOwner: async () => `owner-${++n}`,
-  addRecording: async () => `rec-${++n}`,
-  cleanup: async () => {},
-}));
+describe('MemoryOutbox.nextAttemptAfter (like the SQLite outbox; the store contract checks that one)', () => {
+  it('is the earliest retry time later than now, undefined when none', async () => {
+    const o = new MemoryOutbox();
+    expect(await o.nextAttemptAfter(0)).toBeUndefined();
+    await o.enqueue({ recordingId: 'a', ownerId: 'o', capturedAt: 1, enqueuedAt: 10 });
+    await o.enqueue({ recordingId: 'b', ownerId: 'o', capturedAt: 2, enqueuedAt: 10 });
+    expect(await o.nextAttemptAfter(10)).toBeUndefined();
+    expect(await o.nextAttemptAfter(5)).toBe(10);
+    await o.recordFailure('a', 'x', 9000);
+    await o.recordFailure('b', 'x', 7000);
+    expect(await o.nextAttemptAfter(10)).toBe(7000);
+    expect(await o.nextAttemptAfter(7000)).toBe(9000);
+    expect(await o.nextAttemptAfter(9000)).toBeUndefined();
+  });
+});
 
 describe('MemoryRecordings.markUploaded (like RecordingRepo.markUploaded)', () => {
   it('removes the outbox entry and writes exactly one recording.uploaded audit entry', async () => {
