@@ -85,11 +85,15 @@ function reasonCodeOf(err: unknown): number | undefined {
 /**
  * mqtt.js' default in-memory outgoing store, except that it refuses to store a publish on a withdrawn topic.
  * mqtt.js stores every QoS 1 publish before writing it and writes only when the store accepted it, so a
- * recording withdrawn while queued inside the client (no message id yet) is never sent; its callback gets the
- * refusal, and the recording stays in the outbox.
+ * recording withdrawn while queued inside the client (no message id yet) is never sent; it stays in the outbox.
+ * mqtt.js keeps the refused packet's message id reserved, so `onRefused` gets it to release it
+ * (`removeOutgoingMessage`, which also ends the publish's callback with "Message removed").
  */
-class WithdrawingStore extends Store {
+export class WithdrawingStore extends Store {
   private readonly withdrawn = new Set<string>();
+  constructor(private readonly onRefused: (messageId: number) => void = () => {}) {
+    super();
+  }
   withdraw(topic: string): void {
     this.withdrawn.add(topic);
   }
@@ -100,6 +104,8 @@ class WithdrawingStore extends Store {
     if (packet.cmd === 'publish' && this.withdrawn.has(String(packet.topic))) {
       this.withdrawn.delete(String(packet.topic));
       cb(new EarshotError('UPLINK_UNAVAILABLE', 'publish withdrawn before it was sent'));
+      const id = packet.messageId;
+      if (id !== undefined) setImmediate(() => this.onRefused(id));
       return this;
     }
     return super.put(packet, cb);
@@ -209,7 +215,7 @@ export class MqttConnection implements RecordingTransport {
     if (this.client) return;
     this.stopping = false;
     const o = this.opts;
-    this.outgoingStore = new WithdrawingStore();
+    this.outgoingStore = new WithdrawingStore((id) => this.client?.removeOutgoingMessage(id));
     const options: IClientOptions = {
       outgoingStore: this.outgoingStore,
       protocolVersion: o.protocolVersion ?? 5,
