@@ -463,3 +463,23 @@ describe('OutboxPublisher: a store error does not stall the uplink', () => {
     await waitFor(() => s.recordings.uploaded.has(id!), 8000, 'upload after the retry');
   }, 12_000);
 });
+
+describe('OutboxPublisher: a refused publish is retried once per retry, not twice', () => {
+  it('each refusal is recorded before the row can be taken again (slow store)', async () => {
+    const s = setup({ maxInFlight: 4, retry: { minMs: 5000, maxMs: 5000, jitter: 0 } });
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = 0x87; // a denying ACL
+    const record = s.outbox.recordFailure.bind(s.outbox);
+    s.outbox.recordFailure = async (id: string, error: string, next: number) => {
+      await new Promise((r) => setTimeout(r, 5));
+      await record(id, error, next);
+    };
+    const ids = await queueMany(s, 'o1', 8);
+    s.pub.start();
+    await waitFor(() => ids.every((id) => (s.outbox.rows.get(id)?.attempts ?? 0) >= 1), 3000, 'one refusal each');
+    await new Promise((r) => setTimeout(r, 200)); // well before the 5-s retry
+    const counts = ids.map((id) => s.transport.ids().filter((x) => x === id).length);
+    expect(counts, 'publishes per recording before its retry is due').toEqual(ids.map(() => 1));
+    expect(ids.map((id) => s.outbox.rows.get(id)!.attempts)).toEqual(ids.map(() => 1));
+  });
+});
