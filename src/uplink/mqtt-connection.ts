@@ -443,8 +443,9 @@ export class MqttConnection implements RecordingTransport {
       await withTimeout(client.endAsync(!client.connected), Math.round(budget / 2));
     } catch (e) {
       this.log.warn('broker did not let the connection close; destroying it', { error: errorMessage(e) });
+      // A second end(true) would be ignored while the first end() is pending, so the socket is destroyed directly
+      // (mqtt.js then finishes that end() itself); nothing the client emits after this is ours to handle.
       client.stream?.destroy();
-      // end() after destroy only closes the stores; mqtt.js ignores a second end() while the first is pending.
       client.removeAllListeners();
     }
     if (this.ackTimer) clearTimeout(this.ackTimer);
