@@ -83,6 +83,8 @@ describe('MqttConnection', () => {
     const conn = connection(b.url, { keepaliveSec: 30 });
     conn.start();
     await waitFor(() => conn.ready, 3000, 'connected');
+    // Readiness does not wait for the online status' PUBACK any more (a silent broker must not block uploads).
+    await waitFor(() => conn.outgoingMessageIds().length === 0, 3000, 'online status acknowledged');
     b.pause(); // the broker answers nothing: PUBACKs are withheld
     try {
       const h1 = conn.publishRecording(recordingMessage('spk-1', makeRecording('o1', 1)));
