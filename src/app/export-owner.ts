@@ -82,6 +82,12 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
       source: c.source,
       textVersion: c.textVersion,
     }));
+    // The audit events included must be the chain's own: an entry edited or re-pointed to this owner fails here.
+    const chain = await deps.audit.verify();
+    if (!chain.ok) {
+      const first = chain.problems[0];
+      throw new EarshotError('INTEGRITY', `the audit log does not verify (${chain.problems.length} problem(s)${first ? `, first: ${first.kind} at #${first.seq}` : ''}); run earshot audit verify`);
+    }
     const audit = (await deps.audit.list({ ownerId: owner.id })).map((e) => ({
       seq: e.seq,
       at: new Date(e.at).toISOString(),
