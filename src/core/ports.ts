@@ -99,6 +99,8 @@ export interface OutboxRepo {
    * timer for it instead of polling, so an idle outbox costs no queries.
    */
   nextAttemptAfter(now: number): Promise<number | undefined>;
+  /** The entry of one recording, if queued. */
+  entry(recordingId: string): Promise<OutboxEntry | undefined>;
   recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void>;
   /** Remove one entry (after a confirmed upload, or when consent no longer allows it). */
   remove(recordingId: string): Promise<void>;
@@ -142,6 +144,20 @@ export interface StoreMaintenance {
   compact(opts?: { full?: boolean }): Promise<void>;
   /** Non-personal counters for `earshot status`. */
   stats(): Promise<StoreStats>;
+  /** Audio moved aside because it did not match the metadata (never deleted on a hunch). */
+  quarantined(): Promise<QuarantinedItem[]>;
+  restoreQuarantined(id: string): Promise<{ restoredTo: string }>;
+  discardQuarantined(id: string): Promise<QuarantinedItem>;
+}
+
+export interface QuarantinedItem {
+  id: string;
+  kind: 'blob' | 'owner-file';
+  /** The owner file it was found in (from the file name: not authenticated). */
+  foundInOwnerFile: string;
+  recordingId: string | null;
+  reason: string;
+  at: number;
 }
 
 export interface StoreStats {
@@ -151,6 +167,7 @@ export interface StoreStats {
   auditEntries: number;
   schemaVersion: number;
   activeOwnerId: string | null;
+  quarantined: number;
 }
 
 /** One audit entry as read back: `personal` opened where the owner's key still exists. */

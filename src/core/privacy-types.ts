@@ -51,6 +51,8 @@ export type AuditEventType =
   | 'key.rotated'
   | 'config.applied'
   | 'config.refused'
+  | 'quarantine.restored'
+  | 'quarantine.discarded'
   | 'incident';
 
 /**

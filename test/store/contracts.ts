@@ -165,6 +165,8 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         expect((await run((tx) => tx.outbox.due(1000, 2))).map((e) => e.recordingId)).toEqual([r2, r3]);
         expect(await run((tx) => tx.outbox.due(999, 10))).toEqual([]);
         expect((await run((tx) => tx.outbox.due(1000, 1)))[0]).toEqual({ recordingId: r2, ownerId: o, capturedAt: 100, enqueuedAt: 1000, attempts: 0, nextAttemptAt: 1000, lastError: null });
+        expect(await run((tx) => tx.outbox.entry(r3))).toEqual({ recordingId: r3, ownerId: o, capturedAt: 200, enqueuedAt: 1000, attempts: 0, nextAttemptAt: 1000, lastError: null });
+        expect(await run((tx) => tx.outbox.entry('nope'))).toBeUndefined();
       });
       it('recordFailure counts attempts and postpones; remove and removeOwner delete; a deleted recording leaves the queue', async () => {
         const a = await addOwner();

@@ -80,6 +80,7 @@ const status: Command = {
       const { ownerId, privacy } = await app.privacyInEffect();
       const drain = await readDrainProgress(store.settings, store.outbox);
       const audit = await app.auditHead();
+      const quarantined = (await app.listQuarantine()).length;
       const wake = await readWakeHealth(store.settings, Date.now());
       const versions = Object.fromEntries([...fleet.records].map(([target, r]) => [target, r.version]));
       const doc = {
@@ -92,6 +93,7 @@ const status: Command = {
         uplink: { brokerUrl: config.uplink.brokerUrl || null, ...drain },
         fleet: { versions, documents: fleet.documents.length },
         audit,
+        quarantined,
       };
       if (args.values['json'] === true) {
         writeLine(io.stdout, JSON.stringify(doc));
@@ -112,6 +114,7 @@ const status: Command = {
         `upload queue  ${describeDrain(drain)}`,
         `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
         `audit log     ${audit.seq} entries, head ${audit.head.slice(0, 16)}…`,
+        ...(quarantined > 0 ? [`quarantine    ${quarantined} item(s) that did not match the metadata: earshot repair`] : []),
       ];
       for (const l of lines) writeLine(io.stdout, l);
       return 0;

@@ -24,6 +24,9 @@ export class MemoryOutbox implements OutboxRepo {
     for (const r of this.rows.values()) if (r.nextAttemptAt > now && (t === undefined || r.nextAttemptAt < t)) t = r.nextAttemptAt;
     return t;
   }
+  async entry(recordingId: string): Promise<OutboxEntry | undefined> {
+    return this.rows.get(recordingId);
+  }
   async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
     const r = this.rows.get(recordingId);
     if (r) this.rows.set(recordingId, { ...r, attempts: r.attempts + 1, lastError: error, nextAttemptAt });
