@@ -368,8 +368,9 @@ export class OutboxPublisher {
     }
     const msg = recordingMessage(this.o.deviceId, rec);
     // The gate is asked after the recording is read and encoded: nothing awaits between its answer and the
-    // hand-over to the client, so a decision recorded before this check is always honoured.
-    const decision = await this.o.gate.check({ ownerId: e.ownerId, capturedAt: e.capturedAt }, this.clock.now());
+    // hand-over to the client, so a decision recorded before this check is always honoured. It is asked about the
+    // owner and capture time the recording's sealed data names, never the queue row's plain columns.
+    const decision = await this.o.gate.check({ ownerId: rec.ownerId, capturedAt: rec.startedAt }, this.clock.now());
     if (!decision.allowed) {
       await this.blocked(e, decision.reason);
       return false;
