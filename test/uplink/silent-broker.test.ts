@@ -14,8 +14,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function silent(): Promise<SilentBroker> {
-  const b = await startSilentBroker();
+async function silent(opts: { holdOpen?: boolean } = {}): Promise<SilentBroker> {
+  const b = await startSilentBroker(opts);
   cleanups.push(() => b.close());
   return b;
 }
@@ -68,5 +68,22 @@ describe('a broker that accepts but never acknowledges', () => {
     expect(await d.outbox.count()).toBe(3);
     const after = await readDrainProgress(d.settings, d.outbox);
     expect(after).toMatchObject({ running: false, inFlight: 0, sent: 0, queued: 3, link: 'not-connected' });
+  }, 20_000);
+
+  it('a broker that never lets the connection close either: stop returns within its budget and destroys the socket', async () => {
+    const b = await silent({ holdOpen: true });
+    // TCP socket handles of this process: the device's own socket must be gone after stop (a half-closed socket
+    // waiting for the broker's FIN would keep a daemon alive); the broker's side stays open on purpose.
+    const tcpSockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const before = tcpSockets();
+    const d = device(b);
+    d.uplink.start();
+    await waitFor(() => b.received.includes('CONNECT') && tcpSockets() - before === 2, 3000, 'connected (device side + broker side)');
+    await new Promise((r) => setTimeout(r, 100)); // the CONNACK is in
+    const t0 = performance.now();
+    await d.uplink.stop();
+    expect(performance.now() - t0).toBeLessThan(STOP_BUDGET_MS + 500);
+    expect(b.received).toContain('DISCONNECT'); // it did try to leave gracefully first
+    await waitFor(() => tcpSockets() - before === 1, 2000, "only the broker's side of the socket left");
   }, 20_000);
 });

@@ -20,7 +20,11 @@ export interface SilentBroker {
 
 const TYPES = ['?', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
 
-export async function startSilentBroker(): Promise<SilentBroker> {
+/**
+ * `holdOpen`: the server never closes its side either (half-open sockets), so a client's graceful end never
+ * completes: only destroying the socket ends the connection.
+ */
+export async function startSilentBroker(opts: { holdOpen?: boolean } = {}): Promise<SilentBroker> {
   const sockets = new Set<Socket>();
   const broker: SilentBroker = {
     url: '',
@@ -34,7 +38,7 @@ export async function startSilentBroker(): Promise<SilentBroker> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-  const server: Server = createServer((socket) => {
+  const server: Server = createServer({ allowHalfOpen: opts.holdOpen ?? false }, (socket) => {
     broker.connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
