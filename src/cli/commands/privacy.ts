@@ -13,7 +13,7 @@ import { mergeFleetPrivacy } from '../../fleet/merge.js';
 import { ConsentLedger, DEFAULT_SOURCE, DEFAULT_TEXT_VERSION, type PurposeStatus } from '../../privacy/consent/index.js';
 import { LocalOnlyPolicy, type LocalOnlyStatus } from '../../privacy/local-only/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { resolveOwner } from '../owner-option.js';
+import { ownerOption, resolveOwner } from '../owner-option.js';
 import { withStore } from '../command-context.js';
 
 /** The store ports these commands need. */
@@ -123,7 +123,7 @@ function consentChangeCommand(action: 'grant' | 'revoke'): Command {
     async run(args, io) {
       const purpose = stringOption(args, 'purpose');
       if (purpose === undefined) throw new EarshotError('BAD_ARGUMENT', '--purpose is required (cloud-processing | quality-improvement)');
-      const ownerId = stringOption(args, 'owner');
+      const ownerId = ownerOption(args);
       const source = stringOption(args, 'source');
       const textVersion = stringOption(args, 'text-version');
       const r = await withPrivacyPorts(args, io, (ports, ctx) =>
@@ -154,7 +154,7 @@ const consentStatusCommand: Command = {
   help: CONSENT_HELP,
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    const r = await withPrivacyPorts(args, io, (ports, ctx) => consentStatus(ports, ctx, stringOption(args, 'owner')));
+    const r = await withPrivacyPorts(args, io, (ports, ctx) => consentStatus(ports, ctx, ownerOption(args)));
     if (args.values['json'] === true) {
       writeLine(io.stdout, JSON.stringify({ ownerId: r.ownerId, purposes: r.purposes.map((p) => ({ ...p, since: iso(p.since) })) }));
       return 0;
@@ -189,7 +189,7 @@ function localOnlyCommand(on: boolean): Command {
     help: 'Persisted and in effect at once (the uplink checks before every publish). A fleet may force it on; then only the fleet can lift it.\n  --owner ID   owner (default: the active owner)',
     options: { owner: { type: 'string' } },
     async run(args, io) {
-      const s = await withPrivacyPorts(args, io, (ports, ctx) => setLocalOnly(ports, ctx, on, stringOption(args, 'owner')));
+      const s = await withPrivacyPorts(args, io, (ports, ctx) => setLocalOnly(ports, ctx, on, ownerOption(args)));
       printLocalOnly(io, args, s);
       return 0;
     },
@@ -202,7 +202,7 @@ const localOnlyStatusCommand: Command = {
   usage: 'earshot local-only status [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    printLocalOnly(io, args, await withPrivacyPorts(args, io, (ports, ctx) => localOnlyStatus(ports, ctx, stringOption(args, 'owner'))));
+    printLocalOnly(io, args, await withPrivacyPorts(args, io, (ports, ctx) => localOnlyStatus(ports, ctx, ownerOption(args))));
     return 0;
   },
 };

@@ -12,7 +12,7 @@ import { encodeWav } from '../../audio/wav.js';
 import { transferDevice } from '../../privacy/erasure/transfer.js';
 import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
 import { initDataDir } from '../../store/recording-store.js';
-import { resolveOwner } from '../owner-option.js';
+import { ownerOption, requiredOwnerOption, resolveOwner } from '../owner-option.js';
 import { singlePositional, requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { commandConfig, withStore } from '../command-context.js';
 
@@ -169,7 +169,7 @@ const recordingsList: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withStore(args, io, async (store) => {
-      const recs = await store.recordings.list(await resolveOwner(store.owners, stringOption(args, 'owner')));
+      const recs = await store.recordings.list(await resolveOwner(store.owners, ownerOption(args)));
       if (json(args)) out(io, recs);
       else
         for (const r of recs)
@@ -197,7 +197,7 @@ const recordingsPlay: Command = {
     const device = stringOption(args, 'device');
     if (file !== undefined && device !== undefined) throw new EarshotError('BAD_ARGUMENT', '--out and --device exclude each other');
     return withStore(args, io, async (store) => {
-      const rec = await store.recordings.play(id, await resolveOwner(store.owners, stringOption(args, 'owner')));
+      const rec = await store.recordings.play(id, await resolveOwner(store.owners, ownerOption(args)));
       const wav = encodeWav(rec.pcm);
       if (file !== undefined) {
         await fs.writeFile(file, wav, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
@@ -241,7 +241,7 @@ const recordingsDelete: Command = {
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
     return withStore(args, io, async (store) => {
-      await store.recordings.delete(id, 'owner-request', await resolveOwner(store.owners, stringOption(args, 'owner')));
+      await store.recordings.delete(id, 'owner-request', await resolveOwner(store.owners, ownerOption(args)));
       if (json(args)) out(io, { deleted: id });
       else writeLine(io.stdout, `deleted ${id}`);
       return 0;
@@ -261,7 +261,7 @@ const exportCmd: Command = {
   ].join('\n'),
   options: { owner: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } },
   async run(args, io) {
-    const ownerId = requiredOption(args, 'owner');
+    const ownerId = requiredOwnerOption(args);
     const outPath = requiredOption(args, 'out');
     const pf = stringOption(args, 'passphrase-file');
     const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
@@ -307,7 +307,7 @@ const erase: Command = {
   usage: 'earshot erase --owner ID --yes [--json]',
   options: { owner: { type: 'string' }, yes: { type: 'boolean' } },
   async run(args, io) {
-    const ownerId = requiredOption(args, 'owner');
+    const ownerId = requiredOwnerOption(args);
     requireYes(args, 'erasure');
     return withStore(args, io, async (store) => {
       const r = await store.eraseOwner(ownerId);
@@ -349,7 +349,7 @@ const auditLog: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withStore(args, io, async (store) => {
-      const owner = stringOption(args, 'owner');
+      const owner = ownerOption(args);
       const entries = await store.audit.list(owner !== undefined ? { ownerId: owner } : {});
       for (const e of entries) {
         if (json(args)) out(io, e);
@@ -403,7 +403,7 @@ const retentionSet: Command = {
   usage: 'earshot retention set --owner ID --days N [--json]',
   options: { owner: { type: 'string' }, days: { type: 'string' } },
   async run(args, io) {
-    const ownerId = requiredOption(args, 'owner');
+    const ownerId = requiredOwnerOption(args);
     const days = Number(requiredOption(args, 'days'));
     return withStore(args, io, async (store) => {
       await store.owners.setRetentionDays(ownerId, days);
