@@ -14,6 +14,7 @@ import { semanticProblems } from '../config/validate.js';
 import { readAppliedFleetState, saveFleetRecord, type StoredFleetRecord } from './applied-store.js';
 import { verifyFleetDocument } from './document.js';
 import { loadFleetPublicKey } from './keys.js';
+import { captureBaselineOf } from './capture-rules.js';
 import { effectiveDeviceConfig, mergeFleetPrivacy, orderDocuments, privacyBaseline } from './merge.js';
 import { targetForTopic, targetsForDevice, topicForTarget } from './target.js';
 import type { AppliedFleetDocument, FleetPrivacy, FleetRefusalReason, FleetTarget, PrivacyBaseline } from './types.js';
@@ -50,8 +51,8 @@ export interface FleetReceiverOptions {
   audit: AuditSink;
   clock?: Clock;
   /**
-   * Owner choices over device defaults without fleet (for the active owner); a document capping retention
-   * above it is refused as 'loosens-privacy'. Default: the device config's privacy.
+   * Owner choices over device defaults without fleet (for the active owner). Default: the device config's
+   * privacy. Its `capture` (wake/capture settings a document may only make less eager) defaults to deviceConfig's.
    */
   baseline?: () => Promise<PrivacyBaseline>;
   /** Called with every applied or refused result (the daemon publishes it on the retained status topic). */
@@ -158,7 +159,9 @@ export class FleetConfigReceiver {
       return this.finish({ status: 'unchanged', topic, target: topicTarget, version: null, detail: 'already refused', at });
     }
 
-    const baseline = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
+    const owner = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
+    // Capture may only become less eager than this device's own settings (the config as loaded, without fleet).
+    const baseline = { capture: captureBaselineOf(this.opts.deviceConfig), ...owner };
     const verdict = verifyFleetDocument(bytes, {
       publicKeys: this.keys,
       deviceId: this.opts.deviceId,

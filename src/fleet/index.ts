@@ -12,6 +12,7 @@ export {
   type VerifyContext,
 } from './document.js';
 export { checkFleetConfig, type RuleViolation } from './fleet-config-rules.js';
+export { captureBaselineOf, clampCapture, findCaptureLoosening, type CaptureBaseline } from './capture-rules.js';
 export {
   effectiveDeviceConfig,
   effectivePrivacy,

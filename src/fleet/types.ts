@@ -4,6 +4,7 @@
  */
 import type { LogLevel } from '../core/logger.js';
 import type { WakeWordConfig } from '../config/types.js';
+import type { CaptureBaseline } from './capture-rules.js';
 
 export const FLEET_FORMAT = 'earshot-fleet-config/1';
 /** Largest document a device accepts, in bytes (UTF-8, as received). */
@@ -92,6 +93,11 @@ export interface PrivacyBaseline {
   retentionDays: number;
   uploadsEnabled: boolean;
   humanReview: boolean;
+  /**
+   * The device's own wake/capture settings; a document making capture more eager than these is refused as
+   * 'loosens-privacy'. The receiver fills it from its device config when the caller's baseline lacks it.
+   */
+  capture?: CaptureBaseline;
 }
 
 /** A verified document, as applied and persisted. */
