@@ -7,7 +7,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AuditLog, type AnchorStore, type PersonalSealer } from '../audit/audit-log.js';
+import { AuditLog, type AnchorStore, type ExternalAnchor, type PersonalSealer } from '../audit/audit-log.js';
 import { GENESIS_HASH, type AuditAnchor } from '../audit/chain.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
@@ -111,7 +111,10 @@ export class RecordingStore {
         return open(k.key, blob, auditPersonalAad(seq, ownerId, keyVersion), `audit entry #${seq}`);
       },
     };
-    this.audit = new AuditLog(db, sealer, anchors, clock);
+    // The head is also kept in the key store (outside this database), so a database copy put back is behind it.
+    const slot = keyStore.state;
+    const external: ExternalAnchor | undefined = slot ? { read: () => slot.readAuditAnchor(), write: (a) => slot.writeAuditAnchor(a) } : undefined;
+    this.audit = new AuditLog(db, sealer, anchors, clock, external);
     this.ctx = {
       db,
       vault,
@@ -284,6 +287,8 @@ export class RecordingStore {
 
   private async eraseIn(sql: Sql, ownerId: string, reason: string): Promise<EraseResult> {
     await this.owners.requireRow(sql, ownerId);
+    // Listed in the key store before the erasure commits, so a restore of an older backup re-applies it.
+    await this.keyStore.state?.recordErasure(ownerId);
     const recordings = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM recordings WHERE owner_id = ?', [ownerId]))?.n ?? 0;
     const consentEvents = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM consent WHERE owner_id = ?', [ownerId]))?.n ?? 0;
     // Overwrite first: with secure_delete the old page content is zeroed, and the key is gone before any row is.
@@ -419,6 +424,13 @@ export class RecordingStore {
     if (!ok) {
       this.logger.warn('the audit log does not end at its sealed head: entries were removed or added; run `earshot audit verify`');
       await this.recordIncident({ kind: 'audit-tail-mismatch' });
+    }
+    // A truncated tail is already reported above; the anchor check is for a whole database put back.
+    const external = ok ? await this.audit.checkExternalAnchor() : 'none';
+    if (external === 'adopted') this.logger.info('the key store now keeps the audit head (first open with an anchor slot)');
+    if (external === 'rolled-back') {
+      this.logger.warn('the audit log is behind the head kept in the key store: an older database was put back; run `earshot audit verify`');
+      await this.recordIncident({ kind: 'audit-rolled-back' });
     }
   }
 
