@@ -12,6 +12,7 @@ import { encodeWav } from '../../audio/wav.js';
 import { transferDevice } from '../../privacy/erasure/transfer.js';
 import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
 import { initDataDir } from '../../store/recording-store.js';
+import { parseExpectedHead } from '../../audit/index.js';
 import { ownerOption, requiredOwnerOption, resolveOwner } from '../owner-option.js';
 import { singlePositional, requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { commandConfig, withStore } from '../command-context.js';
@@ -320,13 +321,23 @@ const erase: Command = {
 
 const auditVerify: Command = {
   path: ['audit', 'verify'],
-  summary: 'verify the audit hash chain and its sealed head (finds edits, deletions, reordering, truncation)',
-  usage: 'earshot audit verify [--json]',
-  help: 'Exit 0 when the chain is intact, 1 when it is not (each problem is listed).',
-  options: {},
+  summary: 'verify the audit hash chain, its sealed head and the head kept in the key store (finds edits, deletions, reordering, truncation, rollback)',
+  usage: 'earshot audit verify [--head HASH[:SEQ]] [--json]',
+  help: [
+    'Exit 0 when the chain is intact, 1 when it is not (each problem is listed).',
+    'The log must also reach the head kept in the key file: an older copy of the database put back fails (rolled-back).',
+    '  --head HASH[:SEQ]   also check against a head published elsewhere (earshot audit head, the device status):',
+    '                      the log must contain that entry (at SEQ when given)',
+  ].join('\n'),
+  options: { head: { type: 'string' } },
   async run(args, io) {
+    const headText = args.values['head'];
+    const publishedHead = typeof headText === 'string' ? parseExpectedHead(headText) : undefined;
+    if (typeof headText === 'string' && publishedHead === undefined) {
+      throw new EarshotError('BAD_ARGUMENT', '--head must be HASH or HASH:SEQ (64 hex digits, optional entry number), as printed by `earshot audit head`');
+    }
     return withStore(args, io, async (store) => {
-      const r = await store.audit.verify();
+      const r = await store.audit.verify(publishedHead ? { publishedHead } : {});
       if (json(args)) out(io, r);
       else {
         writeLine(io.stdout, `${r.ok ? 'OK' : 'BROKEN'}: ${r.entries} entries, head ${r.head} (#${r.lastSeq})`);
