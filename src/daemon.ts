@@ -149,6 +149,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
             localOnly: p.localOnly,
             uploadsEnabled: p.uploadsEnabled,
             configVersions: { ...receiver.state().versions } as Record<string, number>,
+            auditHead: await store.audit.publicHead(),
             ...(lastConfig ? { lastConfig } : {}),
           };
         },
