@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Aedes } from 'aedes';
+import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavFile } from '../../src/audio/wav.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -88,6 +89,12 @@ describe('live fleet configuration in the running daemon', () => {
       const doc = signFleetDocument({ wake: { words: words.map((name) => ({ name })) } }, createPrivateKey(key), { target: 'device:spk-live', version });
       await pushFleetDocument(Buffer.from(JSON.stringify(doc)), { brokerUrl: url, protocolVersion: 4 });
     };
+    // The retained status carries the audit head (entry number and hash, nothing personal): issue 9 §2.
+    const statuses: Record<string, unknown>[] = [];
+    const watcher = await connectAsync(url, { protocolVersion: 4 });
+    watcher.on('message', (_t, payload) => statuses.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
+    await watcher.subscribeAsync('earshot/v1/devices/spk-live/status');
+
     await push(forger.privateKeyPem, 5, ['alexa']);
     await waitFor(() => events.some((e) => e.type === 'fleet' && e.result === 'refused'), 10_000, 'the forged document refused');
     await push(fleet.privateKeyPem, 1, ['alexa']);
@@ -103,5 +110,16 @@ describe('live fleet configuration in the running daemon', () => {
     const result = await done;
     expect(wakes()).toEqual(['hey_jarvis', 'alexa']);
     expect(result.captures).toBe(2);
+    const withHead = statuses.filter((st) => st['online'] === true && st['auditHead'] !== undefined);
+    expect(withHead.length).toBeGreaterThan(0);
+    const head = withHead.at(-1)!['auditHead'] as { seq: number; hash: string };
+    expect(Object.keys(head).sort()).toEqual(['hash', 'seq']);
+    expect(head.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(head.seq).toBeGreaterThan(0);
+    const after = await RecordingStore.open({ dataDir, deviceId: 'spk-live' });
+    const log = await after.audit.list();
+    expect(log.find((e) => e.seq === head.seq)?.hash).toBe(head.hash);
+    await after.close();
+    await watcher.endAsync();
   }, 90_000);
 });
