@@ -151,8 +151,21 @@ async function replaceFile(file: string, data: string): Promise<void> {
   }
 }
 
-/** Read and check a key file; undefined when it does not exist. */
+/**
+ * Read and check a key file; undefined when it does not exist. Another process may replace the file between
+ * our open and our read and then wipe the copy we opened (replaceFile): all-zero content is that race, not a
+ * corrupt file, so the read is retried on the new file.
+ */
 async function readKeyDoc(file: string): Promise<KeyFileDoc | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const text = await readKeyText(file);
+    if (text === undefined) return undefined;
+    if (attempt < 5 && text.length > 0 && /^\0+$/.test(text)) continue;
+    return parseKeyDoc(file, text);
+  }
+}
+
+async function readKeyText(file: string): Promise<string | undefined> {
   let fh;
   try {
     fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -170,13 +183,15 @@ async function readKeyDoc(file: string): Promise<KeyFileDoc | undefined> {
     if (code === 'EISDIR') throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is a directory, not a key file`, { details: { file } });
     throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${(e as Error).message}`, { details: { file } });
   }
-  let text: string;
   try {
     checkKeyFileStat(file, await fh.stat());
-    text = await fh.readFile('utf8');
+    return await fh.readFile('utf8');
   } finally {
     await fh.close();
   }
+}
+
+function parseKeyDoc(file: string, text: string): KeyFileDoc {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

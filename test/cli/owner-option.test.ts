@@ -69,6 +69,15 @@ describe('--owner must be a well-formed owner id when given', () => {
     expect((await runEarshot(['owners', 'list', '--json'], env)).out).toContain(ownerId);
   });
 
+  it('owners use "" (or a malformed id) is BAD_ARGUMENT, and the active owner stays', async () => {
+    for (const bad of ['', 'a b', '../x']) {
+      const r = await runEarshot(['owners', 'use', bad], env);
+      expect(r.err).toContain('BAD_ARGUMENT');
+      expect(r.code).toBe(2);
+    }
+    expect(JSON.parse((await runEarshot(['consent', 'status', '--json'], env)).out)).toMatchObject({ ownerId });
+  });
+
   it('a well-formed explicit owner still works', async () => {
     const r = await runEarshot(['consent', 'status', '--owner', ownerId, '--json'], env);
     expect(r.code).toBe(0);

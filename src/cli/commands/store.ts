@@ -13,7 +13,7 @@ import { transferDevice } from '../../privacy/erasure/transfer.js';
 import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
 import { initDataDir } from '../../store/recording-store.js';
 import { parseExpectedHead } from '../../audit/index.js';
-import { ownerOption, requiredOwnerOption, resolveOwner } from '../owner-option.js';
+import { checkOwnerId, ownerOption, requiredOwnerOption, resolveOwner } from '../owner-option.js';
 import { singlePositional, requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { commandConfig, withStore } from '../command-context.js';
 
@@ -124,7 +124,7 @@ const ownersUse: Command = {
   options: {},
   allowPositionals: true,
   async run(args, io) {
-    const id = singlePositional(args, 'owner id');
+    const id = checkOwnerId(singlePositional(args, 'owner id'), 'owner id');
     return withStore(args, io, async (store) => {
       await store.owners.use(id);
       if (json(args)) out(io, { activeOwnerId: id });
