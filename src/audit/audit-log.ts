@@ -201,6 +201,12 @@ export class AuditLog implements AuditSink {
     return this.db.exclusive((sql) => this.anchors.load(sql));
   }
 
+  /** Whether an incident of this kind (detail exactly `{kind}`) is already in the log: recorded once, not at every start. */
+  async hasIncident(kind: string): Promise<boolean> {
+    const row = await this.db.exclusive((sql) => sql.get<{ n: number }>("SELECT count(*) AS n FROM audit WHERE type = 'incident' AND detail = ?", [canonicalJson({ kind })]));
+    return (row?.n ?? 0) > 0;
+  }
+
   /** The head to publish off-device (device status, `audit head`): sequence number and hash, nothing personal. */
   async publicHead(): Promise<{ seq: number; hash: string }> {
     const h = await this.head();

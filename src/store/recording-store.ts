@@ -430,7 +430,7 @@ export class RecordingStore {
     if (external === 'adopted') this.logger.info('the key store now keeps the audit head (first open with an anchor slot)');
     if (external === 'rolled-back') {
       this.logger.warn('the audit log is behind the head kept in the key store: an older database was put back; run `earshot audit verify`');
-      await this.recordIncident({ kind: 'audit-rolled-back' });
+      if (!(await this.audit.hasIncident('audit-rolled-back'))) await this.recordIncident({ kind: 'audit-rolled-back' });
     }
   }
 

@@ -86,6 +86,11 @@ describe('audit rollback', () => {
     await s2.close();
     const keyStore = new FileKeyStore(path.join(d, 'device.key'));
     expect(await keyStore.state.readAuditAnchor()).toEqual(real);
+    // Recorded once, not at every start.
+    const s3 = await open(d);
+    expect((await s3.audit.list()).filter((e) => e.type === 'incident' && e.detail?.['kind'] === 'audit-rolled-back')).toHaveLength(1);
+    expect((await s3.audit.verify()).ok).toBe(false);
+    await s3.close();
   });
 
   it('splicing an old audit table and old sealed head into the current database after a rotation and an erasure fails verify', async () => {
