@@ -180,28 +180,68 @@ export async function createBackup(s: StoreFiles, opts: { out: string; passphras
 }
 
 /**
- * Consistent copies of the metadata database and the audio files. A write lock on the metadata database is
- * held throughout: no recording row can be committed or deleted meanwhile, so every row in the copy has its
- * audio (audio written for a row not yet committed is an orphan the next open removes).
+ * Consistent copies of the metadata database and the audio files. Under a short write lock on the metadata
+ * database (no recording row can be committed or deleted meanwhile) the metadata is copied and a read
+ * snapshot is opened on every audio file; the lock is then released and the audio is copied from those
+ * snapshots while the daemon keeps recording. Every row in the copy has its audio (audio written for a row
+ * not yet committed is an orphan the next open removes). Measured: README, Backups.
  */
 async function snapshot(dataDir: string, staging: string): Promise<void> {
   const dbFile = path.join(dataDir, DB_FILE_NAME);
-  const lock = await SqliteDb.open(dbFile);
-  lock.configureBusyTimeout(10_000);
+  const audioDir = path.join(dataDir, AUDIO_DIR_NAME);
+  const names = (await exists(audioDir)) ? (await fs.readdir(audioDir)).filter((n) => /^[A-Za-z0-9_-]{1,64}\.db$/.test(n)).sort() : [];
+  const readers: { name: string; db: SqliteDb }[] = [];
   try {
-    await lock.exec('BEGIN IMMEDIATE');
+    const lock = await SqliteDb.open(dbFile);
+    lock.configureBusyTimeout(10_000);
     try {
-      await vacuumInto(dbFile, path.join(staging, DB_FILE_NAME));
-      const audioDir = path.join(dataDir, AUDIO_DIR_NAME);
-      const names = (await exists(audioDir)) ? (await fs.readdir(audioDir)).filter((n) => /^[A-Za-z0-9_-]{1,64}\.db$/.test(n)).sort() : [];
-      if (names.length > 0) await fs.mkdir(path.join(staging, AUDIO_DIR_NAME), { mode: 0o700 });
-      for (const n of names) await vacuumInto(path.join(audioDir, n), path.join(staging, AUDIO_DIR_NAME, n));
+      await lock.exec('BEGIN IMMEDIATE');
+      try {
+        await vacuumInto(dbFile, path.join(staging, DB_FILE_NAME));
+        for (const n of names) {
+          const db = await SqliteDb.open(path.join(audioDir, n));
+          readers.push({ name: n, db });
+          db.configureBusyTimeout(10_000);
+          await db.exec('BEGIN');
+          await db.get('SELECT count(*) AS n FROM audio'); // the read snapshot starts here
+        }
+      } finally {
+        await lock.exec('ROLLBACK');
+      }
     } finally {
-      await lock.exec('ROLLBACK');
+      await lock.close();
     }
+    if (readers.length > 0) await fs.mkdir(path.join(staging, AUDIO_DIR_NAME), { mode: 0o700 });
+    for (const r of readers) await copyAudio(r.db, path.join(staging, AUDIO_DIR_NAME, r.name));
   } finally {
-    await lock.close();
+    for (const r of readers) await r.db.close();
   }
+}
+
+/**
+ * Rows of an audio file's read snapshot into a new file with the audio vault's schema (version 1; the
+ * restore opens it through AudioVault, which checks the version), in batches.
+ */
+async function copyAudio(from: SqliteDb, to: string): Promise<void> {
+  const out = await SqliteDb.open(to, { create: true });
+  try {
+    await out.exec('PRAGMA page_size = 16384');
+    await out.exec('PRAGMA secure_delete = ON');
+    await out.transaction(async (sql) => {
+      await sql.exec('CREATE TABLE audio (recording_id TEXT PRIMARY KEY, sealed BLOB NOT NULL)');
+      await sql.exec('PRAGMA user_version = 1');
+      let after = '';
+      for (;;) {
+        const rows = await from.all<{ recording_id: string; sealed: Buffer }>('SELECT recording_id, sealed FROM audio WHERE recording_id > ? ORDER BY recording_id LIMIT 64', [after]);
+        if (rows.length === 0) break;
+        for (const r of rows) await sql.run('INSERT INTO audio (recording_id, sealed) VALUES (?, ?)', [r.recording_id, r.sealed]);
+        after = rows[rows.length - 1]!.recording_id;
+      }
+    });
+  } finally {
+    await out.close();
+  }
+  await fs.chmod(to, 0o600);
 }
 
 async function vacuumInto(file: string, to: string): Promise<void> {

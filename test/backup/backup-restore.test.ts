@@ -164,6 +164,41 @@ describe('backup and restore', () => {
     await s.close();
   });
 
+  it('a backup taken while recordings are being saved and deleted is consistent: every restored recording opens', async () => {
+    const d = dir();
+    const out = path.join(dir('earshot-backup-out-'), 'b.bak');
+    const s = await freshStore(d);
+    const alice = await s.owners.add('Alice');
+    for (let i = 0; i < 20; i++) await s.saveCapture(alice, makeCapture({ seed: 300 + i }));
+    let done = false;
+    let saved = 0;
+    const busy = (async () => {
+      let i = 0;
+      while (!done) {
+        const c = await s.saveCapture(alice, makeCapture({ seed: 1000 + i++ }));
+        if (i % 2 === 0) await s.recordings.delete(c.id, 'owner-request', alice);
+        saved++;
+      }
+    })();
+    await createBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    done = true;
+    await busy;
+    await s.close();
+    expect(saved).toBeGreaterThan(0);
+    const fresh = dir('earshot-backup-new-');
+    await (await freshStore(fresh)).close();
+    await restoreBackup({ dataDir: fresh, deviceId: DEVICE, keyStore: keyStoreOf(fresh), clock }, { in: out, passphrase: PASS });
+    const r = await open(fresh);
+    try {
+      const recs = await r.recordings.list(alice);
+      expect(recs.length).toBeGreaterThanOrEqual(20);
+      for (const rec of recs) expect((await r.recordings.open(rec.id)).pcm.length).toBeGreaterThan(0);
+      expect((await r.audit.verify()).ok).toBe(true);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('earshot backup / restore from the command line (--json, --yes required, BAD_ARGUMENT for a missing option)', async () => {
     const d = dir();
     const work = dir('earshot-backup-cli-');
