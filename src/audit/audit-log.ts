@@ -10,7 +10,21 @@
 import type { AuditEventInput, AuditSink } from '../core/privacy-types.js';
 import { EarshotError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { SqliteDb, Sql } from '../store/sqlite.js';
+
+/** The statements the log runs (the store's SQLite connection provides them; audit/ does not import store/). */
+export interface Sql {
+  get<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  run(sql: string, params?: unknown[]): Promise<{ changes: number; lastID: number }>;
+}
+
+/** The connection: one caller at a time, and transactions. */
+export interface SqliteDb {
+  exclusive<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Run by every transaction: `beforeCommit` still under the write lock, after the body succeeded. */
+  addTransactionHooks(h: { beforeCommit(sql: Sql): Promise<void>; afterCommit(): void; afterRollback(): Promise<void> }): void;
+}
 import {
   GENESIS_HASH,
   canonicalEntry,
@@ -107,7 +121,7 @@ export class AuditLog implements AuditSink {
   ) {
     if (external) {
       db.addTransactionHooks({
-        beforeCommit: () => this.writeExternal(),
+        beforeCommit: (sql) => this.writeExternal(sql),
         afterCommit: () => {
           this.pending = undefined;
           this.base = undefined;
@@ -130,7 +144,7 @@ export class AuditLog implements AuditSink {
    * anchor or on another history, the anchor is left where it is, so the evidence of the rollback stays
    * (every `audit verify` fails) while the device keeps working.
    */
-  private async writeExternal(): Promise<void> {
+  private async writeExternal(sql: Sql): Promise<void> {
     const next = this.pending;
     if (!next || !this.external) return;
     const stored = await this.external.read();
@@ -139,7 +153,7 @@ export class AuditLog implements AuditSink {
       const extendsStored = this.base !== undefined && this.base.seq === stored.seq && this.base.head === stored.head;
       if (!extendsStored) {
         // The anchor lagged (e.g. adopted late): the history still contains it?
-        const row = await this.db.get<{ hash: string }>('SELECT hash FROM audit WHERE seq = ?', [stored.seq]);
+        const row = await sql.get<{ hash: string }>('SELECT hash FROM audit WHERE seq = ?', [stored.seq]);
         if (row?.hash !== stored.head) return;
       }
     }

@@ -1,8 +1,8 @@
-/** Public API of the audit log: the SQLite-backed log and the pure chain functions. */
-export { AuditLog, type AnchorStore, type AuditEntryView, type ExternalAnchor, type ExternalAnchorState, type PersonalSealer } from './audit-log.js';
+/** Public API of the tamper-evident audit log: the hash chain (pure) and its SQLite-backed log. */
 export {
   GENESIS_HASH,
   canonicalEntry,
+  canonicalJson,
   chainHash,
   checkOutsideHeads,
   parseExpectedHead,
@@ -14,3 +14,4 @@ export {
   type AuditVerifyReport,
   type ExpectedHead,
 } from './chain.js';
+export { AuditLog, type AnchorStore, type AuditEntryView, type ExternalAnchor, type ExternalAnchorState, type PersonalSealer } from './audit-log.js';

@@ -28,6 +28,8 @@ import { MemoryKek, MemoryKeyStore } from '../crypto/memory-key-store.js';
 import { DEVICE_ID_FILE } from '../config/device-id.js';
 import { decryptBundleFile, EncryptingSink } from '../privacy/export/bundle-cipher.js';
 import { TarWriter, type ByteSink } from '../privacy/export/tar-writer.js';
+import type { DeviceConfig } from '../config/index.js';
+import { openApp } from '../open-app.js';
 import { AUDIO_DIR_NAME, DB_FILE_NAME, RecordingStore } from '../store/index.js';
 import { SqliteDb } from '../store/sqlite.js';
 import { kekIdOf, rewrapDatabase } from './rewrap.js';
@@ -67,6 +69,8 @@ export interface RestoreResult {
 }
 
 interface StoreFiles {
+  /** The device config (its dataDir is the data directory; restore opens the application layer on a staged copy). */
+  config: DeviceConfig;
   dataDir: string;
   deviceId: string;
   keyStore: KeyStore;
@@ -308,15 +312,21 @@ export async function restoreBackup(s: StoreFiles, opts: { in: string; passphras
     // 2. Re-apply erasures to the staged copy, before it replaces anything.
     const erased = new Set(await slot.erasedOwners());
     const erasedAgain: string[] = [];
-    const staged = await RecordingStore.open({ dataDir: stagedData, deviceId: s.deviceId, keyStore: backupKeys, clock: s.clock, logger: log });
+    const staged = await openApp({
+      config: { ...s.config, dataDir: stagedData },
+      deviceId: s.deviceId,
+      clock: s.clock,
+      logger: log,
+      store: { keyStore: backupKeys },
+    });
     let owners: number;
     try {
-      for (const o of await staged.owners.list()) {
+      for (const o of await staged.app.listOwners()) {
         if (!erased.has(o.id)) continue;
-        await staged.eraseOwner(o.id, { reason: 'erased-after-backup', vacuum: 'full' });
+        await staged.app.eraseOwner(o.id, { source: 'restore' }, { reason: 'erased-after-backup', vacuum: 'full' });
         erasedAgain.push(o.id);
       }
-      owners = (await staged.stats()).owners;
+      owners = (await staged.app.stats()).owners;
     } finally {
       await staged.close();
     }

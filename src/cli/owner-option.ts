@@ -1,21 +1,22 @@
 /**
- * The owner a command acts for: `--owner ID` (checked to be well formed and to exist), else the active owner.
+ * Reading `--owner` (and an owner id positional) on the command line.
  *
- * `--owner ""` is what an unset shell variable gives (`--owner "$OWNER"`): it must never fall back to the active
- * owner, or a script meant for one person would change another person's consent or delete their recordings.
+ * `--owner ""` is what an unset shell variable gives (`--owner "$OWNER"`): it must never read as "no owner
+ * given" and fall back to the active owner, or a script meant for one person would change another person's
+ * consent or delete their recordings. So: absent → undefined (the app uses the active owner); present → must
+ * be a well-formed owner id, else BAD_ARGUMENT (exit 2). The app's resolveOwner checks the same shape again.
  */
 import { EarshotError } from '../core/errors.js';
-import type { OwnerPrivacyRepo } from '../core/ports.js';
 import type { ParsedArgs } from './command.js';
 
-/** Owner ids are opaque tokens (`own-` + 16 hex digits from `owners add`); this shape also admits test ids. */
-const OWNER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** What `earshot owners add` creates (src/app/owners.ts): `own-` and 16 hex digits. */
+const OWNER_ID = /^own-[0-9a-f]{16}$/;
 
 export function isWellFormedOwnerId(id: string): boolean {
   return OWNER_ID.test(id);
 }
 
-/** BAD_ARGUMENT (exit 2) for an empty or malformed id; the message shows its length, not the value, if it is long. */
+/** BAD_ARGUMENT for an empty or malformed id; a long value is shown by its length only. */
 export function checkOwnerId(id: unknown, what = '--owner'): string {
   if (typeof id !== 'string' || id === '') {
     throw new EarshotError('BAD_ARGUMENT', `${what} is empty (an unset shell variable?); pass an owner id from \`earshot owners list\``, {
@@ -24,7 +25,7 @@ export function checkOwnerId(id: unknown, what = '--owner'): string {
   }
   if (!isWellFormedOwnerId(id)) {
     const shown = id.length <= 64 ? JSON.stringify(id) : `(${id.length} characters)`;
-    throw new EarshotError('BAD_ARGUMENT', `${what} ${shown} is not an owner id (letters, digits, '.', '_', '-'; e.g. own-0123456789abcdef)`, {
+    throw new EarshotError('BAD_ARGUMENT', `${what} ${shown} is not an owner id (own- and 16 hex digits; earshot owners list shows them)`, {
       details: { field: what },
     });
   }
@@ -43,15 +44,4 @@ export function requiredOwnerOption(args: ParsedArgs): string {
   const v = args.values['owner'];
   if (v === undefined) throw new EarshotError('BAD_ARGUMENT', '--owner is required', { details: { field: '--owner' } });
   return checkOwnerId(v);
-}
-
-export async function resolveOwner(owners: OwnerPrivacyRepo, explicit: string | undefined): Promise<string> {
-  if (explicit !== undefined) {
-    checkOwnerId(explicit);
-    await owners.getPrivacy(explicit); // UNKNOWN_OWNER for a typo
-    return explicit;
-  }
-  const active = await owners.activeOwnerId();
-  if (active === undefined) throw new EarshotError('NO_ACTIVE_OWNER', 'no active owner; pass --owner ID or run `earshot owners add --name NAME`');
-  return active;
 }

@@ -15,7 +15,8 @@ import { readAppliedFleetState, saveFleetRecord, type StoredFleetRecord } from '
 import { verifyFleetDocument } from './document.js';
 import { loadFleetPublicKey } from './keys.js';
 import { captureBaselineOf } from './capture-rules.js';
-import { effectiveDeviceConfig, mergeFleetPrivacy, orderDocuments, privacyBaseline } from './merge.js';
+import { mergeFleetPrivacy, privacyBaseline } from '../privacy/index.js';
+import { effectiveDeviceConfig, orderDocuments } from './merge.js';
 import { targetForTopic, targetsForDevice, topicForTarget } from './target.js';
 import type { AppliedFleetDocument, FleetPrivacy, FleetRefusalReason, FleetTarget, PrivacyBaseline } from './types.js';
 

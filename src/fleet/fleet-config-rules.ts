@@ -6,7 +6,7 @@ import type { ValidateFunction } from 'ajv';
 import { createAjv, describeSchemaErrors, readShippedSchema } from '../config/validate.js';
 import { formatPath, isPlainObject } from '../config/safe-json.js';
 import { findCaptureLoosening } from './capture-rules.js';
-import type { FleetRefusalReason, PrivacyBaseline } from './types.js';
+import type { FleetBaseline, FleetRefusalReason } from './types.js';
 
 export interface RuleViolation {
   reason: FleetRefusalReason;
@@ -42,7 +42,7 @@ function findConsentKey(value: unknown, path: (string | number)[] = []): string 
  * retention is accepted (effective retention is the minimum). Wake/capture settings are compared with the
  * device's own (`baseline.capture`, when known): a fleet can only make capture less eager.
  */
-function findLoosening(config: Record<string, unknown>, baseline: PrivacyBaseline | undefined): string | undefined {
+function findLoosening(config: Record<string, unknown>, baseline: FleetBaseline | undefined): string | undefined {
   const privacy = config['privacy'];
   if (isPlainObject(privacy)) {
     if (privacy['forceLocalOnly'] === false) return 'privacy.forceLocalOnly: a fleet can force local-only on, never off';
@@ -53,7 +53,7 @@ function findLoosening(config: Record<string, unknown>, baseline: PrivacyBaselin
   return undefined;
 }
 
-export function checkFleetConfig(config: unknown, baseline: PrivacyBaseline | undefined): RuleViolation | undefined {
+export function checkFleetConfig(config: unknown, baseline: FleetBaseline | undefined): RuleViolation | undefined {
   const consentPath = findConsentKey(config);
   if (consentPath !== undefined) return { reason: 'consent-not-allowed', detail: `${consentPath}: fleet config can never grant or change consent` };
   if (isPlainObject(config)) {

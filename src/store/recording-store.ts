@@ -7,27 +7,21 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AuditLog, type AnchorStore, type ExternalAnchor, type PersonalSealer } from '../audit/audit-log.js';
-import { GENESIS_HASH, type AuditAnchor } from '../audit/chain.js';
+import { AuditLog, GENESIS_HASH, type AnchorStore, type AuditAnchor, type ExternalAnchor, type PersonalSealer } from '../audit/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Capture } from '../core/recording.js';
-import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad } from '../crypto/aad.js';
-import { newKey, open, seal } from '../crypto/aead.js';
-import { FileKeyStore } from '../crypto/file-key-store.js';
-import type { KeyEncryptionKey, KeyStore } from '../crypto/key-store.js';
+import type { OutboxRepo, SettingsRepo, StoreMaintenance } from '../core/ports.js';
+import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad, FileKeyStore, newKey, open, seal, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { AudioVault } from './audio-vault.js';
-import { SqliteConsentRepo } from './consent-repo.js';
 import type { StoreContext } from './context.js';
 import { META, getMetaBlob, getMetaText, setMeta } from './meta.js';
 import { migrate, schemaVersion } from './migrate.js';
 import { SqliteOutboxRepo } from './outbox-repo.js';
 import { OwnerKeys } from './owner-keys.js';
-import { OwnerRepo } from './owner-repo.js';
-import { RecordingRepo, type RecordingSummary } from './recording-repo.js';
 import { SqliteSettingsRepo } from './settings-repo.js';
 import { SqliteDb, diskFullInstead, type Sql } from './sqlite.js';
+import { SqliteUnitOfWork } from './unit-of-work.js';
 
 export const DB_FILE_NAME = 'earshot.db';
 
@@ -41,17 +35,9 @@ export interface StoreOptions {
   logger?: Logger;
   /** Create the database when missing (only `initDataDir` should). */
   create?: boolean;
-  /** Privacy defaults for new owners (config.privacy). */
-  defaults?: { retentionDays?: number; localOnly?: boolean };
   /** 'normal' (default): safe against process crashes, may lose the last commits on power loss. */
   synchronous?: 'normal' | 'full';
   busyTimeoutMs?: number;
-}
-
-export interface EraseResult {
-  ownerId: string;
-  recordings: number;
-  consentEvents: number;
 }
 
 /** Creates the data directory (0700), the key file (0600) and the database. Idempotent for an existing setup. */
@@ -75,14 +61,17 @@ export async function initDataDir(
   return { created: !hadKey || !hadDb, dbFile, keyFile: keyStore.location };
 }
 
-export class RecordingStore {
-  readonly consent: SqliteConsentRepo;
-  readonly outbox: SqliteOutboxRepo;
-  readonly settings: SqliteSettingsRepo;
-  readonly owners: OwnerRepo;
-  readonly recordings: RecordingRepo;
+/**
+ * The encrypted store: opens the database and the owners' audio files with the device key, runs migrations,
+ * and owns the key lifecycle (the device-key rotation that erasure and `keys rotate` run inside their unit of
+ * work). Everything that happens to personal data is a unit of work of the application layer (src/app).
+ */
+export class RecordingStore implements StoreMaintenance {
+  readonly uow: SqliteUnitOfWork;
+  /** The outbox and settings outside a unit of work, one statement at a time (uplink, fleet receiver, status). */
+  readonly outbox: OutboxRepo;
+  readonly settings: SettingsRepo;
   readonly audit: AuditLog;
-  private readonly ctx: StoreContext;
 
   private constructor(
     private readonly db: SqliteDb,
@@ -94,19 +83,18 @@ export class RecordingStore {
     readonly dataDir: string,
     clock: Clock,
     private readonly logger: Logger,
-    defaults: { retentionDays: number; localOnly: boolean },
   ) {
     const anchors: AnchorStore = {
-      load: (sql) => this.loadAnchor(sql),
-      save: (sql, a) => setMeta(sql, META.auditAnchor, seal(this.deviceDataKey, Buffer.from(JSON.stringify(a)), auditAnchorAad())),
+      load: (sql) => this.loadAnchor(sql as Sql),
+      save: (sql, a) => setMeta(sql as Sql, META.auditAnchor, seal(this.deviceDataKey, Buffer.from(JSON.stringify(a)), auditAnchorAad())),
     };
     const sealer: PersonalSealer = {
       sealPersonal: async (sql, ownerId, seq, plaintext) => {
-        const k = await keys.find(sql, ownerId);
+        const k = await keys.find(sql as Sql, ownerId);
         return k ? { blob: seal(k.key, plaintext, auditPersonalAad(seq, ownerId, k.version)), keyVersion: k.version } : undefined;
       },
       openPersonal: async (sql, ownerId, seq, keyVersion, blob) => {
-        const k = await keys.find(sql, ownerId);
+        const k = await keys.find(sql as Sql, ownerId);
         if (!k) return undefined;
         return open(k.key, blob, auditPersonalAad(seq, ownerId, keyVersion), `audit entry #${seq}`);
       },
@@ -115,22 +103,22 @@ export class RecordingStore {
     const slot = keyStore.state;
     const external: ExternalAnchor | undefined = slot ? { read: () => slot.readAuditAnchor(), write: (a) => slot.writeAuditAnchor(a) } : undefined;
     this.audit = new AuditLog(db, sealer, anchors, clock, external);
-    this.ctx = {
-      db,
-      vault,
-      keys,
-      audit: this.audit,
-      clock,
-      logger,
-      deviceId,
-      defaults,
-      incident: (detail, ownerId, recordingId) => this.recordIncident(detail, ownerId, recordingId),
-    };
-    this.consent = new SqliteConsentRepo(this.ctx);
-    this.outbox = new SqliteOutboxRepo(db);
-    this.settings = new SqliteSettingsRepo(db);
-    this.owners = new OwnerRepo(this.ctx);
-    this.recordings = new RecordingRepo(this.ctx);
+    const ctx: StoreContext = { vault, keys, clock, logger, deviceId, ...(slot ? { recordErasure: (id: string) => slot.recordErasure(id) } : {}) };
+    this.uow = new SqliteUnitOfWork(db, ctx, this.audit, {
+      get currentId() {
+        return keys.kekId;
+      },
+      stage: () => keyStore.stageNext(),
+      rewrapAll: (sql, next) => this.rewrapAll(sql, next),
+      commit: async (next) => {
+        keys.useKek(next);
+        await keyStore.commitNext(next.id);
+      },
+      discard: () => keyStore.discardNext(),
+    });
+    const autocommit = { sql: autocommitSql(db) };
+    this.outbox = new SqliteOutboxRepo(autocommit);
+    this.settings = new SqliteSettingsRepo(autocommit);
   }
 
   static async open(opts: StoreOptions): Promise<RecordingStore> {
@@ -213,10 +201,7 @@ export class RecordingStore {
       else if (discardPending) await keyStore.discardNext();
 
       const keys = new OwnerKeys(kek, (expectedId) => RecordingStore.reloadKek(keyStore, expectedId));
-      const store = new RecordingStore(db, vault, keyStore, keys, deviceDataKey, opts.deviceId, opts.dataDir, clock, logger, {
-        retentionDays: opts.defaults?.retentionDays ?? 30,
-        localOnly: opts.defaults?.localOnly ?? false,
-      });
+      const store = new RecordingStore(db, vault, keyStore, keys, deviceDataKey, opts.deviceId, opts.dataDir, clock, logger);
       if (finishRotation) logger.info('finished an interrupted key rotation', { kekId: finishRotation });
       await store.checkAuditTail();
       await store.reconcileAudio();
@@ -234,11 +219,6 @@ export class RecordingStore {
     if (loaded.current.id === expectedId) return loaded.current;
     if (loaded.next?.id === expectedId) return loaded.next;
     throw new EarshotError('WRONG_KEY', `the database now needs key ${expectedId}, which ${keyStore.location} does not hold`);
-  }
-
-  /** Store a capture for `ownerId` (the owner active when it was captured). Optionally queue it for upload. */
-  saveCapture(ownerId: string, capture: Capture, opts: { enqueue?: boolean } = {}): Promise<RecordingSummary> {
-    return this.recordings.save(ownerId, capture, opts);
   }
 
   /**
@@ -264,65 +244,6 @@ export class RecordingStore {
   }
 
   /**
-   * Crypto-shredding: destroy the owner's wrapped key, delete their rows (recordings, consent, outbox), and in
-   * the same transaction re-wrap every remaining data key under a *new* device key, destroying the old one.
-   * That last step is what makes a copy of the database taken before the erasure (a backup, a stale WAL)
-   * useless: its wrapped key for this owner needs a device key that no longer exists. Then the owner's audio
-   * file is removed, and the metadata database's WAL is checkpointed and vacuumed so the freed pages leave
-   * the files too. Audit entries stay (the chain must verify) but their personal parts were sealed under the
-   * destroyed key and are now unreadable.
-   */
-  async eraseOwner(
-    ownerId: string,
-    opts: { vacuum?: 'incremental' | 'full' | 'none'; reason?: string; /** Called once the key is destroyed and the rows deleted (committed). */ onShredded?: () => void } = {},
-  ): Promise<EraseResult> {
-    const vacuum = opts.vacuum ?? 'incremental';
-    const { result } = await this.rekey('erasure', (sql) => this.eraseIn(sql, ownerId, opts.reason ?? 'owner-request'));
-    opts.onShredded?.();
-    // If this fails (or the process dies first), the next open's reconcile removes the file: its owner is gone.
-    await this.vault.removeOwner(ownerId);
-    if (vacuum !== 'none') await this.compact({ full: vacuum === 'full' });
-    return result;
-  }
-
-  private async eraseIn(sql: Sql, ownerId: string, reason: string): Promise<EraseResult> {
-    await this.owners.requireRow(sql, ownerId);
-    // Listed in the key store before the erasure commits, so a restore of an older backup re-applies it.
-    await this.keyStore.state?.recordErasure(ownerId);
-    const recordings = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM recordings WHERE owner_id = ?', [ownerId]))?.n ?? 0;
-    const consentEvents = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM consent WHERE owner_id = ?', [ownerId]))?.n ?? 0;
-    // Overwrite first: with secure_delete the old page content is zeroed, and the key is gone before any row is.
-    await sql.run('UPDATE owners SET wrapped_key = zeroblob(length(wrapped_key)), sealed_profile = zeroblob(length(sealed_profile)) WHERE id = ?', [ownerId]);
-    await sql.run('DELETE FROM outbox WHERE owner_id = ?', [ownerId]);
-    await sql.run('DELETE FROM consent WHERE owner_id = ?', [ownerId]);
-    await sql.run('DELETE FROM recordings WHERE owner_id = ?', [ownerId]);
-    await sql.run('DELETE FROM owners WHERE id = ?', [ownerId]);
-    await this.owners.clearActiveIf(sql, ownerId);
-    await this.audit.appendIn(sql, { type: 'owner.erased', ownerId, detail: { recordings, consentEvents, reason } });
-    return { ownerId, recordings, consentEvents };
-  }
-
-  /**
-   * Ownership transfer (device sold or handed on): shreds every existing owner (with a device-key rotation,
-   * as in eraseOwner), then adds the new owner and makes them active. Export first
-   * (privacy/erasure transferDevice) if the previous owners asked.
-   */
-  async transferTo(newOwnerName: string, opts: { retentionDays?: number; localOnly?: boolean } = {}): Promise<{ ownerId: string; erased: EraseResult[] }> {
-    const { result: erased } = await this.rekey('ownership-transfer', async (sql) => {
-      const ids = (await sql.all<{ id: string }>('SELECT id FROM owners ORDER BY created_at, id')).map((r) => r.id);
-      const out: EraseResult[] = [];
-      for (const id of ids) out.push(await this.eraseIn(sql, id, 'ownership-transfer'));
-      await this.audit.appendIn(sql, { type: 'owner.transferred', detail: { erasedOwners: ids.length } });
-      return out;
-    });
-    for (const e of erased) await this.vault.removeOwner(e.ownerId);
-    await this.compact();
-    const ownerId = await this.owners.add(newOwnerName, opts);
-    await this.owners.use(ownerId);
-    return { ownerId, erased };
-  }
-
-  /**
    * Checkpoint the WAL (truncating it) and vacuum, so deleted pages leave both files. secure_delete has
    * already zeroed the deleted content; with incremental auto-vacuum (every database created by this code)
    * the freed pages are returned with `incremental_vacuum`, whose cost follows the size of what was deleted;
@@ -343,41 +264,19 @@ export class RecordingStore {
   }
 
   /**
-   * Re-wrap every data key (and the device data key) under a new KEK; recordings are untouched.
-   * Crash-safe: new key staged as a second file → one transaction re-wraps and records the new key id →
-   * the key file is atomically replaced. On open, the key id the database names decides which file is used.
+   * Inside the rekeying unit of work: re-wrap every remaining data key (and the device data key) under the
+   * staged KEK; recordings are untouched. Crash-safe: the new key is staged as a second file → this transaction
+   * re-wraps and records the new key id → the key file is atomically replaced. On open, the key id the database
+   * names decides which file is used.
    */
-  async rotateKeys(): Promise<{ from: string; to: string; owners: number }> {
-    const r = await this.rekey('rotation', async () => undefined);
-    return { from: r.from, to: r.to, owners: r.owners };
-  }
-
-  /** Runs `change` and a KEK rotation in one transaction (see rotateKeys for the crash-safety protocol). */
-  private async rekey<T>(reason: string, change: (sql: Sql) => Promise<T>): Promise<{ result: T; from: string; to: string; owners: number }> {
-    const from = this.keys.kekId;
-    const next = await this.keyStore.stageNext();
-    let out: { result: T; owners: number };
-    try {
-      out = await this.db.transaction(async (sql) => {
-        const result = await change(sql);
-        const rows = await sql.all<{ id: string }>('SELECT id FROM owners ORDER BY id');
-        for (const r of rows) {
-          const k = await this.keys.require(sql, r.id);
-          await sql.run('UPDATE owners SET wrapped_key = ? WHERE id = ?', [this.keys.rewrap(k, next), r.id]);
-        }
-        await setMeta(sql, META.deviceDataKey, next.wrap(this.deviceDataKey, deviceKeyWrapAad(next.id)));
-        await setMeta(sql, META.kekId, next.id);
-        await this.audit.appendIn(sql, { type: 'key.rotated', detail: { from, to: next.id, owners: rows.length, reason } });
-        return { result, owners: rows.length };
-      });
-    } catch (e) {
-      // The database still names the old key: drop the staged one (a crash here is handled on open instead).
-      await this.keyStore.discardNext();
-      throw e;
+  private async rewrapAll(sql: Sql, next: KeyEncryptionKey): Promise<void> {
+    const rows = await sql.all<{ id: string }>('SELECT id FROM owners ORDER BY id');
+    for (const r of rows) {
+      const k = await this.keys.require(sql, r.id);
+      await sql.run('UPDATE owners SET wrapped_key = ? WHERE id = ?', [this.keys.rewrap(k, next), r.id]);
     }
-    this.keys.useKek(next);
-    await this.keyStore.commitNext(next.id);
-    return { result: out.result, from, to: next.id, owners: out.owners };
+    await setMeta(sql, META.deviceDataKey, next.wrap(this.deviceDataKey, deviceKeyWrapAad(next.id)));
+    await setMeta(sql, META.kekId, next.id);
   }
 
   /** Non-personal counters for `earshot status`. */
@@ -423,27 +322,23 @@ export class RecordingStore {
     }
     if (!ok) {
       this.logger.warn('the audit log does not end at its sealed head: entries were removed or added; run `earshot audit verify`');
-      await this.recordIncident({ kind: 'audit-tail-mismatch' });
+      try {
+        await this.audit.append({ type: 'incident', detail: { kind: 'audit-tail-mismatch' } });
+      } catch (e) {
+        this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: 'audit-tail-mismatch' });
+      }
     }
     // A truncated tail is already reported above; the anchor check is for a whole database put back.
     const external = ok ? await this.audit.checkExternalAnchor() : 'none';
     if (external === 'adopted') this.logger.info('the key store now keeps the audit head (first open with an anchor slot)');
     if (external === 'rolled-back') {
       this.logger.warn('the audit log is behind the head kept in the key store: an older database was put back; run `earshot audit verify`');
-      if (!(await this.audit.hasIncident('audit-rolled-back'))) await this.recordIncident({ kind: 'audit-rolled-back' });
-    }
-  }
-
-  async recordIncident(detail: Record<string, string | number | boolean | null>, ownerId?: string, recordingId?: string): Promise<void> {
-    try {
-      await this.audit.append({
-        type: 'incident',
-        ...(ownerId !== undefined ? { ownerId } : {}),
-        ...(recordingId !== undefined ? { recordingId } : {}),
-        detail,
-      });
-    } catch (e) {
-      this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: detail['kind'] ?? null });
+      try {
+        // Recorded once, not at every start (the anchor stays where it was, so every start finds it again).
+        if (!(await this.audit.hasIncident('audit-rolled-back'))) await this.audit.append({ type: 'incident', detail: { kind: 'audit-rolled-back' } });
+      } catch (e) {
+        this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: 'audit-rolled-back' });
+      }
     }
   }
 
@@ -463,4 +358,14 @@ export class RecordingStore {
     const a = JSON.parse(open(this.deviceDataKey, blob, auditAnchorAad(), 'sealed audit head').toString('utf8')) as AuditAnchor;
     return a;
   }
+}
+
+/** Each statement alone on the connection, committed on its own (single-statement repositories outside a unit of work). */
+function autocommitSql(db: SqliteDb): Sql {
+  return {
+    run: (q, p) => db.exclusive((sql) => sql.run(q, p)),
+    get: (q, p) => db.exclusive((sql) => sql.get(q, p)),
+    all: (q, p) => db.exclusive((sql) => sql.all(q, p)),
+    exec: (q) => db.exclusive((sql) => sql.exec(q)),
+  } as Sql;
 }

@@ -55,7 +55,7 @@ export async function diskFullInstead(e: unknown, dir: string): Promise<unknown>
 }
 
 export interface TransactionHooks {
-  beforeCommit(): Promise<void>;
+  beforeCommit(sql: Sql): Promise<void>;
   afterCommit(): void;
   afterRollback(): Promise<void>;
 }
@@ -141,7 +141,7 @@ export class SqliteDb implements Sql {
       try {
         const out = await fn(sql);
         // Still under the write lock: what must be durable outside the database with this commit (the audit anchor).
-        for (const h of this.hooks) await h.beforeCommit();
+        for (const h of this.hooks) await h.beforeCommit(sql);
         await sql.exec('COMMIT');
         for (const h of this.hooks) h.afterCommit();
         return out;

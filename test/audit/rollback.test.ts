@@ -7,10 +7,10 @@
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileKeyStore, RecordingStore } from '../../src/store/index.js';
+import { FileKeyStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
 import { runEarshot } from '../helpers/cli.js';
-import { DEVICE, freshStore, makeCapture, tempDir } from '../store/helpers.js';
+import { TEST, freshApp, makeCapture, tempDir } from '../store/helpers.js';
 
 async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>): Promise<void> {
   const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
@@ -42,14 +42,14 @@ describe('audit rollback', () => {
     dirs.push(t);
     return t.dir;
   }
-  const open = (d: string) => RecordingStore.open({ dataDir: d, deviceId: DEVICE });
+  const open = (d: string) => freshApp(d, { init: false });
 
   it('the key file holds the head (seq and hash only) and follows every append', async () => {
     const d = dir();
-    const s = await freshStore(d);
-    const a = await s.owners.add('Alice Example');
-    await s.saveCapture(a, makeCapture({ seed: 1 }));
-    const head = await s.audit.head();
+    const s = await freshApp(d);
+    const a = await s.app.addOwner({ name: 'Alice Example', ...TEST });
+    await s.app.storeCapture(a, makeCapture({ seed: 1 }), { uplink: false });
+    const head = await s.store.audit.head();
     await s.close();
     const keyDoc = JSON.parse(readFileSync(path.join(d, 'device.key'), 'utf8')) as Record<string, unknown>;
     expect(keyDoc['auditAnchor']).toEqual({ seq: head.seq, head: head.head });
@@ -60,26 +60,26 @@ describe('audit rollback', () => {
   it('an older earshot.db copied back: verify fails (rolled-back), an incident is recorded at open, and later appends do not erase the evidence', async () => {
     const d = dir();
     const old = dir();
-    const s = await freshStore(d);
-    const a = await s.owners.add('Alice');
+    const s = await freshApp(d);
+    const a = await s.app.addOwner({ name: 'Alice', ...TEST });
     await s.close();
     snapshotDb(d, old);
     const s1 = await open(d);
-    for (let i = 0; i < 3; i++) await s1.saveCapture(a, makeCapture({ seed: 10 + i }));
-    await s1.owners.add('Bob');
-    const real = await s1.audit.head();
+    for (let i = 0; i < 3; i++) await s1.app.storeCapture(a, makeCapture({ seed: 10 + i }), { uplink: false });
+    await s1.app.addOwner({ name: 'Bob', ...TEST });
+    const real = await s1.store.audit.head();
     await s1.close();
 
     putBack(old, d);
     const s2 = await open(d);
-    const r = await s2.audit.verify();
+    const r = await s2.store.audit.verify();
     expect(r.ok).toBe(false);
     expect(r.problems.map((p) => p.kind)).toContain('rolled-back');
     expect(r.externalAnchor).toEqual(real);
-    expect((await s2.audit.list()).filter((e) => e.type === 'incident').map((e) => e.detail?.['kind'])).toContain('audit-rolled-back');
+    expect((await s2.store.audit.list()).filter((e) => e.type === 'incident').map((e) => e.detail?.['kind'])).toContain('audit-rolled-back');
     // The device keeps working, and even once the old history grows past the anchor's seq, it never verifies.
-    for (let i = 0; i < real.seq + 2; i++) await s2.saveCapture(a, makeCapture({ seed: 100 + i }));
-    const r2 = await s2.audit.verify();
+    for (let i = 0; i < real.seq + 2; i++) await s2.app.storeCapture(a, makeCapture({ seed: 100 + i }), { uplink: false });
+    const r2 = await s2.store.audit.verify();
     expect(r2.lastSeq).toBeGreaterThan(real.seq);
     expect(r2.ok).toBe(false);
     expect(r2.problems.map((p) => p.kind)).toContain('rolled-back');
@@ -88,17 +88,17 @@ describe('audit rollback', () => {
     expect(await keyStore.state.readAuditAnchor()).toEqual(real);
     // Recorded once, not at every start.
     const s3 = await open(d);
-    expect((await s3.audit.list()).filter((e) => e.type === 'incident' && e.detail?.['kind'] === 'audit-rolled-back')).toHaveLength(1);
-    expect((await s3.audit.verify()).ok).toBe(false);
+    expect((await s3.store.audit.list()).filter((e) => e.type === 'incident' && e.detail?.['kind'] === 'audit-rolled-back')).toHaveLength(1);
+    expect((await s3.store.audit.verify()).ok).toBe(false);
     await s3.close();
   });
 
   it('splicing an old audit table and old sealed head into the current database after a rotation and an erasure fails verify', async () => {
     const d = dir();
-    const s = await freshStore(d);
-    const a = await s.owners.add('Alice');
-    const b = await s.owners.add('Bob');
-    await s.saveCapture(b, makeCapture({ seed: 2 }));
+    const s = await freshApp(d);
+    const a = await s.app.addOwner({ name: 'Alice', ...TEST });
+    const b = await s.app.addOwner({ name: 'Bob', ...TEST });
+    await s.app.storeCapture(b, makeCapture({ seed: 2 }), { uplink: false });
     await s.close();
     let oldAudit: Record<string, unknown>[] = [];
     let oldAnchor: Buffer | undefined;
@@ -107,9 +107,9 @@ describe('audit rollback', () => {
       oldAnchor = (await db.get<{ value: Buffer }>("SELECT value FROM meta WHERE key = 'audit_anchor'"))!.value;
     });
     const s1 = await open(d);
-    await s1.rotateKeys();
-    await s1.eraseOwner(b);
-    expect((await s1.audit.verify()).ok).toBe(true);
+    await s1.app.rotateKeys(TEST);
+    await s1.app.eraseOwner(b, TEST);
+    expect((await s1.store.audit.verify()).ok).toBe(true);
     await s1.close();
 
     // The attacker replaces the audit table and the sealed head with the old ones: owner.erased and key.rotated vanish.
@@ -122,12 +122,12 @@ describe('audit rollback', () => {
       await db.run("UPDATE meta SET value = ? WHERE key = 'audit_anchor'", [oldAnchor!]);
     });
     const s2 = await open(d);
-    const r = await s2.audit.verify();
+    const r = await s2.store.audit.verify();
     // Without the key store's anchor this would be a consistent chain ending at its (authentic, old) sealed head.
     expect(r.problems.filter((p) => p.kind !== 'rolled-back')).toEqual([]);
     expect(r.ok).toBe(false);
     expect(r.problems[0]!.message).toMatch(/older copy of the database was put back|another history/);
-    await expect(s2.audit.verifyOrThrow()).rejects.toMatchObject({ code: 'AUDIT_BROKEN' });
+    await expect(s2.store.audit.verifyOrThrow()).rejects.toMatchObject({ code: 'AUDIT_BROKEN' });
     expect(a).toBeTruthy();
     await s2.close();
   });
@@ -175,9 +175,9 @@ describe('audit rollback', () => {
 
   it('a key file from before this change adopts the database head on open (first use), then guards it', async () => {
     const d = dir();
-    const s = await freshStore(d);
-    await s.owners.add('Alice');
-    const head = await s.audit.head();
+    const s = await freshApp(d);
+    await s.app.addOwner({ name: 'Alice', ...TEST });
+    const head = await s.store.audit.head();
     await s.close();
     const file = path.join(d, 'device.key');
     const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -187,7 +187,7 @@ describe('audit rollback', () => {
     writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
     const s2 = await open(d);
     expect(await new FileKeyStore(file).state.readAuditAnchor()).toEqual(head);
-    expect((await s2.audit.verify()).ok).toBe(true);
+    expect((await s2.store.audit.verify()).ok).toBe(true);
     await s2.close();
   });
 });

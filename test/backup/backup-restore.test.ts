@@ -9,9 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup } from '../../src/backup/index.js';
 import { decryptBundleFile } from '../../src/privacy/export/bundle-cipher.js';
 import { readTar } from '../../src/backup/tar-read.js';
-import { FileKeyStore, RecordingStore } from '../../src/store/index.js';
+import { FileKeyStore } from '../../src/store/index.js';
+import { defaultConfig, type DeviceConfig } from '../../src/config/index.js';
 import { runEarshot } from '../helpers/cli.js';
-import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from '../store/helpers.js';
+import { DEVICE, TEST, freshApp, makeCapture, openRecording, samePcm, tempDir } from '../store/helpers.js';
 
 const PASS = 'correct horse battery staple';
 const clock = { now: () => Date.UTC(2026, 11, 1) };
@@ -41,16 +42,17 @@ describe('backup and restore', () => {
     return t.dir;
   }
   const keyStoreOf = (d: string) => FileKeyStore.inDataDir(d);
-  const open = (d: string) => RecordingStore.open({ dataDir: d, deviceId: DEVICE });
+  const open = (d: string) => freshApp(d, { init: false });
+  const cfg = (d: string): DeviceConfig => ({ ...defaultConfig(), dataDir: d });
 
   async function twoOwners(d: string) {
-    const s = await freshStore(d);
-    const alice = await s.owners.add('Alice Liddell');
-    const bob = await s.owners.add('Bobby Tables');
+    const s = await freshApp(d);
+    const alice = await s.app.addOwner({ name: 'Alice Liddell', ...TEST });
+    const bob = await s.app.addOwner({ name: 'Bobby Tables', ...TEST });
     const ca = makeCapture({ seed: 21 });
     const cb = makeCapture({ seed: 22, marker: new Int16Array([4242, -4242, 4242, -4242, 1234, 5678]) });
-    await s.saveCapture(alice, ca);
-    await s.saveCapture(bob, cb);
+    await s.app.storeCapture(alice, ca, { uplink: false });
+    await s.app.storeCapture(bob, cb, { uplink: false });
     await s.close();
     return { alice, bob, ca, cb };
   }
@@ -60,7 +62,7 @@ describe('backup and restore', () => {
     const out = path.join(dir('earshot-backup-out-'), 'b.bak');
     await twoOwners(d);
     const deviceKey = JSON.parse(readFileSync(path.join(d, 'device.key'), 'utf8')) as { id: string; key: string };
-    const r = await createBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    const r = await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
     expect(r.owners).toBe(2);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const raw = readFileSync(out);
@@ -91,32 +93,32 @@ describe('backup and restore', () => {
     const d = dir();
     const out = path.join(dir('earshot-backup-out-'), 'b.bak');
     const { alice, bob, ca, cb } = await twoOwners(d);
-    await createBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
 
     const s = await open(d);
-    await s.eraseOwner(bob);
+    await s.app.eraseOwner(bob, TEST);
     const later = makeCapture({ seed: 23 });
-    await s.saveCapture(alice, later);
+    await s.app.storeCapture(alice, later, { uplink: false });
     await s.close();
     expect(await keyStoreOf(d).state.erasedOwners()).toEqual([bob]);
 
-    const r = await restoreBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: out, passphrase: PASS });
+    const r = await restoreBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: out, passphrase: PASS });
     expect(r.erasedAgain).toEqual([bob]);
     expect(r.owners).toBe(1);
     expect(r.replacedHead).not.toBeNull();
 
     const s2 = await open(d);
     try {
-      const owners = await s2.owners.list();
+      const owners = await s2.app.listOwners();
       expect(owners.map((o) => o.id)).toEqual([alice]);
-      expect(samePcm((await s2.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
+      expect(samePcm((await openRecording(s2.store, ca.id)).pcm, ca.pcm)).toBe(true);
       // Newer data than the backup is gone: that is what a restore is.
-      await expect(s2.recordings.open(later.id)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
-      await expect(s2.recordings.open(cb.id)).rejects.toBeTruthy();
-      const v = await s2.audit.verify();
+      await expect(openRecording(s2.store, later.id)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+      await expect(openRecording(s2.store, cb.id)).rejects.toBeTruthy();
+      const v = await s2.store.audit.verify();
       expect(v.problems).toEqual([]);
       expect(v.ok).toBe(true);
-      const types = (await s2.audit.list()).map((e) => [e.type, e.detail?.['reason'] ?? null]);
+      const types = (await s2.store.audit.list()).map((e) => [e.type, e.detail?.['reason'] ?? null]);
       expect(types).toContainEqual(['owner.erased', 'erased-after-backup']);
       expect(types.at(-1)![0]).toBe('backup.restored');
     } finally {
@@ -133,18 +135,18 @@ describe('backup and restore', () => {
     const d = dir();
     const out = path.join(dir('earshot-backup-out-'), 'b.bak');
     const { ca } = await twoOwners(d);
-    await createBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
     const before = readFileSync(path.join(d, 'earshot.db'));
-    await expect(restoreBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: out, passphrase: 'not the passphrase' })).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(restoreBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: out, passphrase: 'not the passphrase' })).rejects.toMatchObject({ code: 'INTEGRITY' });
     const tampered = readFileSync(out);
     tampered[tampered.length - 100] ^= 1;
     const bad = out + '.x';
     writeFileSync(bad, tampered);
-    await expect(restoreBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: bad, passphrase: PASS })).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(restoreBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: bad, passphrase: PASS })).rejects.toMatchObject({ code: 'INTEGRITY' });
     expect(readFileSync(path.join(d, 'earshot.db')).equals(before)).toBe(true);
     expect(readdirSync(d).filter((n) => n.startsWith('.restore-'))).toEqual([]);
     const s = await open(d);
-    expect(samePcm((await s.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
+    expect(samePcm((await openRecording(s.store, ca.id)).pcm, ca.pcm)).toBe(true);
     await s.close();
   });
 
@@ -152,48 +154,49 @@ describe('backup and restore', () => {
     const d = dir();
     const out = path.join(dir('earshot-backup-out-'), 'b.bak');
     const { alice, ca } = await twoOwners(d);
-    await createBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
     const fresh = dir('earshot-backup-new-');
-    await (await freshStore(fresh)).close();
-    const r = await restoreBackup({ dataDir: fresh, deviceId: DEVICE, keyStore: keyStoreOf(fresh), clock }, { in: out, passphrase: PASS });
+    await (await freshApp(fresh)).close();
+    const r = await restoreBackup({ config: cfg(fresh), dataDir: fresh, deviceId: DEVICE, keyStore: keyStoreOf(fresh), clock }, { in: out, passphrase: PASS });
     expect(r.owners).toBe(2);
     const s = await open(fresh);
-    expect((await s.owners.list()).map((o) => o.id)).toContain(alice);
-    expect(samePcm((await s.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
-    expect((await s.audit.verify()).ok).toBe(true);
+    expect((await s.app.listOwners()).map((o) => o.id)).toContain(alice);
+    expect(samePcm((await openRecording(s.store, ca.id)).pcm, ca.pcm)).toBe(true);
+    expect((await s.store.audit.verify()).ok).toBe(true);
     await s.close();
   });
 
   it('a backup taken while recordings are being saved and deleted is consistent: every restored recording opens', async () => {
     const d = dir();
     const out = path.join(dir('earshot-backup-out-'), 'b.bak');
-    const s = await freshStore(d);
-    const alice = await s.owners.add('Alice');
-    for (let i = 0; i < 20; i++) await s.saveCapture(alice, makeCapture({ seed: 300 + i }));
+    const s = await freshApp(d);
+    const alice = await s.app.addOwner({ name: 'Alice', ...TEST });
+    for (let i = 0; i < 20; i++) await s.app.storeCapture(alice, makeCapture({ seed: 300 + i }), { uplink: false });
     let done = false;
     let saved = 0;
     const busy = (async () => {
       let i = 0;
       while (!done) {
-        const c = await s.saveCapture(alice, makeCapture({ seed: 1000 + i++ }));
-        if (i % 2 === 0) await s.recordings.delete(c.id, 'owner-request', alice);
+        const c = makeCapture({ seed: 1000 + i++ });
+        await s.app.storeCapture(alice, c, { uplink: false });
+        if (i % 2 === 0) await s.app.deleteRecordings(alice, [c.id], TEST);
         saved++;
       }
     })();
-    await createBackup({ dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
     done = true;
     await busy;
     await s.close();
     expect(saved).toBeGreaterThan(0);
     const fresh = dir('earshot-backup-new-');
-    await (await freshStore(fresh)).close();
-    await restoreBackup({ dataDir: fresh, deviceId: DEVICE, keyStore: keyStoreOf(fresh), clock }, { in: out, passphrase: PASS });
+    await (await freshApp(fresh)).close();
+    await restoreBackup({ config: cfg(fresh), dataDir: fresh, deviceId: DEVICE, keyStore: keyStoreOf(fresh), clock }, { in: out, passphrase: PASS });
     const r = await open(fresh);
     try {
-      const recs = await r.recordings.list(alice);
+      const recs = await r.app.listRecordings(alice);
       expect(recs.length).toBeGreaterThanOrEqual(20);
-      for (const rec of recs) expect((await r.recordings.open(rec.id)).pcm.length).toBeGreaterThan(0);
-      expect((await r.audit.verify()).ok).toBe(true);
+      for (const rec of recs) expect((await openRecording(r.store, rec.id)).pcm.length).toBeGreaterThan(0);
+      expect((await r.store.audit.verify()).ok).toBe(true);
     } finally {
       await r.close();
     }

@@ -19,15 +19,18 @@ describe('--owner must be a well-formed owner id when given', () => {
     expect((await runEarshot(['init'], env)).code).toBe(0);
     const added = await runEarshot(['owners', 'add', '--name', 'Alice', '--json'], env);
     ownerId = (JSON.parse(added.out) as { ownerId: string }).ownerId;
-    const { RecordingStore } = await import('../../src/store/index.js');
     const { resolveDeviceId, loadConfig } = await import('../../src/config/index.js');
+    const { openApp } = await import('../../src/open-app.js');
+    const { silentLogger } = await import('../../src/core/logger.js');
     const { makeCapture } = await import('../store/helpers.js');
     const config = await loadConfig(env.EARSHOT_CONFIG, { dataDir: env.EARSHOT_DATA_DIR });
-    const store = await RecordingStore.open({ dataDir: env.EARSHOT_DATA_DIR, deviceId: await resolveDeviceId(config) });
+    const opened = await openApp({ config, deviceId: await resolveDeviceId(config), logger: silentLogger });
     try {
-      recordingId = (await store.saveCapture(ownerId, makeCapture())).id;
+      const c = makeCapture();
+      await opened.app.storeCapture(ownerId, c, { uplink: false });
+      recordingId = c.id;
     } finally {
-      await store.close();
+      await opened.close();
     }
   });
   afterAll(() => t.cleanup());

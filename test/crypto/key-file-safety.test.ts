@@ -7,8 +7,8 @@
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileKeyStore, RecordingStore } from '../../src/store/index.js';
-import { DEVICE, freshStore, makeCapture, tempDir } from '../store/helpers.js';
+import { FileKeyStore } from '../../src/store/index.js';
+import { TEST, freshApp, makeCapture, tempDir } from '../store/helpers.js';
 
 describe('key file safety', () => {
   const dirs: ReturnType<typeof tempDir>[] = [];
@@ -18,13 +18,13 @@ describe('key file safety', () => {
   async function populated() {
     const t = tempDir('earshot-keyfile-');
     dirs.push(t);
-    const s = await freshStore(t.dir);
-    const a = await s.owners.add('Alice');
-    await s.saveCapture(a, makeCapture({ seed: 3 }));
+    const s = await freshApp(t.dir);
+    const a = await s.app.addOwner({ name: 'Alice', ...TEST });
+    await s.app.storeCapture(a, makeCapture({ seed: 3 }), { uplink: false });
     await s.close();
     return { dir: t.dir, keyFile: path.join(t.dir, 'device.key'), alice: a };
   }
-  const open = (dir: string) => RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+  const open = (dir: string) => freshApp(dir, { init: false });
 
   it('a symlinked key file is refused (KEY_FILE_PERMISSIONS, names the fix); the real file still works', async () => {
     const { dir, keyFile } = await populated();
@@ -48,7 +48,7 @@ describe('key file safety', () => {
     rmSync(keyFile);
     renameSync(real, keyFile);
     const s = await open(dir);
-    await s.eraseOwner(alice);
+    await s.app.eraseOwner(alice, TEST);
     await s.close();
   });
 
@@ -93,7 +93,7 @@ describe('key file safety', () => {
     const fd = openSync(keyFile, 'r'); // e.g. a process that opened the old file
     try {
       const s = await open(dir);
-      await s.rotateKeys();
+      await s.app.rotateKeys(TEST);
       await s.close();
       const buf = Buffer.alloc(before.length);
       readSync(fd, buf, 0, buf.length, 0);
@@ -111,7 +111,7 @@ describe('key file safety', () => {
     const { dir, keyFile } = await populated();
     writeFileSync(keyFile + '.tmp', 'stale', { mode: 0o600 });
     const s = await open(dir);
-    await s.owners.add('Bob'); // an audit append rewrites the key file (anchor)
+    await s.app.addOwner({ name: 'Bob', ...TEST }); // an audit append rewrites the key file (anchor)
     await s.close();
     expect(existsSync(keyFile + '.tmp')).toBe(false);
     await expect(new FileKeyStore(keyFile).state.readAuditAnchor()).resolves.toMatchObject({ seq: expect.any(Number) });

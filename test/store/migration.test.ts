@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, RecordingStore, SCHEMA_VERSION, initDataDir } from '../../src/store/index.js';
 import { migrate, schemaVersion } from '../../src/store/migrate.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
+import { DEVICE, TEST, freshApp, makeCapture, openRecording, samePcm, tempDir } from './helpers.js';
 
 describe('schema migrations', () => {
   let t: ReturnType<typeof tempDir> | undefined;
@@ -21,12 +21,12 @@ describe('schema migrations', () => {
     it(`upgrades a database made by schema version ${old.version} and keeps its data readable`, async () => {
       t = tempDir();
       const dir = t.dir;
-      const store = await freshStore(dir);
-      const owner = await store.owners.add('Alice');
+      const setup = await freshApp(dir);
+      const owner = await setup.app.addOwner({ name: 'Alice', ...TEST });
       const cap = makeCapture({ seed: 3 });
-      await store.saveCapture(owner, cap);
-      await store.consent.append({ ownerId: owner, purpose: 'cloud-processing', action: 'grant', at: 1, source: 'owner-cli', textVersion: 'v1' });
-      await store.close();
+      await setup.app.storeCapture(owner, cap, { uplink: false });
+      await setup.app.grantConsent(owner, 'cloud-processing', { source: 'owner-cli', textVersion: 'v1' });
+      await setup.close();
 
       // Rebuild the same rows in a database at `old.version`.
       const src = await SqliteDb.open(path.join(dir, 'earshot.db'));
@@ -59,19 +59,19 @@ describe('schema migrations', () => {
       rmSync(path.join(dir, 'earshot.db-shm'), { force: true });
       renameSync(oldFile, path.join(dir, 'earshot.db'));
 
-      const upgraded = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+      const upgraded = await freshApp(dir, { init: false });
       const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
       expect(await schemaVersion(db)).toBe(SCHEMA_VERSION);
       // The audio left the metadata database for the owner's own file.
       expect((await db.all<{ name: string }>('PRAGMA table_info(recordings)')).map((c) => c.name)).not.toContain('sealed_audio');
       await db.close();
       expect(existsSync(path.join(dir, 'audio', `${owner}.db`))).toBe(true);
-      expect(samePcm((await upgraded.recordings.open(cap.id)).pcm, cap.pcm)).toBe(true);
-      expect((await upgraded.consent.history(owner)).length).toBe(1);
-      expect((await upgraded.audit.verify()).ok).toBe(true);
+      expect(samePcm((await openRecording(upgraded.store, cap.id)).pcm, cap.pcm)).toBe(true);
+      expect((await upgraded.app.consentOf(owner)).history.length).toBe(1);
+      expect((await upgraded.app.verifyAudit()).ok).toBe(true);
       // New-version features work on the upgraded database.
-      await upgraded.recordings.markUploaded(cap.id, 99);
-      expect((await upgraded.recordings.list(owner))[0]?.uploadedAt).toBe(99);
+      await upgraded.app.confirmUpload(cap.id, 99);
+      expect((await upgraded.app.listRecordings(owner))[0]?.uploadedAt).toBe(99);
       await upgraded.close();
     });
   }

@@ -10,7 +10,7 @@ import { createBackup, restoreBackup } from '../../backup/index.js';
 import { readPassphraseFile } from '../../privacy/export/bundle-cipher.js';
 import { FileKeyStore } from '../../store/index.js';
 import { requiredOption, writeLine, type Command } from '../command.js';
-import { commandConfig, withStore } from '../command-context.js';
+import { commandConfig, withApp } from '../command-context.js';
 
 const backup: Command = {
   path: ['backup'],
@@ -32,9 +32,9 @@ const backup: Command = {
     const config = await commandConfig(args, io);
     const deviceId = await resolveDeviceId(config);
     const keyStore = FileKeyStore.inDataDir(config.dataDir);
-    const r = await createBackup({ dataDir: config.dataDir, deviceId, keyStore, clock: systemClock }, { out, passphrase });
+    const r = await createBackup({ config, dataDir: config.dataDir, deviceId, keyStore, clock: systemClock }, { out, passphrase });
     // The backup's own existence is audited on the device (head of the snapshot, size; nothing personal).
-    await withStore(args, io, (store) => store.audit.append({ type: 'backup.created', detail: { snapshotHeadSeq: r.auditHead.seq, owners: r.owners, bytes: r.bytes } }));
+    await withApp(args, io, (_app, ctx) => ctx.store.audit.append({ type: 'backup.created', detail: { snapshotHeadSeq: r.auditHead.seq, owners: r.owners, bytes: r.bytes } }));
     if (args.values['json'] === true) writeLine(io.stdout, JSON.stringify(r));
     else writeLine(io.stdout, `backup written to ${r.out} (${r.bytes} bytes, ${r.owners} owners, audit head #${r.auditHead.seq})`);
     return 0;
@@ -64,7 +64,7 @@ const restore: Command = {
     const keyStore = FileKeyStore.inDataDir(config.dataDir);
     if (!(await keyStore.exists())) throw new EarshotError('NOT_INITIALISED', `no key file at ${keyStore.location}; run \`earshot init\` first`);
     const logger = createLogger({ level: config.log.level, out: io.stderr });
-    const r = await restoreBackup({ dataDir: config.dataDir, deviceId, keyStore, clock: systemClock, logger }, { in: input, passphrase });
+    const r = await restoreBackup({ config, dataDir: config.dataDir, deviceId, keyStore, clock: systemClock, logger }, { in: input, passphrase });
     if (args.values['json'] === true) writeLine(io.stdout, JSON.stringify(r));
     else {
       writeLine(io.stdout, `restored ${r.owners} owner(s); audit head now #${r.auditHead.seq}${r.replacedHead ? ` (replaced #${r.replacedHead.seq})` : ''}`);

@@ -8,8 +8,3 @@ export function retentionRule(retentionDays: number, now: number): RetentionRule
   if (retentionDays === 0) return { uploadedOnly: true };
   return { createdBefore: now - retentionDays * DAY_MS };
 }
-
-/** Whether a recording must go under a rule (the SQL in the store implements the same predicate). */
-export function isExpired(rule: RetentionRule, rec: { createdAt: number; uploadedAt: number | null }): boolean {
-  return 'uploadedOnly' in rule ? rec.uploadedAt !== null : rec.createdAt < rule.createdBefore;
-}
