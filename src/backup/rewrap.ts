@@ -5,9 +5,8 @@
  * Afterwards the file is vacuumed with secure_delete on, so no page keeps a key wrapped the old way.
  */
 import { EarshotError } from '../core/errors.js';
-import { dataKeyWrapAad, deviceKeyWrapAad } from '../crypto/aad.js';
-import type { KeyEncryptionKey } from '../crypto/key-store.js';
-import { SqliteDb } from '../store/sqlite.js';
+import { dataKeyWrapAad, deviceKeyWrapAad, type KeyEncryptionKey } from '../crypto/index.js';
+import { SqliteDb } from '../store/index.js';
 
 function text(v: unknown): string {
   return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);

@@ -2,12 +2,12 @@
  * `earshot backup` and `earshot restore`: passphrase-encrypted backups that never contain the device key,
  * and restores that re-apply every erasure made since the backup (see src/backup).
  */
-import { resolveDeviceId } from '../../config/device-id.js';
+import { resolveDeviceId } from '../../config/index.js';
 import { createLogger } from '../../core/logger.js';
 import { EarshotError } from '../../core/errors.js';
 import { systemClock } from '../../core/clock.js';
 import { createBackup, restoreBackup } from '../../backup/index.js';
-import { readPassphraseFile } from '../../privacy/export/bundle-cipher.js';
+import { readPassphraseFile } from '../../privacy/index.js';
 import { FileKeyStore } from '../../store/index.js';
 import { requiredOption, writeLine, type Command } from '../command.js';
 import { commandConfig, withApp } from '../command-context.js';
