@@ -9,7 +9,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import type { Logger } from './core/logger.js';
 import { readAppliedFleetState } from './fleet/index.js';
 import { mergeFleetPrivacy, PrivacyPolicy, type FleetPrivacySource } from './privacy/index.js';
-import { RecordingStore, type StoreOptions } from './store/index.js';
+import { ExportStaging, RecordingStore, type StoreOptions } from './store/index.js';
 
 export interface OpenAppOptions {
   config: DeviceConfig;
@@ -32,6 +32,7 @@ export async function openApp(opts: OpenAppOptions): Promise<OpenedApp> {
   const clock = opts.clock ?? systemClock;
   const { config, deviceId } = opts;
   const store = await RecordingStore.open({ dataDir: config.dataDir, deviceId, clock, logger: opts.logger, ...opts.store });
+  const staging = ExportStaging.in(config.dataDir);
   const fleetPrivacy: FleetPrivacySource =
     opts.fleetPrivacy ??
     (async () => {
@@ -42,6 +43,7 @@ export async function openApp(opts: OpenAppOptions): Promise<OpenedApp> {
     uow: store.uow,
     maintenance: store,
     audit: store.audit,
+    exportStaging: staging,
     policy: new PrivacyPolicy(() => config.privacy, fleetPrivacy),
     clock,
     logger: opts.logger,

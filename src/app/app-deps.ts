@@ -14,6 +14,8 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   deviceId: string;
+  /** Creates a private (0700) directory for one export's staging; the export removes it. */
+  exportStaging: { create(): Promise<string> };
   /** Privacy defaults for new owners (config.privacy). */
   defaults: { retentionDays: number; localOnly: boolean };
   /**

@@ -27,9 +27,9 @@ export async function eraseIn(tx: Tx, ownerId: string, reason: string, origin: O
 }
 
 /** Audits the device-key rotation a rekeyed unit of work performs (the last entry of that unit). */
-export async function auditRotation(tx: Tx, rotation: { from: string; to: string }, reason: string): Promise<number> {
+export async function auditRotation(tx: Tx, rotation: { from: string; to: string }, reason: string, origin: Origin): Promise<number> {
   const owners = (await tx.owners.privacyAll()).length;
-  await tx.audit.append({ type: 'key.rotated', detail: { from: rotation.from, to: rotation.to, owners, reason } });
+  await tx.audit.append({ type: 'key.rotated', detail: { from: rotation.from, to: rotation.to, owners, reason, source: origin.source } });
   return owners;
 }
 
@@ -41,7 +41,7 @@ export async function eraseOwner(
 ): Promise<EraseResult> {
   const result = await deps.uow.runRekeyed(async (tx, rotation) => {
     const r = await eraseIn(tx, ownerId, opts.reason ?? 'owner-request', origin);
-    await auditRotation(tx, rotation, 'erasure');
+    await auditRotation(tx, rotation, 'erasure', origin);
     return r;
   });
   opts.onShredded?.();

@@ -2,11 +2,13 @@
  * Access request (GDPR Art. 15/20): one owner's recordings, consent history and audit events as a bundle.
  *
  * Every recording is opened *as the requester* (their key, associated data naming them) while the bundle is
- * built; the bundle is written to a temporary path and renamed only when complete, audited, and hashed. Any
- * failure removes the temporary output, records an incident and throws EXPORT_ABORTED: there is never a
+ * built in a private staging directory; it is moved into place only when complete, and `export.created` (with
+ * its hash) is written only once it is there. Any failure — including a failure to clean up — removes what was
+ * written, records an incident and throws EXPORT_ABORTED naming what could not be removed: there is never a
  * partial bundle, and never one that holds someone else's recording.
  */
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { encodeWav } from '../audio/index.js';
 import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
 import { BundleFile, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportFormat, type ExportManifest, type ManifestRecording } from '../privacy/index.js';
@@ -40,8 +42,11 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
   const root = `earshot-export-${owner.id}`;
   await BundleFile.assertFree(opts.out);
   let bundle: BundleFile | undefined;
+  let committed = false;
+  let stagingDir: string | undefined;
   try {
-    bundle = await BundleFile.create(opts.out, { root, generatedAt, ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) });
+    stagingDir = await deps.exportStaging.create();
+    bundle = await BundleFile.create(opts.out, { root, generatedAt, stagingDir, ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) });
     const ids = await deps.uow.read((tx) => tx.recordings.ids(owner.id));
     const recordings: ManifestRecording[] = [];
     opts.onProgress?.({ done: 0, total: ids.length });
@@ -77,6 +82,12 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
       source: c.source,
       textVersion: c.textVersion,
     }));
+    // The audit events included must be the chain's own: an entry edited or re-pointed to this owner fails here.
+    const chain = await deps.audit.verify();
+    if (!chain.ok) {
+      const first = chain.problems[0];
+      throw new EarshotError('INTEGRITY', `the audit log does not verify (${chain.problems.length} problem(s)${first ? `, first: ${first.kind} at #${first.seq}` : ''}); run earshot audit verify`);
+    }
     const audit = (await deps.audit.list({ ownerId: owner.id })).map((e) => ({
       seq: e.seq,
       at: new Date(e.at).toISOString(),
@@ -106,7 +117,9 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
     await bundle.add('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8'));
     const { sha256, bytes } = await bundle.finish();
     const format = bundle.format;
-    // Audit before the bundle appears: an export that exists was always logged with its hash.
+    await bundle.commit();
+    committed = true;
+    // Only an export that is in place is logged (with its hash); if logging fails, it is removed again below.
     await deps.uow.run((tx) =>
       tx.audit.append({
         type: 'export.created',
@@ -114,11 +127,26 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         detail: { recordings: recordings.length, sha256, format, bytes, source: opts.source },
       }),
     );
-    await bundle.commit();
+    await removeStaging(stagingDir);
     return { out: opts.out, format, ownerId: owner.id, recordings: recordings.length, bytes, sha256 };
   } catch (e) {
-    await bundle?.abort();
-    await recordIncident(deps, { kind: 'export-aborted', reason: isEarshotError(e) ? e.code : 'INTERNAL' }, owner.id);
-    throw new EarshotError('EXPORT_ABORTED', `export of owner ${owner.id} aborted, nothing was written: ${errorMessage(e)}`, { cause: e });
+    const leftovers: string[] = [];
+    try {
+      await bundle?.abort({ committed });
+    } catch (cleanup) {
+      leftovers.push(`${committed ? opts.out : 'the staged bundle'} (${errorMessage(cleanup)})`);
+    }
+    try {
+      await removeStaging(stagingDir);
+    } catch (cleanup) {
+      leftovers.push(`${stagingDir} (${errorMessage(cleanup)})`);
+    }
+    await recordIncident(deps, { kind: 'export-aborted', reason: isEarshotError(e) ? e.code : 'INTERNAL', cleanupFailed: leftovers.length > 0 }, owner.id);
+    const outcome = leftovers.length === 0 ? 'nothing was written' : `and could not remove ${leftovers.join(', ')}: remove it by hand`;
+    throw new EarshotError('EXPORT_ABORTED', `export of owner ${owner.id} aborted, ${outcome}: ${errorMessage(e)}`, { cause: e });
   }
+}
+
+async function removeStaging(dir: string | undefined): Promise<void> {
+  if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
 }

@@ -4,8 +4,7 @@ import { auditRotation } from './erase.js';
 
 export function rotateKeys(deps: AppDeps, origin: Origin): Promise<{ from: string; to: string; owners: number }> {
   return deps.uow.runRekeyed(async (tx, rotation) => {
-    void origin;
-    const owners = await auditRotation(tx, rotation, 'rotation');
+    const owners = await auditRotation(tx, rotation, 'rotation', origin);
     return { from: rotation.from, to: rotation.to, owners };
   });
 }

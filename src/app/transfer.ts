@@ -43,7 +43,7 @@ export async function transferDevice(
     const out: EraseResult[] = [];
     for (const id of ids) out.push(await eraseIn(tx, id, 'ownership-transfer', opts));
     await tx.audit.append({ type: 'owner.transferred', detail: { erasedOwners: ids.length, source: opts.source } });
-    await auditRotation(tx, rotation, 'ownership-transfer');
+    await auditRotation(tx, rotation, 'ownership-transfer', opts);
     return out;
   });
   await deps.maintenance.compact();

@@ -27,7 +27,7 @@ import { DEVICE_ID_FILE, type DeviceConfig } from '../config/index.js';
 import { MemoryKek, MemoryKeyStore, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { openApp } from '../open-app.js';
 import { decryptBundleFile, EncryptingSink, TarWriter, type ByteSink } from '../privacy/index.js';
-import { AUDIO_DIR_NAME, DB_FILE_NAME, RecordingStore, SqliteDb } from '../store/index.js';
+import { AUDIO_DIR_NAME, DB_FILE_NAME, ExportStaging, RecordingStore, SqliteDb } from '../store/index.js';
 import { kekIdOf, rewrapDatabase } from './rewrap.js';
 import { readTar } from './tar-read.js';
 
@@ -85,11 +85,13 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** A 0700 directory inside the data directory (same file system: renames are atomic; only the service user can read). */
-async function stagingDir(dataDir: string, kind: string): Promise<string> {
-  const dir = path.join(dataDir, `.${kind}-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(dir, { mode: 0o700 });
-  return dir;
+/**
+ * A private 0700 directory for one backup or restore: the store's staging area (same file system, so renames
+ * are atomic; only the service user can read it), whose leftovers after a kill are removed at the next start —
+ * a decrypted backup must never outlive the command that decrypted it.
+ */
+async function stagingDir(dataDir: string): Promise<string> {
+  return ExportStaging.in(dataDir).create();
 }
 
 async function deviceKek(keyStore: KeyStore, dbFile: string): Promise<KeyEncryptionKey> {
@@ -126,7 +128,7 @@ export async function createBackup(s: StoreFiles, opts: { out: string; passphras
   if (await exists(opts.out)) throw new EarshotError('BAD_ARGUMENT', `${opts.out} already exists; choose a new output path`);
   const dbFile = path.join(s.dataDir, DB_FILE_NAME);
   if (!existsSync(dbFile)) throw new EarshotError('NOT_INITIALISED', `no database at ${dbFile}; nothing to back up`);
-  const staging = await stagingDir(s.dataDir, 'backup');
+  const staging = await stagingDir(s.dataDir);
   const tmpOut = `${opts.out}.partial-${randomBytes(6).toString('hex')}`;
   let wroteTmp = false;
   try {
@@ -279,9 +281,10 @@ export async function restoreBackup(s: StoreFiles, opts: { in: string; passphras
   const log = s.logger ?? silentLogger;
   const slot = s.keyStore.state;
   if (!slot) throw new EarshotError('BAD_ARGUMENT', `the key store ${s.keyStore.location} keeps no erasure list; restore needs one`);
-  const staging = await stagingDir(s.dataDir, 'restore');
+  const staging = await stagingDir(s.dataDir);
   /** Between the first and the last rename of the swap, staging holds the only copy of one side: never removed then. */
   let swapping = false;
+  let replacedDir: string | undefined;
   try {
     const tarFile = path.join(staging, 'backup.tar');
     await decryptBundleFile(opts.in, tarFile, opts.passphrase);
@@ -333,8 +336,10 @@ export async function restoreBackup(s: StoreFiles, opts: { in: string; passphras
     const to = existsSync(liveDb) ? await deviceKek(s.keyStore, liveDb) : (await s.keyStore.load()).current;
     await rewrapDatabase(stagedDb, backupKeys.currentKek, to);
     const head = await lastAuditHead(stagedDb);
-    const replaced = path.join(staging, 'replaced');
+    // The replaced data waits outside the staging area (which a restart empties) until the swap is complete.
+    const replaced = path.join(s.dataDir, `.restore-replaced-${randomBytes(6).toString('hex')}`);
     await fs.mkdir(replaced, { mode: 0o700 });
+    replacedDir = replaced;
     swapping = true;
     for (const f of [DB_FILE_NAME, `${DB_FILE_NAME}-wal`, `${DB_FILE_NAME}-shm`, AUDIO_DIR_NAME]) {
       if (await exists(path.join(s.dataDir, f))) await fs.rename(path.join(s.dataDir, f), path.join(replaced, f));
@@ -368,10 +373,13 @@ export async function restoreBackup(s: StoreFiles, opts: { in: string; passphras
     }
   } catch (e) {
     if (swapping) {
-      throw new EarshotError('STORE_IO', `restore failed while swapping files (${errorMessage(e)}); the previous data is in ${path.join(staging, 'replaced')} and the backup's in ${path.join(staging, 'data')}: move one set back into ${s.dataDir}`, { cause: e });
+      throw new EarshotError('STORE_IO', `restore failed while swapping files (${errorMessage(e)}); the previous data is in ${replacedDir} and the backup's in ${path.join(staging, 'data')}: move one set back into ${s.dataDir}`, { cause: e });
     }
     throw e;
   } finally {
-    if (!swapping) await fs.rm(staging, { recursive: true, force: true });
+    if (!swapping) {
+      await fs.rm(staging, { recursive: true, force: true });
+      if (replacedDir) await fs.rm(replacedDir, { recursive: true, force: true });
+    }
   }
 }

@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { OutboxRepo, SettingsRepo, StoreMaintenance } from '../core/ports.js';
 import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad, FileKeyStore, newKey, open, seal, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { AudioVault } from './audio-vault.js';
+import { ExportStaging } from './export-staging.js';
 import type { StoreContext } from './context.js';
 import { META, getMetaBlob, getMetaText, setMeta } from './meta.js';
 import { migrate, schemaVersion } from './migrate.js';
@@ -205,6 +206,7 @@ export class RecordingStore implements StoreMaintenance {
       if (finishRotation) logger.info('finished an interrupted key rotation', { kekId: finishRotation });
       await store.checkAuditTail();
       await store.reconcileAudio();
+      await ExportStaging.in(opts.dataDir).removeStale(logger);
       return store;
     } catch (e) {
       await vault.close().catch((closeErr: unknown) => logger.warn('closing the audio files after a failed open failed', { error: errorMessage(closeErr) }));

@@ -10,7 +10,7 @@ import type { FleetPrivacy } from '../../src/core/privacy-types.js';
 import type { Tx } from '../../src/core/ports.js';
 import { openApp } from '../../src/open-app.js';
 import { PrivacyPolicy } from '../../src/privacy/index.js';
-import { initDataDir } from '../../src/store/index.js';
+import { ExportStaging, initDataDir } from '../../src/store/index.js';
 import { FakeClock } from '../privacy/fakes.js';
 import { DEVICE, tempDir } from '../store/helpers.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -38,17 +38,19 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
   const defaults = { retentionDays: device.retentionDays, localOnly: device.localOnly };
   if (kind === 'memory') {
     const store = new MemoryStore(DEVICE, () => clock.now());
+    const { dir, cleanup } = tempDir('earshot-app-staging-');
     const app = new EarshotApp({
       uow: store,
       maintenance: store,
       audit: store,
+      exportStaging: ExportStaging.in(dir),
       policy: new PrivacyPolicy(() => device, () => fleet.privacy),
       clock,
       logger: silentLogger,
       deviceId: DEVICE,
       defaults,
     });
-    return { kind, app, clock, fleet, device, read: (fn) => store.read(fn), close: async () => {} };
+    return { kind, app, clock, fleet, device, read: (fn) => store.read(fn), close: async () => cleanup() };
   }
   const { dir, cleanup } = tempDir('earshot-app-');
   await initDataDir(dir, { deviceId: DEVICE });

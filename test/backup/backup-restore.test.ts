@@ -128,7 +128,8 @@ describe('backup and restore', () => {
     const bytes = allBytes(d);
     expect(bytes.includes(Buffer.from('Bobby Tables'))).toBe(false);
     expect(existsSync(path.join(d, 'audio', `${bob}.db`))).toBe(false);
-    expect(readdirSync(d).filter((n) => n.startsWith('.restore-') || n.startsWith('.backup-'))).toEqual([]);
+    expect(readdirSync(d).filter((n) => n.startsWith('.restore-'))).toEqual([]);
+    expect(existsSync(path.join(d, 'export-staging')) ? readdirSync(path.join(d, 'export-staging')) : []).toEqual([]);
   });
 
   it('a wrong passphrase or a modified backup changes nothing', async () => {
@@ -145,6 +146,7 @@ describe('backup and restore', () => {
     await expect(restoreBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: bad, passphrase: PASS })).rejects.toMatchObject({ code: 'INTEGRITY' });
     expect(readFileSync(path.join(d, 'earshot.db')).equals(before)).toBe(true);
     expect(readdirSync(d).filter((n) => n.startsWith('.restore-'))).toEqual([]);
+    expect(existsSync(path.join(d, 'export-staging')) ? readdirSync(path.join(d, 'export-staging')) : []).toEqual([]);
     const s = await open(d);
     expect(samePcm((await openRecording(s.store, ca.id)).pcm, ca.pcm)).toBe(true);
     await s.close();

@@ -1,7 +1,7 @@
 /**
  * An access-request bundle being written: a directory, a `.tar`, or an encrypted `.tar` (scrypt + AES-256-GCM).
- * Written to a temporary path and renamed into place only when complete, so a bundle that exists was always
- * finished; `abort()` removes whatever was written.
+ * Built in a private staging directory (never in the target directory) and moved into place only when complete,
+ * so a bundle that exists was always finished; `abort()` removes whatever was written, and says when it could not.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -50,10 +50,11 @@ export class BundleFile {
     }
   }
 
-  static async create(out: string, opts: { passphrase?: string; root: string; generatedAt: number }): Promise<BundleFile> {
+  /** `stagingDir`: a private (0700) directory of this export's own, removed by the caller. */
+  static async create(out: string, opts: { passphrase?: string; root: string; generatedAt: number; stagingDir: string }): Promise<BundleFile> {
     const format = exportFormatFor(out, opts.passphrase);
     await BundleFile.assertFree(out);
-    const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.partial-${randomBytes(6).toString('hex')}`);
+    const tmp = path.join(opts.stagingDir, 'bundle');
     if (format === 'directory') {
       await fs.mkdir(path.join(tmp, 'recordings'), { recursive: true, mode: 0o700 });
       return new BundleFile(out, format, tmp, undefined, opts.root);
@@ -93,13 +94,39 @@ export class BundleFile {
     return { sha256: this.tar.sink.digest(), bytes: this.tar.sink.bytes };
   }
 
-  commit(): Promise<void> {
-    return fs.rename(this.tmp, this.out);
+  /**
+   * Moves the finished bundle to `out`. Across file systems it is copied into a hidden, owner-only name beside
+   * `out` first and renamed from there, so `out` itself never holds a partial bundle; `out` must still not exist
+   * (never overwritten).
+   */
+  async commit(): Promise<void> {
+    await BundleFile.assertFree(this.out);
+    try {
+      // A file is linked (fails if `out` appeared meanwhile: never overwritten), a directory renamed.
+      if (this.tar) {
+        await fs.link(this.tmp, this.out);
+        await fs.rm(this.tmp);
+      } else {
+        await fs.rename(this.tmp, this.out);
+      }
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    }
+    const near = path.join(path.dirname(path.resolve(this.out)), `.${path.basename(this.out)}.partial-${randomBytes(6).toString('hex')}`);
+    try {
+      await fs.cp(this.tmp, near, { recursive: true, errorOnExist: true, force: false });
+      await fs.rename(near, this.out);
+    } catch (e) {
+      await fs.rm(near, { recursive: true, force: true });
+      throw e;
+    }
   }
 
-  /** Removes the temporary output (the original failure is what the caller reports). */
-  async abort(): Promise<void> {
+  /** Removes the bundle from wherever it got (staging, or `out` after a commit); throws when it cannot. */
+  async abort(opts: { committed?: boolean } = {}): Promise<void> {
     if (this.tar) await this.tar.fh.close().catch(() => undefined);
     await fs.rm(this.tmp, { recursive: true, force: true });
+    if (opts.committed) await fs.rm(this.out, { recursive: true, force: true });
   }
 }
