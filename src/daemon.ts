@@ -157,6 +157,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
             localOnly: p.localOnly,
             uploadsEnabled: p.uploadsEnabled,
             configVersions: { ...fleet.state().versions } as Record<string, number>,
+            auditHead: await store.audit.publicHead(),
             ...(lastConfig ? { lastConfig } : {}),
           };
         },

@@ -3,7 +3,17 @@
  * page alike. Each method is one unit of work (or a read) that audits once, from one place; nothing above this
  * layer reaches the repositories.
  */
-import type { AuditEntry, AuditVerification, OwnerRecord, QuarantinedItem, RecordingReader, StoreStats, UploadDecision, UploadGate } from '../core/ports.js';
+import type {
+  AuditEntry,
+  AuditVerification,
+  AuditVerifyOptions,
+  OwnerRecord,
+  QuarantinedItem,
+  RecordingReader,
+  StoreStats,
+  UploadDecision,
+  UploadGate,
+} from '../core/ports.js';
 import type { Capture, Recording } from '../core/recording.js';
 import type { ConsentEvent, PrivacyBaseline } from '../core/privacy-types.js';
 import type { EffectivePrivacy, PurposeStatus } from '../privacy/index.js';
@@ -123,8 +133,8 @@ export class EarshotApp {
   }
 
   // the log and the device
-  verifyAudit(): Promise<AuditVerification> {
-    return verifyAudit(this.deps);
+  verifyAudit(opts?: AuditVerifyOptions): Promise<AuditVerification> {
+    return verifyAudit(this.deps, opts);
   }
   auditLog(opts?: { ownerId?: string; limit?: number }): Promise<AuditEntry[]> {
     return auditLog(this.deps, opts);

@@ -197,11 +197,16 @@ export interface AuditVerification {
   problems: AuditProblemView[];
 }
 
+/** `publishedHead`: a head kept elsewhere (`audit verify --head HASH[:SEQ]`) the log must contain. */
+export interface AuditVerifyOptions {
+  publishedHead?: { head: string; seq?: number };
+}
+
 /** Reading the audit log back (appending is Tx.audit). */
 export interface AuditQueries {
   list(opts?: { ownerId?: string; limit?: number }): Promise<AuditEntry[]>;
   head(): Promise<{ seq: number; head: string }>;
-  verify(): Promise<AuditVerification>;
+  verify(opts?: AuditVerifyOptions): Promise<AuditVerification>;
 }
 
 // ---- what the uplink depends on --------------------------------------------------------------------------------

@@ -54,8 +54,15 @@ export async function diskFullInstead(e: unknown, dir: string): Promise<unknown>
   });
 }
 
+export interface TransactionHooks {
+  beforeCommit(sql: Sql): Promise<void>;
+  afterCommit(): void;
+  afterRollback(): Promise<void>;
+}
+
 export class SqliteDb implements Sql {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly hooks: TransactionHooks[] = [];
   private closed = false;
 
   private constructor(
@@ -133,7 +140,10 @@ export class SqliteDb implements Sql {
       await sql.exec('BEGIN IMMEDIATE');
       try {
         const out = await fn(sql);
+        // Still under the write lock: what must be durable outside the database with this commit (the audit anchor).
+        for (const h of this.hooks) await h.beforeCommit(sql);
         await sql.exec('COMMIT');
+        for (const h of this.hooks) h.afterCommit();
         return out;
       } catch (e) {
         try {
@@ -141,10 +151,16 @@ export class SqliteDb implements Sql {
         } catch {
           // SQLite may already have rolled back (e.g. SQLITE_FULL aborts the transaction); the original error matters.
         }
+        for (const h of this.hooks) await h.afterRollback();
         if (opts.afterRollback) await opts.afterRollback();
         throw e;
       }
     });
+  }
+
+  /** Hooks run by every transaction on this connection (the audit log keeps its external anchor with them). */
+  addTransactionHooks(h: TransactionHooks): void {
+    this.hooks.push(h);
   }
 
   /** Wait for queued work, then close. */

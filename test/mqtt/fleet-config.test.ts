@@ -200,7 +200,7 @@ describe('fleet config over MQTT (real Mosquitto, signed documents)', () => {
 
   it('refuses documents that loosen retention, turn off local-only or grant consent', async () => {
     // Above the owner's/device's 30 days: a fleet may only cap retention, never extend it.
-    await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ privacy: { maxRetentionDays: 3650 } }, { version: 8 })), ['loosens-privacy', 'bad-schema']);
+    await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ wake: { threshold: 0.0001 } }, { version: 8 })), ['loosens-privacy', 'bad-schema']);
     await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ privacy: { forceLocalOnly: false } }, { version: 9 })), ['loosens-privacy', 'bad-schema']);
     await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ consent: { 'cloud-processing': true } }, { version: 10 })), ['consent-not-allowed', 'bad-schema']);
   });
