@@ -95,12 +95,40 @@ export async function runCli(argv: string[], io: CommandIO, commands: Command[] 
 }
 
 
+/**
+ * A reader that closed our stdout (`earshot audit log | head`): further output is dropped and the command
+ * finishes normally (stores close cleanly) instead of crashing on an unhandled EPIPE.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WritableStream & { destroy?: () => void }): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') {
+      stream.destroy?.();
+      return;
+    }
+    throw e;
+  });
+}
+
+/** Once a command has returned, nothing may keep the process alive longer than this (a stuck socket, a timer). */
+const EXIT_GRACE_MS = 3_000;
+
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/earshot')) {
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      controller.abort();
+      return;
+    }
+    // A second signal: the operator does not want to wait for the clean stop.
+    process.stderr.write(`earshot: second ${name}: exiting without waiting for the clean stop\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  quietOnClosedPipe(process.stdout);
   runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -110,10 +138,12 @@ if (isMain || process.argv[1]?.endsWith('/earshot')) {
   }).then(
     (code) => {
       process.exitCode = code;
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     },
     (e: unknown) => {
       process.stderr.write(`earshot: INTERNAL: ${errorMessage(e)}\n`);
       process.exitCode = 1;
+      setTimeout(() => process.exit(1), EXIT_GRACE_MS).unref();
     },
   );
 }

@@ -13,7 +13,7 @@ import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavFile } from '../../src/audio/wav.js';
 import { loadConfig } from '../../src/config/load.js';
-import { runDaemon, type DaemonEvent } from '../../src/daemon.js';
+import { runDaemon, type DaemonEvent } from '../../src/daemon/index.js';
 import { generateFleetKeyPair, pushFleetDocument, signFleetDocument } from '../../src/fleet/index.js';
 import { initDataDir, RecordingStore } from '../../src/store/index.js';
 
