@@ -3,6 +3,7 @@
  * `earshot` entry point: finds the command by its words, parses options strictly (unknown options are
  * errors), prints --help, and maps errors to one stderr line and a non-zero exit code.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
 import { GLOBAL_OPTIONS, type Command, type CommandIO } from './command.js';
@@ -17,6 +18,9 @@ function findCommand(commands: Command[], argv: string[]): { cmd: Command; rest:
   }
   return best;
 }
+
+/** Options naming a file, resolved against the working directory before a command sees them. */
+const CWD_PATH_OPTIONS = ['manifest'];
 
 export function commandHelp(cmd: Command): string {
   const lines = [`Usage: ${cmd.usage}`, '', cmd.summary];
@@ -80,6 +84,12 @@ export async function runCli(argv: string[], io: CommandIO, commands: Command[] 
   } catch (e) {
     io.stderr.write(`earshot ${cmd.path.join(' ')}: ${errorMessage(e)}\n${commandHelp(cmd)}`);
     return 2;
+  }
+  // Paths given on the command line are relative to where the command runs, whatever module reads them later
+  // (model code resolves paths against the manifest and needs an absolute one).
+  for (const name of CWD_PATH_OPTIONS) {
+    const v = parsed.values[name];
+    if (typeof v === 'string' && v !== '') parsed.values[name] = resolve(v);
   }
   try {
     return await cmd.run({ values: parsed.values, positionals: parsed.positionals }, io);

@@ -192,7 +192,8 @@ const bench: Command = {
   usage: 'earshot bench [--json] [--only wake|store|uplink] [--minutes N]',
   help: [
     'Options:',
-    '  --only AREA   run one area: wake (detector on 10 min of speech + openwakeword-js peer), store, uplink',
+    '  --only AREA   run one area: wake (detector on 10 min of speech + openwakeword-js peer, peak RSS of',
+    '                `earshot run` on a 2-hour file and a 4-hour stdin flood), store, uplink',
     '  --minutes N   length of the wake benchmark speech file (default 10)',
     '  --json        one JSON object with every measured number on stdout (progress goes to stderr)',
   ].join('\n'),
@@ -210,6 +211,8 @@ const bench: Command = {
     if (!only || only === 'wake') {
       const { benchWake } = await import('../../bench/wake.js');
       Object.assign(results, await benchWake({ ...(minutes !== undefined ? { minutes } : {}), log }));
+      const { benchLongInput } = await import('../../bench/long-input.js');
+      Object.assign(results, await benchLongInput({ log }));
     }
     if (!only || only === 'store') {
       const { benchStore } = await import('../../bench/store.js');
