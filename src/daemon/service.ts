@@ -63,6 +63,8 @@ interface Entry {
   done: Promise<void> | undefined;
   /** The failure that ended `run` for good. */
   error?: unknown;
+  /** Started at least once (only those are stopped). */
+  started: boolean;
 }
 
 export interface ServiceHostOptions {
@@ -82,7 +84,7 @@ export class ServiceHost {
 
   /** Registers a service (in start order). */
   add(service: Service, opts: ServiceOptions = {}): void {
-    this.entries.push({ service, restart: opts.restart, required: opts.required ?? false, status: { name: service.name, state: 'stopped', failures: 0 }, done: undefined });
+    this.entries.push({ service, restart: opts.restart, required: opts.required ?? false, status: { name: service.name, state: 'stopped', failures: 0 }, done: undefined, started: false });
   }
 
   /**
@@ -95,6 +97,7 @@ export class ServiceHost {
       e.status.state = 'starting';
       try {
         await e.service.start();
+        e.started = true;
         e.status.state = 'running';
         if (e.service.run) e.done = this.supervise(e);
       } catch (err) {
@@ -133,7 +136,7 @@ export class ServiceHost {
     this.abort.abort();
     const timeout = this.opts.stopTimeoutMs ?? 5_000;
     for (const e of [...this.entries].reverse()) {
-      if (e.status.state === 'stopped') continue;
+      if (!e.started) continue;
       const name = e.service.name;
       try {
         const outcome = await bounded(e.service.stop(), timeout);

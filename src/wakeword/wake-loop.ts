@@ -127,7 +127,7 @@ export class WakeLoop<W extends WakeDetection = WakeDetection> {
     try {
       if (!this.stopped) {
         for await (const chunk of source) {
-          if (this.stopped) break;
+          if (this.stopped || this.failure !== undefined) break; // drain() reports the failure itself
           this.accept(chunk);
           if (maxBacklogSamples !== undefined) await this.belowBacklog(maxBacklogSamples);
           if (this.stopped || this.failure !== undefined) break;
