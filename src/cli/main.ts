@@ -119,8 +119,19 @@ export function quietOnClosedPipe(stream: NodeJS.WritableStream & { destroy?: ()
   });
 }
 
-/** Once a command has returned, nothing may keep the process alive longer than this (a stuck socket, a timer). */
-const EXIT_GRACE_MS = 3_000;
+/**
+ * Once a command has returned, nothing may keep the process alive (a socket to a broker that never answers, a
+ * stray timer): after a grace period the process exits — but never before its output has been flushed (a slow
+ * reader such as `| less` keeps it alive as long as it needs).
+ */
+const EXIT_GRACE_MS = 1_000;
+function exitOnceFlushed(code: number): void {
+  const check = () => {
+    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(check, 200).unref();
+    else process.exit(code);
+  };
+  setTimeout(check, EXIT_GRACE_MS).unref();
+}
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/earshot')) {
@@ -148,12 +159,12 @@ if (isMain || process.argv[1]?.endsWith('/earshot')) {
   }).then(
     (code) => {
       process.exitCode = code;
-      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+      exitOnceFlushed(code);
     },
     (e: unknown) => {
       process.stderr.write(`earshot: INTERNAL: ${errorMessage(e)}\n`);
       process.exitCode = 1;
-      setTimeout(() => process.exit(1), EXIT_GRACE_MS).unref();
+      exitOnceFlushed(1);
     },
   );
 }

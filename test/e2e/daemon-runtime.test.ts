@@ -94,6 +94,39 @@ describe('stopping', () => {
   }, 60_000);
 });
 
+describe('a broker that never acknowledges', () => {
+  it('cannot keep the daemon alive: the first SIGTERM ends it within the bounded shutdown, with the summary', async () => {
+    // Accepts the MQTT 5 connection (CONNACK) and then answers nothing: no SUBACK, no PUBACK.
+    const sockets: import('node:net').Socket[] = [];
+    const server = (await import('node:net')).createServer((sock) => {
+      sockets.push(sock);
+      sock.once('data', () => sock.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const config = path.join(work, 'silent-broker.json');
+    await fs.writeFile(config, JSON.stringify({ uplink: { brokerUrl: `mqtt://127.0.0.1:${port}` }, log: { level: 'error' } }));
+    try {
+      const d = startDaemon(['--input', '-'], { ...env, EARSHOT_CONFIG: config });
+      await waitFor(() => d.events.some((e) => e.type === 'listening'), 30_000, 'listening');
+      await waitFor(() => sockets.length > 0, 10_000, 'the daemon connected');
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = Date.now();
+      d.child.kill('SIGTERM');
+      const code = await d.closed;
+      const took = Date.now() - t0;
+      // 5 s at most for the uplink (offline status, disconnect), then the process exits.
+      expect(took).toBeLessThan(8_000);
+      expect(code, d.stderr()).toBe(0);
+      expect(d.events.at(-1)).toMatchObject({ type: 'stopped', reason: 'signal' });
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  }, 60_000);
+});
+
 describe('one daemon per data directory', () => {
   it('refuses a second daemon naming the holder pid; CLI commands and status work beside it; SIGKILL frees the lock', async () => {
     const a = startDaemon(['--input', '-']);
