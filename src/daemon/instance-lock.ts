@@ -41,8 +41,17 @@ async function lockId(dataDir: string, create: boolean): Promise<string | undefi
   }
   const id = randomBytes(16).toString('hex');
   const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, id + '\n', { mode: 0o600 });
-  await fs.rename(tmp, file);
+  try {
+    await fs.writeFile(tmp, id + '\n', { mode: 0o600 });
+    await fs.rename(tmp, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new EarshotError('NOT_INITIALISED', `${dataDir} is not an Earshot data directory (run earshot init)`, { cause: e });
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+      throw new EarshotError('STORE_IO', `the data directory ${dataDir} is read-only: the daemon writes there; make it writable for this user (e.g. remount it read-write, or chmod u+w ${dataDir})`, { cause: e });
+    }
+    throw new EarshotError('STORE_IO', `cannot write ${file}: ${errorMessage(e)}`, { cause: e });
+  }
   return id;
 }
 
