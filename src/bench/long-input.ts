@@ -102,7 +102,15 @@ export async function measureLongInput(kind: 'file' | 'stdin', seconds: number, 
       while (left > 0 && !child.stdin.destroyed) {
         const piece = left >= block.length ? block : block.subarray(0, left);
         left -= piece.length;
-        if (!child.stdin.write(piece)) await new Promise((r) => child.stdin.once('drain', r).once('close', r));
+        if (!child.stdin.write(piece)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              child.stdin.off('drain', done).off('close', done);
+              resolve();
+            };
+            child.stdin.on('drain', done).on('close', done);
+          });
+        }
       }
     }
     child.stdin.end();
