@@ -23,7 +23,16 @@ export interface DaemonInput {
 
 export async function prepareInput(
   input: string | undefined,
-  opts: { audio: DeviceConfig['audio']; realtime: boolean; stdin: NodeJS.ReadableStream; logger: Logger; emit: (e: DaemonEvent) => void },
+  opts: {
+    audio: DeviceConfig['audio'];
+    realtime: boolean;
+    stdin: NodeJS.ReadableStream;
+    logger: Logger;
+    emit: (e: DaemonEvent) => void;
+    /** The microphone failed and is restarted after `retryInMs`, or recovered (for the live status). */
+    onSourceFailure?: (error: string, retryInMs: number) => void;
+    onSourceRecovered?: () => void;
+  },
 ): Promise<DaemonInput> {
   if (input === '-') {
     assertStdinReadable(opts.stdin);
@@ -51,7 +60,11 @@ export async function prepareInput(
       resilientMicrophone(opts.audio, {
         logger: opts.logger,
         signal,
-        onFailure: (f) => opts.emit({ type: 'source-failed', error: errorMessage(f.error), retryInMs: f.retryInMs }),
+        onFailure: (f) => {
+          opts.onSourceFailure?.(errorMessage(f.error), f.retryInMs);
+          opts.emit({ type: 'source-failed', error: errorMessage(f.error), retryInMs: f.retryInMs });
+        },
+        onRecovered: () => opts.onSourceRecovered?.(),
       }),
     endNotice: () => undefined,
   };

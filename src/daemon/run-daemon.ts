@@ -70,12 +70,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const signal = opts.signal ?? new AbortController().signal;
   const deviceId = await resolveDeviceId(opts.config);
   const config: DeviceConfig = { ...opts.config, device: { ...opts.config.device, id: deviceId } };
+  // The audio source's own health (the microphone restarts itself with backoff), for the live status.
+  const sourceHealth: { failures: number; lastError?: string; lastErrorAt?: number; state: 'ok' | 'retrying' } = { failures: 0, state: 'ok' };
   const input = await prepareInput(opts.input, {
     audio: config.audio,
     realtime: opts.realtime ?? false,
     stdin: opts.stdin ?? process.stdin,
     logger: log,
     emit,
+    onSourceFailure: (error) => {
+      sourceHealth.failures++;
+      sourceHealth.lastError = error;
+      sourceHealth.lastErrorAt = clock.now();
+      sourceHealth.state = 'retrying';
+    },
+    onSourceRecovered: () => {
+      sourceHealth.state = 'ok';
+    },
   });
 
   const host = new ServiceHost({
@@ -90,6 +101,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     pid: process.pid,
     startedAt: startedAtMs,
     source: input.kind,
+    sourceHealth: { ...sourceHealth },
     services: host.status(),
     wake: wake?.metrics() ?? null,
     captures: wake?.capturesStored ?? 0,

@@ -94,6 +94,25 @@ describe('stopping', () => {
   }, 60_000);
 });
 
+describe('a failing microphone', () => {
+  it('is restarted with backoff and reported in the live status; the daemon keeps running', async () => {
+    const config = path.join(work, 'no-mic.json');
+    await fs.writeFile(config, JSON.stringify({ audio: { recorder: 'arecord', device: 'hw:97,0', retryInitialMs: 100, retryMaxMs: 200 }, log: { level: 'error' } }));
+    const e = { ...env, EARSHOT_CONFIG: config };
+    const d = startDaemon([], e);
+    await waitFor(() => d.events.filter((x) => x.type === 'source-failed').length >= 2, 30_000, 'two microphone failures');
+    const status = JSON.parse((await cli(['status', '--json'], e)).stdout) as {
+      daemon: { running: boolean; source: string; sourceHealth: { failures: number; state: string; lastError: string } };
+    };
+    expect(status.daemon).toMatchObject({ running: true, source: 'microphone', sourceHealth: { state: 'retrying' } });
+    expect(status.daemon.sourceHealth.failures).toBeGreaterThanOrEqual(2);
+    expect(status.daemon.sourceHealth.lastError).toMatch(/arecord|RECORDER|audio/i);
+    expect((await cli(['status'], e)).stdout).toMatch(/microphone failed, retrying \(\d+ failures, last: /);
+    d.child.kill('SIGTERM');
+    expect(await d.closed, d.stderr()).toBe(0);
+  }, 60_000);
+});
+
 describe('a broker that never acknowledges', () => {
   it('cannot keep the daemon alive: the first SIGTERM ends it within the bounded shutdown, with the summary', async () => {
     // Accepts the MQTT 5 connection (CONNACK) and then answers nothing: no SUBACK, no PUBACK.

@@ -141,6 +141,7 @@ interface LiveDaemon {
   pid: number;
   startedAt: number;
   source: string;
+  sourceHealth: { failures: number; lastError?: string; state: string } | null;
   services: ServiceStatus[];
   wake: WakeLoopMetrics | null;
   captures: number;
@@ -152,6 +153,7 @@ function liveDaemon(a: DaemonAnswer): LiveDaemon {
     pid: a.pid,
     startedAt: a.startedAt,
     source: String(a['source'] ?? 'unknown'),
+    sourceHealth: (a['sourceHealth'] as LiveDaemon['sourceHealth']) ?? null,
     services: Array.isArray(a['services']) ? (a['services'] as ServiceStatus[]) : [],
     wake: (a['wake'] as WakeLoopMetrics | null) ?? null,
     captures: Number(a['captures'] ?? 0),
@@ -175,7 +177,10 @@ function describeDaemon(d: DaemonSection): string {
   return (
     `running (pid ${d.pid}, since ${new Date(d.startedAt).toISOString()}) on ${d.source}` +
     (w ? `: ${w.framesProcessed} frames, ${w.detections} wake words, ${d.captures} captures, backlog ${w.backlogFrames.toFixed(1)} (max ${w.maxBacklogFrames.toFixed(1)}) frames, max lag ${Math.round(w.maxLagMs)} ms` : '') +
-    troubled.map((s) => `; ${s.name} ${s.state}${s.lastError ? ` (${s.failures} failures, last: ${s.lastError})` : ''}`).join('')
+    troubled.map((s) => `; ${s.name} ${s.state}${s.lastError ? ` (${s.failures} failures, last: ${s.lastError})` : ''}`).join('') +
+    (d.sourceHealth && d.sourceHealth.failures > 0
+      ? `; ${d.source} ${d.sourceHealth.state === 'retrying' ? 'failed, retrying' : 'recovered'} (${d.sourceHealth.failures} failures, last: ${d.sourceHealth.lastError})`
+      : '')
   );
 }
 
