@@ -13,16 +13,22 @@ export class FleetService implements Service {
   readonly name = 'fleet';
   readonly receiver: FleetConfigReceiver;
 
-  constructor(deps: { deviceId: string; config: DeviceConfig; data: () => DaemonData; clock: Clock; logger: Logger; report: (r: FleetReceiveResult) => Promise<void> }) {
+  constructor(deps: {
+    deviceId: string;
+    config: DeviceConfig;
+    ports: DaemonData['fleetPorts'];
+    clock: Clock;
+    logger: Logger;
+    report: (r: FleetReceiveResult) => Promise<void>;
+  }) {
     this.receiver = new FleetConfigReceiver({
       deviceId: deps.deviceId,
       deviceConfig: deps.config,
-      // Resolved lazily: the data layer reads the receiver's privacy, the receiver writes through the data layer.
-      settings: { get: (k) => deps.data().fleetPorts.settings.get(k), set: (k, v) => deps.data().fleetPorts.settings.set(k, v) },
-      audit: { append: (e) => deps.data().fleetPorts.audit.append(e) },
+      settings: deps.ports.settings,
+      audit: deps.ports.audit,
       clock: deps.clock,
       logger: deps.logger,
-      baseline: () => deps.data().fleetPorts.baseline(),
+      baseline: deps.ports.baseline,
       report: deps.report,
     });
   }

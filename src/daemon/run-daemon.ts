@@ -10,9 +10,8 @@
  */
 import { resolveDeviceId } from '../config/index.js';
 import type { DeviceConfig } from '../config/types.js';
-import { CaptureSession } from '../capture/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
+
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { FleetConfigReport } from '../uplink/index.js';
 import { SileroVad, WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';
@@ -27,7 +26,7 @@ import { RetentionService } from './retention-service.js';
 import { bounded, ServiceHost } from './service.js';
 import { openStoreDaemonData } from './store-daemon-data.js';
 import { UplinkService } from './uplink-service.js';
-import { WakeService, type BuiltDetector, type OwnedWake } from './wake-service.js';
+import { WakeService, type BuiltDetector } from './wake-service.js';
 
 /** After a replay ends, how long the uplink may take to send what was just queued. */
 const REPLAY_DRAIN_MS = 5_000;
@@ -63,9 +62,9 @@ export interface DaemonResult {
 /** Runs until the source ends (file/stdin) or the signal aborts. Resolves after a clean shutdown. */
 export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const startedAt = opts.startedAt ?? performance.now();
-  const startedAtMs = (opts.clock ?? systemClock).now();
   const log = opts.logger ?? silentLogger;
   const clock = opts.clock ?? systemClock;
+  const startedAtMs = clock.now();
   const emit = opts.onEvent ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
   const deviceId = await resolveDeviceId(opts.config);
@@ -115,7 +114,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       fleet = new FleetService({
         deviceId,
         config,
-        data: () => data,
+        ports: data.fleetPorts,
         clock,
         logger: log,
         report: async (r) => {
@@ -157,74 +156,35 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
           return { processor: d, words: d.words };
         });
       const vad = await SileroVad.create();
+      const wakeSvc = new WakeService({
+        data,
+        buildDetector,
+        live: () => fleetSvc.state().config,
+        ...(opts.configSource !== undefined ? { configSource: opts.configSource } : {}),
+        vad: { process: (c) => vad.process(c), reset: () => vad.reset() },
+        clock,
+        openSource: (s) => input.open(s),
+        replay: input.replay,
+        uplinkEnabled: () => uplinkSvc.enabled,
+        onStored: (queued) => {
+          if (queued) uplinkSvc.notify();
+        },
+        emit,
+        logger: log,
+      });
+      wake = wakeSvc;
+      // Non-privacy settings from fleet documents apply live.
+      fleetSvc.onChange((s) => {
+        log.setLevel(s.config.log.level);
+        wakeSvc.reconfigure(s.config);
+      });
 
       host.add(fleetSvc, { required: true });
       host.add(new RetentionService({ data, logger: log }));
       if (uplinkSvc.enabled) host.add(uplinkSvc);
       host.add(new PrivacyWatchService({ data, uplink: uplinkSvc.enabled ? uplinkSvc : undefined, logger: log }));
-
-      // The detector and capture follow the fleet's live settings, known once the fleet service has restored.
-      const wakeHolder: { svc?: WakeService } = {};
-      const lazyWake = {
-        name: 'wake',
-        start: async () => {
-          const live = fleetSvc.state().config;
-          const capture = new CaptureSession<OwnedWake>({ vad: (c) => vad.process(c), resetVad: () => vad.reset(), settings: live.capture, clock });
-          let first: BuiltDetector;
-          try {
-            first = await buildDetector(live.wake);
-          } catch (e) {
-            throw wakeConfigError(e, live, opts.configSource);
-          }
-          const svc = new WakeService({
-            data,
-            buildDetector,
-            firstDetector: first,
-            capture,
-            wake: live.wake,
-            openSource: (s) => input.open(s),
-            replay: input.replay,
-            uplinkEnabled: () => uplinkSvc.enabled,
-            onStored: (queued) => {
-              if (queued) uplinkSvc.notify();
-            },
-            emit,
-            logger: log,
-          });
-          fleetSvc.onChange((s) => {
-            try {
-              capture.reconfigure(s.config.capture);
-            } catch (e) {
-              log.error('capture settings from fleet config not applied', { error: errorMessage(e) });
-            }
-            log.setLevel(s.config.log.level);
-            svc.reconfigureWake(s.config.wake);
-          });
-          wakeHolder.svc = svc;
-          wake = svc;
-          await svc.start();
-        },
-      };
-      host.add(
-        new HealthService({
-          data,
-          source: input.kind,
-          metrics: () => wake?.metrics() ?? { framesProcessed: 0, backlogFrames: 0, maxBacklogFrames: 0, maxLagMs: 0, detections: 0 },
-          clock,
-          logger: log,
-        }),
-      );
-      host.add(
-        {
-          name: 'wake',
-          // The first start builds the service; a restart (after a failure) restarts it.
-          start: () => (wakeHolder.svc ? wakeHolder.svc.start() : lazyWake.start()),
-          run: (s) => wakeHolder.svc!.run(s),
-          stop: async () => wakeHolder.svc?.stop(),
-          restartable: () => wakeHolder.svc?.restartable() ?? false,
-        },
-        { restart: WAKE_RESTART, required: true },
-      );
+      host.add(new HealthService({ data, source: input.kind, metrics: () => wakeSvc.metrics(), clock, logger: log }));
+      host.add(wakeSvc, { restart: WAKE_RESTART, required: true });
 
       const aborted = new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
@@ -262,14 +222,4 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   } finally {
     await lock.release();
   }
-}
-
-/** A wake word the manifest does not know is a configuration error: name the file and the field. */
-function wakeConfigError(e: unknown, live: DeviceConfig, configSource: string | undefined): unknown {
-  if (!isEarshotError(e, 'MODEL_MISSING')) return e;
-  const name = e.details?.['name'];
-  const index = typeof name === 'string' ? live.wake.words.findIndex((w) => (typeof w === 'string' ? w : w.name) === name) : -1;
-  if (index < 0) return e;
-  const field = typeof live.wake.words[index] === 'string' ? `wake.words[${index}]` : `wake.words[${index}].name`;
-  return new EarshotError('CONFIG_INVALID', `${configSource ?? 'device config'}: ${field}: ${e.message}`, { cause: e, details: { field } });
 }

@@ -79,6 +79,7 @@ export interface ServiceHostOptions {
 export class ServiceHost {
   private readonly entries: Entry[] = [];
   private readonly abort = new AbortController();
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly opts: ServiceHostOptions) {}
 
@@ -102,7 +103,8 @@ export class ServiceHost {
         if (e.service.run) e.done = this.supervise(e);
       } catch (err) {
         if (e.required) {
-          e.status.state = 'stopped';
+          e.status.state = 'failed';
+          e.status.lastError = errorMessage(err);
           await this.stop();
           throw err;
         }
@@ -132,7 +134,12 @@ export class ServiceHost {
   }
 
   /** Stops every service in reverse order; each stop is bounded and a failing stop does not stop the others. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
     this.abort.abort();
     const timeout = this.opts.stopTimeoutMs ?? 5_000;
     for (const e of [...this.entries].reverse()) {

@@ -9,9 +9,10 @@
  * its recorder). A microphone that fails is restarted by `resilientMicrophone` and reported as `source-failed`.
  */
 import { SAMPLE_RATE, type AudioChunks } from '../core/audio-format.js';
-import type { CaptureSession, CaptureOutcome } from '../capture/index.js';
+import { CaptureSession, type CaptureOutcome, type SpeechProbabilityFn } from '../capture/index.js';
 import type { DeviceConfig } from '../config/types.js';
-import { errorMessage } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { WakeDetection, WakeLoopMetrics } from '../wakeword/index.js';
 import { WakeLoop, type FrameProcessor } from '../wakeword/index.js';
@@ -38,10 +39,12 @@ export interface WakeServiceDeps {
   data: DaemonData;
   /** Builds a detector for these settings (WakeDetector.fromConfig in the daemon; a fake in tests). */
   buildDetector: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
-  /** A detector already built for the first start (so a bad config fails before anything runs). */
-  firstDetector?: BuiltDetector;
-  capture: CaptureSession<OwnedWake>;
-  wake: DeviceConfig['wake'];
+  /** The running configuration (device config with the fleet's documents applied), read at the first start. */
+  live: () => DeviceConfig;
+  /** The config file, named in configuration errors. */
+  configSource?: string;
+  vad: { process: SpeechProbabilityFn; reset: () => void };
+  clock: Clock;
   /** Opens the audio source once; a restart continues with the same one. */
   openSource: (signal: AbortSignal) => Promise<AudioChunks>;
   /** File and stdin replays: pause reading while the loop is behind. */
@@ -56,7 +59,8 @@ export class WakeService implements Service {
   readonly name = 'wake';
   private loop: WakeLoop<OwnedWake> | undefined;
   private detector: SwappableDetector | undefined;
-  private wakeSettings: DeviceConfig['wake'];
+  private capture: CaptureSession<OwnedWake> | undefined;
+  private wakeSettings: DeviceConfig['wake'] | undefined;
   private currentWords: string[] = [];
   private iterator: AsyncIterator<Int16Array> | undefined;
   private readonly sourceAbort = new AbortController();
@@ -64,15 +68,11 @@ export class WakeService implements Service {
   private captures = 0;
   /** Metrics of loops that ended (a restart starts a new loop). */
   private previous: WakeLoopMetrics = { framesProcessed: 0, backlogFrames: 0, maxBacklogFrames: 0, maxLagMs: 0, detections: 0 };
-  private firstDetector: BuiltDetector | undefined;
   /** Samples handed to the capture session so far: stream time for a restarted detector. */
   private streamSamples = 0;
   private sourceFailed = false;
 
-  constructor(private readonly deps: WakeServiceDeps) {
-    this.wakeSettings = deps.wake;
-    this.firstDetector = deps.firstDetector;
-  }
+  constructor(private readonly deps: WakeServiceDeps) {}
 
   get words(): string[] {
     return this.currentWords;
@@ -95,9 +95,21 @@ export class WakeService implements Service {
     };
   }
 
+  /** First start: builds the capture session and detector from the running config. A restart: a new detector. */
   async start(): Promise<void> {
-    const built = this.firstDetector ?? (await this.deps.buildDetector(this.wakeSettings));
-    this.firstDetector = undefined;
+    if (this.capture === undefined) {
+      const live = this.deps.live();
+      this.wakeSettings = live.wake;
+      const { vad, clock } = this.deps;
+      this.capture = new CaptureSession<OwnedWake>({ vad: vad.process, resetVad: vad.reset, settings: live.capture, clock });
+    }
+    let built: BuiltDetector;
+    try {
+      built = await this.deps.buildDetector(this.wakeSettings!);
+    } catch (e) {
+      throw wakeConfigError(e, this.wakeSettings!, this.deps.configSource);
+    }
+    const capture = this.capture;
     this.detector = new SwappableDetector(built.processor);
     this.currentWords = built.words;
     if (this.loop) this.previous = this.metrics();
@@ -106,7 +118,7 @@ export class WakeService implements Service {
       admit: (d) => this.admit(d),
       onProcessed: async (samples, wakes) => {
         this.streamSamples += samples.length;
-        for (const o of await this.deps.capture.processChunk(samples, wakes)) this.onOutcome(o);
+        for (const o of await capture.processChunk(samples, wakes)) this.onOutcome(o);
       },
       onError: (e) => this.deps.logger.error('wake loop failed', { error: errorMessage(e) }),
     });
@@ -136,7 +148,7 @@ export class WakeService implements Service {
 
   /** The source ended or the daemon is stopping: keep the capture in progress if it had speech. */
   private async finish(): Promise<void> {
-    const last = await this.deps.capture.end();
+    const last = await this.capture!.end();
     if (last.kind !== 'idle') this.onOutcome(last);
     await Promise.all([...this.pendingSaves]);
   }
@@ -152,9 +164,21 @@ export class WakeService implements Service {
     await this.iterator?.return?.();
   }
 
-  /** Fleet config changed the wake settings: a new detector is built and swapped in at a chunk boundary. */
-  reconfigureWake(wake: DeviceConfig['wake']): void {
-    if (JSON.stringify(wake) === JSON.stringify(this.wakeSettings)) return;
+  /**
+   * The running configuration changed (a fleet document): capture settings apply at once when listening (else
+   * when the capture in progress ends); new wake settings get a new detector, swapped in at a chunk boundary.
+   */
+  reconfigure(config: DeviceConfig): void {
+    try {
+      this.capture?.reconfigure(config.capture);
+    } catch (e) {
+      this.deps.logger.error('capture settings from fleet config not applied', { error: errorMessage(e) });
+    }
+    this.reconfigureWake(config.wake);
+  }
+
+  private reconfigureWake(wake: DeviceConfig['wake']): void {
+    if (this.wakeSettings === undefined || JSON.stringify(wake) === JSON.stringify(this.wakeSettings)) return;
     this.wakeSettings = wake;
     this.deps.buildDetector(wake).then(
       (d) => {
@@ -201,4 +225,14 @@ export class WakeService implements Service {
 function offsetBy(p: FrameProcessor, offsetMs: number): FrameProcessor {
   if (offsetMs === 0) return p;
   return { push: async (samples) => (await p.push(samples)).map((d) => ({ ...d, atMs: d.atMs + offsetMs })) };
+}
+
+/** A wake word the manifest does not know is a configuration error: name the file and the field. */
+function wakeConfigError(e: unknown, wake: DeviceConfig['wake'], configSource: string | undefined): unknown {
+  if (!isEarshotError(e, 'MODEL_MISSING')) return e;
+  const name = e.details?.['name'];
+  const index = typeof name === 'string' ? wake.words.findIndex((w) => (typeof w === 'string' ? w : w.name) === name) : -1;
+  if (index < 0) return e;
+  const field = typeof wake.words[index] === 'string' ? `wake.words[${index}]` : `wake.words[${index}].name`;
+  return new EarshotError('CONFIG_INVALID', `${configSource ?? 'device config'}: ${field}: ${e.message}`, { cause: e, details: { field } });
 }
