@@ -95,13 +95,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   });
   let wake: WakeService | undefined;
   let uplink: UplinkService | undefined;
-  // Live status for `earshot status` and for a second daemon (non-personal: any local user may ask).
+  // Live status for `earshot status` and for a second daemon (non-personal: any local user may connect to an
+  // abstract socket, so error texts lose their file paths).
   const lock = await InstanceLock.acquire(config.dataDir, () => ({
     pid: process.pid,
     startedAt: startedAtMs,
     source: input.kind,
-    sourceHealth: { ...sourceHealth },
-    services: host.status(),
+    sourceHealth: { ...sourceHealth, ...(sourceHealth.lastError ? { lastError: withoutPaths(sourceHealth.lastError) } : {}) },
+    services: host.status().map((s) => (s.lastError ? { ...s, lastError: withoutPaths(s.lastError) } : s)),
     wake: wake?.metrics() ?? null,
     captures: wake?.capturesStored ?? 0,
     uplink: uplink?.progress() ?? null,
@@ -222,4 +223,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   } finally {
     await lock.release();
   }
+}
+
+/** An error text without absolute file paths (a replayed file's name can say whose recording it is). */
+export function withoutPaths(text: string): string {
+  return text.replace(/(^|[\s'"(=:])\/[^\s'"),]+/g, '$1<path>');
 }
