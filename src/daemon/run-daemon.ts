@@ -227,5 +227,5 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
 
 /** An error text without absolute file paths (a replayed file's name can say whose recording it is). */
 export function withoutPaths(text: string): string {
-  return text.replace(/(^|[\s'"(=:])\/[^\s'"),]+/g, '$1<path>');
+  return text.replace(/(^|[\s'"(=])\/[^\s'"),]*[^\s'"),:;.]/g, '$1<path>');
 }
