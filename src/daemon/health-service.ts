@@ -1,5 +1,5 @@
 /**
- * The wake loop's health: saved every 10 s for `earshot status` when no daemon answers (counts and times only,
+ * The wake loop's health: saved every minute for `earshot status` when no daemon answers (counts and times only,
  * see wake-health.ts), logged every minute, and a warning when the loop falls behind real time.
  */
 import type { Clock } from '../core/clock.js';
@@ -10,7 +10,8 @@ import type { WakeLoopMetrics } from '../wakeword/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { Service } from './service.js';
 
-const HEALTH_SAVE_MS = 10_000;
+/** With the live status on the lock socket this only dates the last run (e.g. after a crash): once a minute. */
+const HEALTH_SAVE_MS = 60_000;
 const METRICS_LOG_MS = 60_000;
 /** 1 s of audio waiting to be processed. */
 const BACKLOG_WARN_FRAMES = 12.5;
