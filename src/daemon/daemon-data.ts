@@ -1,12 +1,13 @@
 /**
  * Every operation the daemon performs on personal data, behind one small interface. The daemon's services
- * depend on this and nothing below it; `store-daemon-data.ts` implements it with today's store, consent gate
- * and fleet calls (the one place to swap for an application layer).
+ * depend on this and nothing below it; `app-daemon-data.ts` implements it with the application layer (src/app),
+ * the one place the daemon reaches the data half of the tree.
  */
 import type { DeviceConfig } from '../config/types.js';
 import type { Capture } from '../core/recording.js';
 import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/ports.js';
-import type { EffectivePrivacy, FleetPrivacy, PrivacyBaseline } from '../fleet/index.js';
+import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+import type { EffectivePrivacy } from '../privacy/index.js';
 
 export interface DaemonData {
   /** The owner a wake word heard now belongs to (the active owner), or undefined when nobody is active. */

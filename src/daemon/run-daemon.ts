@@ -24,14 +24,14 @@ import { InstanceLock } from './instance-lock.js';
 import { PrivacyWatchService } from './privacy-watch-service.js';
 import { RetentionService } from './retention-service.js';
 import { bounded, ServiceHost } from './service.js';
-import { openStoreDaemonData } from './store-daemon-data.js';
+import { openAppDaemonData } from './app-daemon-data.js';
 import { UplinkService } from './uplink-service.js';
 import { WakeService, type BuiltDetector } from './wake-service.js';
 
 /** After a replay ends, how long the uplink may take to send what was just queued. */
 const REPLAY_DRAIN_MS = 5_000;
 /** Restarting a failed wake loop: 1 s, doubling up to 30 s. */
-const WAKE_RESTART = { initialMs: 1_000, maxMs: 30_000 };
+const WAKE_RESTART = { minMs: 1_000, maxMs: 30_000 };
 
 export interface DaemonOptions {
   config: DeviceConfig;
@@ -109,7 +109,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   }));
   try {
     let fleet: FleetService | undefined;
-    const data: DaemonData = await openStoreDaemonData({ config, deviceId, clock, logger: log, fleetPrivacy: () => fleet!.state().privacy });
+    const data: DaemonData = await openAppDaemonData({
+      config,
+      deviceId,
+      clock,
+      logger: log,
+      // Read at each decision; nothing asks before the fleet service exists.
+      fleetPrivacy: () => fleet?.state().privacy ?? {},
+      // A withdrawal made in this process: the app tells us at once (one from the CLI: the privacy watch).
+      onConsentWithdrawn: async (ownerId) => {
+        await uplink?.purgeOwner(ownerId);
+      },
+    });
     try {
       let lastConfig: FleetConfigReport | undefined;
       fleet = new FleetService({

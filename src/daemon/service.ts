@@ -4,7 +4,8 @@
  * reverse. A service that fails to start or fails while running is isolated: it is reported (log, event, status)
  * and the others keep running. A service that declares itself restartable is started again with backoff.
  */
-import { backoffDelayMs, sleep, type BackoffPolicy } from '../audio/index.js';
+import { sleep } from '../audio/index.js';
+import { backoffDelayMs, type BackoffPolicy } from '../core/backoff.js';
 import { errorMessage } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -179,7 +180,7 @@ export class ServiceHost {
         if (this.opts.clock.now() - startedAt > HEALTHY_RUN_MS) consecutive = 0;
         consecutive++;
         const again = e.restart !== undefined && (e.service.restartable?.(err) ?? true);
-        const retryInMs = again ? backoffDelayMs(consecutive, e.restart!, this.opts.random) : undefined;
+        const retryInMs = again ? backoffDelayMs(consecutive - 1, e.restart!, this.opts.random) : undefined;
         this.failed(e, err, retryInMs);
         if (retryInMs === undefined) {
           e.error = err;

@@ -72,7 +72,7 @@ describe('ServiceHost', () => {
         },
         stop: async () => finish(),
       },
-      { restart: { initialMs: 10, maxMs: 1000, jitter: 0 } },
+      { restart: { minMs: 10, maxMs: 1000, jitter: 0 } },
     );
     await host.start();
     while (runs < 3) await new Promise((r) => setTimeout(r, 5));

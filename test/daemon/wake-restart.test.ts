@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavFile } from '../../src/audio/wav.js';
 import { defaultConfig } from '../../src/config/index.js';
 import { askDaemon, runDaemon, type DaemonEvent } from '../../src/daemon/index.js';
-import { initDataDir, RecordingStore } from '../../src/store/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir } from '../../src/store/index.js';
 import { WakeDetector } from '../../src/wakeword/index.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -36,10 +38,10 @@ describe('the wake service under failure', () => {
   it('restarts a failed detector with backoff, reports it, and captures a wake word heard afterwards', async () => {
     const dataDir = path.join(work, 'data');
     await initDataDir(dataDir, { deviceId: 'spk-restart' });
-    const store = await RecordingStore.open({ dataDir, deviceId: 'spk-restart' });
-    const ownerId = await store.owners.add('Restart Owner');
-    await store.close();
     const config = { ...defaultConfig(), dataDir, device: { id: 'spk-restart', groups: [] } };
+    const opened = await openApp({ config, deviceId: 'spk-restart', logger: silentLogger });
+    const ownerId = await opened.app.addOwner({ name: 'Restart Owner', source: 'test' });
+    await opened.close();
     config.log.level = 'error';
 
     let built = 0;
@@ -90,10 +92,9 @@ describe('the wake service under failure', () => {
     expect(result.captures).toBe(1);
     expect(events.at(-1)).toMatchObject({ type: 'stopped', reason: 'input-ended' });
 
-    const after = await RecordingStore.open({ dataDir, deviceId: 'spk-restart' });
+    const after = await openApp({ config, deviceId: 'spk-restart', logger: silentLogger });
     try {
-      const list = await after.recordings.list(ownerId);
-      expect(list).toHaveLength(1);
+      expect(await after.app.listRecordings(ownerId)).toHaveLength(1);
     } finally {
       await after.close();
     }

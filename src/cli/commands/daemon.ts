@@ -5,13 +5,12 @@ import { loadConfigDetailed } from '../../config/index.js';
 import { EarshotError } from '../../core/errors.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
 import { askDaemon, runDaemon, type DaemonAnswer, type DaemonEvent, type ServiceStatus } from '../../daemon/index.js';
-import { readAppliedFleetState } from '../../fleet/applied-store.js';
-import { effectivePrivacy, mergeFleetPrivacy } from '../../fleet/merge.js';
-import type { DrainProgress } from '../../uplink/index.js';
+import { readAppliedFleetState } from '../../fleet/index.js';
+import { describeDrain, readDrainProgress, type DrainProgress, type DrainStatus } from '../../uplink/index.js';
 import { readWakeHealth } from '../../wake-health.js';
 import type { WakeLoopMetrics } from '../../wakeword/index.js';
 import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { withStore } from '../command-context.js';
+import { withApp } from '../command-context.js';
 
 const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
@@ -91,19 +90,20 @@ const status: Command = {
   ].join('\n'),
   options: {},
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
-    return withStore(args, io, async (store, config, deviceId) => {
+    return withApp(args, io, async (app, { store, config, deviceId }) => {
       const fleet = await readAppliedFleetState(store.settings, deviceId, config.device.groups, config.fleet.publicKeys);
-      const fleetPrivacy = mergeFleetPrivacy(fleet.documents.map((d) => d.config.privacy));
-      const ownerId = await store.owners.activeOwnerId();
-      const owner = ownerId ? await store.owners.getPrivacy(ownerId) : undefined;
-      const privacy = effectivePrivacy(owner, config.privacy, fleetPrivacy);
-      const queued = await store.outbox.count();
-      const audit = await store.audit.head();
+      const { ownerId, privacy } = await app.privacyInEffect();
+      const audit = await app.auditHead();
+      const quarantined = (await app.listQuarantine()).length;
       const live = await askDaemon(config.dataDir);
       const saved = live ? undefined : await readWakeHealth(store.settings, Date.now());
       const daemon = live ? liveDaemon(live) : { running: false as const, lastSeenAt: saved?.at ?? null, lastRun: saved ? lastRunOf(saved) : null };
+      // The uplink's counters: from the live daemon when one answers, else its last snapshot (which says it stopped).
+      const liveUplink = live ? (live['uplink'] as DrainProgress | null) : null;
+      const drain: DrainStatus = liveUplink
+        ? { ...liveUplink, queued: await store.outbox.count(), running: true, stale: false, ended: null }
+        : await readDrainProgress(store.settings, store.outbox);
       const versions = Object.fromEntries([...fleet.records].map(([target, r]) => [target, r.version]));
-      const uplinkLive = live ? (live['uplink'] as DrainProgress | null) : null;
       const doc = {
         deviceId,
         groups: config.device.groups,
@@ -111,9 +111,10 @@ const status: Command = {
         activeOwner: ownerId ?? null,
         privacy,
         daemon,
-        uplink: { brokerUrl: config.uplink.brokerUrl || null, queued, live: uplinkLive },
+        uplink: { brokerUrl: config.uplink.brokerUrl || null, ...drain },
         fleet: { versions, documents: fleet.documents.length },
         audit,
+        quarantined,
       };
       if (args.values['json'] === true) {
         writeLine(io.stdout, JSON.stringify(doc));
@@ -126,9 +127,10 @@ const status: Command = {
         `local-only    ${privacy.localOnly ? 'on' : 'off'}${privacy.localOnlyForcedByFleet ? ' (forced by fleet config)' : ''}`,
         `uploads       ${privacy.uploadsEnabled ? 'enabled' : 'disabled'}; retention ${privacy.retentionDays} days`,
         `daemon        ${describeDaemon(daemon)}`,
-        `upload queue  ${queued} queued${describeUplink(uplinkLive, config.uplink.brokerUrl !== '', live !== undefined)}`,
+        `upload queue  ${config.uplink.brokerUrl === '' && !liveUplink ? `${drain.queued} queued (uplink disabled)` : describeDrain(drain)}`,
         `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
         `audit log     ${audit.seq} entries, head ${audit.head.slice(0, 16)}…`,
+        ...(quarantined > 0 ? [`quarantine    ${quarantined} item(s) that did not match the metadata: earshot repair`] : []),
       ];
       for (const l of lines) writeLine(io.stdout, l);
       return 0;
@@ -184,12 +186,6 @@ function describeDaemon(d: DaemonSection): string {
   );
 }
 
-function describeUplink(u: DrainProgress | null, enabled: boolean, running: boolean): string {
-  if (!enabled) return ' (uplink disabled)';
-  if (!running) return ' (no daemon sending)';
-  if (!u) return '';
-  return `, ${u.inFlight} in flight, ${u.sent} sent, ${u.failed} refused/retrying, ${u.ratePerS.toFixed(1)}/s, ${u.connected ? 'broker connected' : 'broker not connected'}`;
-}
 
 const bench: Command = {
   path: ['bench'],
