@@ -70,7 +70,11 @@ describe('consent withdrawn from the CLI while the daemon runs', () => {
     daemon.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     daemon.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const closed = new Promise<number | null>((r) => daemon.on('close', r));
-    const live = async () => (JSON.parse(await cli(['status', '--json'])) as { uplink: { live: { connected: boolean; inFlight: number; sent: number } | null } }).uplink.live;
+    // The uplink's counters as the running daemon reports them (running: true = asked live, not a snapshot).
+    const live = async () => {
+      const u = (JSON.parse(await cli(['status', '--json'])) as { uplink: { running: boolean; connected: boolean; inFlight: number; sent: number } }).uplink;
+      return u.running ? u : undefined;
+    };
     try {
       await waitFor(async () => (await live())?.connected === true, 20_000, 'the daemon connected');
 
