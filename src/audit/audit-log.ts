@@ -7,6 +7,7 @@
  * Appends chain from the sealed anchor, not from the table's last row: if someone deletes the tail, the next
  * entry still points at the real head and the gap stays visible to `verify` forever.
  */
+import type { AuditEntry } from '../core/ports.js';
 import type { AuditEventInput, AuditSink } from '../core/privacy-types.js';
 import { EarshotError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
@@ -64,17 +65,8 @@ export interface ExternalAnchor {
 /** What the open-time check found about the external anchor. */
 export type ExternalAnchorState = 'none' | 'ok' | 'adopted' | 'rolled-back';
 
-export interface AuditEntryView {
-  seq: number;
-  at: number;
-  type: string;
-  ownerId: string | null;
-  recordingId: string | null;
-  detail: Record<string, unknown> | null;
-  /** Opened personal part; 'redacted' when the owner's key was shredded, 'unreadable' when it fails authentication. */
-  personal: Record<string, unknown> | 'redacted' | 'unreadable' | null;
-  hash: string;
-}
+/** An entry as read back (the port's type: the log is what implements AuditQueries). */
+export type AuditEntryView = AuditEntry;
 
 interface DbAuditRow {
   seq: number;

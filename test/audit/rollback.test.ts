@@ -10,16 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
 import { runEarshot } from '../helpers/cli.js';
-import { TEST, freshApp, makeCapture, tempDir } from '../store/helpers.js';
-
-async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>): Promise<void> {
-  const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
-  try {
-    await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+import { TEST, freshApp, makeCapture, tempDir, tamper } from '../store/helpers.js';
 
 /** A copy of the database files as they are now (the store must be closed: the WAL is checkpointed). */
 function snapshotDb(dir: string, to: string): void {
@@ -102,7 +93,7 @@ describe('audit rollback', () => {
     await s.close();
     let oldAudit: Record<string, unknown>[] = [];
     let oldAnchor: Buffer | undefined;
-    await raw(d, async (db) => {
+    await tamper(d, async (db) => {
       oldAudit = await db.all<Record<string, unknown>>('SELECT * FROM audit ORDER BY seq');
       oldAnchor = (await db.get<{ value: Buffer }>("SELECT value FROM meta WHERE key = 'audit_anchor'"))!.value;
     });
@@ -113,7 +104,7 @@ describe('audit rollback', () => {
     await s1.close();
 
     // The attacker replaces the audit table and the sealed head with the old ones: owner.erased and key.rotated vanish.
-    await raw(d, async (db) => {
+    await tamper(d, async (db) => {
       await db.run('DELETE FROM audit');
       for (const r of oldAudit) {
         const cols = Object.keys(r);

@@ -5,17 +5,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteDb } from '../../src/store/sqlite.js';
-import { freshApp, makeCapture, tempDir, TEST, type TestApp } from '../store/helpers.js';
-
-async function raw(dir: string, fn: (db: SqliteDb) => Promise<unknown>): Promise<void> {
-  const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
-  try {
-    await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+import { freshApp, makeCapture, tempDir, TEST, type TestApp, tamper } from '../store/helpers.js';
 
 describe('export verification', () => {
   let t: ReturnType<typeof tempDir>;
@@ -38,7 +28,7 @@ describe('export verification', () => {
   });
 
   it("audit entries re-pointed from Bob to Alice abort Alice's export (the chain is verified first)", async () => {
-    await raw(t.dir, (db) => db.run("UPDATE audit SET owner_id = ? WHERE owner_id = ? AND type = 'consent.changed'", [alice, bob]));
+    await tamper(t.dir, (db) => db.run("UPDATE audit SET owner_id = ? WHERE owner_id = ? AND type = 'consent.changed'", [alice, bob]));
     h = await freshApp(t.dir, { init: false });
     const out = path.join(t.dir, 'alice.tar');
     await expect(h.app.exportOwner({ ownerId: alice, out, ...TEST })).rejects.toMatchObject({

@@ -6,16 +6,7 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { freshApp, makeCapture, tempDir, TEST, type TestApp } from './helpers.js';
-
-async function raw(dir: string, fn: (db: SqliteDb) => Promise<unknown>): Promise<void> {
-  const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
-  try {
-    await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+import { freshApp, makeCapture, tempDir, TEST, type TestApp, tamper } from './helpers.js';
 
 describe('tampering with consent and the upload queue', () => {
   let t: ReturnType<typeof tempDir>;
@@ -44,7 +35,7 @@ describe('tampering with consent and the upload queue', () => {
   const gate = (ownerId: string, capturedAt: number) => h.app.checkUpload({ ownerId, capturedAt }, Date.now());
 
   it('a grant row inserted for Bob grants nothing, and is reported', async () => {
-    await raw(t.dir, (db) =>
+    await tamper(t.dir, (db) =>
       db.run("INSERT INTO consent (owner_id, purpose, action, at, source, text_version) VALUES (?, 'cloud-processing', 'grant', ?, 'owner-cli', '1')", [bob, t0]),
     );
     await reopen();
@@ -68,13 +59,13 @@ describe('tampering with consent and the upload queue', () => {
       ['withdrawal removed', (db) => db.run("DELETE FROM consent WHERE owner_id = ? AND action = 'revoke'", [alice]), alice],
     ];
     const clean = path.join(t.dir, 'clean.db');
-    await raw(t.dir, (db) => db.exec(`VACUUM INTO '${clean}'`));
+    await tamper(t.dir, (db) => db.exec(`VACUUM INTO '${clean}'`));
     const { copyFileSync, rmSync } = await import('node:fs');
     for (const [what, edit, victim] of cases) {
       rmSync(path.join(t.dir, 'earshot.db-wal'), { force: true });
       rmSync(path.join(t.dir, 'earshot.db-shm'), { force: true });
       copyFileSync(clean, path.join(t.dir, 'earshot.db'));
-      await raw(t.dir, (db) => db.exec('DROP TRIGGER consent_append_only').then(() => edit(db)));
+      await tamper(t.dir, (db) => db.exec('DROP TRIGGER consent_append_only').then(() => edit(db)));
       await reopen();
       expect(await gate(victim, Date.now()), what).toEqual({ allowed: false, reason: 'no-consent' });
       expect((await incidents(victim)).some((d) => d?.['what'] === 'consent-ledger'), what).toBe(true);
@@ -83,7 +74,7 @@ describe('tampering with consent and the upload queue', () => {
   });
 
   it("a queue entry naming Alice (who consented) for Bob's recording uploads nothing and is removed", async () => {
-    await raw(t.dir, (db) => db.run('INSERT INTO outbox (recording_id, owner_id, captured_at, enqueued_at, attempts, next_attempt_at) VALUES (?,?,?,?,0,?)', [bobRec.id, alice, bobRec.startedAt, t0, t0]));
+    await tamper(t.dir, (db) => db.run('INSERT INTO outbox (recording_id, owner_id, captured_at, enqueued_at, attempts, next_attempt_at) VALUES (?,?,?,?,0,?)', [bobRec.id, alice, bobRec.startedAt, t0, t0]));
     await reopen();
     const { recordings, gate: uplinkGate } = h.app.uplinkPorts();
     // As the publisher does: open the queued recording, then ask the gate.

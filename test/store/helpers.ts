@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { Capture, Recording } from '../../src/core/recording.js';
 import { openApp } from '../../src/open-app.js';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
+import { SqliteDb } from '../../src/store/sqlite.js';
 
 /** A fresh data dir on tmpfs when available (fast), else the OS temp dir. */
 export function tempDir(prefix = 'earshot-store-'): { dir: string; cleanup: () => void } {
@@ -91,4 +92,17 @@ export function storeFiles(dataDir: string): string[] {
       .map((f) => path.join(dataDir, f)),
     ...(existsSync(audio) ? readdirSync(audio).sort().map((f) => path.join(audio, f)) : []),
   ];
+}
+
+/**
+ * Tampering as an attacker with file access would do it: through a second, raw connection to one of the store's
+ * files (default the metadata database), never through the store.
+ */
+export async function tamper(dir: string, fn: (db: SqliteDb) => Promise<unknown>, file = 'earshot.db'): Promise<void> {
+  const db = await SqliteDb.open(path.join(dir, file));
+  try {
+    await fn(db);
+  } finally {
+    await db.close();
+  }
 }

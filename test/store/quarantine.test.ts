@@ -9,20 +9,12 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { AudioVault } from '../../src/store/index.js';
-import { SqliteDb } from '../../src/store/sqlite.js';
 import { runEarshot } from '../helpers/cli.js';
 import { DAY_MS } from '../../src/privacy/index.js';
 import { ensureStoredDeviceId } from '../../src/config/index.js';
-import { DEVICE, freshApp, makeCapture, openRecording, samePcm, tempDir, TEST, type TestApp } from './helpers.js';
+import { DEVICE, freshApp, makeCapture, openRecording, samePcm, tempDir, TEST, type TestApp, tamper } from './helpers.js';
 
-async function raw(dir: string, sql: string, params: (string | number)[] = []): Promise<void> {
-  const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
-  try {
-    await db.run(sql, params);
-  } finally {
-    await db.close();
-  }
-}
+const raw = (dir: string, sql: string, params: (string | number)[] = []) => tamper(dir, (db) => db.run(sql, params));
 
 describe('start-up repair and quarantine', () => {
   let t: ReturnType<typeof tempDir>;

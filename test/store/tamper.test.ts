@@ -2,17 +2,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Recording } from '../../src/core/recording.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { TEST, freshApp, makeCapture, openRecording, samePcm, tempDir, type TestApp } from './helpers.js';
-
-/** Tampering is done by a second, raw connection: what an attacker with file access could do. */
-async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>, file = 'earshot.db'): Promise<void> {
-  const db = await SqliteDb.open(path.join(dir, file));
-  try {
-    await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+import { TEST, freshApp, makeCapture, openRecording, samePcm, tempDir, type TestApp, tamper } from './helpers.js';
 
 describe('tampering is detected with a typed error, the rest keeps working, and an incident is recorded', () => {
   let t: ReturnType<typeof tempDir>;
@@ -70,7 +60,7 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
   }
 
   it('a recording row moved to another owner does not open for either owner', async () => {
-    await raw(t.dir, (db) => db.run('UPDATE recordings SET owner_id = ? WHERE id = ?', [b, ca.id]).then(() => undefined));
+    await tamper(t.dir, (db) => db.run('UPDATE recordings SET owner_id = ? WHERE id = ?', [b, ca.id]).then(() => undefined));
     const s = await reopen();
     // Bob's key (the row now names him) does not open it, nor does Alice's (associated data naming her, the row does not).
     await expect(open(s, ca.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
@@ -90,7 +80,7 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
   });
 
   it('swapped wrapped keys: both owners fail with INTEGRITY, other operations still work', async () => {
-    await raw(t.dir, async (db) => {
+    await tamper(t.dir, async (db) => {
       const ka = await db.get<{ wrapped_key: Buffer }>('SELECT wrapped_key FROM owners WHERE id = ?', [a]);
       const kb = await db.get<{ wrapped_key: Buffer }>('SELECT wrapped_key FROM owners WHERE id = ?', [b]);
       await db.run('UPDATE owners SET wrapped_key = ? WHERE id = ?', [kb!.wrapped_key, a]);
@@ -107,7 +97,7 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
   });
 
   it('one flipped byte in a sealed audio blob fails that recording only', async () => {
-    await raw(t.dir, async (db) => {
+    await tamper(t.dir, async (db) => {
       const r = await db.get<{ sealed: Buffer }>('SELECT sealed FROM audio WHERE recording_id = ?', [ca.id]);
       const blob = Buffer.from(r!.sealed);
       blob[200] = blob[200]! ^ 0x01;
@@ -122,10 +112,10 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
 
   it("an audio blob copied into another owner's file, under that owner's recording, does not open", async () => {
     let alices: Buffer | undefined;
-    await raw(t.dir, async (db) => {
+    await tamper(t.dir, async (db) => {
       alices = (await db.get<{ sealed: Buffer }>('SELECT sealed FROM audio WHERE recording_id = ?', [ca.id]))!.sealed;
     }, `audio/${a}.db`);
-    await raw(t.dir, (db) => db.run('UPDATE audio SET sealed = ? WHERE recording_id = ?', [alices!, cb.id]).then(() => undefined), `audio/${b}.db`);
+    await tamper(t.dir, (db) => db.run('UPDATE audio SET sealed = ? WHERE recording_id = ?', [alices!, cb.id]).then(() => undefined), `audio/${b}.db`);
     const s = await reopen();
     await expect(open(s, cb.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
     await expect(openAs(s, cb.id, b)).rejects.toMatchObject({ code: 'INTEGRITY' });
@@ -148,7 +138,7 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
 
   it('a truncated audit table: incident at open, AUDIT_BROKEN from verify, store keeps working, gap stays visible', async () => {
     let before = 0;
-    await raw(t.dir, async (db) => {
+    await tamper(t.dir, async (db) => {
       before = (await db.get<{ n: number }>('SELECT max(seq) AS n FROM audit'))!.n;
       await db.run('DELETE FROM audit WHERE seq > ?', [before - 2]);
     });
@@ -175,7 +165,7 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     const rows = (await s.app.auditLog()).length;
     expect(rows).toBe(head.seq);
     await shut();
-    await raw(t.dir, (db) => db.run('DELETE FROM audit WHERE seq = ?', [head.seq]).then(() => undefined));
+    await tamper(t.dir, (db) => db.run('DELETE FROM audit WHERE seq = ?', [head.seq]).then(() => undefined));
     // Inspect with the pure verifier (opening the store would append an incident first).
     const db = await SqliteDb.open(path.join(t.dir, 'earshot.db'));
     const raws = await db.all<Record<string, never>>('SELECT * FROM audit ORDER BY seq');
@@ -192,19 +182,19 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     expect((await s0.app.verifyAudit()).ok).toBe(true);
     await shut();
 
-    await raw(t.dir, (db) => db.run(`UPDATE audit SET detail = '{"durationMs":1}' WHERE seq = 4`).then(() => undefined));
+    await tamper(t.dir, (db) => db.run(`UPDATE audit SET detail = '{"durationMs":1}' WHERE seq = 4`).then(() => undefined));
     let r = await (await reopen()).app.verifyAudit();
     expect(r.problems.map((p) => [p.kind, p.seq])).toEqual([['edited', 4]]);
     await shut();
 
-    await raw(t.dir, (db) => db.run(`UPDATE audit SET detail = NULL WHERE seq = 4`).then(() => undefined));
-    await raw(t.dir, (db) => db.run('DELETE FROM audit WHERE seq = 2').then(() => undefined));
+    await tamper(t.dir, (db) => db.run(`UPDATE audit SET detail = NULL WHERE seq = 4`).then(() => undefined));
+    await tamper(t.dir, (db) => db.run('DELETE FROM audit WHERE seq = 2').then(() => undefined));
     r = await (await reopen()).app.verifyAudit();
     expect(r.problems.map((p) => p.kind)).toContain('missing');
   });
 
   it('audit verify detects entries swapped in order', async () => {
-    await raw(t.dir, async (db) => {
+    await tamper(t.dir, async (db) => {
       // Swap the contents of #3 and #4 but keep their seq numbers (what "reordering" means for a table).
       const r3 = await db.get<Record<string, unknown>>('SELECT * FROM audit WHERE seq = 3');
       const r4 = await db.get<Record<string, unknown>>('SELECT * FROM audit WHERE seq = 4');
