@@ -6,6 +6,7 @@
 import type { ConsentEvent } from '../core/privacy-types.js';
 import { consentDecision, consentStatus, DEFAULT_TEXT_VERSION, type PurposeStatus } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
+import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
 
 export interface ConsentChange {
@@ -26,7 +27,7 @@ export async function changeConsent(
     source: req.source,
     textVersion: req.textVersion ?? DEFAULT_TEXT_VERSION,
   });
-  const removedFromOutbox = await deps.uow.run(async (tx) => {
+  const removedFromOutbox = await withIntegrityIncident(deps, 'consent-ledger', { ownerId: event.ownerId }, () => deps.uow.run(async (tx) => {
     await requireOwner(tx, event.ownerId);
     await tx.consent.append(event);
     // Withdrawal takes effect before the next publish: what is queued leaves the outbox with the decision.
@@ -37,15 +38,17 @@ export async function changeConsent(
       detail: { purpose: event.purpose, action: event.action, source: event.source, textVersion: event.textVersion, at: event.at, removedFromOutbox: removed },
     });
     return removed;
-  });
+  }));
   if (event.action === 'revoke') await deps.onConsentWithdrawn?.(event.ownerId, event.purpose);
   return { event, removedFromOutbox };
 }
 
 export function consentOf(deps: AppDeps, ownerId: string): Promise<{ ownerId: string; purposes: PurposeStatus[]; history: ConsentEvent[] }> {
-  return deps.uow.read(async (tx) => {
-    await requireOwner(tx, ownerId);
-    const history = await tx.consent.history(ownerId);
-    return { ownerId, purposes: consentStatus(history, deps.clock.now()), history };
-  });
+  return withIntegrityIncident(deps, 'consent-ledger', { ownerId }, () =>
+    deps.uow.read(async (tx) => {
+      await requireOwner(tx, ownerId);
+      const history = await tx.consent.history(ownerId);
+      return { ownerId, purposes: consentStatus(history, deps.clock.now()), history };
+    }),
+  );
 }

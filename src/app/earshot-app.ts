@@ -3,7 +3,17 @@
  * page alike. Each method is one unit of work (or a read) that audits once, from one place; nothing above this
  * layer reaches the repositories.
  */
-import type { AuditEntry, AuditVerification, AuditVerifyOptions, OwnerRecord, RecordingReader, StoreStats, UploadDecision, UploadGate } from '../core/ports.js';
+import type {
+  AuditEntry,
+  AuditVerification,
+  AuditVerifyOptions,
+  OwnerRecord,
+  QuarantinedItem,
+  RecordingReader,
+  StoreStats,
+  UploadDecision,
+  UploadGate,
+} from '../core/ports.js';
 import type { Capture, Recording } from '../core/recording.js';
 import type { ConsentEvent, PrivacyBaseline } from '../core/privacy-types.js';
 import type { EffectivePrivacy, PurposeStatus } from '../privacy/index.js';
@@ -14,6 +24,7 @@ import { eraseOwner, type EraseResult } from './erase.js';
 import { exportOwner, type ExportOptions, type ExportResult } from './export-owner.js';
 import { recordIncident, type IncidentDetail } from './incidents.js';
 import { rotateKeys } from './keys.js';
+import { discardQuarantined, listQuarantine, restoreQuarantined } from './repair.js';
 import { localOnlyStatus, setLocalOnly, type LocalOnlyStatus } from './local-only.js';
 import { activeOwnerId, addOwner, getOwner, listOwners, resolveOwner, useOwner } from './owners.js';
 import { privacyInEffect } from './privacy-status.js';
@@ -136,5 +147,16 @@ export class EarshotApp {
   }
   stats(): Promise<StoreStats> {
     return this.deps.maintenance.stats();
+  }
+
+  // repair
+  listQuarantine(): Promise<QuarantinedItem[]> {
+    return listQuarantine(this.deps);
+  }
+  restoreQuarantined(id: string, origin: Origin): Promise<{ restoredTo: string }> {
+    return restoreQuarantined(this.deps, id, origin);
+  }
+  discardQuarantined(id: string, origin: Origin): Promise<QuarantinedItem> {
+    return discardQuarantined(this.deps, id, origin);
   }
 }

@@ -45,6 +45,8 @@ export async function sweepRetention(deps: AppDeps, origin: Origin): Promise<Swe
           ownerId: owner.ownerId,
           detail: {
             deleted: ids.length,
+            // Named, so a start-up repair can tell this deletion from tampering (ids are opaque, not personal).
+            recordingIds: ids.join(','),
             retentionDays,
             ...('createdBefore' in rule ? { createdBefore: rule.createdBefore } : { afterUpload: true }),
             source: origin.source,

@@ -253,7 +253,14 @@ export class AuditLog implements AuditSink {
    */
   async verify(opts: { publishedHead?: ExpectedHead } = {}): Promise<AuditVerifyReport> {
     return this.db.transaction(async (sql) => {
-      const rows = await sql.all<DbAuditRow>('SELECT * FROM audit ORDER BY seq');
+      // No other connection has written since this one last verified the whole chain (SQLite's data_version is
+      // unchanged): what was verified then is unchanged, and only what this connection appended since is hashed.
+      // Any other writer (another process, or a raw edit through SQLite) makes it a full verification again.
+      const dataVersion = (await sql.get<{ data_version: number }>('PRAGMA data_version'))?.data_version ?? -1;
+      const prefix = this.verifiedPrefix?.dataVersion === dataVersion ? this.verifiedPrefix : undefined;
+      const rows = prefix
+        ? await sql.all<DbAuditRow>('SELECT * FROM audit WHERE seq > ? ORDER BY seq', [prefix.seq])
+        : await sql.all<DbAuditRow>('SELECT * FROM audit ORDER BY seq');
       let anchor: AuditAnchor | null;
       try {
         anchor = await this.anchors.load(sql);
@@ -261,21 +268,26 @@ export class AuditLog implements AuditSink {
         if (e instanceof EarshotError && e.code === 'INTEGRITY') anchor = null;
         else throw e;
       }
-      const report = verifyChain(rows.map(toRow), anchor);
+      const report = verifyChain(rows.map(toRow), anchor, prefix);
       if (anchor === null) {
         report.problems.push({ kind: 'head-mismatch', seq: report.lastSeq, message: 'the sealed head is missing or was modified' });
         report.ok = false;
       }
       const external = this.external ? ((await this.external.read()) ?? null) : null;
       if (this.external) report.externalAnchor = external;
-      const outside = checkOutsideHeads(rows, external, opts.publishedHead);
+      const heads = prefix ? await sql.all<{ seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq') : rows;
+      const outside = checkOutsideHeads(heads, external, opts.publishedHead);
       if (outside.length > 0) {
         report.problems.push(...outside);
         report.ok = false;
       }
+      this.verifiedPrefix = report.ok ? { dataVersion, seq: report.lastSeq, hash: report.head, entries: report.entries } : undefined;
       return report;
     });
   }
+
+  /** The chain this connection last verified whole, and SQLite's data_version then (see verify). */
+  private verifiedPrefix: { dataVersion: number; seq: number; hash: string; entries: number } | undefined;
 
   /** verify(), but a broken chain is an EarshotError('AUDIT_BROKEN') naming the first problem. */
   async verifyOrThrow(opts: { publishedHead?: ExpectedHead } = {}): Promise<AuditVerifyReport> {

@@ -144,13 +144,17 @@ export function checkOutsideHeads(
 }
 
 /** Rows must be in ascending seq order (the table's primary key order). */
-export function verifyChain(rows: readonly AuditRow[], anchor: AuditAnchor | null): AuditVerifyReport {
+/**
+ * Checks a chain of rows against the sealed anchor. `from`: the rows continue an already verified prefix that
+ * ends at that entry (its seq and hash), instead of starting at the genesis.
+ */
+export function verifyChain(rows: readonly AuditRow[], anchor: AuditAnchor | null, from?: { seq: number; hash: string; entries: number }): AuditVerifyReport {
   const problems: AuditProblem[] = [];
   const seqOfHash = new Map<string, number>();
   for (const r of rows) seqOfHash.set(r.hash, r.seq);
 
-  let lastHash = GENESIS_HASH;
-  let lastSeq = 0;
+  let lastHash = from?.hash ?? GENESIS_HASH;
+  let lastSeq = from?.seq ?? 0;
   for (const r of rows) {
     const own = chainHash(r.prevHash, canonicalEntry(r));
     if (own !== r.hash) {
@@ -193,5 +197,5 @@ export function verifyChain(rows: readonly AuditRow[], anchor: AuditAnchor | nul
       problems.push({ kind: 'head-mismatch', seq: lastSeq, message: `the last entry's hash differs from the sealed head: the log was rewritten` });
     }
   }
-  return { ok: problems.length === 0, entries: rows.length, head: lastHash, lastSeq, anchor, problems };
+  return { ok: problems.length === 0, entries: (from?.entries ?? 0) + rows.length, head: lastHash, lastSeq, anchor, problems };
 }

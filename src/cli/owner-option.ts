@@ -6,14 +6,12 @@
  * consent or delete their recordings. So: absent → undefined (the app uses the active owner); present → must
  * be a well-formed owner id, else BAD_ARGUMENT (exit 2). The app's resolveOwner checks the same shape again.
  */
+import { OWNER_ID_PATTERN } from '../app/index.js';
 import { EarshotError } from '../core/errors.js';
 import type { ParsedArgs } from './command.js';
 
-/** What `earshot owners add` creates (src/app/owners.ts): `own-` and 16 hex digits. */
-const OWNER_ID = /^own-[0-9a-f]{16}$/;
-
 export function isWellFormedOwnerId(id: string): boolean {
-  return OWNER_ID.test(id);
+  return OWNER_ID_PATTERN.test(id);
 }
 
 /** BAD_ARGUMENT for an empty or malformed id; a long value is shown by its length only. */

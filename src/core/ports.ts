@@ -94,6 +94,13 @@ export interface OutboxRepo {
   enqueue(entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void>;
   /** Entries with nextAttemptAt <= now, oldest capture first. */
   due(now: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The earliest nextAttemptAt later than `now`, or undefined: when the next retry falls due. The uplink arms one
+   * timer for it instead of polling, so an idle outbox costs no queries.
+   */
+  nextAttemptAfter(now: number): Promise<number | undefined>;
+  /** The entry of one recording, if queued. */
+  entry(recordingId: string): Promise<OutboxEntry | undefined>;
   recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void>;
   /** Remove one entry (after a confirmed upload, or when consent no longer allows it). */
   remove(recordingId: string): Promise<void>;
@@ -137,6 +144,20 @@ export interface StoreMaintenance {
   compact(opts?: { full?: boolean }): Promise<void>;
   /** Non-personal counters for `earshot status`. */
   stats(): Promise<StoreStats>;
+  /** Audio moved aside because it did not match the metadata (never deleted on a hunch). */
+  quarantined(): Promise<QuarantinedItem[]>;
+  restoreQuarantined(id: string): Promise<{ restoredTo: string }>;
+  discardQuarantined(id: string): Promise<QuarantinedItem>;
+}
+
+export interface QuarantinedItem {
+  id: string;
+  kind: 'blob' | 'owner-file';
+  /** The owner file it was found in (from the file name: not authenticated). */
+  foundInOwnerFile: string;
+  recordingId: string | null;
+  reason: string;
+  at: number;
 }
 
 export interface StoreStats {
@@ -146,6 +167,7 @@ export interface StoreStats {
   auditEntries: number;
   schemaVersion: number;
   activeOwnerId: string | null;
+  quarantined: number;
 }
 
 /** One audit entry as read back: `personal` opened where the owner's key still exists. */
@@ -192,7 +214,12 @@ export interface AuditQueries {
 /** Opening a stored recording decrypts it with its owner's key and checks its associated data. */
 export interface RecordingReader {
   open(recordingId: string): Promise<Recording>;
-  /** Called after a successful PUBACK: the upload is confirmed (audited once; retention 0 deletes here). */
+  /**
+   * Called once per successful PUBACK, and the single place an upload is recorded (the application layer's
+   * confirmUpload): in one unit of work it marks the recording uploaded, removes its outbox entry, appends the one
+   * `recording.uploaded` audit entry and applies retention 0 (delete after upload). The uplink itself neither
+   * audits the upload nor touches the outbox row.
+   */
   markUploaded(recordingId: string, at: number): Promise<void>;
 }
 
@@ -213,4 +240,18 @@ export type UploadDecision = { allowed: true } | { allowed: false; reason: Uploa
  */
 export interface UploadGate {
   check(entry: { ownerId: string; capturedAt: number }, now: number): Promise<UploadDecision>;
+  /**
+   * Optional event hook: called after anything that can change an answer (consent, local-only, uploads
+   * enabled, fleet privacy). The uplink re-checks the uploads it holds at once instead of waiting for notify().
+   */
+  onChange?(listener: () => void): () => void;
+}
+
+/**
+ * What the uplink offers the rest of the device (the daemon, the application layer): "look at the outbox now",
+ * after a capture was stored and enqueued or a consent / privacy decision changed. The outbox is event-driven,
+ * so without it a new entry waits for the next connection change or retry timer.
+ */
+export interface UploadTrigger {
+  notify(): void;
 }

@@ -53,6 +53,8 @@ export type AuditEventType =
   | 'backup.restored'
   | 'config.applied'
   | 'config.refused'
+  | 'quarantine.restored'
+  | 'quarantine.discarded'
   | 'incident';
 
 /**

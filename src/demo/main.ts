@@ -20,7 +20,7 @@ import { describeEvent } from '../cli/commands/daemon.js';
 import { defaultConfig } from '../config/defaults.js';
 import type { DeviceConfig } from '../config/types.js';
 import { createLogger } from '../core/logger.js';
-import { runDaemon, type DaemonEvent } from '../daemon.js';
+import { runDaemon, type DaemonEvent } from '../daemon/index.js';
 import { RecordingStore } from '../store/index.js';
 import { readRecordingMeta, recordingIdFromTopic } from '../uplink/index.js';
 

@@ -15,6 +15,18 @@ interface OutboxRow {
   last_error: string | null;
 }
 
+function toEntry(r: OutboxRow): OutboxEntry {
+  return {
+    recordingId: r.recording_id,
+    ownerId: r.owner_id,
+    capturedAt: r.captured_at,
+    enqueuedAt: r.enqueued_at,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+  };
+}
+
 async function enqueueIn(
   sql: Sql,
   entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number },
@@ -44,15 +56,17 @@ export class SqliteOutboxRepo implements OutboxRepo {
 
   async due(now: number, limit: number): Promise<OutboxEntry[]> {
     const rows = await this.sql.all<OutboxRow>('SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY captured_at, recording_id LIMIT ?', [now, limit]);
-    return rows.map((r) => ({
-      recordingId: r.recording_id,
-      ownerId: r.owner_id,
-      capturedAt: r.captured_at,
-      enqueuedAt: r.enqueued_at,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      lastError: r.last_error,
-    }));
+    return rows.map(toEntry);
+  }
+
+  async entry(recordingId: string): Promise<OutboxEntry | undefined> {
+    const r = await this.sql.get<OutboxRow>('SELECT * FROM outbox WHERE recording_id = ?', [recordingId]);
+    return r && toEntry(r);
+  }
+
+  async nextAttemptAfter(now: number): Promise<number | undefined> {
+    // min() over the outbox_due index: one index seek, not a scan.
+    return (await this.sql.get<{ t: number | null }>('SELECT min(next_attempt_at) AS t FROM outbox WHERE next_attempt_at > ?', [now]))?.t ?? undefined;
   }
 
   async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {

@@ -99,7 +99,7 @@ export class SqliteUnitOfWork implements UnitOfWork {
     return {
       owners: new SqliteOwnerRepo(scope, this.ctx),
       recordings: new SqliteRecordingRepo(scope, this.ctx),
-      consent: new SqliteConsentRepo(scope),
+      consent: new SqliteConsentRepo(scope, this.ctx),
       outbox: new SqliteOutboxRepo(scope),
       settings: new SqliteSettingsRepo(scope),
       audit: {

@@ -48,6 +48,6 @@ describe('earshot retention sweep', () => {
     const left = JSON.parse((await runEarshot(['recordings', 'list', '--json'], env)).out) as { id: string }[];
     expect(left.map((r) => r.id)).toEqual([yesterday.id]);
     const log = (await runEarshot(['audit', 'log', '--json'], env)).out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; detail: Record<string, unknown> | null });
-    expect(log.filter((e) => e.type === 'retention.swept').map((e) => e.detail)).toEqual([{ deleted: 1, retentionDays: 7, createdBefore: expect.any(Number), source: 'owner-cli' }]);
+    expect(log.filter((e) => e.type === 'retention.swept').map((e) => e.detail)).toEqual([{ deleted: 1, recordingIds: tenDaysOld.id, retentionDays: 7, createdBefore: expect.any(Number), source: 'owner-cli' }]);
   });
 });

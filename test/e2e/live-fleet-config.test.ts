@@ -14,7 +14,7 @@ import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavFile } from '../../src/audio/wav.js';
 import { loadConfig } from '../../src/config/load.js';
-import { runDaemon, type DaemonEvent } from '../../src/daemon.js';
+import { runDaemon, type DaemonEvent } from '../../src/daemon/index.js';
 import { generateFleetKeyPair, pushFleetDocument, signFleetDocument } from '../../src/fleet/index.js';
 import { defaultConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/logger.js';

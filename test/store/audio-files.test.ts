@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { copyFileSync, renameSync, existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
@@ -52,16 +52,23 @@ describe("each owner's audio is in a file of its own", () => {
     t = tempDir();
     const setup = await freshApp(t.dir);
     const a = await setup.app.addOwner({ name: 'Alice', ...TEST });
+    const b = await setup.app.addOwner({ name: 'Bob', ...TEST });
     const keep = makeCapture({ seed: 1 });
     await setup.app.storeCapture(a, keep, { uplink: false });
+    await setup.app.storeCapture(b, makeCapture({ seed: 2 }), { uplink: false });
     await setup.close();
-    // What a crash leaves: a blob whose row never committed (or whose row's deletion did), and the file of
-    // an owner whose erasure committed before the file was unlinked.
+    // What a crash leaves: a blob whose row never committed, and the file of an owner whose erasure committed
+    // before the file was unlinked (Bob's file, copied aside and put back after his erasure).
+    const bobFile = path.join(t.dir, 'audio', `${b}.db`);
+    copyFileSync(bobFile, `${bobFile}.copy`);
+    const eraser = await freshApp(t.dir, { init: false });
+    await eraser.app.eraseOwner(b, TEST);
+    await eraser.close();
+    renameSync(`${bobFile}.copy`, bobFile);
     const vault = vaultOf(t.dir);
     await vault.put(a, 'orphan-recording', Buffer.alloc(64, 1));
-    await vault.put('own-00000000deadbeef', 'x', Buffer.alloc(64, 2));
     await vault.close();
-    expect(existsSync(path.join(t.dir, 'audio', 'own-00000000deadbeef.db'))).toBe(true);
+    expect(existsSync(bobFile)).toBe(true);
 
     const s = await freshApp(t.dir, { init: false });
     const check = vaultOf(t.dir);
@@ -69,6 +76,8 @@ describe("each owner's audio is in a file of its own", () => {
     expect(await check.owners()).toEqual([a]);
     await check.close();
     expect(samePcm((await openRecording(s.store, keep.id)).pcm, keep.pcm)).toBe(true);
+    // Removed on evidence (the log shows neither a stored orphan nor a surviving Bob): nothing was quarantined.
+    expect(await s.app.listQuarantine()).toEqual([]);
     await s.close();
   });
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, RecordingStore, SCHEMA_VERSION, initDataDir } from '../../src/store/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { AudioVault, MIGRATIONS, RecordingStore, SCHEMA_VERSION, initDataDir } from '../../src/store/index.js';
 import { migrate, schemaVersion } from '../../src/store/migrate.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
 import { DEVICE, TEST, freshApp, makeCapture, openRecording, samePcm, tempDir } from './helpers.js';
@@ -32,9 +33,13 @@ describe('schema migrations', () => {
       const src = await SqliteDb.open(path.join(dir, 'earshot.db'));
       const oldFile = path.join(dir, 'old.db');
       const dst = await SqliteDb.open(oldFile, { create: true });
-      await migrate(dst, old.version);
+      // The schema-3 step moves audio out; this fixture has none to move, so an empty vault serves.
+      const emptyVault = new AudioVault(path.join(dir, 'fixture-audio'), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+      await migrate(dst, old.version, undefined, { vault: emptyVault });
+      await emptyVault.close();
       expect(await schemaVersion(dst)).toBe(old.version);
       // Before schema 3 the sealed audio was a column of `recordings`; since then it is in the owner's file.
+      const audioInDb = (await dst.all<{ name: string }>('PRAGMA table_info(recordings)')).some((c) => c.name === 'sealed_audio');
       const audioFile = await SqliteDb.open(path.join(dir, 'audio', `${owner}.db`));
       for (const table of ['meta', 'settings', 'owners', 'recordings', 'consent', 'outbox', 'audit']) {
         const cols = (await dst.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((c) => c.name);
@@ -53,7 +58,7 @@ describe('schema migrations', () => {
       await src.close();
       await dst.close();
       const { existsSync, renameSync, rmSync } = await import('node:fs');
-      rmSync(path.join(dir, 'audio'), { recursive: true });
+      if (audioInDb) rmSync(path.join(dir, 'audio'), { recursive: true });
       rmSync(path.join(dir, 'earshot.db'));
       rmSync(path.join(dir, 'earshot.db-wal'), { force: true });
       rmSync(path.join(dir, 'earshot.db-shm'), { force: true });

@@ -15,6 +15,7 @@ import type {
   OwnerPrivacy,
   OwnerRecord,
   OwnerRepo,
+  QuarantinedItem,
   RecordingRepo,
   RecordingSummary,
   SettingsRepo,
@@ -217,6 +218,15 @@ class MemoryTx implements Tx {
           .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
           .slice(0, limit);
       },
+      async nextAttemptAfter(at) {
+        let t: number | undefined;
+        for (const e of s.outbox.values()) if (e.nextAttemptAt > at && (t === undefined || e.nextAttemptAt < t)) t = e.nextAttemptAt;
+        return t;
+      },
+      async entry(id) {
+        const e = s.outbox.get(id);
+        return e && { ...e };
+      },
       async recordFailure(id, error, nextAttemptAt) {
         const e = s.outbox.get(id);
         if (e) s.outbox.set(id, { ...e, attempts: e.attempts + 1, lastError: error.slice(0, 500), nextAttemptAt });
@@ -299,6 +309,17 @@ export class MemoryStore implements UnitOfWork, StoreMaintenance, AuditQueries {
 
   async compact(): Promise<void> {}
 
+  /** Nothing is ever out of step in memory: there is no file to tamper with. */
+  async quarantined(): Promise<QuarantinedItem[]> {
+    return [];
+  }
+  async restoreQuarantined(id: string): Promise<{ restoredTo: string }> {
+    throw new EarshotError('BAD_ARGUMENT', `nothing in quarantine with id ${id}`);
+  }
+  async discardQuarantined(id: string): Promise<QuarantinedItem> {
+    throw new EarshotError('BAD_ARGUMENT', `nothing in quarantine with id ${id}`);
+  }
+
   async stats(): Promise<StoreStats> {
     return {
       owners: this.state.owners.size,
@@ -307,6 +328,7 @@ export class MemoryStore implements UnitOfWork, StoreMaintenance, AuditQueries {
       auditEntries: this.state.audit.length,
       schemaVersion: 0,
       activeOwnerId: this.state.active ?? null,
+      quarantined: 0,
     };
   }
 

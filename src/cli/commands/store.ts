@@ -441,6 +441,47 @@ const retentionSweep: Command = {
   },
 };
 
+const repair: Command = {
+  path: ['repair'],
+  summary: 'list audio that start-up moved to quarantine (it did not match the metadata), and restore or discard it',
+  usage: 'earshot repair [--restore ID | --discard ID --yes] [--json]',
+  help: [
+    'Nothing is deleted on a hunch: audio whose recording row names another owner, an owner file whose erasure the',
+    'audit log does not show, or anything found while the log does not verify, is moved aside still sealed.',
+    '  (no option)     list what is in quarantine, with the reason',
+    '  --restore ID    put it back where the metadata now says it belongs (it opens only if it really is that owner\'s)',
+    '  --discard ID    delete it for good (needs --yes)',
+  ].join('\n'),
+  options: { restore: { type: 'string' }, discard: { type: 'string' }, yes: { type: 'boolean' } },
+  async run(args, io) {
+    const restore = stringOption(args, 'restore');
+    const discard = stringOption(args, 'discard');
+    if (restore !== undefined && discard !== undefined) throw new EarshotError('BAD_ARGUMENT', '--restore and --discard exclude each other');
+    if (discard !== undefined) requireYes(args, 'discarding quarantined audio');
+    return withApp(args, io, async (app) => {
+      if (restore !== undefined) {
+        const r = await app.restoreQuarantined(restore, { source: CLI_SOURCE });
+        if (json(args)) out(io, { restored: restore, ...r });
+        else writeLine(io.stdout, `restored ${restore} to owner ${r.restoredTo}`);
+        return 0;
+      }
+      if (discard !== undefined) {
+        await app.discardQuarantined(discard, { source: CLI_SOURCE });
+        if (json(args)) out(io, { discarded: discard });
+        else writeLine(io.stdout, `discarded ${discard}`);
+        return 0;
+      }
+      const items = await app.listQuarantine();
+      if (json(args)) out(io, items);
+      else if (items.length === 0) writeLine(io.stdout, 'nothing in quarantine');
+      else
+        for (const q of items)
+          writeLine(io.stdout, `${q.id}  ${iso(q.at)}  ${q.kind}${q.recordingId ? ` ${q.recordingId}` : ''} (found in ${q.foundInOwnerFile}'s file): ${q.reason}`);
+      return 0;
+    });
+  },
+};
+
 export const commands: Command[] = [
   init,
   ownersAdd,
@@ -459,4 +500,5 @@ export const commands: Command[] = [
   keysRotate,
   retentionSet,
   retentionSweep,
+  repair,
 ];
