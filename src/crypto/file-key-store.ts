@@ -103,12 +103,29 @@ function serialise(doc: KeyFileDoc): string {
   return JSON.stringify(doc) + '\n';
 }
 
-async function writeNewFile(file: string, data: string): Promise<void> {
+/** Which file version a cached read came from (a replaced file is a new inode). */
+interface FileIdentity {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+function identityOf(st: Stats): FileIdentity {
+  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
+function sameFile(a: FileIdentity, st: Stats): boolean {
+  return a.ino === st.ino && a.size === st.size && a.mtimeMs === st.mtimeMs && a.ctimeMs === st.ctimeMs;
+}
+
+async function writeNewFile(file: string, data: string): Promise<Stats> {
   // O_EXCL: never overwrite an existing file by accident; O_NOFOLLOW: never write through a planted symlink.
   const fh = await fs.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
   try {
     await fh.writeFile(data);
     await fh.sync();
+    return await fh.stat();
   } finally {
     await fh.close();
   }
@@ -127,11 +144,11 @@ async function unlinkIfExists(file: string): Promise<void> {
  * the replaced file's content through a descriptor opened before the swap: no unlinked copy of a key file
  * keeps key material in the file system (what flash wear-levelling keeps is beyond software; see README).
  */
-async function replaceFile(file: string, data: string): Promise<void> {
+async function replaceFile(file: string, data: string): Promise<Stats> {
   const tmp = `${file}.tmp`;
   // A temporary file left by a crash holds a key too: remove it, never write into it.
   await unlinkIfExists(tmp);
-  await writeNewFile(tmp, data);
+  const written = await writeNewFile(tmp, data);
   let old;
   try {
     old = await fs.open(file, fsc.O_RDWR | fsc.O_NOFOLLOW);
@@ -149,6 +166,8 @@ async function replaceFile(file: string, data: string): Promise<void> {
   } finally {
     await old?.close();
   }
+  // rename() keeps the inode, so this identifies the file now at `file` (until someone replaces it).
+  return written;
 }
 
 /**
@@ -157,15 +176,19 @@ async function replaceFile(file: string, data: string): Promise<void> {
  * corrupt file, so the read is retried on the new file.
  */
 async function readKeyDoc(file: string): Promise<KeyFileDoc | undefined> {
+  return (await readKeyDocWithIdentity(file))?.doc;
+}
+
+async function readKeyDocWithIdentity(file: string): Promise<{ doc: KeyFileDoc; id: FileIdentity } | undefined> {
   for (let attempt = 0; ; attempt++) {
-    const text = await readKeyText(file);
-    if (text === undefined) return undefined;
-    if (attempt < 5 && text.length > 0 && /^\0+$/.test(text)) continue;
-    return parseKeyDoc(file, text);
+    const read = await readKeyText(file);
+    if (read === undefined) return undefined;
+    if (attempt < 5 && read.text.length > 0 && /^\0+$/.test(read.text)) continue;
+    return { doc: parseKeyDoc(file, read.text), id: identityOf(read.st) };
   }
 }
 
-async function readKeyText(file: string): Promise<string | undefined> {
+async function readKeyText(file: string): Promise<{ text: string; st: Stats } | undefined> {
   let fh;
   try {
     fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -184,8 +207,9 @@ async function readKeyText(file: string): Promise<string | undefined> {
     throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${(e as Error).message}`, { details: { file } });
   }
   try {
-    checkKeyFileStat(file, await fh.stat());
-    return await fh.readFile('utf8');
+    const st = await fh.stat();
+    checkKeyFileStat(file, st);
+    return { text: await fh.readFile('utf8'), st };
   } finally {
     await fh.close();
   }
@@ -222,6 +246,7 @@ export class FileKeyStore implements KeyStore {
   readonly location: string;
   readonly state: DeviceStateSlot;
   private readonly nextFile: string;
+  private cached: { doc: KeyFileDoc; id: FileIdentity } | undefined;
   /** Changes of the key file are applied one at a time within this process (across processes the database's write lock orders them). */
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -305,6 +330,7 @@ export class FileKeyStore implements KeyStore {
       if (current?.auditAnchor) merged.auditAnchor = current.auditAnchor;
       if (current?.erased) merged.erased = current.erased;
       // rename() replaces the old key atomically (never a moment without a usable key file); the old file is wiped.
+      this.cached = undefined;
       await replaceFile(this.file, serialise(merged));
       await unlinkIfExists(this.nextFile);
       await syncDir(path.dirname(this.file));
@@ -320,17 +346,36 @@ export class FileKeyStore implements KeyStore {
     }
   }
 
+  /**
+   * The current key file's content. The audit anchor is read and written once per transaction, so the parsed
+   * file is cached by its identity (inode, size, times): a file replaced by anyone is a new inode and is read
+   * again; the checks on type, owner, links and mode run on every call.
+   */
   private async requireDoc(): Promise<KeyFileDoc> {
-    const d = await readKeyDoc(this.file);
-    if (!d) throw new EarshotError('KEY_FILE_MISSING', `no key file at ${this.file}`);
-    return d;
+    let st: Stats | undefined;
+    try {
+      st = await fs.lstat(this.file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (st && st.isFile() && this.cached && sameFile(this.cached.id, st)) {
+      checkKeyFileStat(this.file, st);
+      return this.cached.doc;
+    }
+    const read = await readKeyDocWithIdentity(this.file);
+    if (!read) throw new EarshotError('KEY_FILE_MISSING', `no key file at ${this.file}`);
+    this.cached = read;
+    return read.doc;
   }
 
   /** Read-modify-replace the key file; `change` returning undefined means nothing to write. */
   private update(change: (doc: KeyFileDoc) => KeyFileDoc | undefined): Promise<void> {
     return this.serially(async () => {
       const next = change(await this.requireDoc());
-      if (next !== undefined) await replaceFile(this.file, serialise(next));
+      if (next === undefined) return;
+      this.cached = undefined;
+      const st = await replaceFile(this.file, serialise(next));
+      this.cached = { doc: next, id: identityOf(st) };
     });
   }
 

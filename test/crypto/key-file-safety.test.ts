@@ -117,3 +117,27 @@ describe('key file safety', () => {
     await expect(new FileKeyStore(keyFile).state.readAuditAnchor()).resolves.toMatchObject({ seq: expect.any(Number) });
   });
 });
+
+describe('the key file as two processes see it', () => {
+  it('each key store reads what the other wrote (a replaced file is never served from a stale cache)', async () => {
+    const t = tempDir('earshot-keyfile-two-');
+    try {
+      const a = FileKeyStore.inDataDir(t.dir);
+      await a.create();
+      const b = FileKeyStore.inDataDir(t.dir);
+      const head = (n: number) => ({ seq: n, head: n.toString(16).padStart(64, '0') });
+      for (let i = 1; i <= 20; i++) {
+        const [w, r] = i % 2 ? [a, b] : [b, a];
+        await w.state.writeAuditAnchor(head(i));
+        expect(await r.state.readAuditAnchor()).toEqual(head(i));
+        expect(await w.state.readAuditAnchor()).toEqual(head(i));
+      }
+      await a.state.recordErasure('own-0000000000000001');
+      await b.state.recordErasure('own-0000000000000002');
+      expect(await a.state.erasedOwners()).toEqual(['own-0000000000000001', 'own-0000000000000002']);
+      expect(await a.state.readAuditAnchor()).toEqual(head(20));
+    } finally {
+      t.cleanup();
+    }
+  });
+});
