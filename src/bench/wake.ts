@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EarshotError } from '../core/errors.js';
 import { readWavFile } from '../audio/wav.js';
-import { PROJECT_ROOT } from '../wakeword/model-manifest.js';
+import { PROJECT_ROOT } from '../models/index.js';
 import type { Session } from '../wakeword/onnx-sessions.js';
 import { synthesiseSpeech } from './synthetic-speech.js';
 
@@ -353,7 +353,7 @@ interface Loop {
 /** A detection loop (fresh models and sessions) with its ONNX time measured per model. */
 async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/wake-detector.js');
-  const { loadManifest, modelOfKind } = await import('../wakeword/model-manifest.js');
+  const { loadManifest, modelOfKind } = await import('../models/index.js');
   const manifest = await loadManifest();
   const models = await loadWakeModels(manifest, spec.words);
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
@@ -462,7 +462,7 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
  * all phases in one call), interleaved in rounds so a change of machine speed hits every variant alike.
  */
 async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): Promise<ChildResult> {
-  const { loadManifest, modelOfKind } = await import('../wakeword/model-manifest.js');
+  const { loadManifest, modelOfKind } = await import('../models/index.js');
   const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
   const { EmbeddingStepper } = await import('../wakeword/embedding-stepper.js');
   const m = await loadManifest();
@@ -494,7 +494,7 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
 }
 
 async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<ChildResult> {
-  const { loadManifest, modelOfKind, findModel } = await import('../wakeword/model-manifest.js');
+  const { loadManifest, modelOfKind, findModel } = await import('../models/index.js');
   const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
   const { EmbeddingStepper } = await import('../wakeword/embedding-stepper.js');
   const m = await loadManifest();

@@ -20,7 +20,7 @@ import { describeEvent } from '../cli/commands/daemon.js';
 import { defaultConfig } from '../config/defaults.js';
 import type { DeviceConfig } from '../config/types.js';
 import { createLogger } from '../core/logger.js';
-import { runDaemon, type DaemonEvent } from '../daemon.js';
+import { runDaemon, type DaemonEvent } from '../daemon/index.js';
 import { RecordingStore } from '../store/index.js';
 import { readRecordingMeta, recordingIdFromTopic } from '../uplink/index.js';
 
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       try {
         let worst = 0;
         for (const cap of captured) {
-          const rec = await store.recordings.open(cap.recordingId);
+          const rec = await store.uow.read((tx) => tx.recordings.open(cap.recordingId));
           worst = Math.max(worst, marker ? longestToneMs(rec.pcm, marker.hz) : 0);
         }
         const source = await readWavFile(SCENARIO);

@@ -14,8 +14,10 @@ import { semanticProblems } from '../config/validate.js';
 import { readAppliedFleetState, saveFleetRecord, type StoredFleetRecord } from './applied-store.js';
 import { verifyFleetDocument } from './document.js';
 import { loadFleetPublicKey } from './keys.js';
-import { effectiveDeviceConfig, mergeFleetPrivacy, orderDocuments, privacyBaseline } from './merge.js';
-import { targetForTopic, targetsForDevice, topicForTarget } from './target.js';
+import { captureBaselineOf } from './capture-rules.js';
+import { mergeFleetPrivacy, privacyBaseline } from '../privacy/index.js';
+import { effectiveDeviceConfig, orderDocuments } from './merge.js';
+import { targetForTopic, targetsForDevice } from './target.js';
 import type { AppliedFleetDocument, FleetPrivacy, FleetRefusalReason, FleetTarget, PrivacyBaseline } from './types.js';
 
 export interface FleetReceiveResult {
@@ -50,8 +52,8 @@ export interface FleetReceiverOptions {
   audit: AuditSink;
   clock?: Clock;
   /**
-   * Owner choices over device defaults without fleet (for the active owner); a document capping retention
-   * above it is refused as 'loosens-privacy'. Default: the device config's privacy.
+   * Owner choices over device defaults without fleet (for the active owner). Default: the device config's
+   * privacy. Its `capture` (wake/capture settings a document may only make less eager) defaults to deviceConfig's.
    */
   baseline?: () => Promise<PrivacyBaseline>;
   /** Called with every applied or refused result (the daemon publishes it on the retained status topic). */
@@ -82,11 +84,6 @@ export class FleetConfigReceiver {
     this.groups = opts.deviceConfig.device.groups;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ component: 'fleet' });
-  }
-
-  /** Topics to subscribe to: the fleet-wide topic, one per group, and this device's. */
-  topics(): string[] {
-    return targetsForDevice(this.opts.deviceId, this.groups).map(topicForTarget);
   }
 
   /** Listen for changes of the running configuration; returns an unsubscribe function. */
@@ -158,7 +155,9 @@ export class FleetConfigReceiver {
       return this.finish({ status: 'unchanged', topic, target: topicTarget, version: null, detail: 'already refused', at });
     }
 
-    const baseline = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
+    const owner = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
+    // Capture may only become less eager than this device's own settings (the config as loaded, without fleet).
+    const baseline = { capture: captureBaselineOf(this.opts.deviceConfig), ...owner };
     const verdict = verifyFleetDocument(bytes, {
       publicKeys: this.keys,
       deviceId: this.opts.deviceId,

@@ -4,6 +4,10 @@
  */
 import type { LogLevel } from '../core/logger.js';
 import type { WakeWordConfig } from '../config/types.js';
+import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+import type { CaptureBaseline } from './capture-rules.js';
+
+export type { FleetPrivacy, PrivacyBaseline };
 
 export const FLEET_FORMAT = 'earshot-fleet-config/1';
 /** Largest document a device accepts, in bytes (UTF-8, as received). */
@@ -12,18 +16,6 @@ export const MAX_FLEET_DOCUMENT_BYTES = 64 * 1024;
 /** Who a document is for: every device, the devices of one group, or one device. */
 export type FleetTarget = 'fleet' | `group:${string}` | `device:${string}`;
 
-/**
- * Privacy a fleet may impose. Each field can only make a device stricter; a document carrying the opposite
- * value (forceLocalOnly false, uploadsEnabled true, humanReview true) is refused as 'loosens-privacy'.
- * To stop imposing something, a later document omits the field.
- */
-export interface FleetPrivacy {
-  forceLocalOnly?: true;
-  /** Cap on retention, days; the effective retention is min(owner, cap). */
-  maxRetentionDays?: number;
-  uploadsEnabled?: false;
-  humanReview?: false;
-}
 
 /** The settings a fleet document carries (device-config/fleet-config.schema.json). Never consent. */
 export interface FleetConfig {
@@ -86,12 +78,13 @@ export const FLEET_REFUSAL_REASONS = [
 ] as const;
 export type FleetRefusalReason = (typeof FLEET_REFUSAL_REASONS)[number];
 
-/** Privacy in force on this device without any fleet document: the owner's choices over the device config. */
-export interface PrivacyBaseline {
-  localOnly: boolean;
-  retentionDays: number;
-  uploadsEnabled: boolean;
-  humanReview: boolean;
+/**
+ * What a document is compared with: the owner's privacy choices over the device config, and the device's own
+ * wake/capture settings — a document making capture more eager than these is refused as 'loosens-privacy'.
+ * The receiver fills `capture` from its device config when the caller's baseline lacks it.
+ */
+export interface FleetBaseline extends PrivacyBaseline {
+  capture?: CaptureBaseline;
 }
 
 /** A verified document, as applied and persisted. */

@@ -138,6 +138,18 @@ CREATE INDEX audit_by_owner ON audit(owner_id, seq);
 ALTER TABLE recordings DROP COLUMN sealed_audio;
 `,
   },
+  {
+    version: 4,
+    description: 'the consent ledger is sealed: each row under its owner\'s key with its position bound, and a sealed head per owner',
+    // Rows of earlier versions are sealed right after this migration, by RecordingStore.open (it holds the keys).
+    sql: `
+DROP TRIGGER consent_append_only;
+ALTER TABLE consent ADD COLUMN seal BLOB;
+ALTER TABLE owners ADD COLUMN sealed_consent_head BLOB;
+CREATE TRIGGER consent_append_only BEFORE UPDATE ON consent WHEN OLD.seal IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -12,9 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/index.js';
 import type { DeviceConfig } from '../../src/config/types.js';
 import { FleetConfigReceiver, generateFleetKeyPair, signFleetDocument, type FleetReceiveResult, type SignOptions } from '../../src/fleet/index.js';
-import { RecordingStore, initDataDir } from '../../src/store/index.js';
+import type { EarshotApp } from '../../src/app/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir, type RecordingStore } from '../../src/store/index.js';
 import type { DeviceStatusFields } from '../../src/uplink/device-status.js';
-import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/uplink/topics.js';
+import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/core/topics.js';
 import { createUplink, type Uplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { ScriptedGate, makeRecording, waitFor } from '../uplink/fakes.js';
@@ -27,6 +30,7 @@ let broker: TestBroker;
 let obs: Observer;
 let manager: MqttClient;
 let store: RecordingStore;
+let app: EarshotApp;
 let dataDir: string;
 let fleetKey: KeyObject;
 let otherKey: KeyObject;
@@ -79,14 +83,13 @@ async function startDevice(): Promise<Device> {
       uplink: { brokerUrl: broker.url, caFile: broker.caFile!, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 10, maxInFlight: 4, reconnectMinMs: 50, reconnectMaxMs: 400 },
     },
     outbox: store.outbox,
-    recordings: store.recordings,
+    recordings: app.uplinkPorts().recordings,
     gate,
     audit: store.audit,
     statusFields,
     onConfigMessage: async (topic, payload) => {
       results.push(await receiver.receive(topic, payload));
     },
-    pollMs: 50,
   })!;
   uplink.start();
   await waitFor(() => uplink!.connection.ready, 5000, 'device connected');
@@ -134,7 +137,7 @@ beforeAll(async () => {
   config.fleet.publicKeys = [k1.pem];
   dataDir = mkdtempSync(join(tmpdir(), 'earshot-fleet-mqtt-'));
   await initDataDir(dataDir, { deviceId: DEVICE });
-  store = await RecordingStore.open({ dataDir, deviceId: DEVICE });
+  ({ app, store } = await openApp({ config: { ...config, dataDir }, deviceId: DEVICE, logger: silentLogger }));
   device = await startDevice();
 });
 
@@ -197,7 +200,7 @@ describe('fleet config over MQTT (real Mosquitto, signed documents)', () => {
 
   it('refuses documents that loosen retention, turn off local-only or grant consent', async () => {
     // Above the owner's/device's 30 days: a fleet may only cap retention, never extend it.
-    await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ privacy: { maxRetentionDays: 3650 } }, { version: 8 })), ['loosens-privacy', 'bad-schema']);
+    await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ wake: { threshold: 0.0001 } }, { version: 8 })), ['loosens-privacy', 'bad-schema']);
     await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ privacy: { forceLocalOnly: false } }, { version: 9 })), ['loosens-privacy', 'bad-schema']);
     await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ consent: { 'cloud-processing': true } }, { version: 10 })), ['consent-not-allowed', 'bad-schema']);
   });
@@ -207,10 +210,14 @@ describe('fleet config over MQTT (real Mosquitto, signed documents)', () => {
     expect(r).toMatchObject({ status: 'applied', target: `group:${GROUP}` });
     await waitFor(() => lastStatus()?.['localOnly'] === true, 3000, 'status shows fleet-forced local-only');
     // The uplink is alive: a recording goes out.
-    const owner = await store.owners.add('fleet test owner');
+    const owner = await app.addOwner({ name: 'fleet test owner', source: 'test' });
     gate.grant(owner, 0);
     const rec = makeRecording(owner, Date.now(), 200, DEVICE);
-    await store.saveCapture(owner, rec, { enqueue: true });
+    // Queued whatever the policy says at capture (the fleet forces local-only here); the scripted gate decides at send time.
+    await store.uow.run(async (tx) => {
+      await tx.recordings.insert(owner, rec);
+      await tx.outbox.enqueue({ recordingId: rec.id, ownerId: owner, capturedAt: rec.startedAt, enqueuedAt: Date.now() });
+    });
     device.uplink.notify();
     await waitFor(() => obs.ids.has(rec.id), 5000, 'recording uploaded');
   });

@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Capture } from '../../src/core/recording.js';
+import type { EarshotApp } from '../../src/app/index.js';
+import { defaultConfig } from '../../src/config/index.js';
+import type { Clock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Capture, Recording } from '../../src/core/recording.js';
+import { openApp } from '../../src/open-app.js';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
+import { SqliteDb } from '../../src/store/sqlite.js';
 
 /** A fresh data dir on tmpfs when available (fast), else the OS temp dir. */
 export function tempDir(prefix = 'earshot-store-'): { dir: string; cleanup: () => void } {
@@ -22,6 +28,32 @@ export const DEVICE = 'dev-test-1';
 export async function freshStore(dataDir: string, clockMs?: { t: number }): Promise<RecordingStore> {
   await initDataDir(dataDir, { deviceId: DEVICE });
   return RecordingStore.open({ dataDir, deviceId: DEVICE, ...(clockMs ? { clock: { now: () => clockMs.t } } : {}) });
+}
+
+/** The source tests record their operations under. */
+export const TEST = { source: 'test' };
+
+export interface TestApp {
+  app: EarshotApp;
+  store: RecordingStore;
+  close(): Promise<void>;
+}
+
+/** An initialised data dir with the application layer on its store (as every caller uses it). */
+export async function freshApp(dataDir: string, opts: { clock?: Clock; init?: boolean; privacy?: Partial<ReturnType<typeof defaultConfig>['privacy']> } = {}): Promise<TestApp> {
+  if (opts.init !== false) await initDataDir(dataDir, { deviceId: DEVICE });
+  const base = defaultConfig();
+  return openApp({
+    config: { ...base, dataDir, privacy: { ...base.privacy, ...opts.privacy } },
+    deviceId: DEVICE,
+    logger: silentLogger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+}
+
+/** Decrypts a recording as the store reads it (with `asOwner`: only with that owner's key). */
+export function openRecording(store: RecordingStore, id: string, asOwner?: string): Promise<Recording> {
+  return store.uow.read((tx) => tx.recordings.open(id, asOwner));
 }
 
 /** A capture whose samples are a recognisable pattern (seeded), optionally starting with a marker. */
@@ -60,4 +92,17 @@ export function storeFiles(dataDir: string): string[] {
       .map((f) => path.join(dataDir, f)),
     ...(existsSync(audio) ? readdirSync(audio).sort().map((f) => path.join(audio, f)) : []),
   ];
+}
+
+/**
+ * Tampering as an attacker with file access would do it: through a second, raw connection to one of the store's
+ * files (default the metadata database), never through the store.
+ */
+export async function tamper(dir: string, fn: (db: SqliteDb) => Promise<unknown>, file = 'earshot.db'): Promise<void> {
+  const db = await SqliteDb.open(path.join(dir, file));
+  try {
+    await fn(db);
+  } finally {
+    await db.close();
+  }
 }
