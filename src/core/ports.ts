@@ -40,8 +40,9 @@ export interface OwnerPrivacy {
 
 export interface OwnerPrivacyRepo {
   getPrivacy(ownerId: string): Promise<OwnerPrivacy>;
-  setLocalOnly(ownerId: string, on: boolean): Promise<void>;
-  setRetentionDays(ownerId: string, days: number): Promise<void>;
+  /** `source`: where the change came from ('owner-cli', 'owner-page'), recorded in its audit entry. */
+  setLocalOnly(ownerId: string, on: boolean, source?: string): Promise<void>;
+  setRetentionDays(ownerId: string, days: number, source?: string): Promise<void>;
   activeOwnerId(): Promise<string | undefined>;
 }
 

@@ -51,7 +51,13 @@ export type AuditEventType =
   | 'key.rotated'
   | 'config.applied'
   | 'config.refused'
-  | 'incident';
+  | 'incident'
+  // the owner's page (src/web)
+  | 'recording.flagged'
+  | 'web.pairing-created'
+  | 'web.session-started'
+  | 'web.session-ended'
+  | 'notice.acknowledged';
 
 /**
  * An audit event before it is chained. `personal` is sealed under the owner's key (so erasure redacts it);

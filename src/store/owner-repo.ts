@@ -111,20 +111,20 @@ export class OwnerRepo implements OwnerPrivacyRepo {
     });
   }
 
-  setLocalOnly(ownerId: string, on: boolean): Promise<void> {
+  setLocalOnly(ownerId: string, on: boolean, source?: string): Promise<void> {
     return this.ctx.db.transaction(async (sql) => {
       await this.requireRow(sql, ownerId);
       await sql.run('UPDATE owners SET local_only = ? WHERE id = ?', [on ? 1 : 0, ownerId]);
-      await this.ctx.audit.appendIn(sql, { type: 'local-only.changed', ownerId, detail: { localOnly: on } });
+      await this.ctx.audit.appendIn(sql, { type: 'local-only.changed', ownerId, detail: { localOnly: on, ...(source !== undefined ? { source } : {}) } });
     });
   }
 
-  setRetentionDays(ownerId: string, days: number): Promise<void> {
+  setRetentionDays(ownerId: string, days: number, source?: string): Promise<void> {
     checkRetentionDays(days);
     return this.ctx.db.transaction(async (sql) => {
       await this.requireRow(sql, ownerId);
       await sql.run('UPDATE owners SET retention_days = ? WHERE id = ?', [days, ownerId]);
-      await this.ctx.audit.appendIn(sql, { type: 'retention.changed', ownerId, detail: { retentionDays: days } });
+      await this.ctx.audit.appendIn(sql, { type: 'retention.changed', ownerId, detail: { retentionDays: days, ...(source !== undefined ? { source } : {}) } });
     });
   }
 

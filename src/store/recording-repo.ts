@@ -25,6 +25,8 @@ interface SealedMeta {
   endReason: Capture['endReason'];
   samples: number;
   pcmSha256: string;
+  /** The owner marked it "not meant for the speaker" (a false wake); sealed like the rest. */
+  falseWake?: boolean;
 }
 
 export interface RecordingSummary {
@@ -35,6 +37,7 @@ export interface RecordingSummary {
   uploadedAt: number | null;
   wakeword: string;
   score: number;
+  falseWake: boolean;
 }
 
 interface RecordingRow {
@@ -165,6 +168,7 @@ export class RecordingRepo implements RecordingReader {
       uploadedAt: null,
       wakeword: capture.wakeword,
       score: capture.score,
+      falseWake: false,
     };
   }
 
@@ -185,9 +189,9 @@ export class RecordingRepo implements RecordingReader {
    * Opens for playback and records that it was played. With `requesterId`, only that owner's own recording
    * opens (with their key, associated data naming them): the owner commands act for one owner at a time.
    */
-  async play(recordingId: string, requesterId?: string): Promise<Recording> {
+  async play(recordingId: string, requesterId?: string, source?: string): Promise<Recording> {
     const rec = await this.openChecked(recordingId, requesterId);
-    await this.ctx.audit.append({ type: 'recording.played', ownerId: rec.ownerId, recordingId });
+    await this.ctx.audit.append({ type: 'recording.played', ownerId: rec.ownerId, recordingId, ...(source !== undefined ? { detail: { source } } : {}) });
     return rec;
   }
 
@@ -287,8 +291,32 @@ export class RecordingRepo implements RecordingReader {
           uploadedAt: row.uploaded_at,
           wakeword: meta.wakeword,
           score: meta.score,
+          falseWake: meta.falseWake === true,
         };
       });
+    });
+  }
+
+  /**
+   * Marks (or unmarks) an owner's recording as a false wake: the sealed metadata is opened with the owner's
+   * key, changed and sealed again under the same associated data. Another owner's id answers like an unknown one.
+   */
+  setFalseWake(recordingId: string, ownerId: string, on: boolean, source: string): Promise<void> {
+    return this.ctx.db.transaction(async (sql) => {
+      const row = await sql.get<RecordingRow>('SELECT id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta FROM recordings WHERE id = ? AND owner_id = ?', [recordingId, ownerId]);
+      if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId} for owner ${ownerId}`);
+      const key = await this.ctx.keys.require(sql, ownerId);
+      const aad = recordingAad('meta', binding(row));
+      let meta: SealedMeta;
+      try {
+        meta = JSON.parse(open(key.key, row.sealed_meta, aad).toString('utf8')) as SealedMeta;
+      } catch (e) {
+        throw new EarshotError('INTEGRITY', `recording ${row.id} does not open for owner ${ownerId}`, { cause: e, details: { recordingId: row.id } });
+      }
+      if (meta.ownerId !== ownerId) throw new EarshotError('INTEGRITY', `recording ${row.id} failed its content check`, { details: { recordingId: row.id } });
+      const next: SealedMeta = { ...meta, falseWake: on };
+      await sql.run('UPDATE recordings SET sealed_meta = ? WHERE id = ?', [seal(key.key, Buffer.from(JSON.stringify(next), 'utf8'), aad), row.id]);
+      await this.ctx.audit.appendIn(sql, { type: 'recording.flagged', ownerId, recordingId, detail: { falseWake: on, source } });
     });
   }
 
@@ -298,7 +326,7 @@ export class RecordingRepo implements RecordingReader {
   }
 
   /** Deletes one recording; with `requesterId`, only if it is that owner's. */
-  async delete(recordingId: string, reason = 'owner-request', requesterId?: string): Promise<void> {
+  async delete(recordingId: string, reason = 'owner-request', requesterId?: string, source?: string): Promise<void> {
     const ownerId = await this.ctx.db.transaction(async (sql) => {
       const row = await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [recordingId]);
       if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
@@ -307,7 +335,7 @@ export class RecordingRepo implements RecordingReader {
         throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId} for owner ${requesterId}`);
       }
       await sql.run('DELETE FROM recordings WHERE id = ?', [recordingId]);
-      await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason } });
+      await this.ctx.audit.appendIn(sql, { type: 'recording.deleted', ownerId: row.owner_id, recordingId, detail: { reason, ...(source !== undefined ? { source } : {}) } });
       return row.owner_id;
     });
     await this.removeAudio(ownerId, [recordingId]);

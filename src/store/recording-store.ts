@@ -28,6 +28,8 @@ import { OwnerRepo } from './owner-repo.js';
 import { RecordingRepo, type RecordingSummary } from './recording-repo.js';
 import { SqliteSettingsRepo } from './settings-repo.js';
 import { SqliteDb, diskFullInstead, type Sql } from './sqlite.js';
+import { WebNoticeRepo } from './web-notice-repo.js';
+import { WebSessionRepo } from './web-session-repo.js';
 
 export const DB_FILE_NAME = 'earshot.db';
 
@@ -82,6 +84,9 @@ export class RecordingStore {
   readonly owners: OwnerRepo;
   readonly recordings: RecordingRepo;
   readonly audit: AuditLog;
+  /** The owner's page (src/web): pairing codes, sessions, notices. */
+  readonly webSessions: WebSessionRepo;
+  readonly webNotices: WebNoticeRepo;
   private readonly ctx: StoreContext;
 
   private constructor(
@@ -128,6 +133,8 @@ export class RecordingStore {
     this.settings = new SqliteSettingsRepo(db);
     this.owners = new OwnerRepo(this.ctx);
     this.recordings = new RecordingRepo(this.ctx);
+    this.webSessions = new WebSessionRepo(this.ctx);
+    this.webNotices = new WebNoticeRepo(this.ctx);
   }
 
   static async open(opts: StoreOptions): Promise<RecordingStore> {
@@ -271,10 +278,10 @@ export class RecordingStore {
    */
   async eraseOwner(
     ownerId: string,
-    opts: { vacuum?: 'incremental' | 'full' | 'none'; reason?: string; /** Called once the key is destroyed and the rows deleted (committed). */ onShredded?: () => void } = {},
+    opts: { vacuum?: 'incremental' | 'full' | 'none'; reason?: string; /** Where the request came from, recorded in the audit entry. */ source?: string; /** Called once the key is destroyed and the rows deleted (committed). */ onShredded?: () => void } = {},
   ): Promise<EraseResult> {
     const vacuum = opts.vacuum ?? 'incremental';
-    const { result } = await this.rekey('erasure', (sql) => this.eraseIn(sql, ownerId, opts.reason ?? 'owner-request'));
+    const { result } = await this.rekey('erasure', (sql) => this.eraseIn(sql, ownerId, opts.reason ?? 'owner-request', opts.source));
     opts.onShredded?.();
     // If this fails (or the process dies first), the next open's reconcile removes the file: its owner is gone.
     await this.vault.removeOwner(ownerId);
@@ -282,7 +289,7 @@ export class RecordingStore {
     return result;
   }
 
-  private async eraseIn(sql: Sql, ownerId: string, reason: string): Promise<EraseResult> {
+  private async eraseIn(sql: Sql, ownerId: string, reason: string, source?: string): Promise<EraseResult> {
     await this.owners.requireRow(sql, ownerId);
     const recordings = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM recordings WHERE owner_id = ?', [ownerId]))?.n ?? 0;
     const consentEvents = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM consent WHERE owner_id = ?', [ownerId]))?.n ?? 0;
@@ -293,7 +300,7 @@ export class RecordingStore {
     await sql.run('DELETE FROM recordings WHERE owner_id = ?', [ownerId]);
     await sql.run('DELETE FROM owners WHERE id = ?', [ownerId]);
     await this.owners.clearActiveIf(sql, ownerId);
-    await this.audit.appendIn(sql, { type: 'owner.erased', ownerId, detail: { recordings, consentEvents, reason } });
+    await this.audit.appendIn(sql, { type: 'owner.erased', ownerId, detail: { recordings, consentEvents, reason, ...(source !== undefined ? { source } : {}) } });
     return { ownerId, recordings, consentEvents };
   }
 

@@ -138,6 +138,40 @@ CREATE INDEX audit_by_owner ON audit(owner_id, seq);
 ALTER TABLE recordings DROP COLUMN sealed_audio;
 `,
   },
+  {
+    version: 4,
+    description: "the owner's page: one-time pairing codes, browser sessions (hashed ids), notice acknowledgements",
+    // Codes and session ids are stored as SHA-256 hashes only: a copy of the database pairs no browser.
+    // The browser label is sealed under the owner's key. Every row goes with its owner (erasure, transfer).
+    sql: `
+CREATE TABLE web_pairing (
+  code_hash  TEXT PRIMARY KEY,
+  owner_id   TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER
+) WITHOUT ROWID;
+CREATE INDEX web_pairing_by_owner ON web_pairing(owner_id);
+
+CREATE TABLE web_sessions (
+  id_hash      TEXT PRIMARY KEY,
+  ref          TEXT NOT NULL UNIQUE,
+  owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  key_version  INTEGER NOT NULL,
+  sealed_agent BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_by_owner ON web_sessions(owner_id);
+
+CREATE TABLE web_notice_acks (
+  owner_id  TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  audit_seq INTEGER NOT NULL,
+  acked_at  INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, audit_seq)
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

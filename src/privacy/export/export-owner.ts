@@ -26,6 +26,8 @@ export interface ExportOptions {
   passphrase?: string;
   onProgress?: (p: { done: number; total: number }) => void;
   now?: () => number;
+  /** Where the request came from ('owner-cli', 'owner-page'), recorded in the export's audit entry. */
+  source?: string;
 }
 
 export interface ExportResult {
@@ -177,7 +179,7 @@ export async function exportOwner(store: RecordingStore, opts: ExportOptions): P
     await store.audit.append({
       type: 'export.created',
       ownerId: owner.id,
-      detail: { recordings: recordings.length, sha256, format, bytes },
+      detail: { recordings: recordings.length, sha256, format, bytes, ...(opts.source !== undefined ? { source: opts.source } : {}) },
     });
     await fs.rename(tmp, opts.out);
     return { out: opts.out, format, ownerId: owner.id, recordings: recordings.length, bytes, sha256 };

@@ -46,7 +46,7 @@ export class LocalOnlyPolicy {
       );
     }
     if (before.ownerChoice !== on) {
-      await this.deps.owners.setLocalOnly(ownerId, on);
+      await this.deps.owners.setLocalOnly(ownerId, on, source);
       await this.deps.audit?.append({ type: 'local-only.changed', ownerId, detail: { on, source, forcedByFleet: before.forcedByFleet } });
     }
     return { ...before, ownerChoice: on, effective: on || before.forcedByFleet };

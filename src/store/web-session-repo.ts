@@ -1,0 +1,140 @@
+/**
+ * The owner's page: one-time pairing codes and browser sessions (schema version 4).
+ *
+ * Only SHA-256 hashes of codes and session ids are stored, so a copy of the database pairs no browser. A
+ * session belongs to exactly one owner and goes with them (ON DELETE CASCADE inside the erasure's or the
+ * transfer's own transaction). The browser label is sealed under the owner's data key. Every change is
+ * audited in the same transaction, with the `source` it came from.
+ */
+import { EarshotError } from '../core/errors.js';
+import { encodeAad } from '../crypto/aad.js';
+import { open, seal } from '../crypto/aead.js';
+import type { StoreContext } from './context.js';
+import type { Sql } from './sqlite.js';
+
+export interface StoredSession {
+  /** Public handle for listing and revoking; never the secret id. */
+  ref: string;
+  ownerId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Coarse browser label ("Chromium on Linux"), opened with the owner's key. */
+  browser: string;
+}
+
+export type RedeemOutcome = { status: 'ok'; ownerId: string; session: StoredSession } | { status: 'unknown' | 'used' | 'expired' };
+
+interface SessionRow {
+  id_hash: string;
+  ref: string;
+  owner_id: string;
+  created_at: number;
+  last_seen_at: number;
+  key_version: number;
+  sealed_agent: Buffer;
+}
+
+function agentAad(ref: string, ownerId: string, keyVersion: number): Buffer {
+  return encodeAad('earshot/web-session-agent/v1', [ref, ownerId, keyVersion]);
+}
+
+export class WebSessionRepo {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Stores a pairing code's hash for `ownerId` (UNKNOWN_OWNER when there is no such owner). */
+  createPairing(ownerId: string, codeHash: string, expiresAt: number, source: string): Promise<void> {
+    return this.ctx.db.transaction(async (sql) => {
+      const owner = await sql.get('SELECT 1 AS x FROM owners WHERE id = ?', [ownerId]);
+      if (!owner) throw new EarshotError('UNKNOWN_OWNER', `no owner with id ${ownerId} (earshot owners list shows them)`, { details: { ownerId } });
+      const now = this.ctx.clock.now();
+      // Used and expired codes are of no further use: keep the table small.
+      await sql.run('DELETE FROM web_pairing WHERE expires_at < ?', [now - 24 * 3600_000]);
+      await sql.run('INSERT INTO web_pairing (code_hash, owner_id, created_at, expires_at, used_at) VALUES (?,?,?,?,NULL)', [codeHash, ownerId, now, expiresAt]);
+      await this.ctx.audit.appendIn(sql, { type: 'web.pairing-created', ownerId, detail: { expiresAt, source } });
+    });
+  }
+
+  /**
+   * Uses a pairing code (once) and starts a session for its owner, in one transaction: two browsers racing
+   * with the same code get one session between them.
+   */
+  redeemPairing(codeHash: string, s: { idHash: string; ref: string; browser: string }, source: string): Promise<RedeemOutcome> {
+    return this.ctx.db.transaction(async (sql): Promise<RedeemOutcome> => {
+      const now = this.ctx.clock.now();
+      const row = await sql.get<{ owner_id: string; expires_at: number; used_at: number | null }>(
+        'SELECT owner_id, expires_at, used_at FROM web_pairing WHERE code_hash = ?',
+        [codeHash],
+      );
+      if (!row) return { status: 'unknown' };
+      if (row.used_at !== null) return { status: 'used' };
+      if (row.expires_at <= now) return { status: 'expired' };
+      await sql.run('UPDATE web_pairing SET used_at = ? WHERE code_hash = ?', [now, codeHash]);
+      const key = await this.ctx.keys.require(sql, row.owner_id);
+      const sealed = seal(key.key, Buffer.from(s.browser, 'utf8'), agentAad(s.ref, row.owner_id, key.version));
+      await sql.run(
+        'INSERT INTO web_sessions (id_hash, ref, owner_id, created_at, last_seen_at, key_version, sealed_agent) VALUES (?,?,?,?,?,?,?)',
+        [s.idHash, s.ref, row.owner_id, now, now, key.version, sealed],
+      );
+      await this.ctx.audit.appendIn(sql, { type: 'web.session-started', ownerId: row.owner_id, detail: { session: s.ref, source } });
+      return { status: 'ok', ownerId: row.owner_id, session: { ref: s.ref, ownerId: row.owner_id, createdAt: now, lastSeenAt: now, browser: s.browser } };
+    });
+  }
+
+  /** The session with this id hash, or undefined (no decryption: the browser label is not needed here). */
+  find(idHash: string): Promise<Omit<StoredSession, 'browser'> | undefined> {
+    return this.ctx.db.exclusive(async (sql) => {
+      const r = await sql.get<SessionRow>('SELECT ref, owner_id, created_at, last_seen_at FROM web_sessions WHERE id_hash = ?', [idHash]);
+      return r ? { ref: r.ref, ownerId: r.owner_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at } : undefined;
+    });
+  }
+
+  touch(idHash: string, at: number): Promise<void> {
+    return this.ctx.db.exclusive(async (sql) => {
+      await sql.run('UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?', [at, idHash, at]);
+    });
+  }
+
+  /** Sessions, oldest first; of one owner when `ownerId` is given. */
+  list(ownerId?: string): Promise<StoredSession[]> {
+    return this.ctx.db.exclusive(async (sql) => {
+      const rows = ownerId
+        ? await sql.all<SessionRow>('SELECT * FROM web_sessions WHERE owner_id = ? ORDER BY created_at, ref', [ownerId])
+        : await sql.all<SessionRow>('SELECT * FROM web_sessions ORDER BY created_at, ref');
+      const out: StoredSession[] = [];
+      for (const r of rows) {
+        const key = await this.ctx.keys.require(sql, r.owner_id);
+        const browser = open(key.key, r.sealed_agent, agentAad(r.ref, r.owner_id, r.key_version), `browser label of session ${r.ref}`).toString('utf8');
+        out.push({ ref: r.ref, ownerId: r.owner_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at, browser });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Ends sessions: one (`ref`, optionally only if it is `ownerId`'s), all of an owner, or every session.
+   * Returns how many ended; each is audited for its owner with the reason and source.
+   */
+  end(which: { ref: string; ownerId?: string } | { ownerId: string } | { all: true }, reason: string, source: string): Promise<number> {
+    return this.ctx.db.transaction(async (sql) => {
+      let rows: { ref: string; owner_id: string }[];
+      if ('ref' in which) {
+        rows = which.ownerId !== undefined
+          ? await sql.all('SELECT ref, owner_id FROM web_sessions WHERE ref = ? AND owner_id = ?', [which.ref, which.ownerId])
+          : await sql.all('SELECT ref, owner_id FROM web_sessions WHERE ref = ?', [which.ref]);
+      } else if ('ownerId' in which) {
+        rows = await sql.all('SELECT ref, owner_id FROM web_sessions WHERE owner_id = ?', [which.ownerId]);
+      } else {
+        rows = await sql.all('SELECT ref, owner_id FROM web_sessions');
+      }
+      return this.endRows(sql, rows, reason, source);
+    });
+  }
+
+  private async endRows(sql: Sql, rows: { ref: string; owner_id: string }[], reason: string, source: string): Promise<number> {
+    for (const r of rows) {
+      await sql.run('DELETE FROM web_sessions WHERE ref = ?', [r.ref]);
+      await this.ctx.audit.appendIn(sql, { type: 'web.session-ended', ownerId: r.owner_id, detail: { session: r.ref, reason, source } });
+    }
+    return rows.length;
+  }
+}
