@@ -1,0 +1,140 @@
+/** A store with two owners and their recordings, the owner page on a free port, and an HTTP client. */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { defaultConfig } from '../../src/config/defaults.js';
+import type { DeviceConfig } from '../../src/config/types.js';
+import type { RecordingStore } from '../../src/store/index.js';
+import { StoreOwnerBackend, createPairingLink, startOwnerPage, type OwnerPage, type ThrottleOptions } from '../../src/web/index.js';
+import { DEVICE, freshStore, makeCapture, tempDir } from '../store/helpers.js';
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  json: () => any;
+}
+
+export interface RequestOptions {
+  cookie?: string;
+  origin?: string | null;
+  csrf?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP request with full control over the headers (fetch would refuse to set Host or Origin). */
+export function send(base: string, method: string, path: string, o: RequestOptions = {}): Promise<Reply> {
+  const url = new URL(path, base);
+  const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  if (o.cookie !== undefined) headers['Cookie'] = o.cookie;
+  if (o.origin !== null && method !== 'GET') headers['Origin'] = o.origin ?? base;
+  if (o.csrf !== undefined) headers['X-CSRF-Token'] = o.csrf;
+  if (payload) {
+    headers['Content-Type'] ??= 'application/json';
+    headers['Content-Length'] = String(payload.length);
+  }
+  const req = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const r = req(url, { method, headers, rejectUnauthorized: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) });
+      });
+      res.on('error', reject);
+    });
+    r.on('error', reject);
+    if (payload) r.write(payload);
+    r.end();
+  });
+}
+
+export interface Client {
+  ownerId: string;
+  cookie: string;
+  csrf: string;
+  sessionRef: string;
+}
+
+export interface World {
+  dir: string;
+  store: RecordingStore;
+  clock: { t: number; now: () => number };
+  config: DeviceConfig;
+  backend: StoreOwnerBackend;
+  page: OwnerPage;
+  base: string;
+  alice: string;
+  bob: string;
+  aliceRecordings: string[];
+  bobRecordings: string[];
+  pair(ownerId: string, userAgent?: string): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export const T0 = 1_760_000_000_000;
+
+export async function world(opts: { recordings?: number; throttle?: ThrottleOptions; tls?: { cert: string; key: string } } = {}): Promise<World> {
+  const t = tempDir('earshot-web-');
+  const clock = { t: T0, now: () => clock.t };
+  const store = await freshStore(t.dir, clock);
+  const config: DeviceConfig = { ...defaultConfig(), dataDir: t.dir, device: { id: DEVICE, groups: [] } };
+  const alice = await store.owners.add('Alice Example');
+  const bob = await store.owners.add('Bob Example');
+  const n = opts.recordings ?? 3;
+  const aliceRecordings: string[] = [];
+  const bobRecordings: string[] = [];
+  for (let i = 0; i < n; i++) {
+    aliceRecordings.push((await store.saveCapture(alice, makeCapture({ seed: 10 + i, samples: 16000, startedAt: T0 - (n - i) * 60_000 }))).id);
+    bobRecordings.push((await store.saveCapture(bob, makeCapture({ seed: 50 + i, samples: 8000, startedAt: T0 - (n - i) * 60_000 + 1 }))).id);
+  }
+  const backend = new StoreOwnerBackend(store, config, DEVICE, clock);
+  const page = await startOwnerPage({ backend, clock, port: 0, ...(opts.throttle ? { throttle: opts.throttle } : {}), ...(opts.tls ? { tls: opts.tls } : {}) });
+  const base = page.url;
+  return {
+    dir: t.dir,
+    store,
+    clock,
+    config,
+    backend,
+    page,
+    base,
+    alice,
+    bob,
+    aliceRecordings,
+    bobRecordings,
+    async pair(ownerId, userAgent = 'Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile') {
+      const { link } = await createPairingLink(backend, { baseUrl: base, ownerId, clock, source: 'owner-cli' });
+      const code = link.split('#c=')[1]!;
+      const r = await send(base, 'POST', '/api/pair', { body: { code }, headers: { 'User-Agent': userAgent } });
+      if (r.status !== 200) throw new Error(`pairing failed: ${r.status} ${r.body.toString()}`);
+      const setCookie = String(r.headers['set-cookie']);
+      const cookie = setCookie.split(';')[0]!;
+      const me = await send(base, 'GET', '/api/session', { cookie });
+      return { ownerId, cookie, csrf: me.json().csrf, sessionRef: me.json().session };
+    },
+    async close() {
+      await page.close();
+      await store.close();
+      t.cleanup();
+    },
+  };
+}
+
+/** Everything an owner page request could change, for "nothing changed" checks. */
+export async function snapshot(w: World): Promise<string> {
+  const owners = await w.store.owners.list();
+  const per = [];
+  for (const o of owners) {
+    per.push({
+      o,
+      recordings: await w.store.recordings.list(o.id),
+      consent: await w.store.consent.history(o.id),
+      privacy: await w.store.owners.getPrivacy(o.id),
+      notices: await w.store.webNotices.list(o.id),
+    });
+  }
+  return JSON.stringify({ per, sessions: await w.store.webSessions.list(), outbox: await w.store.outbox.count(), audit: await w.store.audit.head() });
+}
