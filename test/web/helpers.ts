@@ -76,11 +76,14 @@ export interface World {
 
 export const T0 = 1_760_000_000_000;
 
-export async function world(opts: { recordings?: number; throttle?: ThrottleOptions; tls?: { cert: string; key: string } } = {}): Promise<World> {
+export async function world(
+  opts: { recordings?: number; throttle?: ThrottleOptions; tls?: { cert: string; key: string }; configure?: (c: DeviceConfig) => void } = {},
+): Promise<World> {
   const t = tempDir('earshot-web-');
   const clock = { t: T0, now: () => clock.t };
   const store = await freshStore(t.dir, clock);
   const config: DeviceConfig = { ...defaultConfig(), dataDir: t.dir, device: { id: DEVICE, groups: [] } };
+  opts.configure?.(config);
   const alice = await store.owners.add('Alice Example');
   const bob = await store.owners.add('Bob Example');
   const n = opts.recordings ?? 3;
