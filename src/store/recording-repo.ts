@@ -316,7 +316,8 @@ export class RecordingRepo implements RecordingReader {
       if (meta.ownerId !== ownerId) throw new EarshotError('INTEGRITY', `recording ${row.id} failed its content check`, { details: { recordingId: row.id } });
       const next: SealedMeta = { ...meta, falseWake: on };
       await sql.run('UPDATE recordings SET sealed_meta = ? WHERE id = ?', [seal(key.key, Buffer.from(JSON.stringify(next), 'utf8'), aad), row.id]);
-      await this.ctx.audit.appendIn(sql, { type: 'recording.flagged', ownerId, recordingId, detail: { falseWake: on, source } });
+      // Which way it was flagged is sealed too (`personal`): the clear audit columns say only that it changed.
+      await this.ctx.audit.appendIn(sql, { type: 'recording.flagged', ownerId, recordingId, detail: { source }, personal: { falseWake: on } });
     });
   }
 
