@@ -198,7 +198,7 @@ describe('owner page server', () => {
     const phone = await w.pair(w.alice, 'Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile');
     const laptop = await w.pair(w.alice, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0');
     const bob = await w.pair(w.bob);
-    expect((await w.backend.listSessions(w.alice)).map((s) => s.browser)).toEqual(['Chrome on Android', 'Firefox on Linux']);
+    expect((await w.backend.listSessions(w.alice)).map((s) => s.browser).sort()).toEqual(['Chrome on Android', 'Firefox on Linux']);
     expect((await send(w.base, 'POST', '/api/erase', { cookie: phone.cookie, csrf: phone.csrf, body: { confirm: 'erase' } })).status).toBe(400);
     const r = await send(w.base, 'POST', '/api/erase', { cookie: phone.cookie, csrf: phone.csrf, body: { confirm: 'ERASE' } });
     expect(r.status).toBe(200);
