@@ -1,5 +1,7 @@
 /** A store with two owners and their recordings, the owner page on a free port, and an HTTP client. */
+import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import path from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { DeviceConfig } from '../../src/config/types.js';
@@ -60,6 +62,7 @@ export interface Client {
 
 export interface World {
   dir: string;
+  configFile: string;
   store: RecordingStore;
   clock: { t: number; now: () => number };
   config: DeviceConfig;
@@ -84,6 +87,9 @@ export async function world(
   const store = await freshStore(t.dir, clock);
   const config: DeviceConfig = { ...defaultConfig(), dataDir: t.dir, device: { id: DEVICE, groups: [] } };
   opts.configure?.(config);
+  // For `earshot` commands run against the same data directory.
+  const configFile = path.join(t.dir, 'device.json');
+  writeFileSync(configFile, JSON.stringify({ configVersion: 1, device: { id: DEVICE, groups: config.device.groups }, fleet: { publicKeys: config.fleet.publicKeys } }));
   const alice = await store.owners.add('Alice Example');
   const bob = await store.owners.add('Bob Example');
   const n = opts.recordings ?? 3;
@@ -98,6 +104,7 @@ export async function world(
   const base = page.url;
   return {
     dir: t.dir,
+    configFile,
     store,
     clock,
     config,
