@@ -24,6 +24,7 @@ import { createUplink, type FleetConfigReport, type Uplink } from './uplink/inde
 import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
 import { SwappableDetector } from './wakeword/swappable-detector.js';
 import { saveWakeHealth } from './wake-health.js';
+import { pageTls, startOwnerPage, StoreOwnerBackend } from './web/index.js';
 
 const PRIVACY_WATCH_MS = 2_000;
 const METRICS_LOG_MS = 60_000;
@@ -77,6 +78,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const store = await RecordingStore.open({ dataDir: config.dataDir, deviceId, defaults: config.privacy, clock, logger: log });
   const closers: (() => Promise<void>)[] = [() => store.close()];
   try {
+    if (config.web.enabled) {
+      // The owners' page on the daemon's own store; a start-up error (port, certificate) stops the start.
+      const tls = await pageTls({ host: config.web.host, certFile: config.web.certFile, keyFile: config.web.keyFile, dataDir: config.dataDir });
+      const page = await startOwnerPage({
+        backend: new StoreOwnerBackend(store, config, deviceId, clock),
+        clock,
+        host: config.web.host,
+        port: config.web.port,
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+        logger: log,
+      });
+      closers.unshift(() => page.close());
+      log.info("serving the owners' page", { url: page.url, ...(tls ? { fingerprint256: tls.fingerprint256 } : {}) });
+    }
     let uplink: Uplink | undefined;
     let lastConfig: FleetConfigReport | undefined;
 

@@ -9,7 +9,7 @@ export { startOwnerPage, type OwnerPage, type OwnerPageOptions } from './server.
 export { StoreOwnerBackend } from './store-owner-backend.js';
 export { OWNER_PAGE_SOURCE, type OwnerBackend, type SessionView, type Notice } from './owner-backend.js';
 export { createPairingLink, terminalQr, type PairingLink } from './pairing-link.js';
-export { deviceCertPaths, loadTls, makeDeviceCert, type TlsMaterial } from './tls-cert.js';
+export { deviceCertPaths, loadTls, makeDeviceCert, pageTls, type TlsMaterial } from './tls-cert.js';
 export { isLoopback } from './request-guard.js';
 export { PAIRING_TTL_MS, SESSION_IDLE_MS } from './secrets.js';
 export { DEFAULT_THROTTLE, type ThrottleOptions } from './pairing-throttle.js';

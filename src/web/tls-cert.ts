@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EarshotError, errorMessage } from '../core/errors.js';
+import { isLoopback } from './request-guard.js';
 
 const run = promisify(execFile);
 
@@ -98,4 +99,24 @@ export async function loadTls(certFile: string, keyFile: string): Promise<TlsMat
   }
   if (!x509.checkPrivateKey(keyObj)) throw new EarshotError('WEB_TLS', `${keyFile} is not the key of the certificate ${certFile}`);
   return { cert, key, fingerprint256: x509.fingerprint256, certFile, validTo: x509.validTo };
+}
+
+/**
+ * The TLS material the page serves with: a configured certificate and key; else, when TLS is needed (an
+ * address beyond loopback, or asked for), the device certificate; else none (plain HTTP on loopback).
+ */
+export async function pageTls(opts: { host: string; certFile?: string; keyFile?: string; forceTls?: boolean; dataDir: string }): Promise<TlsMaterial | undefined> {
+  const cert = opts.certFile || undefined;
+  const key = opts.keyFile || undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new EarshotError('WEB_TLS', 'a certificate needs its key (and a key its certificate): give both or neither');
+  if (cert !== undefined && key !== undefined) return loadTls(cert, key);
+  if (!opts.forceTls && isLoopback(opts.host)) return undefined;
+  const dev = deviceCertPaths(opts.dataDir);
+  if (!existsSync(dev.certFile)) {
+    throw new EarshotError(
+      'WEB_TLS',
+      `listening on ${opts.host} needs TLS, and there is no device certificate at ${dev.certFile}: run \`earshot web cert\` (or give a certificate and key)`,
+    );
+  }
+  return loadTls(dev.certFile, dev.keyFile);
 }

@@ -2,18 +2,16 @@
  * `earshot web` (serve the owner's page), `earshot web pair`, `earshot web sessions [revoke]`,
  * `earshot web cert` and `earshot notices`.
  */
-import { existsSync } from 'node:fs';
 import os from 'node:os';
+import type { DeviceConfig } from '../../config/types.js';
 import { systemClock } from '../../core/clock.js';
 import { EarshotError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import {
   StoreOwnerBackend,
   createPairingLink,
-  deviceCertPaths,
-  isLoopback,
-  loadTls,
   makeDeviceCert,
+  pageTls,
   startOwnerPage,
   terminalQr,
   type TlsMaterial,
@@ -34,35 +32,35 @@ const SERVE_OPTIONS = {
 } as const;
 
 const SERVE_HELP = [
-  '  --host ADDR     address to listen on (default 127.0.0.1: this device only). Any other address, e.g.',
+  '  --host ADDR     address to listen on (default web.host of the config, 127.0.0.1: this device only). Any other address, e.g.',
   '                  0.0.0.0 for the home network, needs TLS: the device certificate (`earshot web cert`)',
   '                  is used when present, or --cert/--key.',
-  `  --port N        port (default ${DEFAULT_PORT})`,
+  `  --port N        port (default web.port of the config, ${DEFAULT_PORT})`,
   '  --cert FILE --key FILE   a certificate and key of your own (PEM) instead of the device certificate',
   '  --tls           use TLS on 127.0.0.1 too',
 ].join('\n');
 
-function portOf(args: ParsedArgs): number {
+function portOf(args: ParsedArgs, config: DeviceConfig): number {
   const raw = stringOption(args, 'port');
-  if (raw === undefined) return DEFAULT_PORT;
+  if (raw === undefined) return config.web.port;
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new EarshotError('BAD_ARGUMENT', `--port must be a port number 0–65535 (got ${raw})`);
   return Number(raw);
 }
 
-/** The TLS material to use, or undefined for plain HTTP on loopback. */
-async function tlsFor(args: ParsedArgs, dataDir: string): Promise<TlsMaterial | undefined> {
-  const host = stringOption(args, 'host') ?? '127.0.0.1';
+const hostOf = (args: ParsedArgs, config: DeviceConfig) => stringOption(args, 'host') ?? config.web.host;
+
+/** The TLS material to use (flags first, then the config's web.certFile/keyFile), or undefined for plain HTTP on loopback. */
+async function tlsFor(args: ParsedArgs, config: DeviceConfig, forceTls = false): Promise<TlsMaterial | undefined> {
   const cert = stringOption(args, 'cert');
   const key = stringOption(args, 'key');
   if ((cert === undefined) !== (key === undefined)) throw new EarshotError('BAD_ARGUMENT', '--cert and --key go together');
-  if (cert !== undefined && key !== undefined) return loadTls(cert, key);
-  const wanted = args.values['tls'] === true || !isLoopback(host);
-  if (!wanted) return undefined;
-  const dev = deviceCertPaths(dataDir);
-  if (!existsSync(dev.certFile)) {
-    throw new EarshotError('WEB_TLS', `listening on ${host} needs TLS, and there is no device certificate at ${dev.certFile}: run \`earshot web cert\` (or pass --cert FILE --key FILE)`);
-  }
-  return loadTls(dev.certFile, dev.keyFile);
+  return pageTls({
+    host: hostOf(args, config),
+    certFile: cert ?? config.web.certFile,
+    keyFile: key ?? config.web.keyFile,
+    forceTls: forceTls || args.values['tls'] === true,
+    dataDir: config.dataDir,
+  });
 }
 
 /** The address a phone on the home network opens: the first non-internal IPv4 address for a wildcard host. */
@@ -72,13 +70,13 @@ function publicHost(host: string): string {
   return '127.0.0.1';
 }
 
-function baseUrlFor(args: ParsedArgs, tls: boolean, port: number): string {
+function baseUrlFor(args: ParsedArgs, config: DeviceConfig, tls: boolean, port: number): string {
   const explicit = stringOption(args, 'url');
   if (explicit !== undefined) {
     if (!/^https?:\/\/[^/\s]+\/?$/.test(explicit)) throw new EarshotError('BAD_ARGUMENT', `--url must be like https://speaker.local:${DEFAULT_PORT} (got ${explicit})`);
     return explicit;
   }
-  const h = publicHost(stringOption(args, 'host') ?? '127.0.0.1');
+  const h = publicHost(hostOf(args, config));
   return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
@@ -101,19 +99,19 @@ const serve: Command = {
   options: { ...SERVE_OPTIONS, pair: { type: 'boolean' }, owner: { type: 'string' }, 'no-qr': { type: 'boolean' } },
   async run(args, io) {
     const config = await commandConfig(args, io);
-    const tls = await tlsFor(args, config.dataDir);
+    const tls = await tlsFor(args, config);
     return withStore(args, io, async (store, cfg, deviceId) => {
       const clock = systemClock;
       const backend = new StoreOwnerBackend(store, cfg, deviceId, clock);
       const page = await startOwnerPage({
         backend,
         clock,
-        host: stringOption(args, 'host') ?? '127.0.0.1',
-        port: portOf(args),
+        host: hostOf(args, cfg),
+        port: portOf(args, cfg),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
         logger: createLogger({ level: cfg.log.level, out: io.stderr }),
       });
-      const base = baseUrlFor(args, page.tls, page.port);
+      const base = baseUrlFor(args, cfg, page.tls, page.port);
       if (json(args)) writeLine(io.stdout, JSON.stringify({ url: base, fingerprint256: tls?.fingerprint256 ?? null }));
       else {
         writeLine(io.stdout, `The owner's page is at ${base}${page.tls ? '' : ' (this device only)'}`);
@@ -152,15 +150,15 @@ const pair: Command = {
     // The fingerprint printed is of the certificate the page serves: the one an https link will show.
     const tls =
       explicitUrl === undefined
-        ? await tlsFor(args, config.dataDir)
+        ? await tlsFor(args, config)
         : explicitUrl.startsWith('https://')
-          ? await tlsFor({ ...args, values: { ...args.values, tls: true } }, config.dataDir)
+          ? await tlsFor(args, config, true)
           : undefined;
     return withStore(args, io, async (store, cfg, deviceId) => {
       const backend = new StoreOwnerBackend(store, cfg, deviceId, systemClock);
       const owner = stringOption(args, 'owner');
       const p = await createPairingLink(backend, {
-        baseUrl: baseUrlFor(args, tls !== undefined, portOf(args)),
+        baseUrl: baseUrlFor(args, cfg, tls !== undefined, portOf(args, cfg)),
         clock: systemClock,
         source: 'owner-cli',
         ...(owner !== undefined ? { ownerId: owner } : {}),
