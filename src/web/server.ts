@@ -54,6 +54,8 @@ interface Session {
   ref: string;
   id: string;
   idHash: string;
+  /** last_seen was just moved on: the cookie's lifetime is renewed with it (30 days idle, not 30 days from pairing). */
+  touched: boolean;
 }
 
 type Handler = (req: FastifyRequest, reply: FastifyReply, s: Session) => Promise<unknown>;
@@ -140,8 +142,9 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
       await backend.endSessions({ ref: row.ref }, 'idle-expired', 'owner-page');
       return undefined;
     }
-    if (now - row.lastSeenAt >= TOUCH_INTERVAL_MS) await backend.touchSession(idHash, now);
-    return { ownerId: row.ownerId, ref: row.ref, id, idHash };
+    const touched = now - row.lastSeenAt >= TOUCH_INTERVAL_MS;
+    if (touched) await backend.touchSession(idHash, now);
+    return { ownerId: row.ownerId, ref: row.ref, id, idHash, touched };
   }
 
   /** An API route: a live session, and for a change the page's own Origin and the session's CSRF token. */
@@ -165,6 +168,7 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
         if (method === 'POST' && !csrfMatches(s.id, header(req, 'x-csrf-token'))) {
           return reply.code(403).send({ error: 'csrf', message: 'The request is missing the page\'s token; reload the page.' });
         }
+        if (s.touched) reply.header('Set-Cookie', sessionCookie(tls, s.id));
         (req as FastifyRequest & { session?: Session }).session = s;
         return undefined;
       },

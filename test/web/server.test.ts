@@ -174,8 +174,12 @@ describe('owner page server', () => {
     const a = await w.pair(w.alice);
     for (let i = 0; i < 3; i++) {
       w.clock.t += SESSION_IDLE_MS - 60_000; // used just before each expiry
-      expect((await send(w.base, 'GET', '/api/session', { cookie: a.cookie })).status).toBe(200);
+      const r = await send(w.base, 'GET', '/api/session', { cookie: a.cookie });
+      expect(r.status).toBe(200);
+      // The browser's cookie lives on with the session (Max-Age renewed), the same secret.
+      expect(String(r.headers['set-cookie'])).toBe(`${a.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`);
     }
+    expect((await send(w.base, 'GET', '/api/session', { cookie: a.cookie })).headers['set-cookie']).toBeUndefined(); // not on every request
     w.clock.t += SESSION_IDLE_MS + 1;
     expect((await send(w.base, 'GET', '/api/session', { cookie: a.cookie })).status).toBe(401);
     expect(await w.store.webSessions.list(w.alice)).toEqual([]);
@@ -331,6 +335,24 @@ describe('owner page server', () => {
     expect((await send(w.base, 'GET', '/api/notices', { cookie: a.cookie })).json().notices[0].acknowledged).toBe(false);
     const speaker = (await send(w.base, 'GET', '/api/speaker', { cookie: a.cookie })).json();
     expect(speaker).toEqual({ listening: { state: 'never', words: [], since: null }, localOnly: false, uploadsEnabled: true, queued: 0, lastFleet: expect.objectContaining({ result: 'refused', version: 5 }) });
+  });
+
+  it("a tampered recording is not played: 500 with a plain message, and a notice for its owner only", async () => {
+    w = await world({ recordings: 2 });
+    const a = await w.pair(w.alice);
+    const b = await w.pair(w.bob);
+    const id = w.aliceRecordings[0]!;
+    const sqlite3 = (await import('sqlite3')).default;
+    const db = new sqlite3.Database(path.join(w.dir, 'audio', `${w.alice}.db`));
+    await new Promise<void>((res, rej) => db.run("UPDATE audio SET sealed = zeroblob(length(sealed)) WHERE recording_id = ?", [id], (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res) => db.close(() => res()));
+    const r = await send(w.base, 'GET', `/api/recordings/${id}/audio`, { cookie: a.cookie });
+    expect(r.status).toBe(500);
+    expect(r.json()).toEqual({ error: 'integrity', message: expect.stringContaining('failed its integrity check') });
+    expect((await send(w.base, 'GET', '/api/notices', { cookie: a.cookie })).json().notices.map((n: { kind: string }) => n.kind)).toEqual(['integrity']);
+    expect((await send(w.base, 'GET', '/api/notices', { cookie: b.cookie })).json().notices).toEqual([]);
+    // The other recording still plays.
+    expect((await send(w.base, 'GET', `/api/recordings/${w.aliceRecordings[1]}/audio`, { cookie: a.cookie })).status).toBe(200);
   });
 
   it('a backend error is answered without details; an unexpected one says nothing was changed', async () => {
