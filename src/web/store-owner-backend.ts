@@ -183,7 +183,11 @@ export class StoreOwnerBackend implements OwnerBackend {
     return entries
       .reverse()
       .slice(0, limit)
-      .map((e) => ({ seq: e.seq, at: e.at, type: e.type, recordingId: e.recordingId, detail: e.detail }));
+      .map((e) => {
+        // Which way a recording was flagged is sealed; the owner may see it (their key opened it).
+        const flagged = e.type === 'recording.flagged' && typeof e.personal === 'object' && e.personal !== null ? { falseWake: e.personal['falseWake'] === true } : {};
+        return { seq: e.seq, at: e.at, type: e.type, recordingId: e.recordingId, detail: e.detail === null && !('falseWake' in flagged) ? null : { ...(e.detail ?? {}), ...flagged } };
+      });
   }
 
   async speaker(ownerId: string): Promise<SpeakerView> {

@@ -126,6 +126,7 @@ describe('owner page in Chromium (360 px phone)', () => {
       await shot(page, s);
     }
     expect(await page.textContent('#activity-list')).toContain('A recording was played');
+    expect(await page.textContent('#activity-list')).toContain('A recording was marked as not meant for the speaker (from this page)');
     expect(await page.textContent('#speaker-facts')).toContain('Local-only for you');
 
     // Keyboard and screen reader basics: every control has a name, the page has one h1 and section headings.

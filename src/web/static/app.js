@@ -216,7 +216,7 @@ const ACTIVITY = {
   'recording.deleted': 'A recording was deleted',
   'recording.uploaded': 'A recording was sent to the cloud',
   'recording.upload-refused': 'A recording was not sent',
-  'recording.flagged': 'A recording was marked as a false wake (or unmarked)',
+  'recording.flagged': 'A recording was marked as not meant for the speaker',
   'export.created': 'Your data was exported',
   'consent.changed': 'Your consent changed',
   'local-only.changed': 'Local-only mode changed',
@@ -239,6 +239,7 @@ function activityDetail(e) {
   if (e.type === 'retention.swept') bits.unshift(`${d.deleted} deleted`);
   if (e.type === 'recording.deleted' && d.reason && d.reason !== 'owner-request') bits.unshift(String(d.reason));
   if (e.type === 'export.created') bits.unshift(`${d.recordings} recordings`);
+  if (e.type === 'recording.flagged' && d.falseWake === false) bits.unshift('mark removed');
   if (e.type === 'incident' && d.kind) bits.unshift(String(d.kind));
   return bits.join(', ');
 }
@@ -311,7 +312,10 @@ async function loadNotices() {
 
 // ── forms
 function wire() {
-  window.addEventListener('hashchange', () => show(true));
+  window.addEventListener('hashchange', () => {
+    say(''); // a message belongs to the section it was said in
+    show(true);
+  });
   $('prev-page').addEventListener('click', () => { state.page = Math.max(0, state.page - 1); loadRecordings().catch((e) => say(e.message, 'error')); });
   $('next-page').addEventListener('click', () => { state.page += 1; loadRecordings().catch((e) => say(e.message, 'error')); });
   $('delete-selected').addEventListener('click', () => deleteRecordings([...state.selected]));
