@@ -25,6 +25,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 };
 const PAGE_PATHS = ['/', '/pair'];
 const PAGE_SIZE = 20;
+const EXPORT_LINK_MS = 60_000;
 const RECORDING_ID = /^[A-Za-z0-9_.:-]{1,96}$/;
 
 export interface OwnerPageOptions {
@@ -254,9 +255,27 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
   }, obj({ purpose: { type: 'string', maxLength: 64 }, action: { enum: ['grant', 'withdraw'] }, textVersion: { type: 'string', minLength: 1, maxLength: 64 } }, ['purpose', 'action', 'textVersion']));
   api('POST', '/api/privacy/retention', async (req, _reply, s) => backend.setRetention(s.ownerId, (req.body as { days: number }).days), obj({ days: { type: 'integer', minimum: 0, maximum: 36500 } }, ['days']));
 
-  api('POST', '/api/export', async (req, reply, s) => {
+  // Two steps, so a phone saves a large bundle straight to a file (a link it follows) instead of holding it in
+  // memory: the POST (Origin + CSRF checked) makes a one-time link for this session, valid for a minute; the GET
+  // builds and streams the bundle. The passphrase waits in memory only, for at most that minute.
+  const exportLinks = new Map<string, { sessionRef: string; ownerId: string; passphrase: string | undefined; expiresAt: number }>();
+  api('POST', '/api/export', async (req, _reply, s) => {
     const pass = (req.body as { passphrase?: string }).passphrase;
-    const dl = await backend.exportBundle(s.ownerId, pass === undefined || pass === '' ? undefined : pass);
+    const now = opts.clock.now();
+    for (const [k, v] of exportLinks) if (v.expiresAt <= now) exportLinks.delete(k);
+    const token = newSecret();
+    exportLinks.set(token, { sessionRef: s.ref, ownerId: s.ownerId, passphrase: pass === undefined || pass === '' ? undefined : pass, expiresAt: now + EXPORT_LINK_MS });
+    return { download: `/api/export/${token}`, expiresInSeconds: EXPORT_LINK_MS / 1000 };
+  }, obj({ passphrase: { type: 'string', maxLength: 1024, pattern: '^(|.{8,})$' } }));
+
+  api('GET', '/api/export/:token', async (req, reply, s) => {
+    const token = (req.params as { token: string }).token;
+    const link = exportLinks.get(token);
+    // Another session's link answers like one that never existed (and stays usable by its own session).
+    if (!link || link.sessionRef !== s.ref || link.ownerId !== s.ownerId) throw new EarshotError('NOT_FOUND', 'not found');
+    exportLinks.delete(token);
+    if (link.expiresAt <= opts.clock.now()) throw new EarshotError('NOT_FOUND', 'not found');
+    const dl = await backend.exportBundle(s.ownerId, link.passphrase);
     dl.stream.on('close', () => void dl.done());
     dl.stream.on('error', () => void dl.done());
     return reply
@@ -265,7 +284,7 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
       .header('Content-Length', String(dl.bytes))
       .header('X-Bundle-SHA256', dl.sha256)
       .send(dl.stream);
-  }, obj({ passphrase: { type: 'string', maxLength: 1024, pattern: '^(|.{8,})$' } }));
+  });
 
   api('POST', '/api/erase', async (req, reply, s) => {
     if ((req.body as { confirm: string }).confirm !== 'ERASE') {

@@ -13,6 +13,8 @@ interface Ids {
   recording: string;
   notice: number;
   session: string;
+  /** A one-time export link's token. */
+  exportToken: string;
 }
 
 interface Route {
@@ -36,6 +38,7 @@ export const ROUTES: Route[] = [
   { name: 'POST /api/privacy/consent', method: 'POST', path: () => '/api/privacy/consent', body: () => ({ purpose: 'cloud-processing', action: 'grant', textVersion: 'page-1' }) },
   { name: 'POST /api/privacy/retention', method: 'POST', path: () => '/api/privacy/retention', body: () => ({ days: 3 }) },
   { name: 'POST /api/export', method: 'POST', path: () => '/api/export', body: () => ({}) },
+  { name: 'GET /api/export/:token', method: 'GET', path: (i) => `/api/export/${i.exportToken}`, idRoute: true },
   { name: 'POST /api/erase', method: 'POST', path: () => '/api/erase', body: () => ({ confirm: 'ERASE' }) },
   { name: 'GET /api/activity', method: 'GET', path: () => '/api/activity' },
   { name: 'GET /api/speaker', method: 'GET', path: () => '/api/speaker' },
@@ -51,7 +54,7 @@ describe('owner page isolation (HTTP)', () => {
   let bob: Client;
   let aliceIds: Ids;
   let bobIds: Ids;
-  const nobody: Ids = { recording: 'rec-never-existed', notice: 999_999, session: 'ses-000000000000' };
+  const nobody: Ids = { recording: 'rec-never-existed', notice: 999_999, session: 'ses-000000000000', exportToken: 'x'.repeat(43) };
 
   beforeAll(async () => {
     w = await world();
@@ -61,8 +64,10 @@ describe('owner page isolation (HTTP)', () => {
     await w.store.recordIncident({ kind: 'export-aborted', reason: 'test' }, w.bob);
     const aliceNotice = (await w.store.webNotices.list(w.alice))[0]!.seq;
     const bobNotice = (await w.store.webNotices.list(w.bob))[0]!.seq;
-    aliceIds = { recording: w.aliceRecordings[0]!, notice: aliceNotice, session: alice.sessionRef };
-    bobIds = { recording: w.bobRecordings[0]!, notice: bobNotice, session: bob.sessionRef };
+    const exportToken = async (c: Client) =>
+      ((await send(w.base, 'POST', '/api/export', { cookie: c.cookie, csrf: c.csrf, body: {} })).json().download as string).split('/').pop()!;
+    aliceIds = { recording: w.aliceRecordings[0]!, notice: aliceNotice, session: alice.sessionRef, exportToken: await exportToken(alice) };
+    bobIds = { recording: w.bobRecordings[0]!, notice: bobNotice, session: bob.sessionRef, exportToken: await exportToken(bob) };
   });
   afterAll(async () => w?.close());
 
@@ -172,6 +177,8 @@ describe('owner page isolation (HTTP)', () => {
     const ok = async (r: Route, c: Client, ids: Ids) => (await call(r, ids, { cookie: c.cookie, csrf: c.csrf })).status;
     const byName = (n: string) => ROUTES.find((r) => r.name === n)!;
     expect(await ok(byName('GET /api/recordings/:id/audio'), alice, aliceIds)).toBe(200);
+    expect(await ok(byName('GET /api/export/:token'), alice, aliceIds)).toBe(200); // Bob's tries did not use it up
+    expect(await ok(byName('GET /api/export/:token'), alice, aliceIds)).toBe(404); // one use
     expect(await ok(byName('POST /api/recordings/:id/false-wake'), alice, aliceIds)).toBe(200);
     expect(await ok(byName('POST /api/notices/:id/ack'), alice, aliceIds)).toBe(200);
     expect(await ok(byName('POST /api/recordings/delete'), alice, aliceIds)).toBe(200);

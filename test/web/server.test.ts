@@ -290,8 +290,17 @@ describe('owner page server', () => {
   it("export: the bundle holds only the owner's recordings, optionally encrypted with the passphrase; nothing is left on disk", async () => {
     w = await world({ recordings: 2 });
     const a = await w.pair(w.alice);
-    const r = await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: {} });
+    const link = await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: {} });
+    expect(link.json()).toEqual({ download: expect.stringMatching(/^\/api\/export\/[A-Za-z0-9_-]{43}$/), expiresInSeconds: 60 });
+    const r = await send(w.base, 'GET', link.json().download, { cookie: a.cookie });
     expect(r.status).toBe(200);
+    // One use, one minute, this session only.
+    expect((await send(w.base, 'GET', link.json().download, { cookie: a.cookie })).status).toBe(404);
+    const other = await w.pair(w.alice);
+    const late = (await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: {} })).json().download;
+    expect((await send(w.base, 'GET', late, { cookie: other.cookie })).status).toBe(404);
+    w.clock.t += 60_001;
+    expect((await send(w.base, 'GET', late, { cookie: a.cookie })).status).toBe(404);
     expect(r.headers['content-disposition']).toMatch(/^attachment; filename="earshot-export-\d{4}-\d\d-\d\d\.tar"$/);
     const files = readTar(r.body);
     const manifest = JSON.parse([...files].find(([n]) => n.endsWith('manifest.json'))![1].toString());
@@ -300,7 +309,8 @@ describe('owner page server', () => {
     expect(r.body.includes(Buffer.from(w.bob))).toBe(false);
 
     expect((await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: { passphrase: 'short' } })).status).toBe(400);
-    const enc = await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: { passphrase: 'correct horse battery' } });
+    const encLink = (await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: { passphrase: 'correct horse battery' } })).json().download;
+    const enc = await send(w.base, 'GET', encLink, { cookie: a.cookie });
     expect(enc.headers['content-disposition']).toContain('.tar.enc');
     const encFile = path.join(w.dir, 'x.tar.enc');
     writeFileSync(encFile, enc.body);

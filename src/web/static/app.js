@@ -348,15 +348,13 @@ function wire() {
     $('export-button').disabled = true;
     try {
       const r = await api('POST', '/api/export', pass ? { passphrase: pass } : {});
-      const blob = await r.blob();
-      const name = /filename="([^"]+)"/.exec(r.headers.get('Content-Disposition') || '')?.[1] || 'earshot-export.tar';
-      const a = el('a', { href: URL.createObjectURL(blob), download: name });
+      // A one-time link: the browser saves the bundle straight to a file, however large.
+      const a = el('a', { href: r.download, download: '' });
       document.body.append(a);
       a.click();
       a.remove();
-      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
       $('export-pass').value = '';
-      say(`Downloaded ${name} (${(blob.size / 1024).toFixed(0)} KiB).`);
+      say('Your download has started.');
     } catch (e) {
       say(e.message, 'error');
     } finally {
