@@ -19,6 +19,7 @@ import type { CommandIO } from '../cli/command.js';
 import { describeEvent } from '../cli/commands/daemon.js';
 import { defaultConfig } from '../config/defaults.js';
 import type { DeviceConfig } from '../config/types.js';
+import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
 import { runDaemon, type DaemonEvent } from '../daemon.js';
 import { RecordingStore } from '../store/index.js';
@@ -306,7 +307,7 @@ interface WebClient {
 /** The owner page on the demo's data directory, with a tiny HTTP client that behaves like the page's own script. */
 async function startDemoPage(config: DeviceConfig, dataDir: string, port: number) {
   const store = await RecordingStore.open({ dataDir, deviceId: 'spk-demo' });
-  const clock = { now: () => Date.now() };
+  const clock = systemClock;
   const backend = new StoreOwnerBackend(store, config, 'spk-demo', clock);
   let page: OwnerPage;
   try {

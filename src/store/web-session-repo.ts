@@ -111,16 +111,19 @@ export class WebSessionRepo {
   }
 
   /**
-   * Ends sessions: one (`ref`, optionally only if it is `ownerId`'s), all of an owner, or every session.
+   * Ends sessions: one (`ref`, optionally only if it is `ownerId`'s), all of an owner, those last seen before
+   * `idleBefore`, or every session.
    * Returns how many ended; each is audited for its owner with the reason and source.
    */
-  end(which: { ref: string; ownerId?: string } | { ownerId: string } | { all: true }, reason: string, source: string): Promise<number> {
+  end(which: { ref: string; ownerId?: string } | { ownerId: string } | { all: true } | { idleBefore: number }, reason: string, source: string): Promise<number> {
     return this.ctx.db.transaction(async (sql) => {
       let rows: { ref: string; owner_id: string }[];
       if ('ref' in which) {
         rows = which.ownerId !== undefined
           ? await sql.all('SELECT ref, owner_id FROM web_sessions WHERE ref = ? AND owner_id = ?', [which.ref, which.ownerId])
           : await sql.all('SELECT ref, owner_id FROM web_sessions WHERE ref = ?', [which.ref]);
+      } else if ('idleBefore' in which) {
+        rows = await sql.all('SELECT ref, owner_id FROM web_sessions WHERE last_seen_at < ?', [which.idleBefore]);
       } else if ('ownerId' in which) {
         rows = await sql.all('SELECT ref, owner_id FROM web_sessions WHERE owner_id = ?', [which.ownerId]);
       } else {

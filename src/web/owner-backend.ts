@@ -87,6 +87,9 @@ export interface SessionView {
   browser: string;
 }
 
+/** Which sessions to end: one (only if it is `ownerId`'s, when given), an owner's, the idle ones, or all. */
+export type SessionSelector = { ref: string; ownerId?: string } | { ownerId: string } | { idleBefore: number } | { all: true };
+
 export type RedeemResult = { status: 'ok'; ownerId: string } | { status: 'unknown' | 'used' | 'expired' };
 
 export interface ExportDownload {
@@ -128,7 +131,7 @@ export interface OwnerBackend {
   touchSession(idHash: string, at: number): Promise<void>;
   listSessions(ownerId?: string): Promise<SessionView[]>;
   /** Ends sessions; `ownerId` with `ref` ends it only when it is that owner's. Returns how many ended. */
-  endSessions(which: { ref: string; ownerId?: string } | { ownerId: string } | { all: true }, reason: string, source: string): Promise<number>;
+  endSessions(which: SessionSelector, reason: string, source: string): Promise<number>;
   /** A client was locked out of pairing: every owner is told (a wrong code names no owner). */
   recordPairingLockout(detail: { failures: number; lockedForMs: number }): Promise<void>;
   /** Resolves an owner for `earshot web pair` (explicit id checked, else the active owner). */

@@ -15,7 +15,7 @@ import { clearedSessionCookie, readCookie, sessionCookie, sessionCookieName } fr
 import type { OwnerBackend } from './owner-backend.js';
 import { PairingThrottle, type ThrottleOptions } from './pairing-throttle.js';
 import { SECURITY_HEADERS, allowedHosts, allowedOrigins, isLoopback, sameOriginChange } from './request-guard.js';
-import { TOUCH_INTERVAL_MS, csrfMatches, csrfToken, hashSecret, isExpired, looksLikeSecret, newSecret, newSessionRef } from './secrets.js';
+import { SESSION_IDLE_MS, TOUCH_INTERVAL_MS, csrfMatches, csrfToken, hashSecret, isExpired, looksLikeSecret, newSecret, newSessionRef } from './secrets.js';
 
 const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'web', 'static');
 const ASSETS: Record<string, { file: string; type: string }> = {
@@ -328,6 +328,15 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
     if (code === 'EADDRNOTAVAIL') throw new EarshotError('WEB_LISTEN', `${host} is not an address of this device; use --host with one of its addresses, or 0.0.0.0`);
     throw new EarshotError('WEB_LISTEN', `could not listen on ${host}:${opts.port ?? 8440}: ${errorMessage(e)}`);
   }
+  // Sessions idle for 30 days end even if their browser never comes back: at start and hourly.
+  const sweepIdle = () =>
+    backend.endSessions({ idleBefore: opts.clock.now() - SESSION_IDLE_MS }, 'idle-expired', 'owner-page').catch((e: unknown) => {
+      log.warn('owner page: ending idle sessions failed', { error: errorMessage(e) });
+      return 0;
+    });
+  await sweepIdle();
+  const sweeper = setInterval(() => void sweepIdle(), 3600_000);
+  sweeper.unref();
   hosts = allowedHosts(host, port, opts.hostNames);
   origins = allowedOrigins(hosts, tls);
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -335,7 +344,10 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
     url: `${tls ? 'https' : 'http'}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
     port,
     tls,
-    close: () => app.close(),
+    close: async () => {
+      clearInterval(sweeper);
+      await app.close();
+    },
   };
 }
 

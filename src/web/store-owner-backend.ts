@@ -33,6 +33,7 @@ import {
   type OwnerBackend,
   type PrivacyView,
   type RecordingPage,
+  type SessionSelector,
   type SpeakerView,
 } from './owner-backend.js';
 
@@ -241,7 +242,7 @@ export class StoreOwnerBackend implements OwnerBackend {
     return this.store.webSessions.list(ownerId);
   }
 
-  endSessions(which: { ref: string; ownerId?: string } | { ownerId: string } | { all: true }, reason: string, source: string): Promise<number> {
+  endSessions(which: SessionSelector, reason: string, source: string): Promise<number> {
     return this.store.webSessions.end(which, reason, source);
   }
 

@@ -36,6 +36,7 @@ describe('earshot web commands', () => {
 
   it('web sessions lists and revokes sessions (one, by owner, all)', async () => {
     w = await world({ recordings: 0 });
+    w.clock.t = Date.now(); // the command runs on the real clock: these sessions are fresh for it
     const a1 = await w.pair(w.alice);
     await w.pair(w.alice, 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/605.1');
     const b = await w.pair(w.bob);
@@ -51,8 +52,21 @@ describe('earshot web commands', () => {
     expect(JSON.parse((await cli(['web', 'sessions', 'revoke', '--owner', w.alice, '--json'])).out)).toEqual({ ended: 1 });
     expect(JSON.parse((await cli(['web', 'sessions', 'revoke', '--all', '--json'])).out)).toEqual({ ended: 1 });
     expect((await cli(['web', 'sessions'])).out).toContain('no paired browsers');
+    // A session idle for 30 days is ended (and not listed) by the next listing.
+    w.clock.t = Date.now() - 31 * 86_400_000;
+    const idle = await w.pair(w.bob);
+    expect((await cli(['web', 'sessions', '--json'])).out.trim()).toBe('[]');
+    expect((await w.store.audit.list({ ownerId: w.bob })).filter((e) => e.detail?.['session'] === idle.sessionRef).map((e) => e.type)).toEqual([
+      'web.session-started',
+      'web.session-ended',
+    ]);
     const ended = (await w.store.audit.list()).filter((e) => e.type === 'web.session-ended');
-    expect(ended.map((e) => e.detail?.['source'])).toEqual(['owner-cli', 'owner-cli', 'owner-cli']);
+    expect(ended.map((e) => [e.detail?.['source'], e.detail?.['reason']])).toEqual([
+      ['owner-cli', 'revoked'],
+      ['owner-cli', 'revoked'],
+      ['owner-cli', 'revoked'],
+      ['owner-cli', 'idle-expired'],
+    ]);
   });
 
   it('web cert makes the device certificate; LAN serving needs it; pairing then prints its fingerprint', async () => {

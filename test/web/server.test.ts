@@ -190,6 +190,15 @@ describe('owner page server', () => {
     expect(String(out.headers['set-cookie'])).toContain('Max-Age=0');
     expect((await send(w.base, 'GET', '/api/session', { cookie: b.cookie })).status).toBe(401);
 
+    // A session whose browser never comes back ends too: swept when the page starts (and hourly).
+    const gone = await w.pair(w.alice);
+    w.clock.t += SESSION_IDLE_MS + 1;
+    const restarted = await startOwnerPage({ backend: w.backend, clock: w.clock, port: 0 });
+    await restarted.close();
+    expect((await w.store.webSessions.list(w.alice)).map((s) => s.ref)).not.toContain(gone.sessionRef);
+    const swept = (await w.store.audit.list({ ownerId: w.alice })).filter((e) => e.type === 'web.session-ended' && e.detail?.['session'] === gone.sessionRef);
+    expect(swept.map((e) => e.detail?.['reason'])).toEqual(['idle-expired']);
+
     // Pairing again in a browser that has a session ends the old one (one session per browser).
     const c = await w.pair(w.alice);
     const { link } = await createPairingLink(w.backend, { baseUrl: w.base, ownerId: w.bob, clock: w.clock, source: 'owner-cli' });

@@ -8,6 +8,7 @@ import { systemClock } from '../../core/clock.js';
 import { EarshotError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import {
+  SESSION_IDLE_MS,
   StoreOwnerBackend,
   createPairingLink,
   makeDeviceCert,
@@ -179,6 +180,7 @@ const sessions: Command = {
       const backend = new StoreOwnerBackend(store, cfg, deviceId, systemClock);
       const owner = stringOption(args, 'owner');
       if (owner !== undefined) await backend.resolveOwner(owner);
+      await backend.endSessions({ idleBefore: systemClock.now() - SESSION_IDLE_MS }, 'idle-expired', 'owner-cli');
       const list = await backend.listSessions(owner);
       if (json(args)) {
         writeLine(io.stdout, JSON.stringify(list.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastSeenAt: iso(s.lastSeenAt) }))));
