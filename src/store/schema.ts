@@ -141,15 +141,19 @@ ALTER TABLE recordings DROP COLUMN sealed_audio;
   {
     version: 4,
     description: "the owner's page: one-time pairing codes, browser sessions (hashed ids), notice acknowledgements",
-    // Codes and session ids are stored as SHA-256 hashes only: a copy of the database pairs no browser.
-    // The browser label is sealed under the owner's key. Every row goes with its owner (erasure, transfer).
+    // Codes and session ids are stored as SHA-256 hashes only: a copy of the database pairs no browser. Which
+    // owner a code or session is for is sealed under that owner's key (sealed_check / sealed_agent, associated
+    // data naming the hash and the owner), so a row edited or added without the key opens nobody's data.
+    // Every row goes with its owner (erasure, transfer).
     sql: `
 CREATE TABLE web_pairing (
-  code_hash  TEXT PRIMARY KEY,
-  owner_id   TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  used_at    INTEGER
+  code_hash    TEXT PRIMARY KEY,
+  owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  used_at      INTEGER,
+  key_version  INTEGER NOT NULL,
+  sealed_check BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX web_pairing_by_owner ON web_pairing(owner_id);
 

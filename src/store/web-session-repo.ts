@@ -3,8 +3,11 @@
  *
  * Only SHA-256 hashes of codes and session ids are stored, so a copy of the database pairs no browser. A
  * session belongs to exactly one owner and goes with them (ON DELETE CASCADE inside the erasure's or the
- * transfer's own transaction). The browser label is sealed under the owner's data key. Every change is
- * audited in the same transaction, with the `source` it came from.
+ * transfer's own transaction). Whose a code or session is rests on what the owner's key opens, not on the
+ * clear owner_id: each row carries a blob sealed under the owner's data key whose associated data names the
+ * hash, the owner (and a code's expiry), so a row edited or inserted by someone without the key opens
+ * nothing — it is refused and recorded as an incident. Every change is audited in the same transaction, with
+ * the `source` it came from.
  */
 import { EarshotError } from '../core/errors.js';
 import { encodeAad } from '../crypto/aad.js';
@@ -34,9 +37,15 @@ interface SessionRow {
   sealed_agent: Buffer;
 }
 
-function agentAad(ref: string, ownerId: string, keyVersion: number): Buffer {
-  return encodeAad('earshot/web-session-agent/v1', [ref, ownerId, keyVersion]);
+function agentAad(idHash: string, ref: string, ownerId: string, keyVersion: number): Buffer {
+  return encodeAad('earshot/web-session-agent/v1', [idHash, ref, ownerId, keyVersion]);
 }
+
+function pairingAad(codeHash: string, ownerId: string, expiresAt: number, keyVersion: number): Buffer {
+  return encodeAad('earshot/web-pairing/v1', [codeHash, ownerId, expiresAt, keyVersion]);
+}
+
+const PAIRING_CHECK = Buffer.from('earshot-pairing', 'utf8');
 
 export class WebSessionRepo {
   constructor(private readonly ctx: StoreContext) {}
@@ -49,7 +58,16 @@ export class WebSessionRepo {
       const now = this.ctx.clock.now();
       // Used and expired codes are of no further use: keep the table small.
       await sql.run('DELETE FROM web_pairing WHERE expires_at < ?', [now - 24 * 3600_000]);
-      await sql.run('INSERT INTO web_pairing (code_hash, owner_id, created_at, expires_at, used_at) VALUES (?,?,?,?,NULL)', [codeHash, ownerId, now, expiresAt]);
+      const key = await this.ctx.keys.require(sql, ownerId);
+      const check = seal(key.key, PAIRING_CHECK, pairingAad(codeHash, ownerId, expiresAt, key.version));
+      await sql.run('INSERT INTO web_pairing (code_hash, owner_id, created_at, expires_at, used_at, key_version, sealed_check) VALUES (?,?,?,?,NULL,?,?)', [
+        codeHash,
+        ownerId,
+        now,
+        expiresAt,
+        key.version,
+        check,
+      ]);
       await this.ctx.audit.appendIn(sql, { type: 'web.pairing-created', ownerId, detail: { expiresAt, source } });
     });
   }
@@ -58,19 +76,24 @@ export class WebSessionRepo {
    * Uses a pairing code (once) and starts a session for its owner, in one transaction: two browsers racing
    * with the same code get one session between them.
    */
-  redeemPairing(codeHash: string, s: { idHash: string; ref: string; browser: string }, source: string): Promise<RedeemOutcome> {
-    return this.ctx.db.transaction(async (sql): Promise<RedeemOutcome> => {
+  async redeemPairing(codeHash: string, s: { idHash: string; ref: string; browser: string }, source: string): Promise<RedeemOutcome> {
+    let forged: string | undefined;
+    const out = await this.ctx.db.transaction(async (sql): Promise<RedeemOutcome> => {
       const now = this.ctx.clock.now();
-      const row = await sql.get<{ owner_id: string; expires_at: number; used_at: number | null }>(
-        'SELECT owner_id, expires_at, used_at FROM web_pairing WHERE code_hash = ?',
+      const row = await sql.get<{ owner_id: string; expires_at: number; used_at: number | null; key_version: number; sealed_check: Buffer }>(
+        'SELECT owner_id, expires_at, used_at, key_version, sealed_check FROM web_pairing WHERE code_hash = ?',
         [codeHash],
       );
       if (!row) return { status: 'unknown' };
+      const key = await this.ctx.keys.find(sql, row.owner_id);
+      if (!key || !opens(key.key, row.sealed_check, pairingAad(codeHash, row.owner_id, row.expires_at, row.key_version))) {
+        forged = row.owner_id;
+        return { status: 'unknown' };
+      }
       if (row.used_at !== null) return { status: 'used' };
       if (row.expires_at <= now) return { status: 'expired' };
       await sql.run('UPDATE web_pairing SET used_at = ? WHERE code_hash = ?', [now, codeHash]);
-      const key = await this.ctx.keys.require(sql, row.owner_id);
-      const sealed = seal(key.key, Buffer.from(s.browser, 'utf8'), agentAad(s.ref, row.owner_id, key.version));
+      const sealed = seal(key.key, Buffer.from(s.browser, 'utf8'), agentAad(s.idHash, s.ref, row.owner_id, key.version));
       await sql.run(
         'INSERT INTO web_sessions (id_hash, ref, owner_id, created_at, last_seen_at, key_version, sealed_agent) VALUES (?,?,?,?,?,?,?)',
         [s.idHash, s.ref, row.owner_id, now, now, key.version, sealed],
@@ -78,14 +101,29 @@ export class WebSessionRepo {
       await this.ctx.audit.appendIn(sql, { type: 'web.session-started', ownerId: row.owner_id, detail: { session: s.ref, source } });
       return { status: 'ok', ownerId: row.owner_id, session: { ref: s.ref, ownerId: row.owner_id, createdAt: now, lastSeenAt: now, browser: s.browser } };
     });
+    if (forged !== undefined) await this.ctx.incident({ kind: 'integrity', what: 'pairing-code', reason: 'a pairing code row does not open under its owner key' });
+    return out;
   }
 
-  /** The session with this id hash, or undefined (no decryption: the browser label is not needed here). */
-  find(idHash: string): Promise<Omit<StoredSession, 'browser'> | undefined> {
-    return this.ctx.db.exclusive(async (sql) => {
-      const r = await sql.get<SessionRow>('SELECT ref, owner_id, created_at, last_seen_at FROM web_sessions WHERE id_hash = ?', [idHash]);
-      return r ? { ref: r.ref, ownerId: r.owner_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at } : undefined;
+  /**
+   * The session with this id hash, authenticated: its sealed part must open under the named owner's key with
+   * associated data naming this id hash. A row that does not (edited or inserted without the key) is no
+   * session, and is recorded as an incident.
+   */
+  async find(idHash: string): Promise<Omit<StoredSession, 'browser'> | undefined> {
+    let forged = false;
+    const found = await this.ctx.db.exclusive(async (sql) => {
+      const r = await sql.get<SessionRow>('SELECT * FROM web_sessions WHERE id_hash = ?', [idHash]);
+      if (!r) return undefined;
+      const key = await this.ctx.keys.find(sql, r.owner_id);
+      if (!key || !opens(key.key, r.sealed_agent, agentAad(idHash, r.ref, r.owner_id, r.key_version))) {
+        forged = true;
+        return undefined;
+      }
+      return { ref: r.ref, ownerId: r.owner_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at };
     });
+    if (forged) await this.ctx.incident({ kind: 'integrity', what: 'web-session', reason: 'a session row does not open under its owner key' });
+    return found;
   }
 
   touch(idHash: string, at: number): Promise<void> {
@@ -103,7 +141,7 @@ export class WebSessionRepo {
       const out: StoredSession[] = [];
       for (const r of rows) {
         const key = await this.ctx.keys.require(sql, r.owner_id);
-        const browser = open(key.key, r.sealed_agent, agentAad(r.ref, r.owner_id, r.key_version), `browser label of session ${r.ref}`).toString('utf8');
+        const browser = open(key.key, r.sealed_agent, agentAad(r.id_hash, r.ref, r.owner_id, r.key_version), `browser label of session ${r.ref}`).toString('utf8');
         out.push({ ref: r.ref, ownerId: r.owner_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at, browser });
       }
       return out;
@@ -139,5 +177,16 @@ export class WebSessionRepo {
       await this.ctx.audit.appendIn(sql, { type: 'web.session-ended', ownerId: r.owner_id, detail: { session: r.ref, reason, source } });
     }
     return rows.length;
+  }
+}
+
+/** Whether a sealed blob opens (authenticates) with this key and associated data. */
+function opens(key: Buffer, blob: Buffer, aad: Buffer): boolean {
+  try {
+    open(key, blob, aad);
+    return true;
+  } catch (e) {
+    if (e instanceof EarshotError && e.code === 'INTEGRITY') return false;
+    throw e;
   }
 }

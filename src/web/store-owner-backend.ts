@@ -94,6 +94,9 @@ export class StoreOwnerBackend implements OwnerBackend {
 
   async deleteRecordings(ownerId: string, ids: string[]): Promise<number> {
     for (const id of ids) await this.requireOwn(ownerId, id);
+    // Deleting is a decision about the recording: it must open as the owner's (a row filed under them by
+    // someone else fails here, with an incident) before anything is deleted.
+    for (const id of ids) await this.store.recordings.openAs(id, ownerId);
     for (const id of ids) await this.store.recordings.delete(id, 'owner-request', ownerId, SRC);
     return ids.length;
   }

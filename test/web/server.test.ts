@@ -374,6 +374,42 @@ describe('owner page server', () => {
     expect((await send(w.base, 'GET', `/api/recordings/${w.aliceRecordings[1]}/audio`, { cookie: a.cookie })).status).toBe(200);
   });
 
+  it("whose a session or pairing code is rests on the owner's key, not the clear owner_id column", async () => {
+    w = await world({ recordings: 1 });
+    const a = await w.pair(w.alice);
+    const b = await w.pair(w.bob);
+    const sqlite3 = (await import('sqlite3')).default;
+    const exec = async (q: string, p: unknown[]) => {
+      const db = new sqlite3.Database(path.join(w!.dir, 'earshot.db'));
+      await new Promise<void>((res, rej) => db.run(q, p, (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res) => db.close(() => res()));
+    };
+    // Someone with write access to the database (but not the key file) re-files Alice's session under Bob.
+    await exec('UPDATE web_sessions SET owner_id = ? WHERE ref = ?', [w.bob, a.sessionRef]);
+    const r = await send(w.base, 'GET', '/api/recordings', { cookie: a.cookie });
+    expect(r.status).toBe(401);
+    expect(r.body.toString()).not.toContain(w.bobRecordings[0]);
+    // ... or moves Bob's row onto Alice's cookie: the sealed part names the id hash, so that fails too.
+    await exec('DELETE FROM web_sessions WHERE ref = ?', [a.sessionRef]);
+    const aliceHash = (await import('../../src/web/secrets.js')).hashSecret(a.cookie.split('=')[1]!);
+    await exec('UPDATE web_sessions SET id_hash = ? WHERE ref = ?', [aliceHash, b.sessionRef]);
+    expect((await send(w.base, 'GET', '/api/recordings', { cookie: a.cookie })).status).toBe(401);
+    // ... or inserts a pairing code of their own for Bob, copying a real row's sealed check.
+    const { link } = await createPairingLink(w.backend, { baseUrl: w.base, ownerId: w.alice, clock: w.clock, source: 'owner-cli' });
+    const own = 'z'.repeat(43);
+    const { hashSecret } = await import('../../src/web/secrets.js');
+    await exec(
+      'INSERT INTO web_pairing (code_hash, owner_id, created_at, expires_at, used_at, key_version, sealed_check) SELECT ?, ?, created_at, expires_at, NULL, key_version, sealed_check FROM web_pairing WHERE code_hash = ?',
+      [hashSecret(own), w.bob, hashSecret(link.split('#c=')[1]!)],
+    );
+    const forged = await send(w.base, 'POST', '/api/pair', { body: { code: own } });
+    expect(forged.json()).toMatchObject({ reason: 'unknown' });
+    const incidents = (await w.store.audit.list()).filter((e) => e.type === 'incident').map((e) => e.detail?.['what']);
+    expect(incidents).toEqual(['web-session', 'web-session', 'pairing-code']);
+    // The genuine link still works.
+    expect((await send(w.base, 'POST', '/api/pair', { body: { code: link.split('#c=')[1] } })).status).toBe(200);
+  });
+
   it('a backend error is answered without details; an unexpected one says nothing was changed', async () => {
     w = await world({ recordings: 0 });
     const failing = new StoreOwnerBackend(w.store, w.config, DEVICE, w.clock);
