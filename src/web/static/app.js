@@ -296,7 +296,7 @@ async function loadNotices() {
   const open = r.notices.filter((n) => !n.acknowledged);
   box.hidden = open.length === 0;
   for (const n of open) {
-    const b = el('button', { type: 'button', text: 'Got it' });
+    const b = el('button', { type: 'button', text: 'Got it', 'aria-describedby': `notice-${n.id}` });
     b.addEventListener('click', async () => {
       try {
         await api('POST', `/api/notices/${n.id}/ack`, {});
@@ -306,7 +306,7 @@ async function loadNotices() {
         say(e.message, 'error');
       }
     });
-    box.append(el('div', { class: 'notice', role: 'alert' }, el('p', {}, el('strong', { text: `${when(n.at)}: ` }), n.message), b));
+    box.append(el('div', { class: 'notice', role: 'alert' }, el('p', { id: `notice-${n.id}` }, el('strong', { text: `${when(n.at)}: ` }), n.message), b));
   }
 }
 
