@@ -118,6 +118,12 @@ describe('owner page server', () => {
     w = await world({ recordings: 0 });
     const mk = async () => (await createPairingLink(w!.backend, { baseUrl: w!.base, ownerId: w!.alice, clock: w!.clock, source: 'owner-cli' })).link.split('#c=')[1]!;
     const code = await mk();
+    // From another origin (or with no Origin) the code is refused and not used up.
+    for (const origin of ['http://evil.example', null]) {
+      expect((await send(w.base, 'POST', '/api/pair', { body: { code }, origin })).status).toBe(403);
+    }
+    expect((await send(w.base, 'POST', '/api/pair', { body: { code }, headers: { 'Sec-Fetch-Site': 'cross-site' } })).status).toBe(403);
+    expect(await w.store.webSessions.list()).toEqual([]);
     // Two browsers racing with one code: exactly one session.
     const [r1, r2] = await Promise.all([send(w.base, 'POST', '/api/pair', { body: { code } }), send(w.base, 'POST', '/api/pair', { body: { code } })]);
     expect([r1.status, r2.status].sort()).toEqual([200, 400]);
