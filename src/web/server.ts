@@ -111,7 +111,10 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
       switch (err.code) {
         case 'NOT_FOUND':
         case 'UNKNOWN_RECORDING':
+        case 'UNKNOWN_OWNER': // erased between the session check and the operation
           return reply.code(404).send(NOT_FOUND_BODY);
+        case 'EXPORT_ABORTED':
+          return reply.code(500).send({ error: 'export-aborted', message: 'The export was stopped because a check failed; nothing was written. You have been sent a notice.' });
         case 'BAD_ARGUMENT':
           return reply.code(400).send({ error: 'bad-request', message: err.message });
         case 'LOCAL_ONLY':
@@ -124,7 +127,7 @@ export async function startOwnerPage(opts: OwnerPageOptions): Promise<OwnerPage>
       }
     }
     log.error('owner page: request failed', { error: errorMessage(err) });
-    return reply.code(500).send({ error: 'internal', message: 'Something went wrong on the speaker. Nothing was changed.' });
+    return reply.code(500).send({ error: 'internal', message: 'Something went wrong on the speaker; please try again.' });
   });
 
   // ── the page's own files
