@@ -378,6 +378,14 @@ describe('owner page server', () => {
     expect((await send(w.base, 'GET', '/api/notices', { cookie: b.cookie })).json().notices).toEqual([]);
     // The other recording still plays.
     expect((await send(w.base, 'GET', `/api/recordings/${w.aliceRecordings[1]}/audio`, { cookie: a.cookie })).status).toBe(200);
+    // An export meets the tampered recording: stopped, nothing written, a notice.
+    const link = (await send(w.base, 'POST', '/api/export', { cookie: a.cookie, csrf: a.csrf, body: {} })).json().download;
+    const ex = await send(w.base, 'GET', link, { cookie: a.cookie });
+    expect(ex.status).toBe(500);
+    expect(ex.json()).toMatchObject({ error: 'export-aborted', message: expect.stringContaining('nothing was written') });
+    expect(readdirSync(w.dir).filter((f) => f.startsWith('.web-export-'))).toEqual([]);
+    const kinds = (await send(w.base, 'GET', '/api/notices', { cookie: a.cookie })).json().notices.map((n: { kind: string }) => n.kind);
+    expect(kinds).toContain('export-aborted');
   });
 
   it("whose a session or pairing code is rests on the owner's key, not the clear owner_id column", async () => {
