@@ -16,17 +16,16 @@ import { systemClock, type Clock } from './core/clock.js';
 import { errorMessage } from './core/errors.js';
 import { silentLogger, type Logger } from './core/logger.js';
 import type { Capture } from './core/recording.js';
-import { effectivePrivacy, FleetConfigReceiver, privacyBaseline, type FleetReceiveResult } from './fleet/index.js';
-import { ConsentGate } from './privacy/consent/index.js';
-import { startRetentionSweeper, type RetentionSweeper, type RetentionTarget } from './privacy/retention/sweeper.js';
-import { RecordingStore } from './store/index.js';
+import { FleetConfigReceiver, type FleetReceiveResult } from './fleet/index.js';
+import { openApp } from './open-app.js';
 import { createUplink, type FleetConfigReport, type Uplink } from './uplink/index.js';
 import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
 import { SwappableDetector } from './wakeword/swappable-detector.js';
 import { saveWakeHealth } from './wake-health.js';
-import { pageTls, startOwnerPage, StoreOwnerBackend } from './web/index.js';
 
 const PRIVACY_WATCH_MS = 2_000;
+const RETENTION_SWEEP_MS = 3_600_000;
+const SOURCE = 'daemon';
 const METRICS_LOG_MS = 60_000;
 const HEALTH_SAVE_MS = 10_000;
 /** 1 s of audio waiting to be processed. */
@@ -75,39 +74,33 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const deviceId = await resolveDeviceId(baseConfig);
   const config: DeviceConfig = { ...baseConfig, device: { ...baseConfig.device, id: deviceId } };
 
-  const store = await RecordingStore.open({ dataDir: config.dataDir, deviceId, defaults: config.privacy, clock, logger: log });
-  const closers: (() => Promise<void>)[] = [() => store.close()];
+  let uplink: Uplink | undefined;
+  // The policy reads the live receiver (created just below; nothing asks the policy before it exists).
+  let receiver: FleetConfigReceiver | undefined;
+  const { app, store, close } = await openApp({
+    config,
+    deviceId,
+    logger: log,
+    clock,
+    fleetPrivacy: () => receiver?.state().privacy ?? {},
+    // A withdrawal made in this process: drop what the MQTT client still holds for the owner.
+    onConsentWithdrawn: async (ownerId, purpose) => {
+      if (purpose === 'cloud-processing') await uplink?.purgeOwner(ownerId);
+    },
+  });
+  const closers: (() => Promise<void>)[] = [close];
   try {
-    if (config.web.enabled) {
-      // The owners' page on the daemon's own store; a start-up error (port, certificate) stops the start.
-      const tls = await pageTls({ host: config.web.host, certFile: config.web.certFile, keyFile: config.web.keyFile, dataDir: config.dataDir });
-      const page = await startOwnerPage({
-        backend: new StoreOwnerBackend(store, config, deviceId, clock),
-        clock,
-        host: config.web.host,
-        port: config.web.port,
-        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
-        logger: log,
-      });
-      closers.unshift(() => page.close());
-      log.info("serving the owners' page", { url: page.url, ...(tls ? { fingerprint256: tls.fingerprint256 } : {}) });
-    }
-    let uplink: Uplink | undefined;
     let lastConfig: FleetConfigReport | undefined;
 
-    const activeOwnerPrivacy = async () => {
-      const ownerId = await store.owners.activeOwnerId();
-      return ownerId ? store.owners.getPrivacy(ownerId) : undefined;
-    };
     // Fleet config: restore what was applied before (signature re-checked), then live updates.
-    const receiver: FleetConfigReceiver = new FleetConfigReceiver({
+    receiver = new FleetConfigReceiver({
       deviceId,
       deviceConfig: config,
       settings: store.settings,
       audit: store.audit,
       clock,
       logger: log,
-      baseline: async () => privacyBaseline(await activeOwnerPrivacy(), config.privacy),
+      baseline: () => app.privacyBaseline(),
       report: async (r) => {
         if (r.status === 'unchanged') return;
         emit({ type: 'fleet', result: r.status, target: r.target, version: r.version, ...(r.reason ? { reason: r.reason } : {}) });
@@ -121,38 +114,38 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
         await uplink?.publishStatus();
       },
     });
-    await receiver.restore();
-    let live = receiver.state().config;
-    const activePrivacy = async () => effectivePrivacy(await activeOwnerPrivacy(), config.privacy, receiver.state().privacy);
+    const fleet = receiver;
+    await fleet.restore();
+    let live = fleet.state().config;
+    const activePrivacy = async () => (await app.privacyInEffect()).privacy;
 
-    const gate = new ConsentGate({
-      consent: store.consent,
-      owners: store.owners,
-      devicePrivacy: () => config.privacy,
-      fleetPrivacy: () => receiver.state().privacy,
-    });
-
-    // Retention: the owner's choice capped by the fleet, at start and hourly.
-    const retentionTarget: RetentionTarget = {
-      retentionPolicies: async () => {
-        const cap = receiver.state().privacy.maxRetentionDays;
-        return (await store.owners.retentionPolicies()).map((p) => ({
-          ownerId: p.ownerId,
-          retentionDays: typeof cap === 'number' ? Math.min(cap, p.retentionDays) : p.retentionDays,
-        }));
-      },
-      deleteExpired: (ownerId, rule) => store.recordings.deleteExpired(ownerId, rule),
+    // Retention: the owner's choice capped by the fleet (the app's one policy), at start and hourly.
+    let sweeping: Promise<unknown> = Promise.resolve();
+    const sweep = () => {
+      sweeping = sweeping
+        .then(() => app.sweepRetention({ source: SOURCE }))
+        .then(
+          (res) => {
+            const deleted = res.reduce((n, r) => n + r.deleted, 0);
+            if (deleted > 0) log.info('retention sweep deleted recordings', { deleted });
+          },
+          (e: unknown) => log.error('retention sweep failed', { error: errorMessage(e) }),
+        );
+      return sweeping;
     };
-    const sweeper: RetentionSweeper = startRetentionSweeper(retentionTarget, { clock, logger: log });
-    closers.unshift(async () => sweeper.stop());
-    await sweeper.firstSweep;
+    await sweep();
+    const sweepTimer = setInterval(sweep, RETENTION_SWEEP_MS);
+    sweepTimer.unref();
+    closers.unshift(async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
+    });
 
     if (config.uplink.brokerUrl) {
       uplink = createUplink({
         config,
         outbox: store.outbox,
-        recordings: store.recordings,
-        gate,
+        ...app.uplinkPorts(),
         audit: store.audit,
         settings: store.settings,
         logger: log,
@@ -163,12 +156,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
           return {
             localOnly: p.localOnly,
             uploadsEnabled: p.uploadsEnabled,
-            configVersions: { ...receiver.state().versions } as Record<string, number>,
+            configVersions: { ...fleet.state().versions } as Record<string, number>,
             ...(lastConfig ? { lastConfig } : {}),
           };
         },
         onConfigMessage: async (topic, payload) => {
-          await receiver.receive(topic, payload);
+          await fleet.receive(topic, payload);
         },
       });
       const u = uplink;
@@ -188,7 +181,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       settings: live.capture,
       clock,
     });
-    receiver.onChange((s) => {
+    fleet.onChange((s) => {
       // Non-privacy settings apply live; the detector's thresholds and timing are updated in place.
       const wakeChanged = JSON.stringify(s.config.wake) !== JSON.stringify(live.wake);
       live = s.config;
@@ -212,6 +205,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
 
     // The owner is fixed at wake time: a capture belongs to whoever was active when the wake word was heard.
     const ownerAtWake = new Map<number, string>();
+    const uplinkOn = uplink !== undefined;
     const pendingSaves = new Set<Promise<void>>();
     let captures = 0;
 
@@ -219,11 +213,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       const ownerId = ownerAtWake.get(c.wakeAtMs);
       ownerAtWake.delete(c.wakeAtMs);
       if (!ownerId) return; // cannot happen: wakes without an owner never start a capture
-      let queued = false;
       try {
-        const decision = uplink ? await gate.check({ ownerId, capturedAt: c.startedAt }, clock.now()) : { allowed: false as const };
-        queued = decision.allowed;
-        await store.saveCapture(ownerId, c, { enqueue: queued });
+        const { queued } = await app.storeCapture(ownerId, c, { uplink: uplinkOn });
         captures++;
         emit({ type: 'captured', recordingId: c.id, wakeword: c.wakeword, atMs: c.wakeAtMs, durationMs: c.durationMs, endReason: c.endReason, queued });
         if (queued) uplink?.notify();
@@ -245,7 +236,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     let accepted: WakeDetection[] = [];
     const loop = new WakeLoop(detector, {
       onDetection: async (d) => {
-        const ownerId = await store.owners.activeOwnerId();
+        const ownerId = await app.activeOwnerId();
         emit({ type: 'wake', wakeword: d.wakeword, score: d.score, atMs: d.atMs, owner: ownerId ? 'active' : 'none' });
         if (!ownerId) {
           log.warn('wake word heard but no owner is active: nothing is captured (earshot owners add / use)');

@@ -8,7 +8,19 @@
 import type { AuditEventInput, AuditSink } from '../core/privacy-types.js';
 import { EarshotError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { SqliteDb, Sql } from '../store/sqlite.js';
+
+/** The statements the log runs (the store's SQLite connection provides them; audit/ does not import store/). */
+export interface Sql {
+  get<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  run(sql: string, params?: unknown[]): Promise<{ changes: number; lastID: number }>;
+}
+
+/** The connection: one caller at a time, and transactions. */
+export interface SqliteDb {
+  exclusive<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+}
 import {
   GENESIS_HASH,
   canonicalEntry,

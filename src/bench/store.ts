@@ -12,8 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import type { Capture } from '../core/recording.js';
-import { exportOwner } from '../privacy/export/export-owner.js';
-import { RecordingStore, initDataDir } from '../store/recording-store.js';
+import { defaultConfig } from '../config/index.js';
+import { silentLogger } from '../core/logger.js';
+import { openApp } from '../open-app.js';
+import { RecordingStore, initDataDir } from '../store/index.js';
 
 const DEVICE = 'bench-device';
 
@@ -60,10 +62,11 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
   const results: Record<string, number> = {};
   try {
     await initDataDir(dir, { deviceId: DEVICE });
-    const store = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+    const { app, close } = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId: DEVICE, logger: silentLogger });
+    const origin = { source: 'bench' };
     try {
       const owners: string[] = [];
-      for (let i = 0; i < 10; i++) owners.push(await store.owners.add(`Bench Owner ${i}`));
+      for (let i = 0; i < 10; i++) owners.push(await app.addOwner({ name: `Bench Owner ${i}`, ...origin }));
       const requester = owners[0]!;
       const fiveSec = pcmOf(5);
       const otherPcm = pcmOf(otherSeconds);
@@ -74,7 +77,7 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
       for (let i = 0; i < 200; i++) {
         const c = capture(fiveSec, 1_700_000_000_000 + i);
         const t0 = performance.now();
-        await store.saveCapture(requester, c);
+        await app.storeCapture(requester, c, { uplink: false });
         insertMs.push(performance.now() - t0);
         ids.push(c.id);
       }
@@ -85,7 +88,7 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
       const readMs: number[] = [];
       for (let i = 0; i < 200; i++) {
         const t0 = performance.now();
-        await store.recordings.open(ids[i]!);
+        await app.deps.uow.read((tx) => tx.recordings.open(ids[i]!, requester));
         readMs.push(performance.now() - t0);
       }
       results['store.readMsMedian'] = median(readMs);
@@ -99,13 +102,13 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
       while (made < total) {
         const forRequester = requesterMade < requesterCount && made % 10 === 0;
         const owner = forRequester ? requester : owners[1 + (made % 9)]!;
-        await store.saveCapture(owner, capture(forRequester ? fiveSec : otherPcm, 1_700_000_000_000 + made));
+        await app.storeCapture(owner, capture(forRequester ? fiveSec : otherPcm, 1_700_000_000_000 + made), { uplink: false });
         if (forRequester) requesterMade++;
         made++;
         if (made % 2000 === 0) log(`store: … ${made}/${total}`);
       }
       while (requesterMade < requesterCount) {
-        await store.saveCapture(requester, capture(fiveSec, 1_700_000_000_000 + made++));
+        await app.storeCapture(requester, capture(fiveSec, 1_700_000_000_000 + made++), { uplink: false });
         requesterMade++;
       }
       const metaBytes = await filesBytes(dir, (f) => f.startsWith('earshot.db'));
@@ -130,7 +133,7 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
       // 4. Export the requester's recordings (tar; every item opened as the requester).
       const out = path.join(dir, 'export.tar');
       const te = performance.now();
-      const r = await exportOwner(store, { ownerId: requester, out });
+      const r = await app.exportOwner({ ownerId: requester, out, ...origin });
       results['store.exportS'] = (performance.now() - te) / 1000;
       results['store.exportRecordings'] = r.recordings;
       results['store.exportMb'] = r.bytes / 1e6;
@@ -141,14 +144,14 @@ export async function benchStore(opts: { log?: (l: string) => void } = {}): Prom
       // metadata WAL checkpointed and vacuumed. shredKeyS: until the owner is unreadable and gone from the
       // tables (committed); shredS: the whole `earshot erase`, including giving the space back.
       const ts = performance.now();
-      await store.eraseOwner(requester, { onShredded: () => (results['store.shredKeyS'] = (performance.now() - ts) / 1000) });
+      await app.eraseOwner(requester, origin, { onShredded: () => (results['store.shredKeyS'] = (performance.now() - ts) / 1000) });
       results['store.shredS'] = (performance.now() - ts) / 1000;
       log(
         `store: crypto-shred of that owner (${r.recordings} recordings): ${results['store.shredS'].toFixed(2)} s ` +
           `(unreadable and deleted after ${(results['store.shredKeyS'] ?? NaN).toFixed(2)} s; then the audio file is removed and the metadata vacuumed)`,
       );
     } finally {
-      await store.close();
+      await close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -15,8 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import type { AuditSink, OutboxRepo, RecordingReader, UploadDecision, UploadGate } from '../core/ports.js';
-import { ConsentGate, ConsentLedger } from '../privacy/consent/index.js';
-import { RecordingStore, initDataDir } from '../store/index.js';
+import { defaultConfig } from '../config/index.js';
+import { silentLogger } from '../core/logger.js';
+import { openApp } from '../open-app.js';
+import { initDataDir } from '../store/index.js';
 import type { Recording } from '../core/recording.js';
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import { MqttConnection } from '../uplink/mqtt-connection.js';
@@ -60,19 +62,18 @@ async function memorySource(deviceId: string, recs: Recording[]): Promise<BenchS
 async function sqliteSource(deviceId: string, make: (ownerId: string, startedAt: number, i: number) => Recording, n: number): Promise<BenchSource> {
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-bench-uplink-'));
   await initDataDir(dataDir, { deviceId });
-  const store = await RecordingStore.open({ dataDir, deviceId });
-  const owner = await store.owners.add('bench owner');
-  const grant = await new ConsentLedger({ repo: store.consent, audit: store.audit, owners: store.owners }).grant(owner, 'cloud-processing');
-  for (let i = 0; i < n; i++) await store.saveCapture(owner, make(owner, grant.at + 1 + i, i), { enqueue: true });
-  const gate = new ConsentGate({ consent: store.consent, owners: store.owners, devicePrivacy: () => BENCH_PRIVACY, fleetPrivacy: () => ({}) });
+  const { app, store, close } = await openApp({ config: { ...defaultConfig(), dataDir, privacy: BENCH_PRIVACY }, deviceId, logger: silentLogger });
+  const origin = { source: 'bench' };
+  const owner = await app.addOwner({ name: 'bench owner', ...origin });
+  const grant = await app.grantConsent(owner, 'cloud-processing', origin);
+  for (let i = 0; i < n; i++) await app.storeCapture(owner, make(owner, grant.event.at + 1 + i, i), { uplink: true });
   return {
     outbox: store.outbox,
-    recordings: store.recordings,
-    gate,
+    ...app.uplinkPorts(),
     audit: store.audit,
     firstOwner: async () => owner,
     close: async () => {
-      await store.close();
+      await close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -17,9 +17,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EarshotError } from '../core/errors.js';
 import { readWavFile } from '../audio/wav.js';
 import { PROJECT_ROOT } from '../wakeword/model-manifest.js';
+import type { Session } from '../wakeword/onnx-sessions.js';
 import { synthesiseSpeech } from './synthetic-speech.js';
 
-const CHILD_FLAG = '--earshot-wake-bench-child';
+export const CHILD_FLAG = '--earshot-wake-bench-child';
 const FRAME = 1280;
 const RATE = 16000;
 const FRAME_MS = 80;
@@ -30,18 +31,33 @@ export interface BenchWakeOptions {
   log?: (line: string) => void;
   /** Also measure openwakeword-js (default true). */
   peer?: boolean;
+  /** Also count instructions per frame under valgrind (default true; slow: about a minute). */
+  instructions?: boolean;
 }
 
-type ChildSpec =
-  | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean }
+/** `window`: the old path (every embedding from the 76-row window model), kept as the faithfulness oracle. */
+export type EmbeddingPath = 'streaming' | 'window';
+
+export type ChildSpec =
+  | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean; path?: EmbeddingPath; frames?: number }
   | { mode: 'floor'; pcm: string; iterations: number }
+  | { mode: 'embedding'; rounds: number; calls: number; batches: number[] }
+  | { mode: 'interleaved'; loops: (LoopSpec & { label: string; pcm: string })[] }
   | { mode: 'peer'; pcm: string; word: string };
 
 interface ChildResult {
   startupMs: number;
+  /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
+  msPerFrameMedian?: number;
+  /** Interleaved loops (mode 'interleaved'). */
+  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number }[];
+  /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
+  perCall?: Record<string, number>;
   msPerFrame: number;
   /** Of msPerFrame, the time spent inside ONNX Runtime's run() (measured in the same process and loop). */
   onnxMsPerFrame?: number;
+  /** The same split by model: mel, embedding (streaming or window), classifiers. */
+  onnxSplitMsPerFrame?: { mel: number; embedding: number; classifiers: number };
   frames: number;
   rssMb: number;
   detections?: number;
@@ -57,13 +73,13 @@ function cacheDir(): string {
 }
 
 /** Speech by four espeak-ng voices, cached as 16 kHz mono WAV. */
-async function speechClip(log: (l: string) => void): Promise<Int16Array> {
+export async function speechClip(log: (l: string) => void): Promise<Int16Array> {
   const file = synthesiseSpeech({ voices: ['en-us', 'en-gb', 'en+f3', 'en-us+m7'], cacheName: 'earshot-bench-cache', log: (l) => log(`bench wake: ${l}`) });
   return (await readWavFile(file)).pcm16k;
 }
 
 /** `minutes` of speech throughout (the clip repeated). */
-function speechThroughout(clip: Int16Array, minutes: number): Int16Array {
+export function speechThroughout(clip: Int16Array, minutes: number): Int16Array {
   const out = new Int16Array(Math.round(minutes * 60 * RATE));
   for (let pos = 0; pos < out.length; pos += clip.length) out.set(clip.subarray(0, Math.min(clip.length, out.length - pos)), pos);
   return out;
@@ -89,7 +105,7 @@ function mostlyQuiet(clip: Int16Array, minutes: number, burstSeconds = 12): Int1
   return out;
 }
 
-function writePcm(name: string, pcm: Int16Array): string {
+export function writePcm(name: string, pcm: Int16Array): string {
   const file = path.join(cacheDir(), name);
   writeFileSync(file, new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   return file;
@@ -99,7 +115,45 @@ function writePcm(name: string, pcm: Int16Array): string {
  * Streams a raw s16 file in 80 ms frames through one reused 1 s buffer, like a microphone would deliver it
  * (holding the whole file would add its size to the measured RSS; reading per frame would measure file I/O).
  */
-async function forEachFrame(file: string, fn: (frame: Int16Array) => Promise<void>): Promise<number> {
+/** Frames per timing block: one minute of audio (the quiet file's pattern repeats every minute). */
+const BLOCK_FRAMES = 750;
+
+interface FrameTimes {
+  frames: number;
+  /** Mean ms per frame over the whole file. */
+  meanMs: number;
+  /** Median over the complete 1-minute blocks of their ms per frame (robust to other jobs' bursts). */
+  medianMs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function timeFrames(file: string, fn: (frame: Int16Array) => Promise<void>, maxFrames = Number.POSITIVE_INFINITY): Promise<FrameTimes> {
+  const blocks: number[] = [];
+  let n = 0;
+  const t0 = performance.now();
+  let tb = t0;
+  const frames = await forEachFrame(
+    file,
+    async (frame) => {
+      await fn(frame);
+      if (++n % BLOCK_FRAMES === 0) {
+        const t = performance.now();
+        blocks.push((t - tb) / BLOCK_FRAMES);
+        tb = t;
+      }
+    },
+    maxFrames,
+  );
+  const meanMs = (performance.now() - t0) / frames;
+  return { frames, meanMs, medianMs: blocks.length > 0 ? median(blocks) : meanMs };
+}
+
+async function forEachFrame(file: string, fn: (frame: Int16Array) => Promise<void>, maxFrames = Number.POSITIVE_INFINITY): Promise<number> {
   const fh = await open(file, 'r');
   const framesPerBlock = 1000 / FRAME_MS; // 12.5 → 12 frames (~1 s) per read
   const bytes = Buffer.alloc(Math.floor(framesPerBlock) * FRAME * 2);
@@ -111,11 +165,11 @@ async function forEachFrame(file: string, fn: (frame: Int16Array) => Promise<voi
       const { bytesRead } = await fh.read(bytes, 0, bytes.length, offset);
       offset += bytesRead;
       const whole = Math.floor(bytesRead / (FRAME * 2));
-      for (let f = 0; f < whole; f++) {
+      for (let f = 0; f < whole && frames < maxFrames; f++) {
         await fn(block.subarray(f * FRAME, (f + 1) * FRAME));
         frames++;
       }
-      if (bytesRead < bytes.length) break;
+      if (bytesRead < bytes.length || frames >= maxFrames) break;
     }
   } finally {
     await fh.close();
@@ -126,7 +180,7 @@ async function forEachFrame(file: string, fn: (frame: Int16Array) => Promise<voi
 // ---------------------------------------------------------------------------------------------------------
 // Parent
 
-function childScript(): string {
+export function childScript(): string {
   const self = fileURLToPath(import.meta.url);
   if (self.endsWith('.js')) return self;
   const built = path.join(PROJECT_ROOT, 'dist', 'bench', 'wake.js');
@@ -157,6 +211,8 @@ function runChild(spec: ChildSpec): Promise<ChildResult> {
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+/** The figure used for keys and ratios: the median of the 1-minute blocks (the mean where there are none). */
+const ms = (r: ChildResult) => r.msPerFrameMedian ?? r.msPerFrame;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<string, number | string>> {
@@ -170,46 +226,96 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const run = async (label: string, spec: ChildSpec): Promise<ChildResult> => {
     log(`bench wake: ${label} …`);
     const r = await runChild(spec);
-    log(`bench wake: ${label}: ${r3(r.msPerFrame)} ms/frame, ${r1(r.rssMb)} MB RSS, listening after ${Math.round(r.startupMs)} ms`);
+    const median = r.msPerFrameMedian !== undefined ? ` (median of 1-min blocks ${r3(r.msPerFrameMedian)})` : '';
+    log(`bench wake: ${label}: ${r3(r.msPerFrame)} ms/frame${median}, ${r1(r.rssMb)} MB RSS, listening after ${Math.round(r.startupMs)} ms`);
     return r;
   };
 
-  const one = await run(`1 word, 1 phase, ${minutes} min of speech`, { mode: 'earshot', pcm: speech, words: ['hey_jarvis'], phases: 1, quietGate: true });
-  res['wake.msPerFrame'] = r3(one.msPerFrame);
-  res['wake.msPerFrameInOnnx'] = r3(one.onnxMsPerFrame ?? 0);
-  res['wake.loopOverheadPct'] = r1(((one.msPerFrame - (one.onnxMsPerFrame ?? 0)) / (one.onnxMsPerFrame ?? 1)) * 100);
-  const def = await run(`1 word, ${DEFAULT_PHASES} phases (default)`, { mode: 'earshot', pcm: speech, words: ['hey_jarvis'], phases: DEFAULT_PHASES, quietGate: true });
-  res['wake.msPerFrameDefault'] = r3(def.msPerFrame);
-  res['wake.msPerFramePerPhaseDefault'] = r3(def.msPerFrame / DEFAULT_PHASES);
+  const JARVIS = ['hey_jarvis'];
+  const THREE = ['hey_jarvis', 'alexa', 'hey_mycroft'];
+  const pct = (total: number, onnx: number) => r1(((total - onnx) / onnx) * 100);
+
+  // 1. Every loop configuration in one process, a minute at a time in turn: these ratios hold under load.
+  const phaseCounts = [...new Set([1, 2, 4, 8, DEFAULT_PHASES])].sort((x, y) => x - y);
+  const loops: (LoopSpec & { label: string; pcm: string })[] = [
+    ...phaseCounts.map((p) => ({ label: `p${p}`, pcm: speech, words: JARVIS, phases: p, quietGate: true })),
+    { label: 'window1', pcm: speech, words: JARVIS, phases: 1, quietGate: true, path: 'window' as const },
+    { label: 'windowDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, path: 'window' as const },
+    { label: 'three1', pcm: speech, words: THREE, phases: 1, quietGate: true },
+    { label: 'threeDefault', pcm: speech, words: THREE, phases: DEFAULT_PHASES, quietGate: true },
+    { label: 'quiet1', pcm: quiet, words: JARVIS, phases: 1, quietGate: true },
+    { label: 'quietDefault', pcm: quiet, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true },
+  ];
+  const inter = await run(`${loops.length} loop configurations interleaved minute by minute`, { mode: 'interleaved', loops });
+  const L = (label: string) => {
+    const l = inter.perLoop?.find((x) => x.label === label);
+    if (!l) throw new EarshotError('INTERNAL', `interleaved bench lost loop ${label}`);
+    return l;
+  };
+  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.medianMs)} ms/frame (median of 1-min blocks; mean ${r3(l.meanMs)}, in ONNX ${r3(l.onnxMs)})`);
+  const one = L('p1');
+  const def = L(`p${DEFAULT_PHASES}`);
   res['wake.defaultPhases'] = DEFAULT_PHASES;
-  const three = await run('3 words, 1 phase', { mode: 'earshot', pcm: speech, words: ['hey_jarvis', 'alexa', 'hey_mycroft'], phases: 1, quietGate: true });
-  res['wake.msPerFrame3'] = r3(three.msPerFrame);
-  const three2 = await run(`3 words, ${DEFAULT_PHASES} phases`, { mode: 'earshot', pcm: speech, words: ['hey_jarvis', 'alexa', 'hey_mycroft'], phases: DEFAULT_PHASES, quietGate: true });
-  res['wake.msPerFrame3Default'] = r3(three2.msPerFrame);
-  const q = await run('80 % quiet, 1 word, 1 phase', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: true });
-  res['wake.quietMsPerFrame'] = r3(q.msPerFrame);
-  const qd = await run(`80 % quiet, 1 word, ${DEFAULT_PHASES} phases`, { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: DEFAULT_PHASES, quietGate: true });
-  res['wake.quietMsPerFrameDefault'] = r3(qd.msPerFrame);
-  const quietShort = writePcm(`quiet-short-${minutes}m.s16`, mostlyQuiet(clip, minutes, 2));
-  const qs = await run('80 % quiet in 2 s bursts, 1 word, 1 phase', { mode: 'earshot', pcm: quietShort, words: ['hey_jarvis'], phases: 1, quietGate: true });
-  res['wake.quietShortBurstsMsPerFrame'] = r3(qs.msPerFrame);
-  const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: ['hey_jarvis'], phases: 1, quietGate: false });
-  res['wake.quietMsPerFrameUngated'] = r3(qu.msPerFrame);
-  const floor = await run('ONNX floor (mel + embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });
-  res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
-  res['wake.overFloorPct'] = r1((one.msPerFrame / floor.msPerFrame - 1) * 100);
-  res['wake.rtf'] = r3(def.msPerFrame / FRAME_MS);
-  res['wake.rssMb'] = r1(def.rssMb);
-  res['wake.startupMs'] = Math.round(def.startupMs);
-  res['wake.detectionsInSpeech'] = def.detections ?? 0;
+  res['wake.msPerFrame'] = r3(one.medianMs);
+  res['wake.msPerFrameInOnnx'] = r3(one.onnxMs);
+  res['wake.loopOverheadPct'] = pct(one.meanMs, one.onnxMs);
+  res['wake.msPerFrameDefault'] = r3(def.medianMs);
+  res['wake.msPerFrameInOnnxDefault'] = r3(def.onnxMs);
+  res['wake.loopOverheadPctDefault'] = pct(def.meanMs, def.onnxMs);
+  res['wake.msPerFramePerPhaseDefault'] = r3(def.medianMs / DEFAULT_PHASES);
+  // What more phases cost now (the phase-sensitivity tables say what they buy).
+  for (const p of [2, 4, 8]) res[`wake.msPerFrame${p}Phases`] = r3(L(`p${p}`).medianMs);
+  // The old path in the same process: every embedding from the window model.
+  res['wake.windowPath.msPerFrame'] = r3(L('window1').medianMs);
+  res['wake.windowPath.msPerFrameDefault'] = r3(L('windowDefault').medianMs);
+  res['wake.streamingSpeedup'] = r1(L('window1').medianMs / one.medianMs);
+  res['wake.streamingSpeedupDefault'] = r1(L('windowDefault').medianMs / def.medianMs);
+  res['wake.msPerFrame3'] = r3(L('three1').medianMs);
+  res['wake.msPerFrame3Default'] = r3(L('threeDefault').medianMs);
+  res['wake.quietMsPerFrame'] = r3(L('quiet1').medianMs);
+  res['wake.quietMsPerFrameDefault'] = r3(L('quietDefault').medianMs);
+  res['wake.quietToSpeechRatioDefault'] = r3(L('quietDefault').medianMs / def.medianMs);
+  res['wake.rtf'] = r3(def.medianMs / FRAME_MS);
+
+  // 2. The default loop alone in a fresh process (RSS, start-up, where its time goes), then the peer right
+  //    after it, and the 1-phase loop, so the peer ratios compare neighbouring minutes.
+  const defAlone = await run(`1 word, ${DEFAULT_PHASES} phases (default), own process`, { mode: 'earshot', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true });
+  res['wake.rssMb'] = r1(defAlone.rssMb);
+  res['wake.startupMs'] = Math.round(defAlone.startupMs);
+  res['wake.detectionsInSpeech'] = defAlone.detections ?? 0;
+  const sp = defAlone.onnxSplitMsPerFrame;
+  if (sp) {
+    // Where the default loop's time goes: each model's run() calls, and the rest (JS: copies, gate, decisions).
+    res['wake.splitDefault.melMs'] = r3(sp.mel);
+    res['wake.splitDefault.embeddingMs'] = r3(sp.embedding);
+    res['wake.splitDefault.classifiersMs'] = r3(sp.classifiers);
+    res['wake.splitDefault.loopMs'] = r3(defAlone.msPerFrame - (defAlone.onnxMsPerFrame ?? 0));
+  }
   if (opts.peer !== false) {
     res['wake.peer.name'] = 'openwakeword-js';
     const peer = await run('openwakeword-js (peer), 1 word', { mode: 'peer', pcm: speech, word: 'hey_jarvis' });
-    res['wake.peer.msPerFrame'] = r3(peer.msPerFrame);
-    res['wake.peer.ratio'] = r1(peer.msPerFrame / one.msPerFrame);
-    res['wake.peer.ratioDefault'] = r1(peer.msPerFrame / def.msPerFrame);
+    const oneAlone = await run('1 word, 1 phase, own process', { mode: 'earshot', pcm: speech, words: JARVIS, phases: 1, quietGate: true });
+    res['wake.peer.msPerFrame'] = r3(ms(peer));
+    res['wake.peer.ratio'] = r1(ms(peer) / ms(oneAlone));
+    res['wake.peer.ratioDefault'] = r1(ms(peer) / ms(defAlone));
     res['wake.peer.rssMb'] = r1(peer.rssMb);
     res['wake.peer.startupMs'] = Math.round(peer.startupMs);
+  }
+
+  // 3. The rest, each in its own process.
+  const quietShort = writePcm(`quiet-short-${minutes}m.s16`, mostlyQuiet(clip, minutes, 2));
+  const qs = await run('80 % quiet in 2 s bursts, 1 word, 1 phase', { mode: 'earshot', pcm: quietShort, words: JARVIS, phases: 1, quietGate: true });
+  res['wake.quietShortBurstsMsPerFrame'] = r3(ms(qs));
+  const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: JARVIS, phases: 1, quietGate: false });
+  res['wake.quietMsPerFrameUngated'] = r3(ms(qu));
+  const floor = await run('ONNX floor (mel + streaming embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });
+  res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
+  const emb = await run('embedding model alone: window vs streaming step, interleaved', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
+  for (const [k, v] of Object.entries(emb.perCall ?? {})) res[`wake.embeddingMsPerCall.${k}`] = r3(v);
+  if (opts.instructions !== false) {
+    const { instructionsPerFrame } = await import('./wake-instructions.js');
+    const ins = await instructionsPerFrame({ pcm: speech, phases: DEFAULT_PHASES, log });
+    for (const [k, v] of Object.entries(ins)) res[`wake.instructionsPerFrame${k}`] = v;
   }
   return res;
 }
@@ -219,47 +325,164 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
 
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
-async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
+interface LoopSpec {
+  words: string[];
+  phases: number;
+  quietGate: boolean;
+  path?: EmbeddingPath;
+}
+
+interface Loop {
+  push(frame: Int16Array): Promise<number>;
+  /** ms inside each model's run() since the last reset. */
+  split: { mel: number; embedding: number; classifiers: number };
+}
+
+/** A detection loop (fresh models and sessions) with its ONNX time measured per model. */
+async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/wake-detector.js');
-  const { loadManifest } = await import('../wakeword/model-manifest.js');
-  const models = await loadWakeModels(await loadManifest(), spec.words);
+  const { loadManifest, modelOfKind } = await import('../wakeword/model-manifest.js');
+  const manifest = await loadManifest();
+  const models = await loadWakeModels(manifest, spec.words);
+  const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
+  let push: (frame: Int16Array) => Promise<number>;
+  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [[models.features.mel, 'mel'], ...models.classifiers.map((c): [Session, 'classifiers'] => [c.session, 'classifiers'])];
+  if (spec.path === 'window') {
+    // The old path: same scorer and decisions, embeddings from the window model (the tests' oracle).
+    const { openModel } = await import('../wakeword/onnx-sessions.js');
+    const { WindowFeatureStream, embeddingsOfClipWindow } = await import('../wakeword/window-feature-stream.js');
+    const { warmupNoise } = await import('../wakeword/noise.js');
+    const { WakeScorer } = await import('../wakeword/wake-scorer.js');
+    const { DetectorState } = await import('../wakeword/detector-state.js');
+    const window = await openModel(manifest, modelOfKind(manifest, 'embedding'));
+    sessions.push([window, 'embedding']);
+    const wm = { mel: models.features.mel, window };
+    const noise = await embeddingsOfClipWindow(wm, warmupNoise());
+    const scorer = WakeScorer.withStream(new WindowFeatureStream(wm, noise, spec.phases), noise.rows, models.classifiers, quietRms === null ? {} : { quietRms });
+    const state = new DetectorState({ words: spec.words.map((name) => ({ name, threshold: 0.5 })) });
+    push = async (frame) => {
+      let n = 0;
+      await scorer.feed(frame, (f) => void (n += state.onFrame(f).length));
+      return n;
+    };
+  } else {
+    sessions.push([models.features.embedding, 'embedding']);
+    const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models });
+    push = async (frame) => (await detector.push(frame)).length;
+  }
   // Time spent inside ONNX Runtime, to separate the loop's own overhead from the models' cost.
-  let onnxMs = 0;
-  for (const session of [models.features.mel, models.features.embedding, ...models.classifiers.map((c) => c.session)]) {
+  const split = { mel: 0, embedding: 0, classifiers: 0 };
+  for (const [session, kind] of sessions) {
     const run = session.run.bind(session) as (...a: unknown[]) => Promise<unknown>;
     (session as { run: unknown }).run = async (...a: unknown[]) => {
       const t = performance.now();
       try {
         return await run(...a);
       } finally {
-        onnxMs += performance.now() - t;
+        split[kind] += performance.now() - t;
       }
     };
   }
-  const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms: spec.quietGate ? DEFAULT_QUIET_RMS : null, models });
+  return { push, split };
+}
+
+async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
+  const loop = await makeLoop(spec);
   // Listening: models verified and loaded, warm-up embeddings computed, ready for the first frame.
   const startupMs = performance.now();
   let detections = 0;
-  onnxMs = 0;
-  const t0 = performance.now();
-  const frames = await forEachFrame(spec.pcm, async (frame) => {
-    detections += (await detector.push(frame)).length;
+  const split = loop.split;
+  split.mel = split.embedding = split.classifiers = 0;
+  const { frames, meanMs, medianMs } = await timeFrames(
+    spec.pcm,
+    async (frame) => {
+      detections += await loop.push(frame);
+    },
+    spec.frames,
+  );
+  const msPerFrame = meanMs;
+  const onnxSplitMsPerFrame = { mel: split.mel / frames, embedding: split.embedding / frames, classifiers: split.classifiers / frames };
+  const onnxMsPerFrame = onnxSplitMsPerFrame.mel + onnxSplitMsPerFrame.embedding + onnxSplitMsPerFrame.classifiers;
+  return { startupMs, msPerFrame, msPerFrameMedian: medianMs, onnxMsPerFrame, onnxSplitMsPerFrame, frames, rssMb: rssMb(), detections };
+}
+
+/**
+ * Several loops in one process, taking turns a minute of audio at a time (each loop reads its own file and
+ * keeps its own state; the order rotates every minute). A change of machine load hits them all alike, so their
+ * ratios hold even when other jobs share the machine. Result per loop: median of its 1-minute blocks.
+ */
+async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }>): Promise<ChildResult> {
+  const loops = await Promise.all(spec.loops.map((l) => makeLoop(l)));
+  const startupMs = performance.now();
+  const files = await Promise.all(spec.loops.map((l) => readFile(l.pcm)));
+  const pcms = files.map((b) => new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1));
+  const blocks = Math.floor(Math.min(...pcms.map((p) => p.length)) / (BLOCK_FRAMES * FRAME));
+  const times = spec.loops.map(() => [] as number[]);
+  const onnx = spec.loops.map(() => 0);
+  for (let b = 0; b < blocks; b++) {
+    for (let k = 0; k < loops.length; k++) {
+      const i = (b + k) % loops.length;
+      const loop = loops[i]!;
+      const pcm = pcms[i]!;
+      const before = loop.split.mel + loop.split.embedding + loop.split.classifiers;
+      const t = performance.now();
+      for (let f = b * BLOCK_FRAMES; f < (b + 1) * BLOCK_FRAMES; f++) await loop.push(pcm.subarray(f * FRAME, (f + 1) * FRAME));
+      times[i]!.push((performance.now() - t) / BLOCK_FRAMES);
+      onnx[i]! += loop.split.mel + loop.split.embedding + loop.split.classifiers - before;
+    }
+  }
+  const perLoop = spec.loops.map((l, i) => ({ label: l.label, medianMs: median(times[i]!), meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks, onnxMs: onnx[i]! / (blocks * BLOCK_FRAMES) }));
+  return { startupMs, msPerFrame: perLoop[0]?.medianMs ?? 0, frames: blocks * BLOCK_FRAMES, rssMb: rssMb(), perLoop };
+}
+
+/**
+ * The embedding model alone, window model (batch 1, 76 rows) against one streaming step (batch 1, 2, 4, 8:
+ * all phases in one call), interleaved in rounds so a change of machine speed hits every variant alike.
+ */
+async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): Promise<ChildResult> {
+  const { loadManifest, modelOfKind } = await import('../wakeword/model-manifest.js');
+  const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
+  const { EmbeddingStepper } = await import('../wakeword/embedding-stepper.js');
+  const m = await loadManifest();
+  const [window, stream] = await Promise.all([openModel(m, modelOfKind(m, 'embedding')), openModel(m, modelOfKind(m, 'embedding-stream'))]);
+  const startupMs = performance.now();
+  let seed = 99;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const winIn = Float32Array.from({ length: 76 * 32 }, () => rnd() * 4 - 1);
+  const winFeeds = { [window.inputNames[0]!]: new ort.Tensor('float32', winIn, [1, 76, 32, 1]) };
+  const steppers = spec.batches.map((b) => {
+    const s = new EmbeddingStepper(stream, b);
+    for (let i = 0; i < s.input.length; i++) s.input[i] = rnd() * 4 - 1;
+    return s;
   });
-  const msPerFrame = (performance.now() - t0) / frames;
-  return { startupMs, msPerFrame, onnxMsPerFrame: onnxMs / frames, frames, rssMb: rssMb(), detections };
+  const total: Record<string, number> = { window: 0 };
+  for (const b of spec.batches) total[b === 1 ? 'streaming' : `streamingBatch${b}`] = 0;
+  for (let r = 0; r < spec.rounds; r++) {
+    let t = performance.now();
+    for (let i = 0; i < spec.calls; i++) await window.run(winFeeds);
+    total['window']! += performance.now() - t;
+    for (const s of steppers) {
+      t = performance.now();
+      for (let i = 0; i < spec.calls; i++) await s.step();
+      total[s.batch === 1 ? 'streaming' : `streamingBatch${s.batch}`]! += performance.now() - t;
+    }
+  }
+  const perCall = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v / (spec.rounds * spec.calls)]));
+  return { startupMs, msPerFrame: perCall['streaming'] ?? 0, frames: spec.rounds * spec.calls, rssMb: rssMb(), perCall };
 }
 
 async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind, findModel } = await import('../wakeword/model-manifest.js');
   const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
+  const { EmbeddingStepper } = await import('../wakeword/embedding-stepper.js');
   const m = await loadManifest();
-  const [mel, emb, cls] = await Promise.all([openModel(m, modelOfKind(m, 'mel')), openModel(m, modelOfKind(m, 'embedding')), openModel(m, findModel(m, 'hey_jarvis'))]);
+  const [mel, emb, cls] = await Promise.all([openModel(m, modelOfKind(m, 'mel')), openModel(m, modelOfKind(m, 'embedding-stream')), openModel(m, findModel(m, 'hey_jarvis'))]);
   const startupMs = performance.now();
   const pcm = await readFile(spec.pcm).then((b) => new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1));
   const melIn = new Float32Array(1760);
   const melT = new ort.Tensor('float32', melIn, [1, 1760]);
-  const embIn = new Float32Array(76 * 32).fill(1);
-  const embT = new ort.Tensor('float32', embIn, [1, 76, 32, 1]);
+  const stepper = new EmbeddingStepper(emb, 1);
+  stepper.input.fill(1);
   const clsIn = new Float32Array(16 * 96);
   const clsT = new ort.Tensor('float32', clsIn, [1, 16, 96]);
   const iterations = Math.min(spec.iterations, Math.floor(pcm.length / FRAME) - 2);
@@ -268,12 +491,12 @@ async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<
     for (let j = 0; j < 1760; j++) melIn[j] = pcm[i * FRAME + j]!;
     const t = performance.now();
     const melOut = (await mel.run({ input: melT }))['output']!.data as Float32Array;
-    const e = (await emb.run({ input_1: embT }))['conv2d_19']!.data as Float32Array;
+    const e = await stepper.step();
     await cls.run({ [cls.inputNames[0]!]: clsT });
     total += performance.now() - t;
     // Feed real values forward so inputs vary like in the loop (outside the timed part).
-    embIn.copyWithin(0, 8 * 32);
-    for (let k = 0; k < 8 * 32; k++) embIn[68 * 32 + k] = melOut[k]! / 10 + 2;
+    stepper.input.copyWithin(0, 8 * 32); // the last 2 rows become the context of the next 8
+    for (let k = 0; k < 8 * 32; k++) stepper.input[2 * 32 + k] = melOut[k]! / 10 + 2;
     clsIn.copyWithin(0, 96);
     clsIn.set(e, 15 * 96);
   }
@@ -320,13 +543,11 @@ async function childPeer(spec: Extract<ChildSpec, { mode: 'peer' }>): Promise<Ch
   console.log = quietLog;
   const startupMs = performance.now();
   let detections = 0;
-  const t0 = performance.now();
-  const frames = await forEachFrame(spec.pcm, async (frame) => {
+  const { frames, meanMs, medianMs } = await timeFrames(spec.pcm, async (frame) => {
     const scores = await model.predict(frame);
     for (const v of Object.values(scores)) if (v >= 0.5) detections++;
   });
-  const msPerFrame = (performance.now() - t0) / frames;
-  return { startupMs, msPerFrame, frames, rssMb: rssMb(), detections };
+  return { startupMs, msPerFrame: meanMs, msPerFrameMedian: medianMs, frames, rssMb: rssMb(), detections };
 }
 
 async function child(spec: ChildSpec): Promise<ChildResult> {
@@ -335,6 +556,10 @@ async function child(spec: ChildSpec): Promise<ChildResult> {
       return childEarshot(spec);
     case 'floor':
       return childFloor(spec);
+    case 'embedding':
+      return childEmbedding(spec);
+    case 'interleaved':
+      return childInterleaved(spec);
     case 'peer':
       return childPeer(spec);
   }

@@ -1,35 +1,37 @@
 /**
  * What most commands start with: the device config (--config / EARSHOT_CONFIG, --data-dir / EARSHOT_DATA_DIR)
- * and, for those that touch data, the encrypted store, opened for the call and always closed again.
+ * and, for those that touch data, the application layer on the encrypted store, opened for the call and always
+ * closed again. Commands call the application layer and nothing below it.
  */
-import { resolveDeviceId } from '../config/device-id.js';
-import { loadConfig } from '../config/load.js';
-import type { DeviceConfig } from '../config/types.js';
+import type { EarshotApp } from '../app/index.js';
+import { loadConfig, resolveDeviceId, type DeviceConfig } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
-import { RecordingStore } from '../store/recording-store.js';
+import { openApp } from '../open-app.js';
+import type { RecordingStore } from '../store/index.js';
 import { globalPaths, type CommandIO, type ParsedArgs } from './command.js';
+
+/** Recorded as the source of every change a CLI command makes. */
+export const CLI_SOURCE = 'owner-cli';
 
 export async function commandConfig(args: ParsedArgs, io: CommandIO): Promise<DeviceConfig> {
   const { configFile, dataDir } = globalPaths(args, io.env);
   return loadConfig(configFile, dataDir !== undefined ? { dataDir } : {});
 }
 
-export async function withStore<T>(
-  args: ParsedArgs,
-  io: CommandIO,
-  fn: (store: RecordingStore, config: DeviceConfig, deviceId: string) => Promise<T>,
-): Promise<T> {
+export interface AppContext {
+  config: DeviceConfig;
+  deviceId: string;
+  /** For the device's own non-personal state only (settings, outbox depth, audit head). */
+  store: RecordingStore;
+}
+
+export async function withApp<T>(args: ParsedArgs, io: CommandIO, fn: (app: EarshotApp, ctx: AppContext) => Promise<T>): Promise<T> {
   const config = await commandConfig(args, io);
   const deviceId = await resolveDeviceId(config);
-  const store = await RecordingStore.open({
-    dataDir: config.dataDir,
-    deviceId,
-    logger: createLogger({ level: config.log.level, out: io.stderr }),
-    defaults: { retentionDays: config.privacy.retentionDays, localOnly: config.privacy.localOnly },
-  });
+  const opened = await openApp({ config, deviceId, logger: createLogger({ level: config.log.level, out: io.stderr }) });
   try {
-    return await fn(store, config, deviceId);
+    return await fn(opened.app, { config, deviceId, store: opened.store });
   } finally {
-    await store.close();
+    await opened.close();
   }
 }

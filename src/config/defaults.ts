@@ -28,7 +28,7 @@ export const DEFAULT_CONFIG: DeviceConfig = Object.freeze({
     threshold: 0.5,
     patienceFrames: 1,
     refractoryMs: 2_000,
-    phases: 2,
+    phases: 4, // = DEFAULT_PHASES (src/wakeword/wake-detector.ts), chosen in test/fixtures/MEASUREMENTS.md §1/§4
     vadGate: false,
   },
   capture: {

@@ -51,6 +51,8 @@ export type AuditEventType =
   | 'key.rotated'
   | 'config.applied'
   | 'config.refused'
+  | 'quarantine.restored'
+  | 'quarantine.discarded'
   | 'incident'
   // the owner's page (src/web)
   | 'recording.flagged'
@@ -73,4 +75,25 @@ export interface AuditEventInput {
 
 export interface AuditSink {
   append(event: AuditEventInput): Promise<void>;
+}
+
+/**
+ * Privacy a fleet may impose. Each field can only make a device stricter; a document carrying the opposite
+ * value (forceLocalOnly false, uploadsEnabled true, humanReview true) is refused as 'loosens-privacy'.
+ * To stop imposing something, a later document omits the field.
+ */
+export interface FleetPrivacy {
+  forceLocalOnly?: true;
+  /** Cap on retention, days; the effective retention is min(owner, cap). */
+  maxRetentionDays?: number;
+  uploadsEnabled?: false;
+  humanReview?: false;
+}
+
+/** Owner choices over device defaults, before any fleet document (what a fleet document is compared with). */
+export interface PrivacyBaseline {
+  localOnly: boolean;
+  retentionDays: number;
+  uploadsEnabled: boolean;
+  humanReview: boolean;
 }

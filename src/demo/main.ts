@@ -181,7 +181,7 @@ async function main(): Promise<void> {
       try {
         let worst = 0;
         for (const cap of captured) {
-          const rec = await store.recordings.open(cap.recordingId);
+          const rec = await store.uow.read((tx) => tx.recordings.open(cap.recordingId));
           worst = Math.max(worst, marker ? longestToneMs(rec.pcm, marker.hz) : 0);
         }
         const source = await readWavFile(SCENARIO);

@@ -14,7 +14,8 @@ import { semanticProblems } from '../config/validate.js';
 import { readAppliedFleetState, saveFleetRecord, type StoredFleetRecord } from './applied-store.js';
 import { verifyFleetDocument } from './document.js';
 import { loadFleetPublicKey } from './keys.js';
-import { effectiveDeviceConfig, mergeFleetPrivacy, orderDocuments, privacyBaseline } from './merge.js';
+import { mergeFleetPrivacy, privacyBaseline } from '../privacy/index.js';
+import { effectiveDeviceConfig, orderDocuments } from './merge.js';
 import { targetForTopic, targetsForDevice, topicForTarget } from './target.js';
 import type { AppliedFleetDocument, FleetPrivacy, FleetRefusalReason, FleetTarget, PrivacyBaseline } from './types.js';
 

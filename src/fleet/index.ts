@@ -12,15 +12,7 @@ export {
   type VerifyContext,
 } from './document.js';
 export { checkFleetConfig, type RuleViolation } from './fleet-config-rules.js';
-export {
-  effectiveDeviceConfig,
-  effectivePrivacy,
-  mergeFleetPrivacy,
-  orderDocuments,
-  privacyBaseline,
-  type EffectivePrivacy,
-  type OwnerPrivacyChoice,
-} from './merge.js';
+export { effectiveDeviceConfig, orderDocuments } from './merge.js';
 export { FLEET_WIDE_GROUP, parseTarget, targetForTopic, targetMatchesDevice, targetsForDevice, topicForTarget } from './target.js';
 export { loadFleetRecord, readAppliedFleetState, saveFleetRecord, settingsKeyFor, type RestoredFleetState, type StoredFleetRecord } from './applied-store.js';
 export { FleetConfigReceiver, type FleetChangeListener, type FleetReceiveResult, type FleetReceiverOptions, type FleetState } from './fleet-config-receiver.js';

@@ -4,6 +4,9 @@
  */
 import type { LogLevel } from '../core/logger.js';
 import type { WakeWordConfig } from '../config/types.js';
+import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+
+export type { FleetPrivacy, PrivacyBaseline };
 
 export const FLEET_FORMAT = 'earshot-fleet-config/1';
 /** Largest document a device accepts, in bytes (UTF-8, as received). */
@@ -12,18 +15,6 @@ export const MAX_FLEET_DOCUMENT_BYTES = 64 * 1024;
 /** Who a document is for: every device, the devices of one group, or one device. */
 export type FleetTarget = 'fleet' | `group:${string}` | `device:${string}`;
 
-/**
- * Privacy a fleet may impose. Each field can only make a device stricter; a document carrying the opposite
- * value (forceLocalOnly false, uploadsEnabled true, humanReview true) is refused as 'loosens-privacy'.
- * To stop imposing something, a later document omits the field.
- */
-export interface FleetPrivacy {
-  forceLocalOnly?: true;
-  /** Cap on retention, days; the effective retention is min(owner, cap). */
-  maxRetentionDays?: number;
-  uploadsEnabled?: false;
-  humanReview?: false;
-}
 
 /** The settings a fleet document carries (device-config/fleet-config.schema.json). Never consent. */
 export interface FleetConfig {
@@ -87,12 +78,6 @@ export const FLEET_REFUSAL_REASONS = [
 export type FleetRefusalReason = (typeof FLEET_REFUSAL_REASONS)[number];
 
 /** Privacy in force on this device without any fleet document: the owner's choices over the device config. */
-export interface PrivacyBaseline {
-  localOnly: boolean;
-  retentionDays: number;
-  uploadsEnabled: boolean;
-  humanReview: boolean;
-}
 
 /** A verified document, as applied and persisted. */
 export interface AppliedFleetDocument {

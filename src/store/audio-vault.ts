@@ -130,25 +130,40 @@ export class AudioVault {
   }
 
   /**
-   * Repairs what a crash between a vault step and its metadata commit left: files of owners that no longer
-   * exist are removed; blobs without a row are deleted. The caller must hold the metadata write lock, so no
-   * save is half-way (its blob written, its row not yet committed) while this runs.
+   * What does not match the metadata: files of owners that no longer exist, and blobs without a row filed under
+   * their file's owner. Nothing is changed here: the store decides, on authenticated evidence, what may go and
+   * what is quarantined (recording-store.ts). The caller must hold the metadata write lock, so no save is
+   * half-way (its blob written, its row not yet committed) while this runs.
    */
-  async reconcile(rowsByOwner: Map<string, Set<string>>): Promise<{ filesRemoved: number; blobsRemoved: number }> {
-    let filesRemoved = 0;
-    let blobsRemoved = 0;
+  async mismatches(rowsByOwner: Map<string, Set<string>>): Promise<{ files: string[]; blobs: { ownerId: string; recordingId: string }[] }> {
+    const files: string[] = [];
+    const blobs: { ownerId: string; recordingId: string }[] = [];
     for (const ownerId of await this.owners()) {
       const rows = rowsByOwner.get(ownerId);
       if (!rows) {
-        await this.removeOwner(ownerId);
-        filesRemoved++;
+        files.push(ownerId);
         continue;
       }
-      const orphans = (await this.ids(ownerId)).filter((id) => !rows.has(id));
-      await this.delete(ownerId, orphans);
-      blobsRemoved += orphans.length;
+      for (const id of await this.ids(ownerId)) if (!rows.has(id)) blobs.push({ ownerId, recordingId: id });
     }
-    return { filesRemoved, blobsRemoved };
+    return { files, blobs };
+  }
+
+  /** Moves an owner's whole file (and its WAL) to `dest`, still sealed; the audio directory no longer has it. */
+  async moveOwnerFile(ownerId: string, dest: string): Promise<void> {
+    const file = this.fileFor(ownerId);
+    const cached = this.open.get(ownerId);
+    this.open.delete(ownerId);
+    if (cached) await cached.db.close();
+    // Closing checkpointed the WAL into the file; whatever is left moves with it.
+    for (const [from, to] of [[file, dest], [`${file}-wal`, `${dest}-wal`]] as const) {
+      try {
+        await fs.rename(from, to);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EarshotError('STORE_IO', `cannot move ${from}: ${errorMessage(e)}`, { cause: e });
+      }
+    }
+    await fs.rm(`${file}-shm`, { force: true });
   }
 
   /** Closes handles on files that another process erased, so their disk space is released. */

@@ -2,7 +2,8 @@
 import { EarshotError } from '../core/errors.js';
 import type { OutboxRepo } from '../core/ports.js';
 import type { OutboxEntry } from '../core/privacy-types.js';
-import type { SqliteDb, Sql } from './sqlite.js';
+import type { Scope } from './scope.js';
+import type { Sql } from './sqlite.js';
 
 interface OutboxRow {
   recording_id: string;
@@ -14,7 +15,19 @@ interface OutboxRow {
   last_error: string | null;
 }
 
-export async function enqueueIn(
+function toEntry(r: OutboxRow): OutboxEntry {
+  return {
+    recordingId: r.recording_id,
+    ownerId: r.owner_id,
+    capturedAt: r.captured_at,
+    enqueuedAt: r.enqueued_at,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+  };
+}
+
+async function enqueueIn(
   sql: Sql,
   entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number },
 ): Promise<void> {
@@ -31,51 +44,43 @@ export async function enqueueIn(
 }
 
 export class SqliteOutboxRepo implements OutboxRepo {
-  constructor(private readonly db: SqliteDb) {}
+  constructor(private readonly scope: Pick<Scope, 'sql'>) {}
+
+  private get sql(): Sql {
+    return this.scope.sql;
+  }
 
   enqueue(entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void> {
-    return this.db.exclusive((sql) => enqueueIn(sql, entry));
+    return enqueueIn(this.sql, entry);
   }
 
-  due(now: number, limit: number): Promise<OutboxEntry[]> {
-    return this.db.exclusive(async (sql) => {
-      const rows = await sql.all<OutboxRow>(
-        'SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY captured_at, recording_id LIMIT ?',
-        [now, limit],
-      );
-      return rows.map((r) => ({
-        recordingId: r.recording_id,
-        ownerId: r.owner_id,
-        capturedAt: r.captured_at,
-        enqueuedAt: r.enqueued_at,
-        attempts: r.attempts,
-        nextAttemptAt: r.next_attempt_at,
-        lastError: r.last_error,
-      }));
-    });
+  async due(now: number, limit: number): Promise<OutboxEntry[]> {
+    const rows = await this.sql.all<OutboxRow>('SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY captured_at, recording_id LIMIT ?', [now, limit]);
+    return rows.map(toEntry);
   }
 
-  recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
-    return this.db.exclusive(async (sql) => {
-      await sql.run('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE recording_id = ?', [
-        error.slice(0, 500),
-        nextAttemptAt,
-        recordingId,
-      ]);
-    });
+  async entry(recordingId: string): Promise<OutboxEntry | undefined> {
+    const r = await this.sql.get<OutboxRow>('SELECT * FROM outbox WHERE recording_id = ?', [recordingId]);
+    return r && toEntry(r);
   }
 
-  remove(recordingId: string): Promise<void> {
-    return this.db.exclusive(async (sql) => {
-      await sql.run('DELETE FROM outbox WHERE recording_id = ?', [recordingId]);
-    });
+  async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
+    await this.sql.run('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE recording_id = ?', [
+      error.slice(0, 500),
+      nextAttemptAt,
+      recordingId,
+    ]);
   }
 
-  removeOwner(ownerId: string): Promise<number> {
-    return this.db.exclusive(async (sql) => (await sql.run('DELETE FROM outbox WHERE owner_id = ?', [ownerId])).changes);
+  async remove(recordingId: string): Promise<void> {
+    await this.sql.run('DELETE FROM outbox WHERE recording_id = ?', [recordingId]);
   }
 
-  count(): Promise<number> {
-    return this.db.exclusive(async (sql) => (await sql.get<{ n: number }>('SELECT count(*) AS n FROM outbox'))?.n ?? 0);
+  async removeOwner(ownerId: string): Promise<number> {
+    return (await this.sql.run('DELETE FROM outbox WHERE owner_id = ?', [ownerId])).changes;
+  }
+
+  async count(): Promise<number> {
+    return (await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM outbox'))?.n ?? 0;
   }
 }

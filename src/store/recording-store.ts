@@ -7,29 +7,24 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AuditLog, type AnchorStore, type PersonalSealer } from '../audit/audit-log.js';
-import { GENESIS_HASH, type AuditAnchor } from '../audit/chain.js';
+import { AuditLog, GENESIS_HASH, type AnchorStore, type AuditAnchor, type PersonalSealer } from '../audit/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Capture } from '../core/recording.js';
-import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad } from '../crypto/aad.js';
-import { newKey, open, seal } from '../crypto/aead.js';
-import { FileKeyStore } from '../crypto/file-key-store.js';
-import type { KeyEncryptionKey, KeyStore } from '../crypto/key-store.js';
+import type { OutboxRepo, QuarantinedItem, SettingsRepo, StoreMaintenance, StoreStats } from '../core/ports.js';
+import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad, FileKeyStore, newKey, open, seal, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { AudioVault } from './audio-vault.js';
-import { SqliteConsentRepo } from './consent-repo.js';
+import { sealLegacyConsent } from './consent-repo.js';
+import { ExportStaging } from './export-staging.js';
+import { Quarantine } from './quarantine.js';
 import type { StoreContext } from './context.js';
 import { META, getMetaBlob, getMetaText, setMeta } from './meta.js';
 import { migrate, schemaVersion } from './migrate.js';
 import { SqliteOutboxRepo } from './outbox-repo.js';
 import { OwnerKeys } from './owner-keys.js';
-import { OwnerRepo } from './owner-repo.js';
-import { RecordingRepo, type RecordingSummary } from './recording-repo.js';
 import { SqliteSettingsRepo } from './settings-repo.js';
 import { SqliteDb, diskFullInstead, type Sql } from './sqlite.js';
-import { WebNoticeRepo } from './web-notice-repo.js';
-import { WebSessionRepo } from './web-session-repo.js';
+import { SqliteUnitOfWork } from './unit-of-work.js';
 
 export const DB_FILE_NAME = 'earshot.db';
 
@@ -43,17 +38,9 @@ export interface StoreOptions {
   logger?: Logger;
   /** Create the database when missing (only `initDataDir` should). */
   create?: boolean;
-  /** Privacy defaults for new owners (config.privacy). */
-  defaults?: { retentionDays?: number; localOnly?: boolean };
   /** 'normal' (default): safe against process crashes, may lose the last commits on power loss. */
   synchronous?: 'normal' | 'full';
   busyTimeoutMs?: number;
-}
-
-export interface EraseResult {
-  ownerId: string;
-  recordings: number;
-  consentEvents: number;
 }
 
 /** Creates the data directory (0700), the key file (0600) and the database. Idempotent for an existing setup. */
@@ -77,17 +64,19 @@ export async function initDataDir(
   return { created: !hadKey || !hadDb, dbFile, keyFile: keyStore.location };
 }
 
-export class RecordingStore {
-  readonly consent: SqliteConsentRepo;
-  readonly outbox: SqliteOutboxRepo;
-  readonly settings: SqliteSettingsRepo;
-  readonly owners: OwnerRepo;
-  readonly recordings: RecordingRepo;
+/**
+ * The encrypted store: opens the database and the owners' audio files with the device key, runs migrations,
+ * and owns the key lifecycle (the device-key rotation that erasure and `keys rotate` run inside their unit of
+ * work). Everything that happens to personal data is a unit of work of the application layer (src/app).
+ */
+export class RecordingStore implements StoreMaintenance {
+  readonly uow: SqliteUnitOfWork;
+  /** The outbox and settings outside a unit of work, one statement at a time (uplink, fleet receiver, status). */
+  readonly outbox: OutboxRepo;
+  readonly settings: SettingsRepo;
   readonly audit: AuditLog;
-  /** The owner's page (src/web): pairing codes, sessions, notices. */
-  readonly webSessions: WebSessionRepo;
-  readonly webNotices: WebNoticeRepo;
-  private readonly ctx: StoreContext;
+  private readonly quarantine: Quarantine;
+  private readonly clock: Clock;
 
   private constructor(
     private readonly db: SqliteDb,
@@ -99,42 +88,41 @@ export class RecordingStore {
     readonly dataDir: string,
     clock: Clock,
     private readonly logger: Logger,
-    defaults: { retentionDays: number; localOnly: boolean },
   ) {
     const anchors: AnchorStore = {
-      load: (sql) => this.loadAnchor(sql),
-      save: (sql, a) => setMeta(sql, META.auditAnchor, seal(this.deviceDataKey, Buffer.from(JSON.stringify(a)), auditAnchorAad())),
+      load: (sql) => this.loadAnchor(sql as Sql),
+      save: (sql, a) => setMeta(sql as Sql, META.auditAnchor, seal(this.deviceDataKey, Buffer.from(JSON.stringify(a)), auditAnchorAad())),
     };
     const sealer: PersonalSealer = {
       sealPersonal: async (sql, ownerId, seq, plaintext) => {
-        const k = await keys.find(sql, ownerId);
+        const k = await keys.find(sql as Sql, ownerId);
         return k ? { blob: seal(k.key, plaintext, auditPersonalAad(seq, ownerId, k.version)), keyVersion: k.version } : undefined;
       },
       openPersonal: async (sql, ownerId, seq, keyVersion, blob) => {
-        const k = await keys.find(sql, ownerId);
+        const k = await keys.find(sql as Sql, ownerId);
         if (!k) return undefined;
         return open(k.key, blob, auditPersonalAad(seq, ownerId, keyVersion), `audit entry #${seq}`);
       },
     };
     this.audit = new AuditLog(db, sealer, anchors, clock);
-    this.ctx = {
-      db,
-      vault,
-      keys,
-      audit: this.audit,
-      clock,
-      logger,
-      deviceId,
-      defaults,
-      incident: (detail, ownerId, recordingId) => this.recordIncident(detail, ownerId, recordingId),
-    };
-    this.consent = new SqliteConsentRepo(this.ctx);
-    this.outbox = new SqliteOutboxRepo(db);
-    this.settings = new SqliteSettingsRepo(db);
-    this.owners = new OwnerRepo(this.ctx);
-    this.recordings = new RecordingRepo(this.ctx);
-    this.webSessions = new WebSessionRepo(this.ctx);
-    this.webNotices = new WebNoticeRepo(this.ctx);
+    const ctx: StoreContext = { vault, keys, clock, logger, deviceId };
+    this.uow = new SqliteUnitOfWork(db, ctx, this.audit, {
+      get currentId() {
+        return keys.kekId;
+      },
+      stage: () => keyStore.stageNext(),
+      rewrapAll: (sql, next) => this.rewrapAll(sql, next),
+      commit: async (next) => {
+        keys.useKek(next);
+        await keyStore.commitNext(next.id);
+      },
+      discard: () => keyStore.discardNext(),
+    });
+    this.quarantine = Quarantine.in(dataDir);
+    this.clock = clock;
+    const autocommit = { sql: autocommitSql(db) };
+    this.outbox = new SqliteOutboxRepo(autocommit);
+    this.settings = new SqliteSettingsRepo(autocommit);
   }
 
   static async open(opts: StoreOptions): Promise<RecordingStore> {
@@ -217,13 +205,15 @@ export class RecordingStore {
       else if (discardPending) await keyStore.discardNext();
 
       const keys = new OwnerKeys(kek, (expectedId) => RecordingStore.reloadKek(keyStore, expectedId));
-      const store = new RecordingStore(db, vault, keyStore, keys, deviceDataKey, opts.deviceId, opts.dataDir, clock, logger, {
-        retentionDays: opts.defaults?.retentionDays ?? 30,
-        localOnly: opts.defaults?.localOnly ?? false,
-      });
+      if (applied.includes(4) && version > 0) {
+        const sealed = await db.transaction((sql) => sealLegacyConsent(sql, (ownerId) => keys.require(sql, ownerId)));
+        logger.info('sealed the consent ledger written before schema 4', { rows: sealed });
+      }
+      const store = new RecordingStore(db, vault, keyStore, keys, deviceDataKey, opts.deviceId, opts.dataDir, clock, logger);
       if (finishRotation) logger.info('finished an interrupted key rotation', { kekId: finishRotation });
       await store.checkAuditTail();
       await store.reconcileAudio();
+      await ExportStaging.in(opts.dataDir).removeStale(logger);
       return store;
     } catch (e) {
       await vault.close().catch((closeErr: unknown) => logger.warn('closing the audio files after a failed open failed', { error: errorMessage(closeErr) }));
@@ -240,88 +230,133 @@ export class RecordingStore {
     throw new EarshotError('WRONG_KEY', `the database now needs key ${expectedId}, which ${keyStore.location} does not hold`);
   }
 
-  /** Store a capture for `ownerId` (the owner active when it was captured). Optionally queue it for upload. */
-  saveCapture(ownerId: string, capture: Capture, opts: { enqueue?: boolean } = {}): Promise<RecordingSummary> {
-    return this.recordings.save(ownerId, capture, opts);
+  /**
+   * Repairs what a crash between an audio step and its metadata commit left (see audio-vault.ts), on evidence
+   * only: audio is deleted when the hash-chained audit log shows its row never committed (no `recording.created`)
+   * or its deletion committed (`recording.deleted`, a retention sweep naming it), and an owner's file when the
+   * log shows that owner's erasure. Anything else that does not match — a row re-pointed to another owner, two
+   * owners' files swapped, a log that does not verify — is moved to quarantine, still sealed, and reported as an
+   * incident; `earshot repair` resolves it. Holds the metadata write lock while it decides and acts, so no other
+   * process's save is between its audio write and its row's commit. Runs on every open; the log is read only
+   * when something does not match.
+   */
+  private async reconcileAudio(): Promise<void> {
+    const rows = async (sql: Sql) => {
+      const rowsByOwner = new Map<string, Set<string>>();
+      const ownerOf = new Map<string, string>();
+      for (const o of await sql.all<{ id: string }>('SELECT id FROM owners')) rowsByOwner.set(o.id, new Set());
+      for (const r of await sql.all<{ id: string; owner_id: string }>('SELECT id, owner_id FROM recordings')) {
+        rowsByOwner.get(r.owner_id)?.add(r.id);
+        ownerOf.set(r.id, r.owner_id);
+      }
+      return { rowsByOwner, ownerOf };
+    };
+    const first = await this.db.transaction(async (sql) => this.vault.mismatches((await rows(sql)).rowsByOwner));
+    if (first.files.length === 0 && first.blobs.length === 0) return;
+    // Evidence, read outside the lock (verification reads the whole log); the mismatches are taken again under it.
+    const chain = await this.audit.verify();
+    const erased = new Set<string>();
+    const created = new Set<string>();
+    const deleted = new Set<string>();
+    for (const e of await this.audit.list()) {
+      if (e.type === 'owner.erased' && e.ownerId) erased.add(e.ownerId);
+      if (e.type === 'recording.created' && e.recordingId) created.add(e.recordingId);
+      if (e.type === 'recording.deleted' && e.recordingId) deleted.add(e.recordingId);
+      const swept = e.type === 'retention.swept' ? e.detail?.['recordingIds'] : undefined;
+      if (typeof swept === 'string') for (const id of swept.split(',')) deleted.add(id);
+    }
+    const now = this.clock.now();
+    const outcome = await this.db.transaction(async (sql) => {
+      const { rowsByOwner, ownerOf } = await rows(sql);
+      const found = await this.vault.mismatches(rowsByOwner);
+      const done = { filesRemoved: 0, blobsRemoved: 0, quarantined: [] as QuarantinedItem[] };
+      for (const ownerId of found.files) {
+        if (chain.ok && erased.has(ownerId)) {
+          await this.vault.removeOwner(ownerId);
+          done.filesRemoved++;
+        } else {
+          const reason = chain.ok ? 'the file of an owner who does not exist, whose erasure the audit log does not show' : 'the audit log does not verify';
+          done.quarantined.push(await this.quarantine.addOwnerFile({ ownerId, reason, at: now }, (dest) => this.vault.moveOwnerFile(ownerId, dest)));
+        }
+      }
+      const toDelete = new Map<string, string[]>();
+      for (const b of found.blobs) {
+        const elsewhere = ownerOf.get(b.recordingId);
+        const orphan = chain.ok && elsewhere === undefined && (!created.has(b.recordingId) || deleted.has(b.recordingId));
+        if (orphan) {
+          toDelete.set(b.ownerId, [...(toDelete.get(b.ownerId) ?? []), b.recordingId]);
+          continue;
+        }
+        const sealed = await this.vault.get(b.ownerId, b.recordingId);
+        if (!sealed) continue;
+        const reason =
+          elsewhere !== undefined
+            ? "its recording's row is filed under another owner"
+            : chain.ok
+              ? 'its recording was stored, and the audit log shows no deletion of it'
+              : 'the audit log does not verify';
+        done.quarantined.push(await this.quarantine.addBlob({ ownerId: b.ownerId, recordingId: b.recordingId, sealed, reason, at: now }));
+        await this.vault.delete(b.ownerId, [b.recordingId]);
+      }
+      for (const [ownerId, ids] of toDelete) {
+        await this.vault.delete(ownerId, ids);
+        done.blobsRemoved += ids.length;
+      }
+      for (const q of done.quarantined) {
+        await this.audit.appendIn(sql, { type: 'incident', ...(q.recordingId ? { recordingId: q.recordingId } : {}), detail: { kind: 'quarantined', item: q.id, what: q.kind, reason: q.reason } });
+      }
+      return done;
+    });
+    if (outcome.filesRemoved > 0 || outcome.blobsRemoved > 0) {
+      this.logger.info('removed audio left behind by an interrupted delete or erasure', { filesRemoved: outcome.filesRemoved, blobsRemoved: outcome.blobsRemoved });
+    }
+    if (outcome.quarantined.length > 0) {
+      this.logger.warn('audio that does not match the metadata was moved to quarantine, not deleted: see `earshot repair`', { items: outcome.quarantined.length });
+    }
+  }
+
+  /** What is in quarantine (earshot repair, earshot status). */
+  quarantined(): Promise<QuarantinedItem[]> {
+    return this.quarantine.list();
   }
 
   /**
-   * Removes audio that has no recording row and files of owners that do not exist (what a crash between an
-   * audio step and its metadata commit leaves; see audio-vault.ts). Holds the metadata write lock, so no
-   * other process's save is between its audio write and its row's commit. Runs on every open.
+   * Puts a quarantined item back where the metadata now says it belongs: a blob into the file of the owner whose
+   * row names its recording (it opens only if it really is theirs), an owner's file back if that owner exists
+   * and has no file. Refused (BAD_ARGUMENT) when there is nowhere to put it.
    */
-  private async reconcileAudio(): Promise<void> {
-    const removed = await this.db.transaction(async (sql) => {
-      const rowsByOwner = new Map<string, Set<string>>();
-      for (const o of await sql.all<{ id: string }>('SELECT id FROM owners')) rowsByOwner.set(o.id, new Set());
-      for (const r of await sql.all<{ id: string; owner_id: string }>('SELECT id, owner_id FROM recordings')) rowsByOwner.get(r.owner_id)?.add(r.id);
-      return this.vault.reconcile(rowsByOwner);
+  async restoreQuarantined(id: string): Promise<{ restoredTo: string }> {
+    const item = await this.quarantine.get(id);
+    return this.db.transaction(async (sql) => {
+      if (item.kind === 'blob') {
+        const owner = (await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [item.recordingId]))?.owner_id;
+        if (owner === undefined) throw new EarshotError('BAD_ARGUMENT', `no recording row names ${item.recordingId}: nothing to restore it to (discard it instead)`);
+        await this.vault.put(owner, item.recordingId!, await fs.readFile(this.quarantine.blobPath(id)));
+        await this.quarantine.remove(id);
+        return { restoredTo: owner };
+      }
+      const owner = item.foundInOwnerFile;
+      const exists = await sql.get('SELECT 1 AS x FROM owners WHERE id = ?', [owner]);
+      if (!exists) throw new EarshotError('BAD_ARGUMENT', `owner ${owner} does not exist: nothing to restore the file to (discard it instead)`);
+      if ((await this.vault.owners()).includes(owner)) throw new EarshotError('BAD_ARGUMENT', `owner ${owner} has an audio file again; move the quarantined file by hand if it is the right one`);
+      await fs.mkdir(this.vault.dir, { recursive: true, mode: 0o700 });
+      await fs.rename(this.quarantine.filePath(id), path.join(this.vault.dir, `${owner}.db`));
+      await fs.rename(`${this.quarantine.filePath(id)}-wal`, path.join(this.vault.dir, `${owner}.db-wal`)).catch(() => undefined);
+      await this.quarantine.remove(id);
+      return { restoredTo: owner };
     });
-    if (removed.filesRemoved > 0 || removed.blobsRemoved > 0) {
-      this.logger.info('removed audio left behind by an interrupted delete or erasure', { ...removed });
-    }
+  }
+
+  /** Deletes a quarantined item for good. */
+  async discardQuarantined(id: string): Promise<QuarantinedItem> {
+    const item = await this.quarantine.get(id);
+    await this.quarantine.remove(id);
+    return item;
   }
 
   /** Lets go of audio files another process erased (the daemon calls this periodically), releasing their space. */
   releaseErasedFiles(): Promise<void> {
     return this.vault.releaseStale();
-  }
-
-  /**
-   * Crypto-shredding: destroy the owner's wrapped key, delete their rows (recordings, consent, outbox), and in
-   * the same transaction re-wrap every remaining data key under a *new* device key, destroying the old one.
-   * That last step is what makes a copy of the database taken before the erasure (a backup, a stale WAL)
-   * useless: its wrapped key for this owner needs a device key that no longer exists. Then the owner's audio
-   * file is removed, and the metadata database's WAL is checkpointed and vacuumed so the freed pages leave
-   * the files too. Audit entries stay (the chain must verify) but their personal parts were sealed under the
-   * destroyed key and are now unreadable.
-   */
-  async eraseOwner(
-    ownerId: string,
-    opts: { vacuum?: 'incremental' | 'full' | 'none'; reason?: string; /** Where the request came from, recorded in the audit entry. */ source?: string; /** Called once the key is destroyed and the rows deleted (committed). */ onShredded?: () => void } = {},
-  ): Promise<EraseResult> {
-    const vacuum = opts.vacuum ?? 'incremental';
-    const { result } = await this.rekey('erasure', (sql) => this.eraseIn(sql, ownerId, opts.reason ?? 'owner-request', opts.source));
-    opts.onShredded?.();
-    // If this fails (or the process dies first), the next open's reconcile removes the file: its owner is gone.
-    await this.vault.removeOwner(ownerId);
-    if (vacuum !== 'none') await this.compact({ full: vacuum === 'full' });
-    return result;
-  }
-
-  private async eraseIn(sql: Sql, ownerId: string, reason: string, source?: string): Promise<EraseResult> {
-    await this.owners.requireRow(sql, ownerId);
-    const recordings = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM recordings WHERE owner_id = ?', [ownerId]))?.n ?? 0;
-    const consentEvents = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM consent WHERE owner_id = ?', [ownerId]))?.n ?? 0;
-    // Overwrite first: with secure_delete the old page content is zeroed, and the key is gone before any row is.
-    await sql.run('UPDATE owners SET wrapped_key = zeroblob(length(wrapped_key)), sealed_profile = zeroblob(length(sealed_profile)) WHERE id = ?', [ownerId]);
-    await sql.run('DELETE FROM outbox WHERE owner_id = ?', [ownerId]);
-    await sql.run('DELETE FROM consent WHERE owner_id = ?', [ownerId]);
-    await sql.run('DELETE FROM recordings WHERE owner_id = ?', [ownerId]);
-    await sql.run('DELETE FROM owners WHERE id = ?', [ownerId]);
-    await this.owners.clearActiveIf(sql, ownerId);
-    await this.audit.appendIn(sql, { type: 'owner.erased', ownerId, detail: { recordings, consentEvents, reason, ...(source !== undefined ? { source } : {}) } });
-    return { ownerId, recordings, consentEvents };
-  }
-
-  /**
-   * Ownership transfer (device sold or handed on): shreds every existing owner (with a device-key rotation,
-   * as in eraseOwner), then adds the new owner and makes them active. Export first
-   * (privacy/erasure transferDevice) if the previous owners asked.
-   */
-  async transferTo(newOwnerName: string, opts: { retentionDays?: number; localOnly?: boolean } = {}): Promise<{ ownerId: string; erased: EraseResult[] }> {
-    const { result: erased } = await this.rekey('ownership-transfer', async (sql) => {
-      const ids = (await sql.all<{ id: string }>('SELECT id FROM owners ORDER BY created_at, id')).map((r) => r.id);
-      const out: EraseResult[] = [];
-      for (const id of ids) out.push(await this.eraseIn(sql, id, 'ownership-transfer'));
-      await this.audit.appendIn(sql, { type: 'owner.transferred', detail: { erasedOwners: ids.length } });
-      return out;
-    });
-    for (const e of erased) await this.vault.removeOwner(e.ownerId);
-    await this.compact();
-    const ownerId = await this.owners.add(newOwnerName, opts);
-    await this.owners.use(ownerId);
-    return { ownerId, erased };
   }
 
   /**
@@ -345,45 +380,24 @@ export class RecordingStore {
   }
 
   /**
-   * Re-wrap every data key (and the device data key) under a new KEK; recordings are untouched.
-   * Crash-safe: new key staged as a second file → one transaction re-wraps and records the new key id →
-   * the key file is atomically replaced. On open, the key id the database names decides which file is used.
+   * Inside the rekeying unit of work: re-wrap every remaining data key (and the device data key) under the
+   * staged KEK; recordings are untouched. Crash-safe: the new key is staged as a second file → this transaction
+   * re-wraps and records the new key id → the key file is atomically replaced. On open, the key id the database
+   * names decides which file is used.
    */
-  async rotateKeys(): Promise<{ from: string; to: string; owners: number }> {
-    const r = await this.rekey('rotation', async () => undefined);
-    return { from: r.from, to: r.to, owners: r.owners };
-  }
-
-  /** Runs `change` and a KEK rotation in one transaction (see rotateKeys for the crash-safety protocol). */
-  private async rekey<T>(reason: string, change: (sql: Sql) => Promise<T>): Promise<{ result: T; from: string; to: string; owners: number }> {
-    const from = this.keys.kekId;
-    const next = await this.keyStore.stageNext();
-    let out: { result: T; owners: number };
-    try {
-      out = await this.db.transaction(async (sql) => {
-        const result = await change(sql);
-        const rows = await sql.all<{ id: string }>('SELECT id FROM owners ORDER BY id');
-        for (const r of rows) {
-          const k = await this.keys.require(sql, r.id);
-          await sql.run('UPDATE owners SET wrapped_key = ? WHERE id = ?', [this.keys.rewrap(k, next), r.id]);
-        }
-        await setMeta(sql, META.deviceDataKey, next.wrap(this.deviceDataKey, deviceKeyWrapAad(next.id)));
-        await setMeta(sql, META.kekId, next.id);
-        await this.audit.appendIn(sql, { type: 'key.rotated', detail: { from, to: next.id, owners: rows.length, reason } });
-        return { result, owners: rows.length };
-      });
-    } catch (e) {
-      // The database still names the old key: drop the staged one (a crash here is handled on open instead).
-      await this.keyStore.discardNext();
-      throw e;
+  private async rewrapAll(sql: Sql, next: KeyEncryptionKey): Promise<void> {
+    const rows = await sql.all<{ id: string }>('SELECT id FROM owners ORDER BY id');
+    for (const r of rows) {
+      const k = await this.keys.require(sql, r.id);
+      await sql.run('UPDATE owners SET wrapped_key = ? WHERE id = ?', [this.keys.rewrap(k, next), r.id]);
     }
-    this.keys.useKek(next);
-    await this.keyStore.commitNext(next.id);
-    return { result: out.result, from, to: next.id, owners: out.owners };
+    await setMeta(sql, META.deviceDataKey, next.wrap(this.deviceDataKey, deviceKeyWrapAad(next.id)));
+    await setMeta(sql, META.kekId, next.id);
   }
 
   /** Non-personal counters for `earshot status`. */
-  stats(): Promise<{ owners: number; recordings: number; outbox: number; auditEntries: number; schemaVersion: number; activeOwnerId: string | null }> {
+  async stats(): Promise<StoreStats> {
+    const quarantined = (await this.quarantine.list()).length;
     return this.db.exclusive(async (sql) => {
       const n = async (q: string) => (await sql.get<{ n: number }>(q))?.n ?? 0;
       return {
@@ -393,6 +407,7 @@ export class RecordingStore {
         auditEntries: (await this.loadAnchor(sql)).seq,
         schemaVersion: (await sql.get<{ user_version: number }>('PRAGMA user_version'))?.user_version ?? 0,
         activeOwnerId: (await getMetaText(sql, META.activeOwner)) ?? null,
+        quarantined,
       };
     });
   }
@@ -425,20 +440,11 @@ export class RecordingStore {
     }
     if (!ok) {
       this.logger.warn('the audit log does not end at its sealed head: entries were removed or added; run `earshot audit verify`');
-      await this.recordIncident({ kind: 'audit-tail-mismatch' });
-    }
-  }
-
-  async recordIncident(detail: Record<string, string | number | boolean | null>, ownerId?: string, recordingId?: string): Promise<void> {
-    try {
-      await this.audit.append({
-        type: 'incident',
-        ...(ownerId !== undefined ? { ownerId } : {}),
-        ...(recordingId !== undefined ? { recordingId } : {}),
-        detail,
-      });
-    } catch (e) {
-      this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: detail['kind'] ?? null });
+      try {
+        await this.audit.append({ type: 'incident', detail: { kind: 'audit-tail-mismatch' } });
+      } catch (e) {
+        this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: 'audit-tail-mismatch' });
+      }
     }
   }
 
@@ -458,4 +464,14 @@ export class RecordingStore {
     const a = JSON.parse(open(this.deviceDataKey, blob, auditAnchorAad(), 'sealed audit head').toString('utf8')) as AuditAnchor;
     return a;
   }
+}
+
+/** Each statement alone on the connection, committed on its own (single-statement repositories outside a unit of work). */
+function autocommitSql(db: SqliteDb): Sql {
+  return {
+    run: (q, p) => db.exclusive((sql) => sql.run(q, p)),
+    get: (q, p) => db.exclusive((sql) => sql.get(q, p)),
+    all: (q, p) => db.exclusive((sql) => sql.all(q, p)),
+    exec: (q) => db.exclusive((sql) => sql.exec(q)),
+  } as Sql;
 }

@@ -140,6 +140,18 @@ ALTER TABLE recordings DROP COLUMN sealed_audio;
   },
   {
     version: 4,
+    description: 'the consent ledger is sealed: each row under its owner\'s key with its position bound, and a sealed head per owner',
+    // Rows of earlier versions are sealed right after this migration, by RecordingStore.open (it holds the keys).
+    sql: `
+DROP TRIGGER consent_append_only;
+ALTER TABLE consent ADD COLUMN seal BLOB;
+ALTER TABLE owners ADD COLUMN sealed_consent_head BLOB;
+CREATE TRIGGER consent_append_only BEFORE UPDATE ON consent WHEN OLD.seal IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+`,
+  },
+  {
+    version: 5,
     description: "the owner's page: one-time pairing codes, browser sessions (hashed ids), notice acknowledgements",
     // Codes and session ids are stored as SHA-256 hashes only: a copy of the database pairs no browser. Which
     // owner a code or session is for is sealed under that owner's key (sealed_check / sealed_agent, associated

@@ -27,3 +27,10 @@ export const NOISE_AMPLITUDE = 1000;
 export const REFERENCE_SUPPRESSED_FRAMES = 5;
 /** Default classifier window when a model's input shape does not say. */
 export const DEFAULT_CLASSIFIER_WINDOW = 16;
+/** Streaming embedding model: mel rows per step (8 new + the first 3-tall convolution's 2 rows of context). */
+export const STREAM_INPUT_ROWS = 10;
+/**
+ * Steps from an empty state before a step's output is exact: its receptive field (76 rows) must lie inside
+ * what has been fed, and 9 earlier steps + this one feed 9 · 8 + 10 = 82 ≥ 76 rows.
+ */
+export const STREAM_WARMUP_STEPS = 9;

@@ -15,12 +15,20 @@
  * Track 0 is the reference; the others score the chunk grid shifted by multiples of 10 ms without another mel
  * call (mel rows sit on a 10 ms grid, so a shifted window's rows are already in the buffer).
  *
- * Embeddings are computed lazily per track (`ensureEmbeddings`), so a caller that skips the classifier in
- * silence also skips the embeddings; when it needs them again they are backfilled from the retained mel rows,
- * giving exactly the values an eager pipeline would have had.
+ * Embeddings come from the streaming embedding model (models/embedding_streaming.onnx, derived from the pinned
+ * window model by src/wakeword/streaming-embedding-generator.ts): each step takes a track's newest 8 + 2 mel
+ * rows and the state the previous step left, and yields exactly the window model's embedding of the last 76
+ * rows. All phases step together in one batched call (state batch = phase). A step needs the state of the
+ * chunk before; from an empty state, 9 warm-up steps (whose outputs are discarded) make the 10th exact, since
+ * the model's receptive field is 76 rows and 9 steps feed 82. So:
+ *  - a fresh or reset stream warms up on the rows of ones in front (they are part of the mel buffer);
+ *  - embeddings are still computed lazily (`ensureAllEmbeddings`), so a caller that skips the classifier in
+ *    silence also skips the model; when it needs them again the stream is resumed over the skipped chunks
+ *    (or re-warmed 9 chunks before the first missing one when that is cheaper) from the retained mel rows,
+ *    giving exactly the values an eager pipeline would have had.
  *
- * Privacy: raw audio lives only in the 1760-sample window, overwritten in place every chunk. Mel rows and
- * embeddings are features, not audio.
+ * Privacy: raw audio lives only in the 1760-sample window, overwritten in place every chunk. Mel rows,
+ * embeddings and model states are features, not audio.
  */
 import { EarshotError } from '../core/errors.js';
 import {
@@ -33,15 +41,19 @@ import {
   MEL_HOP_SAMPLES,
   MEL_ROWS_PER_CHUNK,
   MEL_WINDOW_SAMPLES,
+  STREAM_INPUT_ROWS,
+  STREAM_WARMUP_STEPS,
 } from './constants.js';
+import { EmbeddingStepper } from './embedding-stepper.js';
 import { ort, type Session } from './onnx-sessions.js';
 
 export interface FeatureModels {
   mel: Session;
+  /** The streaming embedding model (models/embedding_streaming.onnx), not the 76-row window model. */
   embedding: Session;
 }
 
-/** Embeddings of the warm-up noise, shared by every stream of a process (computing them costs ~40 embeddings). */
+/** Embeddings of the warm-up noise, shared by every stream of a process (computing them costs ~50 steps). */
 export interface NoiseEmbeddings {
   rows: number;
   data: Float32Array;
@@ -69,21 +81,34 @@ export async function melOf(mel: Session, samples: Float32Array): Promise<Float3
   return res;
 }
 
-/** The reference's `_get_embeddings`: mel over the whole clip, then windows of 76 rows every 8 rows, one batch. */
-export async function embeddingsOfClip(models: FeatureModels, samples: Float32Array): Promise<NoiseEmbeddings> {
-  const spec = await melOf(models.mel, samples);
-  const rows = spec.length / MEL_BINS;
-  const windows: number[] = [];
-  for (let i = 0; i + EMBEDDING_MEL_ROWS <= rows; i += MEL_ROWS_PER_CHUNK) windows.push(i);
-  const batch = new Float32Array(windows.length * EMBEDDING_MEL_ROWS * MEL_BINS);
-  windows.forEach((start, w) => batch.set(spec.subarray(start * MEL_BINS, (start + EMBEDDING_MEL_ROWS) * MEL_BINS), w * EMBEDDING_MEL_ROWS * MEL_BINS));
-  const { input, output } = io(models.embedding);
-  const out = await models.embedding.run({ [input]: new ort.Tensor('float32', batch, [windows.length, EMBEDDING_MEL_ROWS, MEL_BINS, 1]) });
-  const data = out[output]?.data as Float32Array;
-  return { rows: windows.length, data: Float32Array.from(data) };
+/** Window starts of the reference's `_get_embeddings`: 76 rows every 8 rows. */
+export function clipWindows(melRows: number): number {
+  return melRows < EMBEDDING_MEL_ROWS ? 0 : Math.floor((melRows - EMBEDDING_MEL_ROWS) / MEL_ROWS_PER_CHUNK) + 1;
 }
 
-class EmbeddingTrack {
+/**
+ * The reference's `_get_embeddings` (mel over the whole clip, then an embedding of every 76-row window, 8 rows
+ * apart), computed with the streaming model: the rows are fed 8 at a time after a few rows of zero padding in
+ * front, so that the first window's step is preceded by the 9 warm-up steps it needs (the padding lies outside
+ * every window's receptive field).
+ */
+export async function embeddingsOfClip(models: FeatureModels, samples: Float32Array): Promise<NoiseEmbeddings> {
+  const spec = await melOf(models.mel, samples);
+  const windows = clipWindows(spec.length / MEL_BINS);
+  const pad = STREAM_WARMUP_STEPS * MEL_ROWS_PER_CHUNK + STREAM_INPUT_ROWS - EMBEDDING_MEL_ROWS;
+  const rows = new Float32Array(spec.length + pad * MEL_BINS);
+  rows.set(spec, pad * MEL_BINS);
+  const stepper = new EmbeddingStepper(models.embedding, 1);
+  const data = new Float32Array(windows * EMBEDDING_DIM);
+  for (let j = 0; j < STREAM_WARMUP_STEPS + windows; j++) {
+    stepper.input.set(rows.subarray(j * MEL_ROWS_PER_CHUNK * MEL_BINS, (j * MEL_ROWS_PER_CHUNK + STREAM_INPUT_ROWS) * MEL_BINS));
+    const out = await stepper.step();
+    if (j >= STREAM_WARMUP_STEPS) data.set(out, (j - STREAM_WARMUP_STEPS) * EMBEDDING_DIM);
+  }
+  return { rows: windows, data };
+}
+
+export class EmbeddingTrack {
   /** Ring of embeddings indexed by chunk number (chunks ≤ 0 are the warm-up noise rows). */
   readonly rows = new Float32Array(EMBEDDING_BUFFER_MAX_ROWS * EMBEDDING_DIM);
   /** Chunk number held by each slot; NaN = empty. */
@@ -111,17 +136,25 @@ class EmbeddingTrack {
   has(chunk: number): boolean {
     return this.slotChunk[EmbeddingTrack.slot(chunk)] === chunk;
   }
+
+  store(chunk: number, data: Float32Array): void {
+    const slot = EmbeddingTrack.slot(chunk);
+    this.rows.set(data, slot * EMBEDDING_DIM);
+    this.slotChunk[slot] = chunk;
+  }
 }
 
 export class FeatureStream {
   /**
    * Mel rows that are ones at start (absolute indices 0..83): the reference's ones(76, 32) plus 8 more rows of
    * ones in front, so shifted tracks can read up to 7 rows further back. Track 0 reads exactly the reference's.
+   * The streaming model's warm-up before chunk 1 reads rows from 0 on (9 steps of 8 + 10 rows, 7 rows back).
    */
   static readonly INITIAL_ROWS = EMBEDDING_MEL_ROWS + MEL_ROWS_PER_CHUNK;
+  /** Absolute end row of chunk 1 (the first chunk's window is 1280 samples: 5 rows). */
+  private static readonly FIRST_CHUNK_END = FeatureStream.INITIAL_ROWS + melRowsFor(FRAME_SAMPLES);
 
   private readonly melIO: { input: string; output: string };
-  private readonly embIO: { input: string; output: string };
   /** The last ≤ 1760 samples, right-aligned. */
   private readonly raw = new Float32Array(MEL_WINDOW_SAMPLES);
   private rawCount = 0;
@@ -133,23 +166,27 @@ export class FeatureStream {
   private readonly mel = new Float32Array(2 * MEL_BUFFER_MAX_ROWS * MEL_BINS);
   private melStart = 0;
   private melRows = 0;
-  /** Absolute index of the next mel row (the initial ones rows are 0..75). */
+  /** Absolute index of the next mel row (the initial ones rows are 0..83). */
   private melTotal = 0;
   /** Absolute end row of each chunk's mel output, by chunk number (ring). */
   private readonly chunkMelEnd = new Float64Array(EMBEDDING_BUFFER_MAX_ROWS);
-  private readonly embInput = new Float32Array(EMBEDDING_MEL_ROWS * MEL_BINS);
-  private readonly embTensor: ort.Tensor;
-  private readonly tracks: EmbeddingTrack[];
+  protected readonly tracks: EmbeddingTrack[];
+  /** All phases step together: the stepper's batch index is the phase. */
+  private readonly stepper: EmbeddingStepper | undefined;
+  /** Chunk of the last streaming step (the stepper's state is the state after it); NaN = empty state. */
+  private streamChunk = Number.NaN;
+  /** First chunk whose step output is exact since the state was last emptied. */
+  private exactFrom = Number.POSITIVE_INFINITY;
   /** Chunks processed so far; the newest chunk's number. */
   chunks = 0;
-  /** Embeddings computed (for metrics and the gating test); several may share one batched model call. */
+  /** Embeddings computed and kept, per phase (for metrics and the gating test); warm-up steps not included. */
   embeddingCalls = 0;
-  /** Batched embedding input for the usual case (one new embedding per phase), reused every frame. */
-  private batchInput: Float32Array | undefined;
-  private batchTensor: ort.Tensor | undefined;
+  /** Times the stream was resumed over skipped chunks, and re-warmed from an empty state (start-up included). */
+  resumes = 0;
+  rewarms = 0;
 
   constructor(
-    private readonly models: FeatureModels,
+    protected readonly models: { mel: Session; embedding?: Session },
     private readonly noise: NoiseEmbeddings,
     readonly phases: number,
   ) {
@@ -157,10 +194,9 @@ export class FeatureStream {
       throw new EarshotError('BAD_ARGUMENT', `phases must be an integer from 1 to ${MEL_ROWS_PER_CHUNK} (got ${phases})`);
     }
     this.melIO = io(models.mel);
-    this.embIO = io(models.embedding);
     this.rawTensor = new ort.Tensor('float32', this.raw, [1, MEL_WINDOW_SAMPLES]);
     this.firstTensor = new ort.Tensor('float32', this.firstWindow, [1, FRAME_SAMPLES]);
-    this.embTensor = new ort.Tensor('float32', this.embInput, [1, EMBEDDING_MEL_ROWS, MEL_BINS, 1]);
+    this.stepper = models.embedding ? new EmbeddingStepper(models.embedding, phases) : undefined;
     this.tracks = Array.from({ length: phases }, (_, p) => new EmbeddingTrack(Math.round((p * MEL_ROWS_PER_CHUNK) / phases), noise));
     this.resetMel();
   }
@@ -182,6 +218,16 @@ export class FeatureStream {
     this.chunkMelEnd.fill(0);
     this.chunks = 0;
     for (let p = 0; p < this.tracks.length; p++) this.tracks[p] = new EmbeddingTrack(this.tracks[p]!.offsetRows, this.noise);
+    // The model state is derived from the mel rows just dropped: it goes with them.
+    this.stepper?.reset();
+    this.stepper?.input.fill(0);
+    this.streamChunk = Number.NaN;
+    this.exactFrom = Number.POSITIVE_INFINITY;
+  }
+
+  /** Streaming-model calls made (warm-up steps included; each call covers every phase). */
+  get streamSteps(): number {
+    return this.stepper?.calls ?? 0;
   }
 
   /** Consumes exactly one 1280-sample chunk: updates the raw window and appends its mel rows. */
@@ -225,9 +271,14 @@ export class FeatureStream {
     this.melTotal += rows;
   }
 
+  /** Absolute end row of chunk c's mel output; chunks ≤ 0 stand for the rows of ones before the first chunk. */
+  private chunkEnd(chunk: number): number {
+    return chunk >= 1 ? this.chunkMelEnd[EmbeddingTrack.slot(chunk)]! : FeatureStream.FIRST_CHUNK_END + MEL_ROWS_PER_CHUNK * (chunk - 1);
+  }
+
   /** Absolute mel row where chunk c's embedding window ends on track p. */
-  private windowEnd(track: EmbeddingTrack, chunk: number): number {
-    return this.chunkMelEnd[EmbeddingTrack.slot(chunk)]! - track.offsetRows;
+  protected windowEnd(track: EmbeddingTrack, chunk: number): number {
+    return this.chunkEnd(chunk) - track.offsetRows;
   }
 
   /** True when chunk c's embedding on track p was computed from real mel rows only (no initial ones). */
@@ -241,73 +292,60 @@ export class FeatureStream {
     return this.embeddingIsReal(phase, this.chunks - window + 1);
   }
 
-  /** Computes any of the last `window` embeddings of track p that are missing (all of them after a gap). */
-  async ensureEmbeddings(phase: number, window: number): Promise<void> {
-    const track = this.tracks[phase]!;
-    for (let c = Math.max(1, this.chunks - window + 1); c <= this.chunks; c++) {
-      if (!track.has(c)) await this.computeEmbedding(track, c);
-    }
+  /** Computes any of the last `window` embeddings of track p that are missing (phases step together, so all of them). */
+  async ensureEmbeddings(_phase: number, window: number): Promise<void> {
+    return this.ensureAllEmbeddings(window);
   }
 
   /**
-   * Computes every missing embedding of the last `window` chunks on all tracks in one batched model call.
-   * With several phases each frame needs one new embedding per phase; one call of batch 2 costs 2–5 % less
-   * than two calls of batch 1 here (interleaved A/B, test/fixtures/MEASUREMENTS.md §6). One phase: the plain call.
+   * Computes every missing embedding of the last `window` chunks on all tracks: one streaming step per chunk,
+   * all phases in one batched call. Resumes from the held state when it is at most 9 chunks behind the first
+   * missing embedding (the quiet gate's skipped chunks are run through the stream); otherwise empties the state
+   * and warms up over the 9 chunks before it.
    */
   async ensureAllEmbeddings(window: number): Promise<void> {
-    const todo: { track: EmbeddingTrack; chunk: number }[] = [];
-    for (const track of this.tracks) {
-      for (let c = Math.max(1, this.chunks - window + 1); c <= this.chunks; c++) if (!track.has(c)) todo.push({ track, chunk: c });
+    const stepper = this.stepper;
+    if (!stepper) throw new EarshotError('INTERNAL', 'feature stream without a streaming embedding model');
+    const from = Math.max(1, this.chunks - window + 1);
+    let first = Number.NaN;
+    for (let c = from; c <= this.chunks; c++) {
+      if (!this.tracks[0]!.has(c)) {
+        first = c;
+        break;
+      }
     }
-    if (todo.length === 0) return;
-    if (todo.length === 1) return this.computeEmbedding(todo[0]!.track, todo[0]!.chunk);
-    const per = EMBEDDING_MEL_ROWS * MEL_BINS;
-    let input: Float32Array;
-    let tensor: ort.Tensor;
-    if (todo.length === this.tracks.length) {
-      // The steady state: reuse one buffer and tensor.
-      this.batchInput ??= new Float32Array(this.tracks.length * per);
-      this.batchTensor ??= new ort.Tensor('float32', this.batchInput, [this.tracks.length, EMBEDDING_MEL_ROWS, MEL_BINS, 1]);
-      input = this.batchInput;
-      tensor = this.batchTensor;
+    if (Number.isNaN(first)) return;
+    let start: number;
+    const held = this.streamChunk;
+    if (held < first && held >= first - 1 - STREAM_WARMUP_STEPS && held >= this.exactFrom - 1) {
+      start = held + 1;
+      if (held < this.chunks - 1) this.resumes++; // it had fallen behind (the quiet gate skipped chunks)
     } else {
-      // A back-fill after the quiet gate: rare, sized to what is missing.
-      input = new Float32Array(todo.length * per);
-      tensor = new ort.Tensor('float32', input, [todo.length, EMBEDDING_MEL_ROWS, MEL_BINS, 1]);
+      this.rewarms++;
+      stepper.reset();
+      start = first - STREAM_WARMUP_STEPS;
+      this.exactFrom = first;
     }
-    todo.forEach(({ track, chunk }, i) => input.set(this.melWindow(track, chunk), i * per));
-    const out = await this.models.embedding.run({ [this.embIO.input]: tensor });
-    const data = out[this.embIO.output]?.data as Float32Array | undefined;
-    if (!data || data.length !== todo.length * EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected embedding model output size');
-    this.embeddingCalls += todo.length;
-    todo.forEach(({ track, chunk }, i) => this.storeEmbedding(track, chunk, data.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM)));
-    if (input !== this.batchInput) input.fill(0);
+    const per = STREAM_INPUT_ROWS * MEL_BINS;
+    for (let k = start; k <= this.chunks; k++) {
+      for (let p = 0; p < this.tracks.length; p++) stepper.input.set(this.rowsEnding(this.windowEnd(this.tracks[p]!, k), STREAM_INPUT_ROWS), p * per);
+      const out = await stepper.step();
+      this.streamChunk = k;
+      if (k < this.exactFrom || k < 1) continue;
+      for (let p = 0; p < this.tracks.length; p++) this.tracks[p]!.store(k, out.subarray(p * EMBEDDING_DIM, (p + 1) * EMBEDDING_DIM));
+      this.embeddingCalls += this.tracks.length;
+    }
   }
 
-  /** The 76 mel rows chunk c's embedding reads on a track (a view into the mel buffer). */
-  private melWindow(track: EmbeddingTrack, chunk: number): Float32Array {
-    const end = this.windowEnd(track, chunk);
-    const start = end - EMBEDDING_MEL_ROWS;
+  /** `rows` mel rows ending at absolute row `end` (a view into the mel buffer). */
+  protected rowsEnding(end: number, rows: number): Float32Array {
+    const start = end - rows;
     const oldest = this.melTotal - this.melRows;
-    if (start < oldest) throw new EarshotError('INTERNAL', `mel rows for chunk ${chunk} are no longer held`);
+    if (start < oldest) throw new EarshotError('INTERNAL', `mel rows from ${start} are no longer held`);
     const from = (this.melStart + (start - oldest)) * MEL_BINS;
-    return this.mel.subarray(from, from + EMBEDDING_MEL_ROWS * MEL_BINS);
+    return this.mel.subarray(from, from + rows * MEL_BINS);
   }
 
-  private storeEmbedding(track: EmbeddingTrack, chunk: number, data: Float32Array): void {
-    const slot = EmbeddingTrack.slot(chunk);
-    track.rows.set(data, slot * EMBEDDING_DIM);
-    track.slotChunk[slot] = chunk;
-  }
-
-  private async computeEmbedding(track: EmbeddingTrack, chunk: number): Promise<void> {
-    this.embInput.set(this.melWindow(track, chunk));
-    const out = await this.models.embedding.run({ [this.embIO.input]: this.embTensor });
-    this.embeddingCalls++;
-    const data = out[this.embIO.output]?.data as Float32Array | undefined;
-    if (!data || data.length !== EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected embedding model output size');
-    this.storeEmbedding(track, chunk, data);
-  }
   /** Copies the last `window` embeddings of track p (oldest first) into `out` (window × 96). */
   copyWindow(phase: number, window: number, out: Float32Array): void {
     const track = this.tracks[phase]!;

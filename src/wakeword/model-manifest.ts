@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EarshotError } from '../core/errors.js';
 
-export type ModelKind = 'mel' | 'embedding' | 'wakeword' | 'vad';
+/** `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom). */
+export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'wakeword' | 'vad';
 
 export type ModelSource =
   /** A file inside an installed npm package (path relative to the package root). */
@@ -21,6 +22,17 @@ export type ModelSource =
 export interface TensorInfo {
   name: string;
   shape: (number | string)[];
+}
+
+/** Provenance of a model generated from another pinned model. */
+export interface DerivedFrom {
+  /** Name of the source entry in the same manifest. */
+  model: string;
+  /** The source's SHA-256 (must equal that entry's pin). */
+  sha256: string;
+  /** The generator (a file of this repository) and its version; same source + same version → same bytes. */
+  generator: string;
+  generatorVersion: string;
 }
 
 export interface ModelEntry {
@@ -34,6 +46,7 @@ export interface ModelEntry {
   bytes?: number;
   licence: string;
   licenceNote?: string;
+  derivedFrom?: DerivedFrom;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
 }
@@ -49,7 +62,7 @@ export interface ModelManifest {
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_MANIFEST = path.join(PROJECT_ROOT, 'models', 'manifest.json');
 
-const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'wakeword', 'vad'];
+const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'wakeword', 'vad'];
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 function invalid(file: string, where: string, problem: string): EarshotError {
@@ -93,6 +106,15 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
     } else {
       throw invalid(file, `${at}/source`, 'must be { type: "npm", package, version, path } or { type: "local", path }');
     }
+    let derivedFrom: DerivedFrom | undefined;
+    if (m['derivedFrom'] !== undefined) {
+      const d = m['derivedFrom'] as Record<string, unknown> | null;
+      for (const k of ['model', 'sha256', 'generator', 'generatorVersion'] as const) {
+        if (typeof d?.[k] !== 'string' || d[k] === '') throw invalid(file, `${at}/derivedFrom/${k}`, 'is required (a string)');
+      }
+      if (!SHA256_RE.test(d!['sha256'] as string)) throw invalid(file, `${at}/derivedFrom/sha256`, 'must be 64 lowercase hex digits');
+      derivedFrom = { model: d!['model'] as string, sha256: d!['sha256'] as string, generator: d!['generator'] as string, generatorVersion: d!['generatorVersion'] as string };
+    }
     return {
       name: m['name'],
       kind: m['kind'] as ModelKind,
@@ -102,9 +124,18 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
       ...(typeof m['bytes'] === 'number' ? { bytes: m['bytes'] } : {}),
       licence: m['licence'],
       ...(typeof m['licenceNote'] === 'string' ? { licenceNote: m['licenceNote'] } : {}),
+      ...(derivedFrom ? { derivedFrom } : {}),
       inputs: checkTensors(file, `${at}/inputs`, m['inputs']),
       outputs: checkTensors(file, `${at}/outputs`, m['outputs']),
     };
+  });
+  // A derived model's provenance must point at a pinned source with the same hash: otherwise the pin of the
+  // derived file would vouch for bytes made from something else.
+  models.forEach((m, i) => {
+    if (!m.derivedFrom) return;
+    const src = models.find((x) => x.name === m.derivedFrom!.model);
+    if (!src || src.derivedFrom) throw invalid(file, `/models/${i}/derivedFrom/model`, `must name a pinned source model (got '${m.derivedFrom.model}')`);
+    if (src.sha256 !== m.derivedFrom.sha256) throw invalid(file, `/models/${i}/derivedFrom/sha256`, `does not match the pinned sha256 of '${src.name}'`);
   });
   return { manifestVersion: 1, models, dir: path.dirname(file) };
 }
@@ -195,16 +226,28 @@ export interface VerifyResult {
   kind: ModelKind;
   file: string;
   ok: boolean;
+  /** For a derived model: regenerating it from its pinned source gave the pinned hash. */
+  regenerated?: boolean;
   code?: string;
   message?: string;
 }
 
-/** Checks every entry (for `earshot models verify`); never throws for a single bad model. */
+/**
+ * Checks every entry (for `earshot models verify`); never throws for a single bad model. A derived model is
+ * also regenerated from its verified source, and must give its pinned hash again.
+ */
 export async function verifyAll(manifest: ModelManifest): Promise<VerifyResult[]> {
   const out: VerifyResult[] = [];
   for (const entry of manifest.models) {
     try {
       const v = await readVerifiedModel(manifest, entry);
+      if (entry.derivedFrom) {
+        // Loaded only here: the generator (and its protobuf library) is not needed to run the detector.
+        const { verifyRegenerated } = await import('./derived-model.js');
+        await verifyRegenerated(manifest, entry);
+        out.push({ name: entry.name, kind: entry.kind, file: v.path, ok: true, regenerated: true });
+        continue;
+      }
       out.push({ name: entry.name, kind: entry.kind, file: v.path, ok: true });
     } catch (e) {
       const err = e as EarshotError;

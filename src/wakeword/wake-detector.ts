@@ -13,8 +13,13 @@ import { openClassifier, openModel, type Classifier } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
-/** Default phases: 2 (reference grid + 40 ms shift); see test/fixtures/MEASUREMENTS.md. */
-export const DEFAULT_PHASES = 2;
+/**
+ * Default phases: 4 (the reference grid and the grid shifted by 20, 40 and 60 ms). With the streaming embedding
+ * model all phases step in one batched call, so 4 phases cost about what 1 phase did with the window model and
+ * buy the most robustness per millisecond (test/fixtures/MEASUREMENTS.md §1 and §4). The device config default
+ * (config/defaults.ts) holds the same value; detect.test.ts keeps them equal.
+ */
+export const DEFAULT_PHASES = 4;
 /** Default quiet gate: about −55 dBFS. Quieter audio cannot carry a wake word to a far-field microphone. */
 export const DEFAULT_QUIET_RMS = 58;
 const VAD_SPEECH_PROBABILITY = 0.5;
@@ -40,11 +45,14 @@ export interface LoadedWakeModels {
   classifiers: Classifier[];
 }
 
-/** Verifies and opens the mel and embedding models and one classifier per word (in parallel). */
+/**
+ * Verifies and opens the mel model, the streaming embedding model and one classifier per word (in parallel).
+ * The window embedding model is not loaded: it is only the streaming model's source and the tests' oracle.
+ */
 export async function loadWakeModels(manifest: ModelManifest, words: string[]): Promise<LoadedWakeModels> {
   const [mel, embedding, ...classifiers] = await Promise.all([
     openModel(manifest, modelOfKind(manifest, 'mel')),
-    openModel(manifest, modelOfKind(manifest, 'embedding')),
+    openModel(manifest, modelOfKind(manifest, 'embedding-stream')),
     ...words.map((w) => openClassifier(manifest, w)),
   ]);
   return { features: { mel: mel!, embedding: embedding! }, classifiers: classifiers as Classifier[] };

@@ -85,12 +85,17 @@ export class WakeScorer {
   }
 
   static async create(models: FeatureModels, classifiers: Classifier[], opts: WakeScorerOptions = {}): Promise<WakeScorer> {
-    if (classifiers.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
     const noise = await noiseEmbeddings(models);
+    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1), noise.rows, classifiers, opts);
+  }
+
+  /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
+  static withStream(stream: FeatureStream, noiseRows: number, classifiers: Classifier[], opts: Pick<WakeScorerOptions, 'quietRms'> = {}): WakeScorer {
+    if (classifiers.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
     for (const c of classifiers) {
-      if (c.window > noise.rows) throw new EarshotError('MODEL_LOAD_FAILED', `wake-word model ${c.name} needs ${c.window} embeddings; at most ${noise.rows} are supported`);
+      if (c.window > noiseRows) throw new EarshotError('MODEL_LOAD_FAILED', `wake-word model ${c.name} needs ${c.window} embeddings; at most ${noiseRows} are supported`);
     }
-    return new WakeScorer(new FeatureStream(models, noise, opts.phases ?? 1), classifiers, opts.quietRms);
+    return new WakeScorer(stream, classifiers, opts.quietRms);
   }
 
   get phases(): number {
@@ -102,8 +107,14 @@ export class WakeScorer {
     return this.stream.chunks;
   }
 
+  /** Embeddings computed and kept (per phase), warm-up steps not included. */
   get embeddingCalls(): number {
     return this.stream.embeddingCalls;
+  }
+
+  /** Streaming-model calls (one per chunk for all phases, warm-up steps included), resumes and re-warms. */
+  get streamStats(): { steps: number; resumes: number; rewarms: number } {
+    return { steps: this.stream.streamSteps, resumes: this.stream.resumes, rewarms: this.stream.rewarms };
   }
 
   /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */
@@ -169,8 +180,8 @@ export class WakeScorer {
       }
       frame.gated[w] = false;
       let best = 0;
+      // The widest window was ensured above for every phase; a narrower one is a suffix of it.
       for (let p = 0; p < this.stream.phases; p++) {
-        await this.stream.ensureEmbeddings(p, window);
         this.stream.copyWindow(p, window, st.input);
         const score = await this.classify(st);
         // The reference zeroes each classifier's first 5 predictions.

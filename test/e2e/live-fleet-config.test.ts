@@ -15,7 +15,10 @@ import { readWavFile } from '../../src/audio/wav.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runDaemon, type DaemonEvent } from '../../src/daemon.js';
 import { generateFleetKeyPair, pushFleetDocument, signFleetDocument } from '../../src/fleet/index.js';
-import { initDataDir, RecordingStore } from '../../src/store/index.js';
+import { defaultConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir } from '../../src/store/index.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const clip = async (name: string) => (await readWavFile(path.join(ROOT, 'test', 'fixtures', 'wake', name))).pcm16k;
@@ -52,9 +55,9 @@ describe('live fleet configuration in the running daemon', () => {
     const forger = generateFleetKeyPair();
     const dataDir = path.join(work, 'data');
     await initDataDir(dataDir, { deviceId: 'spk-live' });
-    const store = await RecordingStore.open({ dataDir, deviceId: 'spk-live' });
-    await store.owners.add('Live Owner');
-    await store.close();
+    const { app, close } = await openApp({ config: { ...defaultConfig(), dataDir }, deviceId: 'spk-live', logger: silentLogger });
+    await app.addOwner({ name: 'Live Owner', source: 'test' });
+    await close();
     const configFile = path.join(work, 'config.json');
     await fs.writeFile(
       configFile,

@@ -110,7 +110,7 @@ describe('no pre-wake audio persists (real earshot run, scenario with a marker t
     const store = await RecordingStore.open({ dataDir, deviceId: 'spk-e2e' });
     try {
       for (const c of captures) {
-        const rec = await store.recordings.open(c.id);
+        const rec = await store.uow.read((tx) => tx.recordings.open(c.id));
         expect(rec.pcm.length).toBeGreaterThan(16_000);
         expect(longestToneMs(rec.pcm, marker.hz)).toBe(0);
       }

@@ -3,20 +3,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decryptBundleFile } from '../../src/privacy/export/bundle-cipher.js';
-import { exportOwner } from '../../src/privacy/export/export-owner.js';
-import type { ExportManifest } from '../../src/privacy/export/manifest.js';
+import type { ExportOptions } from '../../src/app/index.js';
+import { decryptBundleFile, type ExportManifest } from '../../src/privacy/index.js';
 import { encodeWav } from '../../src/audio/wav.js';
-import { RecordingStore } from '../../src/store/index.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { freshStore, makeCapture, tempDir } from '../store/helpers.js';
+import { freshApp, makeCapture, tempDir, TEST, type TestApp } from '../store/helpers.js';
 import { readTar } from './tar-read.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('access request export', () => {
   let t: ReturnType<typeof tempDir>;
-  let store: RecordingStore;
+  let opened: TestApp;
   let alice: string;
   let bob: string;
   const aliceCaps = [makeCapture({ seed: 21, samples: 3200 }), makeCapture({ seed: 22, samples: 1000, startedAt: 1_700_000_001_000 })];
@@ -24,18 +22,23 @@ describe('access request export', () => {
 
   beforeEach(async () => {
     t = tempDir();
-    store = await freshStore(t.dir);
-    alice = await store.owners.add('Alice Example');
-    bob = await store.owners.add('Bob Example');
-    for (const c of aliceCaps) await store.saveCapture(alice, c);
-    await store.saveCapture(bob, bobCap);
-    await store.consent.append({ ownerId: alice, purpose: 'cloud-processing', action: 'grant', at: 1000, source: 'owner-cli', textVersion: 'v1' });
-    await store.consent.append({ ownerId: alice, purpose: 'cloud-processing', action: 'revoke', at: 2000, source: 'owner-cli', textVersion: 'v1' });
+    opened = await freshApp(t.dir);
+    const { app } = opened;
+    alice = await app.addOwner({ name: 'Alice Example', ...TEST });
+    bob = await app.addOwner({ name: 'Bob Example', ...TEST });
+    for (const c of aliceCaps) await app.storeCapture(alice, c, { uplink: false });
+    await app.storeCapture(bob, bobCap, { uplink: false });
+    await opened.store.uow.run(async (tx) => {
+      await tx.consent.append({ ownerId: alice, purpose: 'cloud-processing', action: 'grant', at: 1000, source: 'owner-cli', textVersion: 'v1' });
+      await tx.consent.append({ ownerId: alice, purpose: 'cloud-processing', action: 'revoke', at: 2000, source: 'owner-cli', textVersion: 'v1' });
+    });
   });
   afterEach(async () => {
-    await store.close();
+    await opened.close();
     t.cleanup();
   });
+
+  const exportOwner = (o: TestApp, opts: ExportOptions) => o.app.exportOwner({ ...opts, ...TEST });
 
   function checkManifest(m: ExportManifest, files: (rel: string) => Buffer) {
     expect(m.format).toBe('earshot-export');
@@ -58,20 +61,20 @@ describe('access request export', () => {
   it('directory bundle: only the requester, byte-identical WAVs, consent and audit, audited with its hash', async () => {
     const out = path.join(t.dir, 'alice-export');
     const progress: number[] = [];
-    const r = await exportOwner(store, { ownerId: alice, out, onProgress: (p) => progress.push(p.done) });
+    const r = await exportOwner(opened, { ownerId: alice, out, onProgress: (p) => progress.push(p.done) });
     expect(r).toMatchObject({ format: 'directory', recordings: 2 });
     expect(progress).toEqual([0, 1, 2]);
     const manifestBytes = readFileSync(path.join(out, 'manifest.json'));
     checkManifest(JSON.parse(manifestBytes.toString()) as ExportManifest, (rel) => readFileSync(path.join(out, rel)));
     expect(readdirSync(path.join(out, 'recordings')).length).toBe(2);
     expect(r.sha256).toBe(sha(manifestBytes));
-    const logged = (await store.audit.list({ ownerId: alice })).filter((e) => e.type === 'export.created');
+    const logged = (await opened.app.auditLog({ ownerId: alice })).filter((e) => e.type === 'export.created');
     expect(logged.map((e) => e.detail?.['sha256'])).toEqual([r.sha256]);
   });
 
   it('tar bundle is a valid ustar archive (system tar lists it) and hashes to the audited value', async () => {
     const out = path.join(t.dir, 'alice.tar');
-    const r = await exportOwner(store, { ownerId: alice, out });
+    const r = await exportOwner(opened, { ownerId: alice, out });
     const buf = readFileSync(out);
     expect(sha(buf)).toBe(r.sha256);
     const files = readTar(buf);
@@ -84,7 +87,7 @@ describe('access request export', () => {
 
   it('encrypted bundle opens only with the passphrase; a modified file is refused without output', async () => {
     const out = path.join(t.dir, 'alice.tar.enc');
-    const r = await exportOwner(store, { ownerId: alice, out, passphrase: 'correct horse battery' });
+    const r = await exportOwner(opened, { ownerId: alice, out, passphrase: 'correct horse battery' });
     expect(r.format).toBe('encrypted-tar');
     const enc = readFileSync(out);
     expect(enc.includes(Buffer.from('Alice Example'))).toBe(false);
@@ -103,20 +106,20 @@ describe('access request export', () => {
   });
 
   it('a recording that fails to open aborts the export: nothing written, incident recorded, non-zero', async () => {
-    await store.close();
+    await opened.close();
     const db = await SqliteDb.open(path.join(t.dir, 'earshot.db'));
     const row = await db.get<{ sealed_meta: Buffer }>('SELECT sealed_meta FROM recordings WHERE id = ?', [aliceCaps[1]!.id]);
     const blob = Buffer.from(row!.sealed_meta);
     blob[40] = blob[40]! ^ 4;
     await db.run('UPDATE recordings SET sealed_meta = ? WHERE id = ?', [blob, aliceCaps[1]!.id]);
     await db.close();
-    store = await RecordingStore.open({ dataDir: t.dir, deviceId: 'dev-test-1' });
+    opened = await freshApp(t.dir, { init: false });
     for (const out of [path.join(t.dir, 'a-dir'), path.join(t.dir, 'a.tar')]) {
-      await expect(exportOwner(store, { ownerId: alice, out })).rejects.toMatchObject({ code: 'EXPORT_ABORTED' });
+      await expect(exportOwner(opened, { ownerId: alice, out })).rejects.toMatchObject({ code: 'EXPORT_ABORTED' });
       expect(existsSync(out)).toBe(false);
     }
     expect(readdirSync(t.dir).filter((f) => f.includes('partial'))).toEqual([]);
-    const entries = await store.audit.list({ ownerId: alice });
+    const entries = await opened.app.auditLog({ ownerId: alice });
     expect(entries.filter((e) => e.type === 'incident' && e.detail?.['kind'] === 'export-aborted').length).toBe(2);
     expect(entries.some((e) => e.type === 'export.created')).toBe(false);
   });
@@ -124,7 +127,7 @@ describe('access request export', () => {
   it('refuses to overwrite an existing path', async () => {
     const out = path.join(t.dir, 'exists.tar');
     writeFileSync(out, 'x');
-    await expect(exportOwner(store, { ownerId: alice, out })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    await expect(exportOwner(opened, { ownerId: alice, out })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     expect(readFileSync(out, 'utf8')).toBe('x');
   });
 });

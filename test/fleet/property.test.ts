@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  effectivePrivacy,
-  FLEET_REFUSAL_REASONS,
-  mergeFleetPrivacy,
-  verifyFleetDocument,
-  type FleetPrivacy,
-  type VerifyContext,
-} from '../../src/fleet/index.js';
+import { FLEET_REFUSAL_REASONS, verifyFleetDocument, type FleetPrivacy, type VerifyContext } from '../../src/fleet/index.js';
+import { effectivePrivacy, mergeFleetPrivacy } from '../../src/privacy/index.js';
 import { DEVICE_ID, GROUPS, makeKeys, signed } from './helpers.js';
 
 const keys = makeKeys();

@@ -1,15 +1,15 @@
 /**
  * The consent and local-only gate as a cloud subscriber on '#' sees it: real Mosquitto (TLS, shipped ACL),
- * the SQLite store, the real ConsentLedger / ConsentGate / LocalOnlyPolicy, and the uplink.
+ * the SQLite store, the application layer (consent, local-only, the upload gate), and the uplink.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeviceConfig } from '../../src/config/types.js';
-import { ConsentGate, ConsentLedger } from '../../src/privacy/consent/index.js';
-import { LocalOnlyPolicy } from '../../src/privacy/local-only/index.js';
-import { RecordingStore, initDataDir } from '../../src/store/index.js';
+import { defaultConfig, type DeviceConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir } from '../../src/store/index.js';
 import { statusTopic } from '../../src/uplink/topics.js';
 import { createUplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
@@ -42,10 +42,17 @@ async function device(opts: { maxInFlight?: number } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-gate-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   await initDataDir(dataDir, { deviceId });
-  const store = await RecordingStore.open({ dataDir, deviceId });
-  const owner = await store.owners.add('gate test owner');
-  const gate = new ConsentGate({ consent: store.consent, owners: store.owners, devicePrivacy: () => DEVICE_PRIVACY, fleetPrivacy: () => ({}) });
-  const localOnly = new LocalOnlyPolicy({ owners: store.owners, fleetForcesLocalOnly: () => false });
+  // The daemon's wiring: a withdrawal purges the owner from the uplink before it returns.
+  let purge: (ownerId: string) => Promise<void> = async () => undefined;
+  const { app, store, close } = await openApp({
+    config: { ...defaultConfig(), dataDir, privacy: DEVICE_PRIVACY },
+    deviceId,
+    logger: silentLogger,
+    fleetPrivacy: () => ({}),
+    onConsentWithdrawn: (ownerId, purpose) => (purpose === 'cloud-processing' ? purge(ownerId) : undefined),
+  });
+  const origin = { source: 'owner-cli' };
+  const owner = await app.addOwner({ name: 'gate test owner', ...origin });
   const cert = b.clientCert(deviceId);
   const uplink = createUplink({
     config: {
@@ -53,34 +60,34 @@ async function device(opts: { maxInFlight?: number } = {}) {
       uplink: { brokerUrl: b.url, caFile: b.caFile!, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 10, maxInFlight: opts.maxInFlight ?? 8, reconnectMinMs: 50, reconnectMaxMs: 400 },
     },
     outbox: store.outbox,
-    recordings: store.recordings,
-    gate,
+    ...app.uplinkPorts(),
     audit: store.audit,
     settings: store.settings,
-    statusFields: async () => ({ localOnly: (await localOnly.status(owner)).effective, uploadsEnabled: true }),
+    statusFields: async () => ({ localOnly: (await app.localOnlyStatus(owner)).effective, uploadsEnabled: true }),
     pollMs: 50,
   })!;
-  // The daemon's wiring: a withdrawal purges the owner from the uplink before revoke() returns.
-  const ledger = new ConsentLedger({
-    repo: store.consent,
-    audit: store.audit,
-    owners: store.owners,
-    onRevoked: async (ownerId, purpose) => {
-      if (purpose === 'cloud-processing') await uplink.purgeOwner(ownerId);
-    },
-  });
+  purge = (ownerId) => uplink.purgeOwner(ownerId);
   cleanups.push(async () => {
     await uplink.stop();
-    await store.close();
+    await close();
   });
+  /** A stored and queued recording (queued whatever the gate said at capture: the gate at send time is under test). */
   const capture = async (startedAt: number): Promise<string> => {
     const r = makeRecording(owner, startedAt, 400, deviceId);
-    await store.saveCapture(owner, r, { enqueue: true });
+    await store.uow.run(async (tx) => {
+      await tx.recordings.insert(owner, r);
+      await tx.outbox.enqueue({ recordingId: r.id, ownerId: owner, capturedAt: startedAt, enqueuedAt: Date.now() });
+    });
     uplink.notify();
     return r.id;
   };
+  const ledger = {
+    grant: async (o: string, purpose: string) => (await app.grantConsent(o, purpose, origin)).event,
+    revoke: async (o: string, purpose: string) => (await app.withdrawConsent(o, purpose, origin)).event,
+  };
+  const localOnly = { set: (o: string, on: boolean) => app.setLocalOnly(o, on, origin) };
   const recordingsSeen = () => obs.ids.size;
-  return { b, deviceId, obs, store, owner, gate, ledger, localOnly, uplink, capture, recordingsSeen };
+  return { b, deviceId, obs, store, owner, ledger, localOnly, uplink, capture, recordingsSeen };
 }
 
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));

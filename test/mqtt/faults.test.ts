@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceConfig } from '../../src/config/types.js';
-import { ConsentLedger } from '../../src/privacy/consent/index.js';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
+import { childApp } from './support/child-gate.js';
 import { createUplink, type Uplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate, makeRecording, queueRecording, waitFor } from '../uplink/fakes.js';
@@ -110,17 +110,17 @@ describe('uplink faults (real Mosquitto)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'earshot-uplink-crash-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     await initDataDir(dataDir, { deviceId });
-    const store = await RecordingStore.open({ dataDir, deviceId });
-    const owner = await store.owners.add('crash test owner');
-    // The child asks the real ConsentGate over this store: consent is granted before the captures.
-    const granted = await new ConsentLedger({ repo: store.consent, audit: store.audit, owners: store.owners }).grant(owner, 'cloud-processing');
+    const { app, close } = await childApp(dataDir, deviceId);
+    const owner = await app.addOwner({ name: 'crash test owner', source: 'test' });
+    // The child asks the real upload gate over this store: consent is granted before the captures.
+    const granted = (await app.grantConsent(owner, 'cloud-processing', { source: 'test' })).event;
     const ids: string[] = [];
     for (let i = 0; i < 120; i++) {
       const r = makeRecording(owner, granted.at + 1 + i, 1000, deviceId);
       ids.push(r.id);
-      await store.saveCapture(owner, r, { enqueue: true });
+      expect((await app.storeCapture(owner, r, { uplink: true })).queued).toBe(true);
     }
-    await store.close();
+    await close();
 
     const { file, dir } = await bundleForNode(join(import.meta.dirname, 'support', 'publisher-child.ts'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/index.js';
 import type { DeviceConfig } from '../../src/config/types.js';
 import { FleetConfigReceiver, generateFleetKeyPair, signFleetDocument, type FleetReceiveResult, type SignOptions } from '../../src/fleet/index.js';
-import { RecordingStore, initDataDir } from '../../src/store/index.js';
+import type { EarshotApp } from '../../src/app/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir, type RecordingStore } from '../../src/store/index.js';
 import type { DeviceStatusFields } from '../../src/uplink/device-status.js';
 import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/uplink/topics.js';
 import { createUplink, type Uplink } from '../../src/uplink/uplink.js';
@@ -27,6 +30,7 @@ let broker: TestBroker;
 let obs: Observer;
 let manager: MqttClient;
 let store: RecordingStore;
+let app: EarshotApp;
 let dataDir: string;
 let fleetKey: KeyObject;
 let otherKey: KeyObject;
@@ -79,7 +83,7 @@ async function startDevice(): Promise<Device> {
       uplink: { brokerUrl: broker.url, caFile: broker.caFile!, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 10, maxInFlight: 4, reconnectMinMs: 50, reconnectMaxMs: 400 },
     },
     outbox: store.outbox,
-    recordings: store.recordings,
+    recordings: app.uplinkPorts().recordings,
     gate,
     audit: store.audit,
     statusFields,
@@ -134,7 +138,7 @@ beforeAll(async () => {
   config.fleet.publicKeys = [k1.pem];
   dataDir = mkdtempSync(join(tmpdir(), 'earshot-fleet-mqtt-'));
   await initDataDir(dataDir, { deviceId: DEVICE });
-  store = await RecordingStore.open({ dataDir, deviceId: DEVICE });
+  ({ app, store } = await openApp({ config: { ...config, dataDir }, deviceId: DEVICE, logger: silentLogger }));
   device = await startDevice();
 });
 
@@ -207,10 +211,14 @@ describe('fleet config over MQTT (real Mosquitto, signed documents)', () => {
     expect(r).toMatchObject({ status: 'applied', target: `group:${GROUP}` });
     await waitFor(() => lastStatus()?.['localOnly'] === true, 3000, 'status shows fleet-forced local-only');
     // The uplink is alive: a recording goes out.
-    const owner = await store.owners.add('fleet test owner');
+    const owner = await app.addOwner({ name: 'fleet test owner', source: 'test' });
     gate.grant(owner, 0);
     const rec = makeRecording(owner, Date.now(), 200, DEVICE);
-    await store.saveCapture(owner, rec, { enqueue: true });
+    // Queued whatever the policy says at capture (the fleet forces local-only here); the scripted gate decides at send time.
+    await store.uow.run(async (tx) => {
+      await tx.recordings.insert(owner, rec);
+      await tx.outbox.enqueue({ recordingId: rec.id, ownerId: owner, capturedAt: rec.startedAt, enqueuedAt: Date.now() });
+    });
     device.uplink.notify();
     await waitFor(() => obs.ids.has(rec.id), 5000, 'recording uploaded');
   });

@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFile
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
-import { DEVICE, freshStore, makeCapture, storeFiles, tempDir } from './helpers.js';
+import { DEVICE, TEST, freshApp, makeCapture, openRecording, storeFiles, tempDir } from './helpers.js';
 
 /** Hash of every file the store keeps data in (names relative to the data directory, and contents). */
 function fingerprint(dir: string): string {
@@ -14,10 +14,10 @@ function fingerprint(dir: string): string {
 }
 
 async function populated(dir: string): Promise<{ owner: string; id: string }> {
-  const s = await freshStore(dir);
-  const owner = await s.owners.add('Alice');
+  const s = await freshApp(dir);
+  const owner = await s.app.addOwner({ name: 'Alice', ...TEST });
   const c = makeCapture();
-  await s.saveCapture(owner, c);
+  await s.app.storeCapture(owner, c, { uplink: false });
   await s.close();
   // The fingerprints below cover the owner's audio file too.
   if (!existsSync(path.join(dir, 'audio', `${owner}.db`))) throw new Error('expected an audio file for the owner');
@@ -68,7 +68,7 @@ describe('bad input: clear errors, database untouched', () => {
     expect(fingerprint(d1)).toBe(before);
     copyFileSync(path.join(d1, 'device.key.orig'), path.join(d1, 'device.key'));
     const s = await RecordingStore.open({ dataDir: d1, deviceId: DEVICE });
-    expect((await s.recordings.open(id)).id).toBe(id);
+    expect((await openRecording(s, id)).id).toBe(id);
     await s.close();
   });
 
@@ -99,17 +99,19 @@ describe('bad input: clear errors, database untouched', () => {
   it('unknown owner: saving, erasing and exporting fail with UNKNOWN_OWNER and change nothing', async () => {
     const d = dir();
     await populated(d);
-    const s = await RecordingStore.open({ dataDir: d, deviceId: DEVICE });
-    const head = await s.audit.head();
-    await expect(s.saveCapture('own-0000000000000000', makeCapture())).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
-    await expect(s.eraseOwner('own-0000000000000000')).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
-    const { exportOwner } = await import('../../src/privacy/export/export-owner.js');
+    const s = await freshApp(d, { init: false });
+    const head = await s.app.auditHead();
+    await expect(s.app.storeCapture('own-0000000000000000', makeCapture(), { uplink: false })).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+    await expect(s.app.storeCapture('own-0000000000000000', makeCapture(), { uplink: true })).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+    await expect(s.app.eraseOwner('own-0000000000000000', TEST)).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
     const out = path.join(d, 'x.tar');
-    await expect(exportOwner(s, { ownerId: 'own-0000000000000000', out })).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+    await expect(s.app.exportOwner({ ownerId: 'own-0000000000000000', out, ...TEST })).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
     expect(existsSync(out)).toBe(false);
-    expect(await s.audit.head()).toEqual(head);
+    expect(await s.app.auditHead()).toEqual(head);
     expect(existsSync(path.join(d, 'device.key.next'))).toBe(false);
     await s.close();
+    // No audio file for the unknown owner either.
+    expect(existsSync(path.join(d, 'audio', 'own-0000000000000000.db'))).toBe(false);
   });
 
   const canMount = (() => {
@@ -134,14 +136,14 @@ describe('bad input: clear errors, database untouched', () => {
     mkdirSync(mnt);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
     try {
-      const s = await freshStore(mnt);
-      const owner = await s.owners.add('Alice');
+      const s = await freshApp(mnt);
+      const owner = await s.app.addOwner({ name: 'Alice', ...TEST });
       const saved: string[] = [];
       let err: unknown;
       for (let i = 0; i < 200 && err === undefined; i++) {
         const c = makeCapture({ seed: i, samples: 16000 }); // 32 KB each
         try {
-          await s.saveCapture(owner, c);
+          await s.app.storeCapture(owner, c, { uplink: false });
           saved.push(c.id);
         } catch (e) {
           err = e;
@@ -149,7 +151,7 @@ describe('bad input: clear errors, database untouched', () => {
       }
       expect(err).toMatchObject({ code: 'DISK_FULL' });
       expect(saved.length).toBeGreaterThan(3);
-      for (const id of saved) expect((await s.recordings.open(id)).id).toBe(id);
+      for (const id of saved) expect((await openRecording(s.store, id)).id).toBe(id);
       await s.close().catch(() => undefined);
       // Opening needs a little room (SQLite's shared-memory index): on a disk that is still full the answer is
       // DISK_FULL with the fix, never a bare I/O error.
@@ -161,8 +163,8 @@ describe('bad input: clear errors, database untouched', () => {
       // The user frees space: everything whose save returned is there and opens.
       execFileSync('mount', ['-o', 'remount,size=8m', mnt]);
       const s2 = await RecordingStore.open({ dataDir: mnt, deviceId: DEVICE });
-      expect(await s2.recordings.ids(owner)).toEqual([...saved].sort());
-      for (const id of saved) expect((await s2.recordings.open(id)).id).toBe(id);
+      expect(await s2.uow.read((tx) => tx.recordings.ids(owner))).toEqual([...saved].sort());
+      for (const id of saved) expect((await openRecording(s2, id)).id).toBe(id);
       expect(await s2.integrityCheck()).toBe('ok');
       await s2.close();
     } finally {

@@ -1,196 +1,280 @@
 /**
- * Shared contract suites for the ports in src/core/ports.ts. Any implementation (the SQLite store here, an
- * in-memory fake in the uplink/privacy tests) must pass the same suite:
- *
- *   import { outboxContract } from '../store/contracts.js';
- *   outboxContract('in-memory outbox', async () => ({ repo: new MemoryOutbox(), addOwner, addRecording, cleanup }));
+ * One contract suite for the persistence ports (src/core/ports.ts). Every implementation — the SQLite store and
+ * the in-memory store — runs it (contracts.test.ts), so a test of the application layer that passes on one store
+ * says something about the other.
  */
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConsentLedgerRepo, OutboxRepo, OwnerPrivacyRepo, RecordingReader, SettingsRepo } from '../../src/core/ports.js';
-import type { AuditSink } from '../../src/core/privacy-types.js';
+import type { AuditQueries, Tx, UnitOfWork } from '../../src/core/ports.js';
+import { makeCapture } from './helpers.js';
 
-export interface Fixture<R> {
-  repo: R;
-  /** Create an owner known to the implementation; returns its id. */
-  addOwner(): Promise<string>;
-  /** Create a recording of `ownerId` captured at `capturedAt`; returns its id. */
-  addRecording(ownerId: string, capturedAt: number): Promise<string>;
+export interface StoreUnderTest {
+  uow: UnitOfWork;
+  audit: AuditQueries;
   cleanup(): Promise<void>;
 }
 
-function useFixture<R>(factory: () => Promise<Fixture<R>>): () => Fixture<R> {
-  let f: Fixture<R> | undefined;
-  beforeEach(async () => {
-    f = await factory();
-  });
-  afterEach(async () => {
-    await f?.cleanup();
-    f = undefined;
-  });
-  return () => f!;
-}
+export function storeContract(name: string, factory: () => Promise<StoreUnderTest>): void {
+  describe(`persistence contract: ${name}`, () => {
+    let s: StoreUnderTest;
+    beforeEach(async () => {
+      s = await factory();
+    });
+    afterEach(() => s.cleanup());
+    const run = <T>(fn: (tx: Tx) => Promise<T>) => s.uow.run(fn);
+    let n = 0;
+    const addOwner = (extra: { localOnly?: boolean; retentionDays?: number } = {}) =>
+      run((tx) => tx.owners.create({ name: `Owner ${++n}`, createdAt: 1000 + n, retentionDays: extra.retentionDays ?? 30, localOnly: extra.localOnly ?? false }));
+    const addRecording = async (ownerId: string, capturedAt: number) => {
+      const c = makeCapture({ id: randomUUID(), startedAt: capturedAt, samples: 160, seed: capturedAt });
+      await run((tx) => tx.recordings.insert(ownerId, c));
+      return c.id;
+    };
 
-export function consentLedgerContract(name: string, factory: () => Promise<Fixture<ConsentLedgerRepo>>): void {
-  describe(`ConsentLedgerRepo contract: ${name}`, () => {
-    const fx = useFixture(factory);
-    it('appends and returns history oldest first, filtered by purpose', async () => {
-      const { repo, addOwner } = fx();
-      const o = await addOwner();
-      const other = await addOwner();
-      await repo.append({ ownerId: o, purpose: 'cloud-processing', action: 'grant', at: 10, source: 'owner-cli', textVersion: 'v1' });
-      await repo.append({ ownerId: o, purpose: 'quality-improvement', action: 'grant', at: 20, source: 'local-page', textVersion: 'v1' });
-      await repo.append({ ownerId: o, purpose: 'cloud-processing', action: 'revoke', at: 30, source: 'owner-cli', textVersion: 'v2' });
-      await repo.append({ ownerId: other, purpose: 'cloud-processing', action: 'grant', at: 15, source: 'owner-cli', textVersion: 'v1' });
-      expect((await repo.history(o)).map((e) => [e.purpose, e.action, e.at])).toEqual([
-        ['cloud-processing', 'grant', 10],
-        ['quality-improvement', 'grant', 20],
-        ['cloud-processing', 'revoke', 30],
-      ]);
-      expect((await repo.history(o, 'cloud-processing')).map((e) => e.action)).toEqual(['grant', 'revoke']);
-      expect((await repo.history(o, 'cloud-processing'))[1]).toEqual({
-        ownerId: o,
-        purpose: 'cloud-processing',
-        action: 'revoke',
-        at: 30,
-        source: 'owner-cli',
-        textVersion: 'v2',
+    describe('owners', () => {
+      it('create, get and list open the sealed name; privacy choices persist per owner', async () => {
+        const a = await addOwner();
+        const b = await addOwner({ localOnly: true, retentionDays: 7 });
+        const list = await run((tx) => tx.owners.list());
+        expect(list.map((o) => o.id)).toEqual([a, b]);
+        expect(list[1]).toMatchObject({ id: b, name: `Owner ${n}`, localOnly: true, retentionDays: 7, recordings: 0, active: false });
+        await run((tx) => tx.owners.setLocalOnly(a, true));
+        await run((tx) => tx.owners.setRetentionDays(a, 0));
+        expect(await run((tx) => tx.owners.privacy(a))).toEqual({ ownerId: a, localOnly: true, retentionDays: 0 });
+        expect((await run((tx) => tx.owners.privacyAll())).map((p) => p.ownerId).sort()).toEqual([a, b].sort());
+        expect(await run((tx) => tx.owners.get('own-0000000000000000'))).toBeUndefined();
+        expect(await run((tx) => tx.owners.privacy('own-0000000000000000'))).toBeUndefined();
       });
-      expect((await repo.history(other)).length).toBe(1);
+      it('the active owner is set, cleared and refused for an unknown owner; setters refuse unknown owners', async () => {
+        const a = await addOwner();
+        expect(await run((tx) => tx.owners.activeOwnerId())).toBeUndefined();
+        await run((tx) => tx.owners.setActive(a));
+        expect(await run((tx) => tx.owners.activeOwnerId())).toBe(a);
+        expect((await run((tx) => tx.owners.get(a)))?.active).toBe(true);
+        await expect(run((tx) => tx.owners.setActive('own-0000000000000000'))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+        await expect(run((tx) => tx.owners.setLocalOnly('own-0000000000000000', true))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+        await expect(run((tx) => tx.owners.setRetentionDays('own-0000000000000000', 1))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+        await run((tx) => tx.owners.setActive(undefined));
+        expect(await run((tx) => tx.owners.activeOwnerId())).toBeUndefined();
+      });
+      it('remove deletes the owner and clears them as active', async () => {
+        const a = await addOwner();
+        await run((tx) => tx.owners.setActive(a));
+        await run((tx) => tx.owners.remove(a));
+        expect(await run((tx) => tx.owners.get(a))).toBeUndefined();
+        expect(await run((tx) => tx.owners.activeOwnerId())).toBeUndefined();
+        await expect(run((tx) => tx.owners.remove(a))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+      });
     });
-    it('has no history for an owner without events', async () => {
-      const { repo, addOwner } = fx();
-      expect(await repo.history(await addOwner())).toEqual([]);
-    });
-  });
-}
 
-export function outboxContract(name: string, factory: () => Promise<Fixture<OutboxRepo>>): void {
-  describe(`OutboxRepo contract: ${name}`, () => {
-    const fx = useFixture(factory);
-    it('due() returns entries whose time has come, oldest capture first, limited', async () => {
-      const { repo, addOwner, addRecording } = fx();
-      const o = await addOwner();
-      const r1 = await addRecording(o, 300);
-      const r2 = await addRecording(o, 100);
-      const r3 = await addRecording(o, 200);
-      for (const [id, at] of [[r1, 300], [r2, 100], [r3, 200]] as const) {
-        await repo.enqueue({ recordingId: id, ownerId: o, capturedAt: at, enqueuedAt: 1000 });
-      }
-      expect(await repo.count()).toBe(3);
-      expect((await repo.due(1000, 10)).map((e) => e.recordingId)).toEqual([r2, r3, r1]);
-      expect((await repo.due(1000, 2)).map((e) => e.recordingId)).toEqual([r2, r3]);
-      expect(await repo.due(999, 10)).toEqual([]);
-      const first = (await repo.due(1000, 1))[0]!;
-      expect(first).toEqual({ recordingId: r2, ownerId: o, capturedAt: 100, enqueuedAt: 1000, attempts: 0, nextAttemptAt: 1000, lastError: null });
+    describe('recordings', () => {
+      it('insert then open returns exactly the capture, tagged with its owner; unknown ids are UNKNOWN_RECORDING', async () => {
+        const o = await addOwner();
+        const c = makeCapture({ seed: 7, startedAt: 1234, samples: 320 });
+        const summary = await run((tx) => tx.recordings.insert(o, c));
+        expect(summary).toEqual({ id: c.id, ownerId: o, createdAt: 1234, durationMs: c.durationMs, uploadedAt: null, wakeword: c.wakeword, score: c.score });
+        const rec = await run((tx) => tx.recordings.open(c.id));
+        expect(rec).toMatchObject({ id: c.id, ownerId: o, startedAt: 1234, wakeword: c.wakeword, score: c.score, endReason: c.endReason, wakeAtMs: c.wakeAtMs });
+        expect(Array.from(rec.pcm)).toEqual(Array.from(c.pcm));
+        expect(await run((tx) => tx.recordings.open(c.id, o))).toMatchObject({ id: c.id });
+        await expect(run((tx) => tx.recordings.open('no-such-recording'))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        await expect(run((tx) => tx.recordings.insert(o, c))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+      });
+      it("opening as another owner fails (INTEGRITY); listing, ids and filedUnder are per owner, oldest first", async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        const r2 = await addRecording(a, 200);
+        const r1 = await addRecording(a, 100);
+        const rb = await addRecording(b, 150);
+        await expect(run((tx) => tx.recordings.open(rb, a))).rejects.toMatchObject({ code: 'INTEGRITY' });
+        expect(await run((tx) => tx.recordings.ids(a))).toEqual([r1, r2]);
+        expect((await run((tx) => tx.recordings.summaries(a))).map((r) => [r.id, r.createdAt])).toEqual([[r1, 100], [r2, 200]]);
+        expect(await run((tx) => tx.recordings.filedUnder(rb))).toBe(b);
+        expect(await run((tx) => tx.recordings.filedUnder('nope'))).toBeUndefined();
+        expect((await run((tx) => tx.owners.get(a)))?.recordings).toBe(2);
+      });
+      it("delete removes only the named owner's rows and says which", async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        const ra = await addRecording(a, 1);
+        const rb = await addRecording(b, 2);
+        expect(await run((tx) => tx.recordings.delete(a, [ra, rb, 'nope']))).toEqual([ra]);
+        await expect(run((tx) => tx.recordings.open(ra))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        expect((await run((tx) => tx.recordings.open(rb))).id).toBe(rb);
+      });
+      it('markUploaded records the time; deleteExpired applies either rule to one owner; deleteOwner counts', async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        const old = await addRecording(a, 100);
+        const recent = await addRecording(a, 5000);
+        const other = await addRecording(b, 100);
+        await run((tx) => tx.recordings.markUploaded(recent, 9000));
+        await expect(run((tx) => tx.recordings.markUploaded('nope', 1))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        expect((await run((tx) => tx.recordings.summaries(a))).find((r) => r.id === recent)?.uploadedAt).toBe(9000);
+        expect(await run((tx) => tx.recordings.deleteExpired(a, { createdBefore: 1000 }))).toEqual([old]);
+        expect(await run((tx) => tx.recordings.deleteExpired(a, { uploadedOnly: true }))).toEqual([recent]);
+        expect(await run((tx) => tx.recordings.ids(b))).toEqual([other]);
+        expect(await run((tx) => tx.recordings.deleteOwner(b))).toBe(1);
+        expect(await run((tx) => tx.recordings.ids(b))).toEqual([]);
+      });
     });
-    it('recordFailure counts attempts and postpones; remove and removeOwner delete', async () => {
-      const { repo, addOwner, addRecording } = fx();
-      const a = await addOwner();
-      const b = await addOwner();
-      const ra = await addRecording(a, 1);
-      const ra2 = await addRecording(a, 2);
-      const rb = await addRecording(b, 3);
-      await repo.enqueue({ recordingId: ra, ownerId: a, capturedAt: 1, enqueuedAt: 10 });
-      await repo.enqueue({ recordingId: ra2, ownerId: a, capturedAt: 2, enqueuedAt: 10 });
-      await repo.enqueue({ recordingId: rb, ownerId: b, capturedAt: 3, enqueuedAt: 10 });
-      await repo.recordFailure(ra, 'reason 0x87', 5000);
-      expect((await repo.due(4999, 10)).map((e) => e.recordingId)).toEqual([ra2, rb]);
-      const later = (await repo.due(5000, 10)).find((e) => e.recordingId === ra)!;
-      expect(later).toMatchObject({ attempts: 1, lastError: 'reason 0x87', nextAttemptAt: 5000 });
-      await repo.remove(rb);
-      expect(await repo.count()).toBe(2);
-      expect(await repo.removeOwner(a)).toBe(2);
-      expect(await repo.count()).toBe(0);
-    });
-    it('enqueueing the same recording twice keeps one entry (idempotent)', async () => {
-      const { repo, addOwner, addRecording } = fx();
-      const o = await addOwner();
-      const r = await addRecording(o, 1);
-      await repo.enqueue({ recordingId: r, ownerId: o, capturedAt: 1, enqueuedAt: 10 });
-      await repo.enqueue({ recordingId: r, ownerId: o, capturedAt: 1, enqueuedAt: 20 });
-      expect(await repo.count()).toBe(1);
-    });
-  });
-}
 
-export function settingsContract(name: string, factory: () => Promise<Fixture<SettingsRepo>>): void {
-  describe(`SettingsRepo contract: ${name}`, () => {
-    const fx = useFixture(factory);
-    it('get of a missing key is undefined; set overwrites', async () => {
-      const { repo } = fx();
-      expect(await repo.get('fleet.version.device')).toBeUndefined();
-      await repo.set('fleet.version.device', '3');
-      await repo.set('fleet.version.device', '4');
-      expect(await repo.get('fleet.version.device')).toBe('4');
+    describe('consent ledger', () => {
+      it('appends and returns history oldest first, filtered by purpose; removeOwner only for erasure', async () => {
+        const o = await addOwner();
+        const other = await addOwner();
+        await run(async (tx) => {
+          await tx.consent.append({ ownerId: o, purpose: 'cloud-processing', action: 'grant', at: 10, source: 'owner-cli', textVersion: 'v1' });
+          await tx.consent.append({ ownerId: o, purpose: 'quality-improvement', action: 'grant', at: 20, source: 'local-page', textVersion: 'v1' });
+          await tx.consent.append({ ownerId: o, purpose: 'cloud-processing', action: 'revoke', at: 30, source: 'owner-cli', textVersion: 'v2' });
+          await tx.consent.append({ ownerId: other, purpose: 'cloud-processing', action: 'grant', at: 15, source: 'owner-cli', textVersion: 'v1' });
+        });
+        expect((await run((tx) => tx.consent.history(o))).map((e) => [e.purpose, e.action, e.at])).toEqual([
+          ['cloud-processing', 'grant', 10],
+          ['quality-improvement', 'grant', 20],
+          ['cloud-processing', 'revoke', 30],
+        ]);
+        expect((await run((tx) => tx.consent.history(o, 'cloud-processing')))[1]).toEqual({
+          ownerId: o,
+          purpose: 'cloud-processing',
+          action: 'revoke',
+          at: 30,
+          source: 'owner-cli',
+          textVersion: 'v2',
+        });
+        expect(await run((tx) => tx.consent.removeOwner(o))).toBe(3);
+        expect(await run((tx) => tx.consent.history(o))).toEqual([]);
+        expect(await run((tx) => tx.consent.history(other))).toHaveLength(1);
+        await expect(
+          run((tx) => tx.consent.append({ ownerId: 'own-0000000000000000', purpose: 'cloud-processing', action: 'grant', at: 1, source: 'owner-cli', textVersion: '1' })),
+        ).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+      });
     });
-  });
-}
 
-export function ownerPrivacyContract(name: string, factory: () => Promise<Fixture<OwnerPrivacyRepo>>): void {
-  describe(`OwnerPrivacyRepo contract: ${name}`, () => {
-    const fx = useFixture(factory);
-    it('local-only and retention are per owner and persist', async () => {
-      const { repo, addOwner } = fx();
-      const a = await addOwner();
-      const b = await addOwner();
-      await repo.setLocalOnly(a, true);
-      await repo.setRetentionDays(a, 0);
-      expect(await repo.getPrivacy(a)).toEqual({ ownerId: a, localOnly: true, retentionDays: 0 });
-      expect((await repo.getPrivacy(b)).localOnly).toBe(false);
-      await repo.setLocalOnly(a, false);
-      expect((await repo.getPrivacy(a)).localOnly).toBe(false);
+    describe('outbox', () => {
+      it('due() returns entries whose time has come, oldest capture first, limited', async () => {
+        const o = await addOwner();
+        const r1 = await addRecording(o, 300);
+        const r2 = await addRecording(o, 100);
+        const r3 = await addRecording(o, 200);
+        await run(async (tx) => {
+          for (const [id, at] of [[r1, 300], [r2, 100], [r3, 200]] as const) await tx.outbox.enqueue({ recordingId: id, ownerId: o, capturedAt: at, enqueuedAt: 1000 });
+        });
+        expect(await run((tx) => tx.outbox.count())).toBe(3);
+        expect((await run((tx) => tx.outbox.due(1000, 10))).map((e) => e.recordingId)).toEqual([r2, r3, r1]);
+        expect((await run((tx) => tx.outbox.due(1000, 2))).map((e) => e.recordingId)).toEqual([r2, r3]);
+        expect(await run((tx) => tx.outbox.due(999, 10))).toEqual([]);
+        expect((await run((tx) => tx.outbox.due(1000, 1)))[0]).toEqual({ recordingId: r2, ownerId: o, capturedAt: 100, enqueuedAt: 1000, attempts: 0, nextAttemptAt: 1000, lastError: null });
+        expect(await run((tx) => tx.outbox.entry(r3))).toEqual({ recordingId: r3, ownerId: o, capturedAt: 200, enqueuedAt: 1000, attempts: 0, nextAttemptAt: 1000, lastError: null });
+        expect(await run((tx) => tx.outbox.entry('nope'))).toBeUndefined();
+      });
+      it('recordFailure counts attempts and postpones; remove and removeOwner delete; a deleted recording leaves the queue', async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        const ra = await addRecording(a, 1);
+        const ra2 = await addRecording(a, 2);
+        const rb = await addRecording(b, 3);
+        const rb2 = await addRecording(b, 4);
+        await run(async (tx) => {
+          await tx.outbox.enqueue({ recordingId: ra, ownerId: a, capturedAt: 1, enqueuedAt: 10 });
+          await tx.outbox.enqueue({ recordingId: ra2, ownerId: a, capturedAt: 2, enqueuedAt: 10 });
+          await tx.outbox.enqueue({ recordingId: rb, ownerId: b, capturedAt: 3, enqueuedAt: 10 });
+          await tx.outbox.enqueue({ recordingId: rb2, ownerId: b, capturedAt: 4, enqueuedAt: 10 });
+        });
+        await run((tx) => tx.outbox.recordFailure(ra, 'reason 0x87', 5000));
+        expect((await run((tx) => tx.outbox.due(4999, 10))).map((e) => e.recordingId)).toEqual([ra2, rb, rb2]);
+        expect((await run((tx) => tx.outbox.due(5000, 10))).find((e) => e.recordingId === ra)).toMatchObject({ attempts: 1, lastError: 'reason 0x87', nextAttemptAt: 5000 });
+        await run((tx) => tx.outbox.remove(rb));
+        await run((tx) => tx.recordings.delete(b, [rb2]));
+        expect(await run((tx) => tx.outbox.count())).toBe(2);
+        expect(await run((tx) => tx.outbox.removeOwner(a))).toBe(2);
+        expect(await run((tx) => tx.outbox.count())).toBe(0);
+      });
+      it("enqueueing twice keeps one entry; an entry naming another owner than the recording's is refused", async () => {
+        const o = await addOwner();
+        const p = await addOwner();
+        const r = await addRecording(o, 1);
+        await run((tx) => tx.outbox.enqueue({ recordingId: r, ownerId: o, capturedAt: 1, enqueuedAt: 10 }));
+        await run((tx) => tx.outbox.enqueue({ recordingId: r, ownerId: o, capturedAt: 1, enqueuedAt: 20 }));
+        expect(await run((tx) => tx.outbox.count())).toBe(1);
+        await expect(run((tx) => tx.outbox.enqueue({ recordingId: r, ownerId: p, capturedAt: 1, enqueuedAt: 10 }))).rejects.toMatchObject({ code: 'INTEGRITY' });
+        await expect(run((tx) => tx.outbox.enqueue({ recordingId: 'nope', ownerId: o, capturedAt: 1, enqueuedAt: 10 }))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+      });
     });
-    it('unknown owners are UNKNOWN_OWNER; an active owner exists once owners do', async () => {
-      const { repo, addOwner } = fx();
-      await expect(repo.getPrivacy('own-unknown')).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
-      await expect(repo.setLocalOnly('own-unknown', true)).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
-      const a = await addOwner();
-      expect(await repo.activeOwnerId()).toBe(a);
-    });
-  });
-}
 
-export function recordingReaderContract(name: string, factory: () => Promise<Fixture<RecordingReader & { ownerPrivacy: OwnerPrivacyRepo }>>): void {
-  describe(`RecordingReader contract: ${name}`, () => {
-    const fx = useFixture(factory);
-    it('open returns the recording tagged with its owner; unknown ids are UNKNOWN_RECORDING', async () => {
-      const { repo, addOwner, addRecording } = fx();
-      const o = await addOwner();
-      const id = await addRecording(o, 1234);
-      const rec = await repo.open(id);
-      expect(rec).toMatchObject({ id, ownerId: o, startedAt: 1234 });
-      expect(rec.pcm).toBeInstanceOf(Int16Array);
-      await expect(repo.open('no-such-recording')).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+    describe('settings and audit', () => {
+      it('get of a missing key is undefined; set overwrites', async () => {
+        expect(await run((tx) => tx.settings.get('fleet.version.device'))).toBeUndefined();
+        await run((tx) => tx.settings.set('fleet.version.device', '3'));
+        await run((tx) => tx.settings.set('fleet.version.device', '4'));
+        expect(await run((tx) => tx.settings.get('fleet.version.device'))).toBe('4');
+      });
+      it('appends events in order with their clear detail; the head advances; list filters by owner', async () => {
+        const o = await addOwner();
+        const h0 = await s.audit.head();
+        await run(async (tx) => {
+          await tx.audit.append({ type: 'config.applied', detail: { version: 3 } });
+          await tx.audit.append({ type: 'consent.changed', ownerId: o, detail: { purpose: 'cloud-processing', action: 'grant' }, personal: { note: 'x' } });
+        });
+        const tail = (await s.audit.list()).slice(-2);
+        expect(tail.map((e) => e.type)).toEqual(['config.applied', 'consent.changed']);
+        expect(tail[1]).toMatchObject({ ownerId: o, detail: { purpose: 'cloud-processing', action: 'grant' }, personal: { note: 'x' } });
+        expect((await s.audit.list({ ownerId: o })).map((e) => e.type)).toEqual(['consent.changed']);
+        const h1 = await s.audit.head();
+        expect(h1.seq).toBe(h0.seq + 2);
+        expect(h1.head).not.toBe(h0.head);
+        expect((await s.audit.verify()).ok).toBe(true);
+      });
     });
-    it('markUploaded deletes at retention 0 and keeps otherwise', async () => {
-      const { repo, addOwner, addRecording } = fx();
-      const keep = await addOwner();
-      const zero = await addOwner();
-      await repo.ownerPrivacy.setRetentionDays(zero, 0);
-      const r1 = await addRecording(keep, 1);
-      const r2 = await addRecording(zero, 2);
-      await repo.markUploaded(r1, 10);
-      await repo.markUploaded(r2, 10);
-      expect((await repo.open(r1)).id).toBe(r1);
-      await expect(repo.open(r2)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
-    });
-  });
-}
 
-export function auditSinkContract(
-  name: string,
-  factory: () => Promise<Fixture<AuditSink & { entries(): Promise<{ type: string; ownerId: string | null; detail: unknown }[]> }>>,
-): void {
-  describe(`AuditSink contract: ${name}`, () => {
-    const fx = useFixture(factory);
-    it('appends events in order with their clear detail', async () => {
-      const { repo, addOwner } = fx();
-      const o = await addOwner();
-      await repo.append({ type: 'config.applied', detail: { version: 3 } });
-      await repo.append({ type: 'consent.changed', ownerId: o, detail: { purpose: 'cloud-processing', action: 'grant' }, personal: { note: 'x' } });
-      const tail = (await repo.entries()).slice(-2);
-      expect(tail.map((e) => e.type)).toEqual(['config.applied', 'consent.changed']);
-      expect(tail[1]).toMatchObject({ ownerId: o, detail: { purpose: 'cloud-processing', action: 'grant' } });
+    describe('the unit of work', () => {
+      it('commits as a whole or not at all: a throw leaves no owner, recording, consent, queue entry or audit entry', async () => {
+        const kept = await addOwner();
+        const before = await s.audit.head();
+        const c = makeCapture({ seed: 3 });
+        await expect(
+          run(async (tx) => {
+            const o = await tx.owners.create({ name: 'Doomed', createdAt: 1, retentionDays: 30, localOnly: false });
+            await tx.recordings.insert(o, c);
+            await tx.consent.append({ ownerId: o, purpose: 'cloud-processing', action: 'grant', at: 1, source: 'owner-cli', textVersion: '1' });
+            await tx.outbox.enqueue({ recordingId: c.id, ownerId: o, capturedAt: c.startedAt, enqueuedAt: 1 });
+            await tx.audit.append({ type: 'owner.added', ownerId: o });
+            await tx.owners.setActive(o);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect((await run((tx) => tx.owners.list())).map((o) => o.id)).toEqual([kept]);
+        await expect(run((tx) => tx.recordings.open(c.id))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        expect(await run((tx) => tx.outbox.count())).toBe(0);
+        expect(await run((tx) => tx.owners.activeOwnerId())).toBeUndefined();
+        expect(await s.audit.head()).toEqual(before);
+      });
+      it('a rekeyed unit names the old and the new device key, and the data still opens after it', async () => {
+        const o = await addOwner();
+        const r = await addRecording(o, 5);
+        const first = await s.uow.runRekeyed(async (_tx, rotation) => rotation);
+        const second = await s.uow.runRekeyed(async (_tx, rotation) => rotation);
+        expect(first.to).not.toBe(first.from);
+        expect(second.from).toBe(first.to);
+        expect((await run((tx) => tx.recordings.open(r, o))).id).toBe(r);
+        expect((await run((tx) => tx.owners.get(o)))?.name).toMatch(/^Owner /);
+      });
+      it('a failed rekeyed unit changes nothing and keeps the old key', async () => {
+        const o = await addOwner();
+        const before = await s.uow.runRekeyed(async (_tx, rotation) => rotation);
+        await expect(
+          s.uow.runRekeyed(async (tx) => {
+            await tx.owners.remove(o);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect((await run((tx) => tx.owners.get(o)))?.id).toBe(o);
+        expect((await s.uow.runRekeyed(async (_tx, rotation) => rotation)).from).toBe(before.to);
+      });
+      it('read sees what was committed', async () => {
+        const o = await addOwner();
+        expect((await s.uow.read((tx) => tx.owners.get(o)))?.id).toBe(o);
+      });
     });
   });
 }

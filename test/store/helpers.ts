@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Capture } from '../../src/core/recording.js';
+import type { EarshotApp } from '../../src/app/index.js';
+import { defaultConfig } from '../../src/config/index.js';
+import type { Clock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Capture, Recording } from '../../src/core/recording.js';
+import { openApp } from '../../src/open-app.js';
 import { RecordingStore, initDataDir } from '../../src/store/index.js';
 
 /** A fresh data dir on tmpfs when available (fast), else the OS temp dir. */
@@ -22,6 +27,32 @@ export const DEVICE = 'dev-test-1';
 export async function freshStore(dataDir: string, clockMs?: { t: number }): Promise<RecordingStore> {
   await initDataDir(dataDir, { deviceId: DEVICE });
   return RecordingStore.open({ dataDir, deviceId: DEVICE, ...(clockMs ? { clock: { now: () => clockMs.t } } : {}) });
+}
+
+/** The source tests record their operations under. */
+export const TEST = { source: 'test' };
+
+export interface TestApp {
+  app: EarshotApp;
+  store: RecordingStore;
+  close(): Promise<void>;
+}
+
+/** An initialised data dir with the application layer on its store (as every caller uses it). */
+export async function freshApp(dataDir: string, opts: { clock?: Clock; init?: boolean; privacy?: Partial<ReturnType<typeof defaultConfig>['privacy']> } = {}): Promise<TestApp> {
+  if (opts.init !== false) await initDataDir(dataDir, { deviceId: DEVICE });
+  const base = defaultConfig();
+  return openApp({
+    config: { ...base, dataDir, privacy: { ...base.privacy, ...opts.privacy } },
+    deviceId: DEVICE,
+    logger: silentLogger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+}
+
+/** Decrypts a recording as the store reads it (with `asOwner`: only with that owner's key). */
+export function openRecording(store: RecordingStore, id: string, asOwner?: string): Promise<Recording> {
+  return store.uow.read((tx) => tx.recordings.open(id, asOwner));
 }
 
 /** A capture whose samples are a recognisable pattern (seeded), optionally starting with a marker. */

@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { AudioVault, MIGRATIONS, RecordingStore, SCHEMA_VERSION, initDataDir } from '../../src/store/index.js';
 import { migrate, schemaVersion } from '../../src/store/migrate.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
+import { DEVICE, TEST, freshApp, makeCapture, openRecording, samePcm, tempDir } from './helpers.js';
 
 describe('schema migrations', () => {
   let t: ReturnType<typeof tempDir> | undefined;
@@ -22,23 +22,24 @@ describe('schema migrations', () => {
     it(`upgrades a database made by schema version ${old.version} and keeps its data readable`, async () => {
       t = tempDir();
       const dir = t.dir;
-      const store = await freshStore(dir);
-      const owner = await store.owners.add('Alice');
+      const setup = await freshApp(dir);
+      const owner = await setup.app.addOwner({ name: 'Alice', ...TEST });
       const cap = makeCapture({ seed: 3 });
-      await store.saveCapture(owner, cap);
-      await store.consent.append({ ownerId: owner, purpose: 'cloud-processing', action: 'grant', at: 1, source: 'owner-cli', textVersion: 'v1' });
-      await store.close();
+      await setup.app.storeCapture(owner, cap, { uplink: false });
+      await setup.app.grantConsent(owner, 'cloud-processing', { source: 'owner-cli', textVersion: 'v1' });
+      await setup.close();
 
       // Rebuild the same rows in a database at `old.version`.
       const src = await SqliteDb.open(path.join(dir, 'earshot.db'));
       const oldFile = path.join(dir, 'old.db');
       const dst = await SqliteDb.open(oldFile, { create: true });
-      // From schema 3 on, building the fixture runs version 3's data move (on an empty table: it moves nothing).
-      const scratch = new AudioVault(path.join(dir, 'scratch-audio'), { synchronous: 'normal', busyTimeoutMs: 5000, logger: silentLogger });
-      await migrate(dst, old.version, MIGRATIONS, { vault: scratch });
-      await scratch.close();
+      // The schema-3 step moves audio out; this fixture has none to move, so an empty vault serves.
+      const emptyVault = new AudioVault(path.join(dir, 'fixture-audio'), { synchronous: 'normal', busyTimeoutMs: 1000, logger: silentLogger });
+      await migrate(dst, old.version, undefined, { vault: emptyVault });
+      await emptyVault.close();
       expect(await schemaVersion(dst)).toBe(old.version);
       // Before schema 3 the sealed audio was a column of `recordings`; since then it is in the owner's file.
+      const audioInDb = (await dst.all<{ name: string }>('PRAGMA table_info(recordings)')).some((c) => c.name === 'sealed_audio');
       const audioFile = await SqliteDb.open(path.join(dir, 'audio', `${owner}.db`));
       for (const table of ['meta', 'settings', 'owners', 'recordings', 'consent', 'outbox', 'audit']) {
         const cols = (await dst.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((c) => c.name);
@@ -57,26 +58,25 @@ describe('schema migrations', () => {
       await src.close();
       await dst.close();
       const { existsSync, renameSync, rmSync } = await import('node:fs');
-      // Since schema 3 the audio lives in the owner's file, which the fixture keeps; before, it was in the row.
-      if (old.version < 3) rmSync(path.join(dir, 'audio'), { recursive: true });
+      if (audioInDb) rmSync(path.join(dir, 'audio'), { recursive: true });
       rmSync(path.join(dir, 'earshot.db'));
       rmSync(path.join(dir, 'earshot.db-wal'), { force: true });
       rmSync(path.join(dir, 'earshot.db-shm'), { force: true });
       renameSync(oldFile, path.join(dir, 'earshot.db'));
 
-      const upgraded = await RecordingStore.open({ dataDir: dir, deviceId: DEVICE });
+      const upgraded = await freshApp(dir, { init: false });
       const db = await SqliteDb.open(path.join(dir, 'earshot.db'));
       expect(await schemaVersion(db)).toBe(SCHEMA_VERSION);
       // The audio left the metadata database for the owner's own file.
       expect((await db.all<{ name: string }>('PRAGMA table_info(recordings)')).map((c) => c.name)).not.toContain('sealed_audio');
       await db.close();
       expect(existsSync(path.join(dir, 'audio', `${owner}.db`))).toBe(true);
-      expect(samePcm((await upgraded.recordings.open(cap.id)).pcm, cap.pcm)).toBe(true);
-      expect((await upgraded.consent.history(owner)).length).toBe(1);
-      expect((await upgraded.audit.verify()).ok).toBe(true);
+      expect(samePcm((await openRecording(upgraded.store, cap.id)).pcm, cap.pcm)).toBe(true);
+      expect((await upgraded.app.consentOf(owner)).history.length).toBe(1);
+      expect((await upgraded.app.verifyAudit()).ok).toBe(true);
       // New-version features work on the upgraded database.
-      await upgraded.recordings.markUploaded(cap.id, 99);
-      expect((await upgraded.recordings.list(owner))[0]?.uploadedAt).toBe(99);
+      await upgraded.app.confirmUpload(cap.id, 99);
+      expect((await upgraded.app.listRecordings(owner))[0]?.uploadedAt).toBe(99);
       await upgraded.close();
     });
   }

@@ -9,11 +9,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportOwner } from '../../src/privacy/export/export-owner.js';
-import type { ExportManifest } from '../../src/privacy/export/manifest.js';
-import { encodeWav } from '../../src/audio/wav.js';
-import { RecordingStore } from '../../src/store/index.js';
-import { freshStore, makeCapture, tempDir } from './helpers.js';
+import type { ExportManifest } from '../../src/privacy/index.js';
+import { encodeWav } from '../../src/audio/index.js';
+import { TEST, freshApp, makeCapture, openRecording, tempDir, type TestApp } from './helpers.js';
 
 const RUNS = Number(process.env['EARSHOT_PROP_RUNS'] ?? 10_000);
 
@@ -47,16 +45,16 @@ interface Model {
 
 describe('property: owner isolation, exports and erasure', () => {
   const t = tempDir('earshot-prop-');
-  let store: RecordingStore;
+  let h: TestApp;
   const model: Model = { owners: new Map(), active: undefined, gone: [], goneOwners: [] };
   let counter = 0;
   const stats = { exports: 0, erasures: 0, transfers: 0, captures: 0 };
 
   beforeAll(async () => {
-    store = await freshStore(path.join(t.dir, 'data'));
+    h = await freshApp(path.join(t.dir, 'data'));
   });
   afterAll(async () => {
-    await store.close();
+    await h.close();
     t.cleanup();
   });
 
@@ -67,7 +65,7 @@ describe('property: owner isolation, exports and erasure', () => {
     switch (op.k) {
       case 'add': {
         if (model.owners.size >= 6) return;
-        const id = await store.owners.add(`Owner ${++counter}`);
+        const id = await h.app.addOwner({ name: `Owner ${++counter}`, ...TEST });
         model.owners.set(id, new Map());
         model.active ??= id;
         return;
@@ -75,35 +73,38 @@ describe('property: owner isolation, exports and erasure', () => {
       case 'use': {
         const id = pick(ownerIds, op.i);
         if (!id) return;
-        await store.owners.use(id);
+        await h.app.useOwner(id, TEST);
         model.active = id;
         return;
       }
       case 'capture': {
         // The daemon's rule: a capture belongs to the owner active at capture time.
-        const active = await store.owners.activeOwnerId();
+        const active = await h.app.activeOwnerId();
         expect(active).toBe(model.active);
         // Bounded per owner so exports stay cheap over a 10,000-run session.
         if (!active || model.owners.get(active)!.size >= 25) return;
         const c = makeCapture({ samples: op.samples, seed: op.seed, id: `rec-${++counter}` });
-        await store.saveCapture(active, c);
+        await h.app.storeCapture(active, c, { uplink: false });
         model.owners.get(active)!.set(c.id, c.pcm);
         stats.captures++;
         return;
       }
       case 'delete': {
-        const all = [...model.owners.values()].flatMap((m) => [...m.keys()]);
-        const id = pick(all, op.i);
-        if (!id) return;
-        await store.recordings.delete(id);
-        for (const m of model.owners.values()) m.delete(id);
-        model.gone.push(id);
+        const all = [...model.owners].flatMap(([owner, m]) => [...m.keys()].map((id) => ({ owner, id })));
+        const r = pick(all, op.i);
+        if (!r) return;
+        // An owner deletes their own recording; another owner asking for it is refused and nothing is deleted.
+        const other = ownerIds.find((o) => o !== r.owner);
+        if (other) await expect(h.app.deleteRecordings(other, [r.id], TEST)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        expect(await h.app.deleteRecordings(r.owner, [r.id], TEST)).toEqual([r.id]);
+        model.owners.get(r.owner)!.delete(r.id);
+        model.gone.push(r.id);
         return;
       }
       case 'erase': {
         const id = pick(ownerIds, op.i);
         if (!id) return;
-        await store.eraseOwner(id);
+        await h.app.eraseOwner(id, TEST);
         model.gone.push(...model.owners.get(id)!.keys());
         model.owners.delete(id);
         model.goneOwners.push(id);
@@ -112,7 +113,7 @@ describe('property: owner isolation, exports and erasure', () => {
         return;
       }
       case 'transfer': {
-        const { ownerId } = await store.transferTo(`Owner ${++counter}`);
+        const { ownerId } = await h.app.transferDevice({ newOwnerName: `Owner ${++counter}`, ...TEST });
         for (const [id, recs] of model.owners) {
           model.gone.push(...recs.keys());
           model.goneOwners.push(id);
@@ -126,7 +127,7 @@ describe('property: owner isolation, exports and erasure', () => {
         const id = pick(ownerIds, op.i);
         if (!id) return;
         const out = path.join(t.dir, `export-${++counter}`);
-        await exportOwner(store, { ownerId: id, out });
+        await h.app.exportOwner({ ownerId: id, out, ...TEST });
         const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as ExportManifest;
         const expected = model.owners.get(id)!;
         expect(m.owner.id).toBe(id);
@@ -141,11 +142,11 @@ describe('property: owner isolation, exports and erasure', () => {
       case 'ghost': {
         // Nothing deleted or erased comes back.
         const rid = pick(model.gone, op.i);
-        if (rid) await expect(store.recordings.open(rid)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        if (rid) await expect(openRecording(h.store, rid)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
         const oid = pick(model.goneOwners, op.i);
         if (oid) {
-          await expect(store.owners.get(oid)).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
-          expect(await store.recordings.ids(oid)).toEqual([]);
+          await expect(h.app.getOwner(oid)).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+          expect(await h.store.uow.read((tx) => tx.recordings.ids(oid))).toEqual([]);
         }
         return;
       }
@@ -162,9 +163,9 @@ describe('property: owner isolation, exports and erasure', () => {
     );
     // Final full check: every owner's recordings open byte-identical, the audit chain verifies.
     for (const [owner, recs] of model.owners) {
-      expect((await store.recordings.ids(owner)).sort()).toEqual([...recs.keys()].sort());
+      expect((await h.store.uow.read((tx) => tx.recordings.ids(owner))).sort()).toEqual([...recs.keys()].sort());
     }
-    expect((await store.audit.verify()).ok).toBe(true);
+    expect((await h.app.verifyAudit()).ok).toBe(true);
     expect(stats.exports).toBeGreaterThan(RUNS / 20);
     expect(stats.erasures + stats.transfers).toBeGreaterThan(RUNS / 40);
   }, 600_000);

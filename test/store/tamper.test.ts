@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecordingStore } from '../../src/store/index.js';
+import type { Recording } from '../../src/core/recording.js';
 import { SqliteDb } from '../../src/store/sqlite.js';
-import { DEVICE, freshStore, makeCapture, samePcm, tempDir } from './helpers.js';
+import { TEST, freshApp, makeCapture, openRecording, samePcm, tempDir, type TestApp } from './helpers.js';
 
 /** Tampering is done by a second, raw connection: what an attacker with file access could do. */
 async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>, file = 'earshot.db'): Promise<void> {
@@ -16,7 +16,7 @@ async function raw(dir: string, fn: (db: SqliteDb) => Promise<void>, file = 'ear
 
 describe('tampering is detected with a typed error, the rest keeps working, and an incident is recorded', () => {
   let t: ReturnType<typeof tempDir>;
-  let store: RecordingStore;
+  let h: TestApp | undefined;
   let a: string;
   let b: string;
   const ca = makeCapture({ seed: 11 });
@@ -25,39 +25,63 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
 
   beforeEach(async () => {
     t = tempDir();
-    store = await freshStore(t.dir);
-    a = await store.owners.add('Alice');
-    b = await store.owners.add('Bob');
-    await store.saveCapture(a, ca);
-    await store.saveCapture(a, ca2);
-    await store.saveCapture(b, cb);
-    await store.close();
+    const setup = await freshApp(t.dir);
+    a = await setup.app.addOwner({ name: 'Alice', ...TEST });
+    b = await setup.app.addOwner({ name: 'Bob', ...TEST });
+    await setup.app.storeCapture(a, ca, { uplink: false });
+    await setup.app.storeCapture(a, ca2, { uplink: false });
+    await setup.app.storeCapture(b, cb, { uplink: false });
+    await setup.close();
+    h = undefined;
   });
   afterEach(async () => {
-    await store.close();
+    await shut();
     t.cleanup();
   });
 
-  async function reopen(): Promise<RecordingStore> {
-    store = await RecordingStore.open({ dataDir: t.dir, deviceId: DEVICE });
-    return store;
+  async function reopen(): Promise<TestApp> {
+    await shut();
+    h = await freshApp(t.dir, { init: false });
+    return h;
   }
 
-  async function incidents(s: RecordingStore): Promise<number> {
-    return (await s.audit.list()).filter((e) => e.type === 'incident').length;
+  /** Closes the open app (if any) before the files are tampered with. */
+  async function shut(): Promise<void> {
+    await h?.close();
+    h = undefined;
+  }
+
+  async function incidents(s: TestApp): Promise<number> {
+    return (await s.app.auditLog()).filter((e) => e.type === 'incident').length;
+  }
+
+  /** Opens a recording with the key of the owner it is filed under, as the uplink does (an INTEGRITY failure is an incident). */
+  function open(s: TestApp, id: string): Promise<Recording> {
+    return s.app.uplinkPorts().recordings.open(id);
+  }
+
+  /** Opens one of `ownerId`'s recordings as that owner (their key, associated data naming them), as playback does. */
+  function openAs(s: TestApp, id: string, ownerId: string): Promise<Recording> {
+    return s.app.playRecording(ownerId, id, TEST, async () => undefined);
   }
 
   it('a recording row moved to another owner does not open for either owner', async () => {
     await raw(t.dir, (db) => db.run('UPDATE recordings SET owner_id = ? WHERE id = ?', [b, ca.id]).then(() => undefined));
     const s = await reopen();
-    await expect(s.recordings.open(ca.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
-    await expect(s.recordings.openAs(ca.id, a)).rejects.toMatchObject({ code: 'INTEGRITY' });
-    expect(samePcm((await s.recordings.open(ca2.id)).pcm, ca2.pcm)).toBe(true);
-    expect(samePcm((await s.recordings.open(cb.id)).pcm, cb.pcm)).toBe(true);
+    // Bob's key (the row now names him) does not open it, nor does Alice's (associated data naming her, the row does not).
+    await expect(open(s, ca.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(openAs(s, ca.id, b)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(openRecording(s.store, ca.id, a)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    // Through the app Alice is told it is not hers (it is not filed under her), and nothing is opened.
+    await expect(openAs(s, ca.id, a)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+    expect(samePcm((await open(s, ca2.id)).pcm, ca2.pcm)).toBe(true);
+    expect(samePcm((await open(s, cb.id)).pcm, cb.pcm)).toBe(true);
     expect(await incidents(s)).toBe(2);
     // An export of Bob now aborts instead of handing over Alice's recording under Bob's name.
-    const { exportOwner } = await import('../../src/privacy/export/export-owner.js');
-    await expect(exportOwner(s, { ownerId: b, out: path.join(t.dir, 'bob-export') })).rejects.toMatchObject({ code: 'EXPORT_ABORTED' });
+    const out = path.join(t.dir, 'bob-export');
+    await expect(s.app.exportOwner({ ownerId: b, out, ...TEST })).rejects.toMatchObject({ code: 'EXPORT_ABORTED' });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('swapped wrapped keys: both owners fail with INTEGRITY, other operations still work', async () => {
@@ -68,12 +92,12 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
       await db.run('UPDATE owners SET wrapped_key = ? WHERE id = ?', [ka!.wrapped_key, b]);
     });
     const s = await reopen();
-    await expect(s.recordings.open(ca.id)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/data key of owner/) });
-    await expect(s.recordings.open(cb.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
-    const c = await s.owners.add('Carol');
+    await expect(open(s, ca.id)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/data key of owner/) });
+    await expect(open(s, cb.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    const c = await s.app.addOwner({ name: 'Carol', ...TEST });
     const cc = makeCapture({ seed: 14 });
-    await s.saveCapture(c, cc);
-    expect(samePcm((await s.recordings.open(cc.id)).pcm, cc.pcm)).toBe(true);
+    await s.app.storeCapture(c, cc, { uplink: false });
+    expect(samePcm((await open(s, cc.id)).pcm, cc.pcm)).toBe(true);
     expect(await incidents(s)).toBe(2);
   });
 
@@ -85,10 +109,10 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
       await db.run('UPDATE audio SET sealed = ? WHERE recording_id = ?', [blob, ca.id]);
     }, `audio/${a}.db`);
     const s = await reopen();
-    await expect(s.recordings.open(ca.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
-    expect(samePcm((await s.recordings.open(ca2.id)).pcm, ca2.pcm)).toBe(true);
+    await expect(open(s, ca.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    expect(samePcm((await open(s, ca2.id)).pcm, ca2.pcm)).toBe(true);
     expect(await incidents(s)).toBe(1);
-    expect((await s.audit.verify()).ok).toBe(true);
+    expect((await s.app.verifyAudit()).ok).toBe(true);
   });
 
   it("an audio blob copied into another owner's file, under that owner's recording, does not open", async () => {
@@ -98,9 +122,9 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     }, `audio/${a}.db`);
     await raw(t.dir, (db) => db.run('UPDATE audio SET sealed = ? WHERE recording_id = ?', [alices!, cb.id]).then(() => undefined), `audio/${b}.db`);
     const s = await reopen();
-    await expect(s.recordings.open(cb.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
-    await expect(s.recordings.openAs(cb.id, b)).rejects.toMatchObject({ code: 'INTEGRITY' });
-    expect(samePcm((await s.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
+    await expect(open(s, cb.id)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(openAs(s, cb.id, b)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    expect(samePcm((await open(s, ca.id)).pcm, ca.pcm)).toBe(true);
     expect(await incidents(s)).toBe(2);
   });
 
@@ -109,9 +133,9 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     copyFileSync(path.join(t.dir, 'audio', `${a}.db`), path.join(t.dir, 'audio', `${b}.db`));
     const s = await reopen();
     // Bob's row points at audio his file no longer has; Alice's blobs in his file are not asked for.
-    await expect(s.recordings.open(cb.id)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/no audio/) });
-    expect(samePcm((await s.recordings.open(ca.id)).pcm, ca.pcm)).toBe(true);
-    expect(samePcm((await s.recordings.open(ca2.id)).pcm, ca2.pcm)).toBe(true);
+    await expect(open(s, cb.id)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/no audio/) });
+    expect(samePcm((await open(s, ca.id)).pcm, ca.pcm)).toBe(true);
+    expect(samePcm((await open(s, ca2.id)).pcm, ca2.pcm)).toBe(true);
     expect(await incidents(s)).toBe(1);
   });
 
@@ -122,16 +146,16 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
       await db.run('DELETE FROM audit WHERE seq > ?', [before - 2]);
     });
     const s = await reopen();
-    const entries = await s.audit.list();
+    const entries = await s.app.auditLog();
     expect(entries.filter((e) => e.type === 'incident').map((e) => e.detail?.['kind'])).toEqual(['audit-tail-mismatch']);
-    await expect(s.audit.verifyOrThrow()).rejects.toMatchObject({ code: 'AUDIT_BROKEN' });
-    const r = await s.audit.verify();
+    await expect(s.store.audit.verifyOrThrow()).rejects.toMatchObject({ code: 'AUDIT_BROKEN' });
+    // Read without recording anything (the app's verifyAudit would add an audit-verify-failed incident).
+    const r = await s.store.audit.verify();
     // The incident chained from the sealed head, so the removed entries show as a hole.
     expect(r.problems.map((p) => [p.kind, p.seq])).toEqual([['missing', before - 1]]);
     const cc = makeCapture({ seed: 15 });
-    await s.saveCapture(a, cc);
-    expect(samePcm((await s.recordings.open(cc.id)).pcm, cc.pcm)).toBe(true);
-    await s.close();
+    await s.app.storeCapture(a, cc, { uplink: false });
+    expect(samePcm((await open(s, cc.id)).pcm, cc.pcm)).toBe(true);
     // Recorded once, not at every start.
     const s2 = await reopen();
     expect(await incidents(s2)).toBe(1);
@@ -140,10 +164,10 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
   it('verify reports truncation when nothing was appended after it', async () => {
     const { verifyChain } = await import('../../src/audit/chain.js');
     const s = await reopen();
-    const head = await s.audit.head();
-    const rows = (await s.audit.list()).length;
+    const head = await s.app.auditHead();
+    const rows = (await s.app.auditLog()).length;
     expect(rows).toBe(head.seq);
-    await s.close();
+    await shut();
     await raw(t.dir, (db) => db.run('DELETE FROM audit WHERE seq = ?', [head.seq]).then(() => undefined));
     // Inspect with the pure verifier (opening the store would append an incident first).
     const db = await SqliteDb.open(path.join(t.dir, 'earshot.db'));
@@ -158,19 +182,18 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
 
   it('audit verify names edits, deletions and reordering', async () => {
     const s0 = await reopen();
-    expect((await s0.audit.verify()).ok).toBe(true);
-    await s0.close();
+    expect((await s0.app.verifyAudit()).ok).toBe(true);
+    await shut();
 
     await raw(t.dir, (db) => db.run(`UPDATE audit SET detail = '{"durationMs":1}' WHERE seq = 4`).then(() => undefined));
-    let r = await (await reopen()).audit.verify();
+    let r = await (await reopen()).app.verifyAudit();
     expect(r.problems.map((p) => [p.kind, p.seq])).toEqual([['edited', 4]]);
-    await store.close();
+    await shut();
 
     await raw(t.dir, (db) => db.run(`UPDATE audit SET detail = NULL WHERE seq = 4`).then(() => undefined));
     await raw(t.dir, (db) => db.run('DELETE FROM audit WHERE seq = 2').then(() => undefined));
-    r = await (await reopen()).audit.verify();
+    r = await (await reopen()).app.verifyAudit();
     expect(r.problems.map((p) => p.kind)).toContain('missing');
-    await store.close();
   });
 
   it('audit verify detects entries swapped in order', async () => {
@@ -183,7 +206,7 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
       await db.run(`UPDATE audit SET ${set} WHERE seq = 3`, cols.map((c) => r4![c] as never));
       await db.run(`UPDATE audit SET ${set} WHERE seq = 4`, cols.map((c) => r3![c] as never));
     });
-    const r = await (await reopen()).audit.verify();
+    const r = await (await reopen()).app.verifyAudit();
     expect(r.ok).toBe(false);
     expect(r.problems.some((p) => p.kind === 'edited' || p.kind === 'reordered')).toBe(true);
   });

@@ -49,6 +49,11 @@ describe('earshot detect / models', () => {
     const ok = await cli('models', 'verify', '--json');
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out).ok).toBe(true);
+    const derived = (JSON.parse(ok.out).models as { name: string; regenerated?: boolean }[]).find((m) => m.name === 'embedding_streaming');
+    expect(derived?.regenerated).toBe(true);
+    const text = await cli('models', 'verify');
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^ok {4}embedding_streaming \(.*embedding_streaming\.onnx, regenerated from its source: same hash\)$/m);
   });
 
   it('models verify exits non-zero when a model does not match', async () => {

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WakeDetection } from '../../src/wakeword/detector-state.js';
-import { WakeDetector } from '../../src/wakeword/wake-detector.js';
+import { DEFAULT_CONFIG } from '../../src/config/defaults.js';
+import { DEFAULT_PHASES, WakeDetector } from '../../src/wakeword/wake-detector.js';
 import { FIXTURES, MANIFEST, negativeSpeechFile, readPcm, rng, wakeFixtures } from './helpers.js';
 
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];
@@ -27,6 +28,11 @@ interface Segment {
 }
 
 describe('wake-word detection on fixtures', () => {
+  it('the device config default uses the detector default phases (chosen in MEASUREMENTS.md §1/§4)', () => {
+    expect(DEFAULT_CONFIG.wake.phases).toBe(DEFAULT_PHASES);
+    expect(DEFAULT_PHASES).toBe(4);
+  });
+
   let negative: Int16Array;
   beforeAll(async () => {
     negative = await readPcm(negativeSpeechFile());

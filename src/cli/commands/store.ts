@@ -6,15 +6,11 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { ensureStoredDeviceId } from '../../config/device-id.js';
 import { EarshotError } from '../../core/errors.js';
-import { decryptBundleFile, readPassphraseFile } from '../../privacy/export/bundle-cipher.js';
-import { exportOwner } from '../../privacy/export/export-owner.js';
-import { encodeWav } from '../../audio/wav.js';
-import { transferDevice } from '../../privacy/erasure/transfer.js';
-import { retentionTargetOf, sweepRetention } from '../../privacy/retention/sweeper.js';
-import { initDataDir } from '../../store/recording-store.js';
-import { resolveOwner } from '../owner-option.js';
+import { encodeWav } from '../../audio/index.js';
+import { decryptBundleFile, readPassphraseFile } from '../../privacy/index.js';
+import { initDataDir } from '../../store/index.js';
 import { singlePositional, requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { commandConfig, withStore } from '../command-context.js';
+import { CLI_SOURCE, commandConfig, withApp } from '../command-context.js';
 
 function json(args: ParsedArgs): boolean {
   return args.values['json'] === true;
@@ -86,12 +82,14 @@ const ownersAdd: Command = {
     const rd = stringOption(args, 'retention-days');
     const retentionDays = rd === undefined ? undefined : Number(rd);
     if (retentionDays !== undefined && !Number.isInteger(retentionDays)) throw new EarshotError('BAD_ARGUMENT', '--retention-days must be a whole number');
-    return withStore(args, io, async (store) => {
-      const id = await store.owners.add(name, {
+    return withApp(args, io, async (app) => {
+      const id = await app.addOwner({
+        name,
+        source: CLI_SOURCE,
         ...(retentionDays !== undefined ? { retentionDays } : {}),
         ...(args.values['local-only'] === true ? { localOnly: true } : {}),
       });
-      if (json(args)) out(io, { ownerId: id, active: (await store.owners.activeOwnerId()) === id });
+      if (json(args)) out(io, { ownerId: id, active: (await app.activeOwnerId()) === id });
       else writeLine(io.stdout, id);
       return 0;
     });
@@ -104,8 +102,8 @@ const ownersList: Command = {
   usage: 'earshot owners list [--json]',
   options: {},
   async run(args, io) {
-    return withStore(args, io, async (store) => {
-      const owners = await store.owners.list();
+    return withApp(args, io, async (app) => {
+      const owners = await app.listOwners();
       if (json(args)) out(io, owners);
       else if (owners.length === 0) writeLine(io.stdout, 'no owners (earshot owners add --name NAME)');
       else
@@ -124,8 +122,8 @@ const ownersUse: Command = {
   allowPositionals: true,
   async run(args, io) {
     const id = singlePositional(args, 'owner id');
-    return withStore(args, io, async (store) => {
-      await store.owners.use(id);
+    return withApp(args, io, async (app) => {
+      await app.useOwner(id, { source: CLI_SOURCE });
       if (json(args)) out(io, { activeOwnerId: id });
       else writeLine(io.stdout, `active owner: ${id}`);
       return 0;
@@ -145,9 +143,10 @@ const ownersTransfer: Command = {
     const pf = stringOption(args, 'passphrase-file');
     const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
     const exportDir = stringOption(args, 'export-dir');
-    return withStore(args, io, async (store) => {
-      const r = await transferDevice(store, {
+    return withApp(args, io, async (app) => {
+      const r = await app.transferDevice({
         newOwnerName: name,
+        source: CLI_SOURCE,
         ...(exportDir !== undefined ? { exportDir } : {}),
         ...(passphrase !== undefined ? { passphrase } : {}),
       });
@@ -168,8 +167,8 @@ const recordingsList: Command = {
   usage: 'earshot recordings list [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    return withStore(args, io, async (store) => {
-      const recs = await store.recordings.list(await resolveOwner(store.owners, stringOption(args, 'owner')));
+    return withApp(args, io, async (app) => {
+      const recs = await app.listRecordings(await app.resolveOwner(stringOption(args, 'owner')));
       if (json(args)) out(io, recs);
       else
         for (const r of recs)
@@ -196,17 +195,17 @@ const recordingsPlay: Command = {
     const file = stringOption(args, 'out');
     const device = stringOption(args, 'device');
     if (file !== undefined && device !== undefined) throw new EarshotError('BAD_ARGUMENT', '--out and --device exclude each other');
-    return withStore(args, io, async (store) => {
-      const rec = await store.recordings.play(id, await resolveOwner(store.owners, stringOption(args, 'owner')));
-      const wav = encodeWav(rec.pcm);
-      if (file !== undefined) {
+    return withApp(args, io, async (app) => {
+      const ownerId = await app.resolveOwner(stringOption(args, 'owner'));
+      // Audited as played only once the file is written or aplay has played it.
+      const rec = await app.playRecording(ownerId, id, { source: CLI_SOURCE }, async (r) => {
+        const wav = encodeWav(r.pcm);
+        if (file === undefined) return playWav(wav, device);
         await fs.writeFile(file, wav, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
           throw new EarshotError('BAD_ARGUMENT', `cannot write ${file}: ${e.code ?? e.message}`);
         });
-        writeLine(io.stderr, `wrote ${file} (${rec.durationMs} ms)`);
-        return 0;
-      }
-      await playWav(wav, device);
+      });
+      if (file !== undefined) writeLine(io.stderr, `wrote ${file} (${rec.durationMs} ms)`);
       return 0;
     });
   },
@@ -240,8 +239,9 @@ const recordingsDelete: Command = {
   allowPositionals: true,
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
-    return withStore(args, io, async (store) => {
-      await store.recordings.delete(id, 'owner-request', await resolveOwner(store.owners, stringOption(args, 'owner')));
+    return withApp(args, io, async (app) => {
+      const deleted = await app.deleteRecordings(await app.resolveOwner(stringOption(args, 'owner')), [id], { source: CLI_SOURCE });
+      if (deleted.length === 0) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
       if (json(args)) out(io, { deleted: id });
       else writeLine(io.stdout, `deleted ${id}`);
       return 0;
@@ -265,11 +265,12 @@ const exportCmd: Command = {
     const outPath = requiredOption(args, 'out');
     const pf = stringOption(args, 'passphrase-file');
     const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
-    return withStore(args, io, async (store) => {
+    return withApp(args, io, async (app) => {
       const progress = progressReporter(io, 'export');
       try {
-        const r = await exportOwner(store, {
+        const r = await app.exportOwner({
           ownerId,
+          source: CLI_SOURCE,
           out: outPath,
           ...(passphrase !== undefined ? { passphrase } : {}),
           onProgress: (p) => progress.update(p.done, p.total),
@@ -309,8 +310,8 @@ const erase: Command = {
   async run(args, io) {
     const ownerId = requiredOption(args, 'owner');
     requireYes(args, 'erasure');
-    return withStore(args, io, async (store) => {
-      const r = await store.eraseOwner(ownerId);
+    return withApp(args, io, async (app) => {
+      const r = await app.eraseOwner(ownerId, { source: CLI_SOURCE });
       if (json(args)) out(io, r);
       else writeLine(io.stdout, `erased ${ownerId}: ${r.recordings} recordings, ${r.consentEvents} consent events`);
       return 0;
@@ -325,15 +326,14 @@ const auditVerify: Command = {
   help: 'Exit 0 when the chain is intact, 1 when it is not (each problem is listed).',
   options: {},
   async run(args, io) {
-    return withStore(args, io, async (store) => {
-      const r = await store.audit.verify();
+    return withApp(args, io, async (app) => {
+      const r = await app.verifyAudit();
       if (json(args)) out(io, r);
       else {
         writeLine(io.stdout, `${r.ok ? 'OK' : 'BROKEN'}: ${r.entries} entries, head ${r.head} (#${r.lastSeq})`);
         for (const p of r.problems) writeLine(io.stdout, `  ${p.kind} at #${p.seq}: ${p.message}`);
       }
       if (!r.ok) {
-        await store.recordIncident({ kind: 'audit-verify-failed', problems: r.problems.length });
         if (!json(args)) writeLine(io.stderr, `earshot audit verify: AUDIT_BROKEN: ${r.problems.length} problem(s) found`);
       }
       return r.ok ? 0 : 1;
@@ -348,9 +348,9 @@ const auditLog: Command = {
   help: 'With --json: one JSON object per line.',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    return withStore(args, io, async (store) => {
+    return withApp(args, io, async (app) => {
       const owner = stringOption(args, 'owner');
-      const entries = await store.audit.list(owner !== undefined ? { ownerId: owner } : {});
+      const entries = await app.auditLog(owner !== undefined ? { ownerId: owner } : {});
       for (const e of entries) {
         if (json(args)) out(io, e);
         else {
@@ -373,8 +373,8 @@ const auditHead: Command = {
   usage: 'earshot audit head [--json]',
   options: {},
   async run(args, io) {
-    return withStore(args, io, async (store) => {
-      const h = await store.audit.head();
+    return withApp(args, io, async (app) => {
+      const h = await app.auditHead();
       if (json(args)) out(io, h);
       else writeLine(io.stdout, `${h.seq} ${h.head}`);
       return 0;
@@ -388,8 +388,8 @@ const keysRotate: Command = {
   usage: 'earshot keys rotate [--json]',
   options: {},
   async run(args, io) {
-    return withStore(args, io, async (store) => {
-      const r = await store.rotateKeys();
+    return withApp(args, io, async (app) => {
+      const r = await app.rotateKeys({ source: CLI_SOURCE });
       if (json(args)) out(io, r);
       else writeLine(io.stdout, `rotated device key ${r.from} -> ${r.to} (${r.owners} owner keys re-wrapped)`);
       return 0;
@@ -405,8 +405,8 @@ const retentionSet: Command = {
   async run(args, io) {
     const ownerId = requiredOption(args, 'owner');
     const days = Number(requiredOption(args, 'days'));
-    return withStore(args, io, async (store) => {
-      await store.owners.setRetentionDays(ownerId, days);
+    return withApp(args, io, async (app) => {
+      await app.setRetention(ownerId, days, { source: CLI_SOURCE });
       if (json(args)) out(io, { ownerId, retentionDays: days });
       else writeLine(io.stdout, `retention of ${ownerId}: ${days} days`);
       return 0;
@@ -420,10 +420,51 @@ const retentionSweep: Command = {
   usage: 'earshot retention sweep [--json]',
   options: {},
   async run(args, io) {
-    return withStore(args, io, async (store) => {
-      const r = await sweepRetention(retentionTargetOf(store), Date.now());
+    return withApp(args, io, async (app) => {
+      const r = await app.sweepRetention({ source: CLI_SOURCE });
       if (json(args)) out(io, r);
       else writeLine(io.stdout, `deleted ${r.reduce((s, x) => s + x.deleted, 0)} recordings`);
+      return 0;
+    });
+  },
+};
+
+const repair: Command = {
+  path: ['repair'],
+  summary: 'list audio that start-up moved to quarantine (it did not match the metadata), and restore or discard it',
+  usage: 'earshot repair [--restore ID | --discard ID --yes] [--json]',
+  help: [
+    'Nothing is deleted on a hunch: audio whose recording row names another owner, an owner file whose erasure the',
+    'audit log does not show, or anything found while the log does not verify, is moved aside still sealed.',
+    '  (no option)     list what is in quarantine, with the reason',
+    '  --restore ID    put it back where the metadata now says it belongs (it opens only if it really is that owner\'s)',
+    '  --discard ID    delete it for good (needs --yes)',
+  ].join('\n'),
+  options: { restore: { type: 'string' }, discard: { type: 'string' }, yes: { type: 'boolean' } },
+  async run(args, io) {
+    const restore = stringOption(args, 'restore');
+    const discard = stringOption(args, 'discard');
+    if (restore !== undefined && discard !== undefined) throw new EarshotError('BAD_ARGUMENT', '--restore and --discard exclude each other');
+    if (discard !== undefined) requireYes(args, 'discarding quarantined audio');
+    return withApp(args, io, async (app) => {
+      if (restore !== undefined) {
+        const r = await app.restoreQuarantined(restore, { source: CLI_SOURCE });
+        if (json(args)) out(io, { restored: restore, ...r });
+        else writeLine(io.stdout, `restored ${restore} to owner ${r.restoredTo}`);
+        return 0;
+      }
+      if (discard !== undefined) {
+        await app.discardQuarantined(discard, { source: CLI_SOURCE });
+        if (json(args)) out(io, { discarded: discard });
+        else writeLine(io.stdout, `discarded ${discard}`);
+        return 0;
+      }
+      const items = await app.listQuarantine();
+      if (json(args)) out(io, items);
+      else if (items.length === 0) writeLine(io.stdout, 'nothing in quarantine');
+      else
+        for (const q of items)
+          writeLine(io.stdout, `${q.id}  ${iso(q.at)}  ${q.kind}${q.recordingId ? ` ${q.recordingId}` : ''} (found in ${q.foundInOwnerFile}'s file): ${q.reason}`);
       return 0;
     });
   },
@@ -447,4 +488,5 @@ export const commands: Command[] = [
   keysRotate,
   retentionSet,
   retentionSweep,
+  repair,
 ];

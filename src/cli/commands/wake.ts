@@ -127,8 +127,12 @@ function resolveModelPathSafe(manifest: Awaited<ReturnType<typeof loadManifest>>
 
 const modelsVerify: Command = {
   path: ['models', 'verify'],
-  summary: 'check every model file against its pinned SHA-256 (non-zero exit if any fails)',
+  summary: 'check every model file against its pinned SHA-256, and regenerate derived models (non-zero exit if any fails)',
   usage: 'earshot models verify [--manifest FILE] [--json]',
+  help: [
+    'A derived model (the streaming embedding model) is also regenerated from its pinned source with the',
+    'generator version recorded in the manifest; the result must have the pinned hash too.',
+  ].join('\n'),
   options: { manifest: { type: 'string' } },
   async run(args, io) {
     const manifest = await loadManifest(manifestPath(args));
@@ -136,7 +140,10 @@ const modelsVerify: Command = {
     if (args.values['json'] === true) {
       writeLine(io.stdout, JSON.stringify({ ok: results.every((r) => r.ok), models: results }));
     } else {
-      for (const r of results) writeLine(io.stdout, r.ok ? `ok    ${r.name} (${r.file})` : `FAIL  ${r.name}: ${r.code}: ${r.message}`);
+      for (const r of results) {
+        const regenerated = r.regenerated ? ', regenerated from its source: same hash' : '';
+        writeLine(io.stdout, r.ok ? `ok    ${r.name} (${r.file}${regenerated})` : `FAIL  ${r.name}: ${r.code}: ${r.message}`);
+      }
     }
     const bad = results.filter((r) => !r.ok).length;
     if (bad > 0 && args.values['json'] !== true) writeLine(io.stderr, `earshot models verify: ${bad} of ${results.length} models failed`);

@@ -19,6 +19,9 @@ export class MemoryOutbox implements OutboxRepo {
       .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
       .slice(0, limit);
   }
+  async entry(recordingId: string): Promise<OutboxEntry | undefined> {
+    return this.rows.get(recordingId);
+  }
   async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
     const r = this.rows.get(recordingId);
     if (r) this.rows.set(recordingId, { ...r, attempts: r.attempts + 1, lastError: error, nextAttemptAt });

@@ -1,13 +1,13 @@
-/** The child process asks the real consent gate, over the same SQLite store the parent granted consent in. */
-import type { UploadGate } from '../../../src/core/ports.js';
-import { ConsentGate } from '../../../src/privacy/consent/index.js';
-import type { RecordingStore } from '../../../src/store/index.js';
+/** The child process asks the real application layer (its upload gate and upload confirmation) over the parent's SQLite store. */
+import { defaultConfig } from '../../../src/config/index.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { openApp, type OpenedApp } from '../../../src/open-app.js';
 
-export async function childGate(store: RecordingStore): Promise<UploadGate> {
-  return new ConsentGate({
-    consent: store.consent,
-    owners: store.owners,
-    devicePrivacy: () => ({ localOnly: false, retentionDays: 30, uploadsEnabled: true, humanReview: false }),
+export function childApp(dataDir: string, deviceId: string): Promise<OpenedApp> {
+  return openApp({
+    config: { ...defaultConfig(), dataDir, privacy: { localOnly: false, retentionDays: 30, uploadsEnabled: true, humanReview: false } },
+    deviceId,
+    logger: silentLogger,
     fleetPrivacy: () => ({}),
   });
 }

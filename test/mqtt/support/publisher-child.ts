@@ -3,10 +3,9 @@
  * the broker and drains the outbox, printing "sent N" lines; exits 0 once the outbox is empty.
  * Bundled by bundle.ts and run with plain node.
  */
-import { RecordingStore } from '../../../src/store/index.js';
 import { MqttConnection } from '../../../src/uplink/mqtt-connection.js';
 import { OutboxPublisher } from '../../../src/uplink/outbox-publisher.js';
-import { childGate } from './child-gate.js';
+import { childApp } from './child-gate.js';
 
 const env = process.env;
 const need = (k: string): string => {
@@ -16,7 +15,7 @@ const need = (k: string): string => {
 };
 
 const deviceId = need('DEVICE_ID');
-const store = await RecordingStore.open({ dataDir: need('EARSHOT_DATA_DIR'), deviceId });
+const { app, store, close } = await childApp(need('EARSHOT_DATA_DIR'), deviceId);
 const conn = new MqttConnection({
   brokerUrl: need('BROKER_URL'),
   deviceId,
@@ -31,8 +30,7 @@ const conn = new MqttConnection({
 const publisher = new OutboxPublisher({
   deviceId,
   outbox: store.outbox,
-  recordings: store.recordings,
-  gate: await childGate(store),
+  ...app.uplinkPorts(),
   audit: store.audit,
   transport: conn,
   maxInFlight: Number(env['MAX_IN_FLIGHT'] ?? 8),
@@ -46,6 +44,6 @@ clearInterval(timer);
 process.stdout.write(`sent ${publisher.progress().sent}\n`);
 await publisher.stop();
 await conn.stop();
-await store.close();
+await close();
 process.stdout.write(drained ? 'drained\n' : 'not drained\n');
 process.exit(drained ? 0 : 3);

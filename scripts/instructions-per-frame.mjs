@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Instructions per 80 ms frame of the default wake loop (1 word, default phases, speech throughout), counted
+// with valgrind --tool=callgrind: old path (window embedding model) against new (streaming model).
+//
+//   npm run build && node scripts/instructions-per-frame.mjs [--phases N]
+//
+// Needs valgrind (apt-get install valgrind) and espeak-ng (the speech is synthesised, never recorded). Takes a
+// few minutes: each path runs twice under callgrind, over 20 and 80 frames; the difference divided by 60
+// frames is the steady per-frame cost (start-up, model loading and warm-up cancel out). `earshot bench` prints
+// the same figures as wake.instructionsPerFrame*.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (f) => pathToFileURL(path.join(root, 'dist', f)).href;
+if (!existsSync(path.join(root, 'dist', 'bench', 'wake-instructions.js'))) {
+  console.error('instructions-per-frame: build first (npm run build)');
+  process.exit(2);
+}
+const { speechClip, speechThroughout, writePcm } = await import(dist('bench/wake.js'));
+const { instructionsPerFrame } = await import(dist('bench/wake-instructions.js'));
+const { DEFAULT_PHASES } = await import(dist('wakeword/wake-detector.js'));
+const i = process.argv.indexOf('--phases');
+const phases = i > 0 ? Number(process.argv[i + 1]) : DEFAULT_PHASES;
+const log = (l) => console.error(l);
+const pcm = writePcm('speech-instructions.s16', speechThroughout(await speechClip(log), 0.25));
+const r = await instructionsPerFrame({ pcm, phases, log });
+for (const [k, v] of Object.entries(r)) console.log(`wake.instructionsPerFrame${k}  ${v}`);

@@ -1,0 +1,31 @@
+/** What every application operation runs with. One instance per process (daemon, CLI command, owner page). */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { AuditQueries, StoreMaintenance, UnitOfWork } from '../core/ports.js';
+import type { Purpose } from '../core/privacy-types.js';
+import type { PrivacyPolicy } from '../privacy/index.js';
+
+export interface AppDeps {
+  uow: UnitOfWork;
+  maintenance: StoreMaintenance;
+  /** Reading the audit log back (appends happen inside units of work). */
+  audit: AuditQueries;
+  policy: PrivacyPolicy;
+  clock: Clock;
+  logger: Logger;
+  deviceId: string;
+  /** Creates a private (0700) directory for one export's staging; the export removes it. */
+  exportStaging: { create(): Promise<string> };
+  /** Privacy defaults for new owners (config.privacy). */
+  defaults: { retentionDays: number; localOnly: boolean };
+  /**
+   * Told after a consent withdrawal committed, before the operation returns: the daemon drops what its MQTT
+   * client still holds for the owner here.
+   */
+  onConsentWithdrawn?: (ownerId: string, purpose: Purpose) => Promise<void> | void;
+}
+
+/** Who asked for an operation, recorded in its audit entry: 'owner-cli', 'owner-page', 'daemon', … Never 'fleet'. */
+export interface Origin {
+  source: string;
+}

@@ -1,0 +1,152 @@
+/**
+ * The application layer as one object: every operation on personal data, for the daemon, the CLI and the owner
+ * page alike. Each method is one unit of work (or a read) that audits once, from one place; nothing above this
+ * layer reaches the repositories.
+ */
+import type { AuditEntry, AuditVerification, OwnerRecord, QuarantinedItem, RecordingReader, StoreStats, UploadDecision, UploadGate } from '../core/ports.js';
+import type { Capture, Recording } from '../core/recording.js';
+import type { ConsentEvent, PrivacyBaseline } from '../core/privacy-types.js';
+import type { EffectivePrivacy, PurposeStatus } from '../privacy/index.js';
+import type { AppDeps, Origin } from './app-deps.js';
+import { auditLog, verifyAudit } from './audit.js';
+import { changeConsent, consentOf, type ConsentChange } from './consent.js';
+import { eraseOwner, type EraseResult } from './erase.js';
+import { exportOwner, type ExportOptions, type ExportResult } from './export-owner.js';
+import { recordIncident, type IncidentDetail } from './incidents.js';
+import { rotateKeys } from './keys.js';
+import { discardQuarantined, listQuarantine, restoreQuarantined } from './repair.js';
+import { localOnlyStatus, setLocalOnly, type LocalOnlyStatus } from './local-only.js';
+import { activeOwnerId, addOwner, getOwner, listOwners, resolveOwner, useOwner } from './owners.js';
+import { privacyInEffect } from './privacy-status.js';
+import { deleteRecordings, listRecordings, playRecording, type RecordingListItem } from './recordings.js';
+import { setRetention, sweepRetention, type SweepResult } from './retention.js';
+import { storeCapture } from './store-capture.js';
+import { transferDevice, type TransferOptions } from './transfer.js';
+import { checkUpload, confirmUpload, uplinkPorts } from './uploads.js';
+
+export class EarshotApp {
+  constructor(readonly deps: AppDeps) {}
+
+  get deviceId(): string {
+    return this.deps.deviceId;
+  }
+
+  // owners
+  addOwner(req: { name: string; retentionDays?: number; localOnly?: boolean } & Origin): Promise<string> {
+    return addOwner(this.deps, req);
+  }
+  useOwner(ownerId: string, origin: Origin): Promise<void> {
+    return useOwner(this.deps, ownerId, origin);
+  }
+  listOwners(): Promise<OwnerRecord[]> {
+    return listOwners(this.deps);
+  }
+  getOwner(ownerId: string): Promise<OwnerRecord> {
+    return getOwner(this.deps, ownerId);
+  }
+  activeOwnerId(): Promise<string | undefined> {
+    return activeOwnerId(this.deps);
+  }
+  resolveOwner(explicit: string | undefined): Promise<string> {
+    return resolveOwner(this.deps, explicit);
+  }
+
+  // capture and upload
+  storeCapture(ownerId: string, capture: Capture, opts: { uplink: boolean }): ReturnType<typeof storeCapture> {
+    return storeCapture(this.deps, ownerId, capture, opts);
+  }
+  confirmUpload(recordingId: string, at: number): Promise<void> {
+    return confirmUpload(this.deps, recordingId, at);
+  }
+  checkUpload(entry: { ownerId: string; capturedAt: number }, now: number): Promise<UploadDecision> {
+    return checkUpload(this.deps, entry, now);
+  }
+  uplinkPorts(): { recordings: RecordingReader; gate: UploadGate } {
+    return uplinkPorts(this.deps);
+  }
+
+  // recordings
+  listRecordings(ownerId: string): Promise<RecordingListItem[]> {
+    return listRecordings(this.deps, ownerId);
+  }
+  playRecording(ownerId: string, recordingId: string, origin: Origin, deliver: (rec: Recording) => Promise<void>): Promise<Recording> {
+    return playRecording(this.deps, ownerId, recordingId, origin, deliver);
+  }
+  deleteRecordings(ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
+    return deleteRecordings(this.deps, ownerId, recordingIds, origin);
+  }
+
+  // consent, local-only, retention
+  grantConsent(ownerId: string, purpose: string, origin: Origin & { textVersion?: string }): Promise<ConsentChange> {
+    return changeConsent(this.deps, { ownerId, purpose, action: 'grant', ...origin });
+  }
+  withdrawConsent(ownerId: string, purpose: string, origin: Origin & { textVersion?: string }): Promise<ConsentChange> {
+    return changeConsent(this.deps, { ownerId, purpose, action: 'revoke', ...origin });
+  }
+  consentOf(ownerId: string): Promise<{ ownerId: string; purposes: PurposeStatus[]; history: ConsentEvent[] }> {
+    return consentOf(this.deps, ownerId);
+  }
+  setLocalOnly(ownerId: string, on: boolean, origin: Origin): Promise<LocalOnlyStatus> {
+    return setLocalOnly(this.deps, ownerId, on, origin);
+  }
+  localOnlyStatus(ownerId: string): Promise<LocalOnlyStatus> {
+    return localOnlyStatus(this.deps, ownerId);
+  }
+  setRetention(ownerId: string, days: number, origin: Origin): Promise<void> {
+    return setRetention(this.deps, ownerId, days, origin);
+  }
+  sweepRetention(origin: Origin): Promise<SweepResult[]> {
+    return sweepRetention(this.deps, origin);
+  }
+  privacyInEffect(ownerId?: string): Promise<{ ownerId: string | null; privacy: EffectivePrivacy }> {
+    return privacyInEffect(this.deps, ownerId);
+  }
+  /** What a fleet document is compared with for the active owner (it may only be stricter). */
+  async privacyBaseline(): Promise<PrivacyBaseline> {
+    const id = await this.activeOwnerId();
+    const owner = id === undefined ? undefined : await this.deps.uow.read((tx) => tx.owners.privacy(id));
+    return (await this.deps.policy.rules()).baseline(owner);
+  }
+
+  // the owner's data as a whole
+  exportOwner(opts: ExportOptions & Origin): Promise<ExportResult> {
+    return exportOwner(this.deps, opts);
+  }
+  eraseOwner(ownerId: string, origin: Origin, opts?: Parameters<typeof eraseOwner>[3]): Promise<EraseResult> {
+    return eraseOwner(this.deps, ownerId, origin, opts);
+  }
+  transferDevice(opts: TransferOptions & Origin): ReturnType<typeof transferDevice> {
+    return transferDevice(this.deps, opts);
+  }
+  rotateKeys(origin: Origin): Promise<{ from: string; to: string; owners: number }> {
+    return rotateKeys(this.deps, origin);
+  }
+
+  // the log and the device
+  verifyAudit(): Promise<AuditVerification> {
+    return verifyAudit(this.deps);
+  }
+  auditLog(opts?: { ownerId?: string; limit?: number }): Promise<AuditEntry[]> {
+    return auditLog(this.deps, opts);
+  }
+  auditHead(): Promise<{ seq: number; head: string }> {
+    return this.deps.audit.head();
+  }
+  recordIncident(detail: IncidentDetail, ownerId?: string, recordingId?: string): Promise<void> {
+    return recordIncident(this.deps, detail, ownerId, recordingId);
+  }
+  stats(): Promise<StoreStats> {
+    return this.deps.maintenance.stats();
+  }
+
+  // repair
+  listQuarantine(): Promise<QuarantinedItem[]> {
+    return listQuarantine(this.deps);
+  }
+  restoreQuarantined(id: string, origin: Origin): Promise<{ restoredTo: string }> {
+    return restoreQuarantined(this.deps, id, origin);
+  }
+  discardQuarantined(id: string, origin: Origin): Promise<QuarantinedItem> {
+    return discardQuarantined(this.deps, id, origin);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A machine-independent cost figure: CPU instructions per 80 ms frame of the wake loop, counted by valgrind's
+ * callgrind (this VM has no hardware counters for `perf stat`). Each configuration runs the bench child under
+ * callgrind twice, over N1 and N2 frames of speech; (I(N2) − I(N1)) / (N2 − N1) removes start-up, model
+ * loading and warm-up, leaving the steady per-frame cost. Old path (window model) against new (streaming).
+ * Used by `earshot bench` and by scripts/instructions-per-frame.mjs.
+ */
+import { execFile } from 'node:child_process';
+import { CHILD_FLAG, childScript, type ChildSpec, type EmbeddingPath } from './wake.js';
+
+export interface InstructionsOptions {
+  /** Raw s16 speech file (the bench's). */
+  pcm: string;
+  phases: number;
+  log?: (line: string) => void;
+  /** Frames of the short and the long run (default 20 and 80). */
+  frames?: [number, number];
+}
+
+function callgrind(spec: ChildSpec): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'valgrind',
+      ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, childScript(), CHILD_FLAG, JSON.stringify(spec)],
+      { maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
+      (err, _stdout, stderr) => {
+        const m = /Collected : (\d+)/.exec(stderr);
+        if (err || !m) {
+          reject(new Error(`callgrind run failed: ${err ? err.message : 'no "Collected" line'}\n${stderr.split('\n').slice(-5).join('\n')}`));
+          return;
+        }
+        resolve(Number(m[1]));
+      },
+    );
+  });
+}
+
+/** Keys: '' (new path, default loop), '.windowPath' (old path, same loop), '.ratio' (old / new). */
+export async function instructionsPerFrame(opts: InstructionsOptions): Promise<Record<string, number | string>> {
+  const log = opts.log ?? (() => {});
+  const [n1, n2] = opts.frames ?? [20, 80];
+  const available = await new Promise<boolean>((resolve) => execFile('valgrind', ['--version'], (err) => resolve(!err)));
+  if (!available) return { '': 'unavailable: valgrind is not installed (apt-get install valgrind)' };
+  const perFrame = async (path: EmbeddingPath): Promise<number> => {
+    const spec = (frames: number): ChildSpec => ({ mode: 'earshot', pcm: opts.pcm, words: ['hey_jarvis'], phases: opts.phases, quietGate: true, path, frames });
+    log(`bench wake: instructions per frame, ${path} path, ${opts.phases} phases: callgrind over ${n1} and ${n2} frames …`);
+    const a = await callgrind(spec(n1));
+    const b = await callgrind(spec(n2));
+    const v = (b - a) / (n2 - n1);
+    log(`bench wake: instructions per frame, ${path} path: ${(v / 1e6).toFixed(2)} M`);
+    return v;
+  };
+  const streaming = await perFrame('streaming');
+  const window = await perFrame('window');
+  return { '': Math.round(streaming), '.windowPath': Math.round(window), '.ratio': Math.round((window / streaming) * 100) / 100 };
+}

@@ -1,1 +1,0 @@
-export { LocalOnlyPolicy, type LocalOnlyPolicyDeps, type LocalOnlyStatus } from './local-only-policy.js';

@@ -1,0 +1,276 @@
+/**
+ * Derives the streaming embedding model from the pinned window model (`embedding_model.onnx`) by rewriting its
+ * ONNX graph; pure bytes → bytes, deterministic (same source bytes and generator version → same output bytes).
+ *
+ * Why it is exact: every convolution and pool of the window model has stride = kernel (pools) or stride 1 and
+ * no padding along time (convs), and the total time stride is 8 — the mel hop between frames. So the window
+ * at frame n+1 shares all its activations with frame n except the newest ones. The streaming model takes the
+ * newest 8 + 2 mel rows (the first 3-tall convolution needs 2 rows of context), and in front of every later
+ * 3-tall convolution concatenates the last 2 rows of that convolution's input from the previous step (a state
+ * input) and slices the new last 2 rows out as a state output. Once 76 real rows have gone through, the output
+ * equals the window model's on the same 76 rows.
+ *
+ * The rewrite checks every assumption above on the source graph and refuses (MODEL_LOAD_FAILED, naming the
+ * node) a model it does not understand, instead of emitting a wrong one.
+ *
+ * Graph handling goes through `onnx-proto` (protobufjs code generated from onnx.proto), not hand-parsed bytes.
+ */
+import onnxProto from 'onnx-proto';
+import { EarshotError } from '../core/errors.js';
+import { EMBEDDING_DIM, EMBEDDING_MEL_ROWS, MEL_BINS, MEL_ROWS_PER_CHUNK, STREAM_INPUT_ROWS } from './constants.js';
+
+const { onnx } = onnxProto;
+
+/** The generator as recorded in a derived model's provenance. */
+export const STREAMING_GENERATOR = 'src/wakeword/streaming-embedding-generator.ts';
+/** Bump whenever the output bytes for the same source could change (it is part of the pinned provenance). */
+export const STREAMING_GENERATOR_VERSION = '1';
+/** Names of the derived model's main input and output (the window model's, so tools recognise them). */
+export const STREAM_INPUT = 'input_1';
+export const STREAM_OUTPUT = 'conv2d_19';
+
+export interface StreamState {
+  /** Graph input carrying the previous step's rows. */
+  input: string;
+  /** Graph output with the rows the next step needs. */
+  output: string;
+  channels: number;
+  rows: number;
+  width: number;
+}
+
+export interface StreamingModel {
+  bytes: Uint8Array;
+  states: StreamState[];
+}
+
+// Decoded messages always carry their repeated fields (protobufjs fills them with []); these views say so.
+interface Attr {
+  name: string;
+  ints: (number | { toString(): string })[];
+  i?: number | { toString(): string } | null;
+  s: Uint8Array;
+}
+interface Node {
+  name: string;
+  opType: string;
+  input: string[];
+  output: string[];
+  attribute: Attr[];
+}
+interface Tensor {
+  name: string;
+  dataType: number;
+  dims: (number | { toString(): string })[];
+  rawData?: Uint8Array | null;
+  int64Data: { toString(): string }[];
+}
+interface Dim {
+  dimValue?: number | { toString(): string } | null;
+  dimParam?: string | null;
+}
+interface ValueInfo {
+  name: string;
+  type?: { tensorType?: { shape?: { dim: Dim[] } | null } | null } | null;
+}
+interface Graph {
+  name: string;
+  node: Node[];
+  initializer: Tensor[];
+  input: ValueInfo[];
+  output: ValueInfo[];
+}
+
+function refuse(what: string): EarshotError {
+  return new EarshotError('MODEL_LOAD_FAILED', `cannot derive the streaming embedding model: ${what}`);
+}
+
+function ints(node: Node, name: string): number[] | undefined {
+  const a = node.attribute.find((x) => x.name === name);
+  return a ? a.ints.map((v) => Number(v)) : undefined;
+}
+
+function int(node: Node, name: string): number | undefined {
+  const a = node.attribute.find((x) => x.name === name);
+  return a ? Number(a.i ?? 0) : undefined;
+}
+
+function str(node: Node, name: string): string | undefined {
+  const a = node.attribute.find((x) => x.name === name);
+  return a ? new TextDecoder().decode(a.s) : undefined;
+}
+
+function int64Tensor(name: string, values: bigint[]): Tensor {
+  const raw = new Uint8Array(new BigInt64Array(values).buffer);
+  return onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [values.length], rawData: raw }) as unknown as Tensor;
+}
+
+function int64Values(t: Tensor): bigint[] {
+  if (t.dataType !== onnx.TensorProto.DataType.INT64) throw refuse(`initializer ${t.name} is not int64`);
+  if (t.rawData && t.rawData.length > 0) {
+    const copy = Uint8Array.from(t.rawData);
+    return Array.from(new BigInt64Array(copy.buffer, 0, copy.length / 8));
+  }
+  return t.int64Data.map((v) => BigInt(v.toString()));
+}
+
+function dims(values: (number | string)[]): InstanceType<typeof onnx.TensorShapeProto> {
+  return onnx.TensorShapeProto.create({
+    dim: values.map((v) => (typeof v === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: v }) : onnx.TensorShapeProto.Dimension.create({ dimParam: v }))),
+  });
+}
+
+function floatValueInfo(name: string, shape: (number | string)[]): InstanceType<typeof onnx.ValueInfoProto> {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(shape) }) }),
+  });
+}
+
+function node(p: Partial<Node>): Node {
+  return onnx.NodeProto.create(p as onnxProto.onnx.INodeProto) as unknown as Node;
+}
+
+const ELEMENTWISE = new Set(['LeakyRelu', 'Max', 'Relu']);
+
+/**
+ * Rewrites the window model into the streaming model. `sourceSha256` is recorded in the model's metadata so
+ * the file itself says where it came from.
+ */
+export function deriveStreamingEmbedding(source: Uint8Array, sourceSha256: string): StreamingModel {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(source);
+  } catch (e) {
+    throw refuse(`the source is not an ONNX model (${(e as Error).message})`);
+  }
+  if (!model.graph) throw refuse('the source has no graph');
+  const graph = model.graph as unknown as Graph;
+  if (graph.input.length !== 1 || graph.output.length !== 1) throw refuse('expected one input and one output');
+  const input = graph.input[0]!;
+  const inDims = input.type?.tensorType?.shape?.dim.map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue ?? 0))) ?? [];
+  if (inDims.length !== 4 || inDims[1] !== EMBEDDING_MEL_ROWS || inDims[2] !== MEL_BINS || inDims[3] !== 1) {
+    throw refuse(`input ${input.name} is [${inDims.join(',')}], expected [N,${EMBEDDING_MEL_ROWS},${MEL_BINS},1]`);
+  }
+  const inits = new Map(graph.initializer.map((t) => [t.name, t]));
+
+  // Walk the chain: the graph is one path from input to output (checked), each node feeding the next.
+  const nodes = graph.node;
+  const first = nodes[0];
+  if (!first || first.opType !== 'Reshape' || first.input[0] !== input.name) throw refuse('the first node must reshape the input');
+  const shapeInit = inits.get(first.input[1] ?? '');
+  const shape = shapeInit ? int64Values(shapeInit) : [];
+  if (shape.join() !== [-1n, 1n, BigInt(EMBEDDING_MEL_ROWS), BigInt(MEL_BINS)].join()) throw refuse(`unexpected input reshape [${shape.join(',')}]`);
+
+  const out: Node[] = [];
+  const states: StreamState[] = [];
+  const newInits: Tensor[] = [];
+  // Streaming step geometry, tracked through the chain: rows per step, width, channels.
+  let rows = STREAM_INPUT_ROWS;
+  let width = MEL_BINS;
+  let channels = 1;
+  let timeStride = 1;
+  let current = first.output[0]!;
+  let firstConv = true;
+  const shapeName = `${shapeInit!.name}__stream`;
+  newInits.push(int64Tensor(shapeName, [-1n, 1n, BigInt(STREAM_INPUT_ROWS), BigInt(MEL_BINS)]));
+  out.push(node({ ...first, input: [input.name, shapeName] }));
+  const sliceInits = new Map<number, { starts: string; ends: string; axes: string }>();
+
+  for (let i = 1; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const where = `node ${n.name} (${n.opType})`;
+    if (n.input[0] !== current) throw refuse(`${where} does not continue the chain`);
+    if (n.opType === 'Conv') {
+      const w = inits.get(n.input[1] ?? '');
+      const k = ints(n, 'kernel_shape') ?? w?.dims.slice(2).map(Number);
+      if (!w || !k || k.length !== 2) throw refuse(`${where}: weights or kernel_shape missing`);
+      const strides = ints(n, 'strides') ?? [1, 1];
+      const dil = ints(n, 'dilations') ?? [1, 1];
+      const pads = ints(n, 'pads') ?? [0, 0, 0, 0];
+      const autoPad = str(n, 'auto_pad');
+      if (strides.some((s) => s !== 1) || dil.some((d) => d !== 1) || (int(n, 'group') ?? 1) !== 1) throw refuse(`${where}: needs stride, dilation and group 1`);
+      if (autoPad !== undefined && autoPad !== 'NOTSET') throw refuse(`${where}: auto_pad ${autoPad}`);
+      if (pads[0] !== 0 || pads[2] !== 0) throw refuse(`${where}: pads along time`);
+      if (pads[1]! + pads[3]! !== k[1]! - 1) throw refuse(`${where}: not "same" padding along the mel bins`);
+      if (Number(w.dims[1]) !== channels) throw refuse(`${where}: expects ${Number(w.dims[1])} channels, gets ${channels}`);
+      const context = k[0]! - 1;
+      let convInput = current;
+      if (context > 0 && firstConv) {
+        // The model input itself carries the context rows.
+        if (rows - context !== MEL_ROWS_PER_CHUNK) throw refuse(`${where}: first time kernel ${k[0]} does not fit ${STREAM_INPUT_ROWS} input rows`);
+        rows -= context;
+      } else if (context > 0) {
+        const s = states.length;
+        const state: StreamState = { input: `state_${s}`, output: `state_${s}_next`, channels, rows: context, width };
+        states.push(state);
+        convInput = `${n.name}__stream_concat`;
+        out.push(node({ name: `${n.name}__stream_concat`, opType: 'Concat', input: [state.input, current], output: [convInput], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 2 }) as unknown as Attr] }));
+        let sl = sliceInits.get(context);
+        if (!sl) {
+          sl = { starts: `stream_slice_starts_${context}`, ends: `stream_slice_ends_${context}`, axes: 'stream_slice_axes' };
+          newInits.push(int64Tensor(sl.starts, [BigInt(-context)]), int64Tensor(sl.ends, [9_223_372_036_854_775_807n]));
+          if (sliceInits.size === 0) newInits.push(int64Tensor(sl.axes, [2n]));
+          sliceInits.set(context, sl);
+        }
+        out.push(node({ name: `${n.name}__stream_slice`, opType: 'Slice', input: [convInput, sl.starts, sl.ends, sl.axes], output: [state.output] }));
+      }
+      firstConv = false;
+      out.push(node({ ...n, input: [convInput, ...n.input.slice(1)] }));
+      channels = Number(w.dims[0]);
+    } else if (n.opType === 'MaxPool') {
+      const k = ints(n, 'kernel_shape');
+      const s = ints(n, 'strides');
+      const pads = ints(n, 'pads') ?? [0, 0, 0, 0];
+      if (!k || !s || k[0] !== s[0] || k[1] !== s[1] || pads.some((p) => p !== 0) || (ints(n, 'dilations') ?? [1, 1]).some((d) => d !== 1)) {
+        throw refuse(`${where}: pools must have kernel = stride and no padding`);
+      }
+      if (str(n, 'auto_pad') !== undefined && str(n, 'auto_pad') !== 'NOTSET') throw refuse(`${where}: auto_pad`);
+      if (rows % k[0]! !== 0 || width % k[1]! !== 0) throw refuse(`${where}: ${rows}×${width} rows do not divide by the pool`);
+      rows /= k[0]!;
+      width /= k[1]!;
+      timeStride *= k[0]!;
+      out.push(n);
+    } else if (ELEMENTWISE.has(n.opType)) {
+      for (const extra of n.input.slice(1)) {
+        const t = inits.get(extra);
+        if (!t || t.dims.reduce<number>((a, b) => a * Number(b), 1) !== 1) throw refuse(`${where}: second input must be a scalar constant`);
+      }
+      out.push(n);
+    } else if (n.opType === 'Reshape' && i === nodes.length - 1) {
+      const t = inits.get(n.input[1] ?? '');
+      if (!t || int64Values(t).join() !== [-1n, 1n, 1n, BigInt(EMBEDDING_DIM)].join()) throw refuse(`${where}: unexpected output reshape`);
+      out.push(n);
+    } else {
+      throw refuse(`${where}: operator not supported by the rewrite`);
+    }
+    current = n.output[0]!;
+  }
+  if (current !== graph.output[0]!.name) throw refuse('the chain does not end at the graph output');
+  if (timeStride !== MEL_ROWS_PER_CHUNK || rows !== 1 || width !== 1 || channels !== EMBEDDING_DIM) {
+    throw refuse(`a step yields ${rows}×${width}×${channels} with time stride ${timeStride}, expected 1×1×${EMBEDDING_DIM} with stride ${MEL_ROWS_PER_CHUNK}`);
+  }
+
+  const batch = 'batch';
+  const derivedGraph = onnx.GraphProto.create({
+    ...(graph as unknown as onnxProto.onnx.IGraphProto),
+    node: out as unknown as onnxProto.onnx.INodeProto[],
+    initializer: [...graph.initializer.filter((t) => t.name !== shapeInit!.name), ...newInits] as unknown as onnxProto.onnx.ITensorProto[],
+    input: [floatValueInfo(STREAM_INPUT, [batch, STREAM_INPUT_ROWS, MEL_BINS, 1]), ...states.map((s) => floatValueInfo(s.input, [batch, s.channels, s.rows, s.width]))],
+    output: [floatValueInfo(STREAM_OUTPUT, [batch, 1, 1, EMBEDDING_DIM]), ...states.map((s) => floatValueInfo(s.output, [batch, s.channels, s.rows, s.width]))],
+    valueInfo: [],
+    name: `${graph.name}_streaming`,
+  });
+  if (input.name !== STREAM_INPUT || graph.output[0]!.name !== STREAM_OUTPUT) throw refuse('unexpected input/output names');
+  const derived = onnx.ModelProto.create({
+    ...model,
+    graph: derivedGraph,
+    docString: 'Streaming form of openWakeWord embedding_model.onnx: one 80 ms step (8 new mel rows + 2 of context) with carried state.',
+    metadataProps: [
+      onnx.StringStringEntryProto.create({ key: 'earshot.derivedFrom.sha256', value: sourceSha256 }),
+      onnx.StringStringEntryProto.create({ key: 'earshot.generator', value: STREAMING_GENERATOR }),
+      onnx.StringStringEntryProto.create({ key: 'earshot.generatorVersion', value: STREAMING_GENERATOR_VERSION }),
+    ],
+  });
+  return { bytes: onnx.ModelProto.encode(derived).finish(), states };
+}

@@ -1,0 +1,347 @@
+/**
+ * The in-memory store: the same ports as the SQLite store (src/core/ports.ts), for the application layer's and
+ * the privacy logic's tests. A unit of work runs on a copy of the state and replaces it only when `fn`
+ * succeeds, so rollback behaves as in SQLite. It seals nothing; the contract suite checks what both must do.
+ */
+import { randomBytes } from 'node:crypto';
+import { canonicalJson, chainHash, GENESIS_HASH } from '../../src/audit/index.js';
+import { EarshotError } from '../../src/core/errors.js';
+import type {
+  AuditEntry,
+  AuditQueries,
+  AuditVerification,
+  ConsentLedgerRepo,
+  OutboxRepo,
+  OwnerPrivacy,
+  OwnerRecord,
+  OwnerRepo,
+  QuarantinedItem,
+  RecordingRepo,
+  RecordingSummary,
+  SettingsRepo,
+  StoreMaintenance,
+  StoreStats,
+  Tx,
+  UnitOfWork,
+} from '../../src/core/ports.js';
+import type { AuditEventInput, ConsentEvent, OutboxEntry, Purpose } from '../../src/core/privacy-types.js';
+import type { Capture, Recording } from '../../src/core/recording.js';
+
+interface OwnerState {
+  id: string;
+  name: string;
+  createdAt: number;
+  localOnly: boolean;
+  retentionDays: number;
+}
+
+interface State {
+  owners: Map<string, OwnerState>;
+  active: string | undefined;
+  recordings: Map<string, Recording & { uploadedAt: number | null }>;
+  consent: ConsentEvent[];
+  outbox: Map<string, OutboxEntry>;
+  settings: Map<string, string>;
+  audit: AuditEntry[];
+  kek: string;
+}
+
+function emptyState(): State {
+  return { owners: new Map(), active: undefined, recordings: new Map(), consent: [], outbox: new Map(), settings: new Map(), audit: [], kek: 'kek-0' };
+}
+
+function copy(s: State): State {
+  return {
+    owners: new Map([...s.owners].map(([k, v]) => [k, { ...v }])),
+    active: s.active,
+    recordings: new Map([...s.recordings].map(([k, v]) => [k, { ...v }])),
+    consent: [...s.consent],
+    outbox: new Map(s.outbox),
+    settings: new Map(s.settings),
+    audit: [...s.audit],
+    kek: s.kek,
+  };
+}
+
+function unknownOwner(id: string): EarshotError {
+  return new EarshotError('UNKNOWN_OWNER', `no owner with id ${id}`, { details: { ownerId: id } });
+}
+
+function summary(r: Recording & { uploadedAt: number | null }): RecordingSummary {
+  return { id: r.id, ownerId: r.ownerId, createdAt: r.startedAt, durationMs: Math.round(r.durationMs), uploadedAt: r.uploadedAt, wakeword: r.wakeword, score: r.score };
+}
+
+function byCapture(a: { startedAt: number; id: string }, b: { startedAt: number; id: string }): number {
+  return a.startedAt - b.startedAt || a.id.localeCompare(b.id);
+}
+
+class MemoryTx implements Tx {
+  readonly owners: OwnerRepo;
+  readonly recordings: RecordingRepo;
+  readonly consent: ConsentLedgerRepo;
+  readonly outbox: OutboxRepo;
+  readonly settings: SettingsRepo;
+  readonly audit: { append(e: AuditEventInput): Promise<void> };
+
+  constructor(s: State, deviceId: string, now: () => number) {
+    const requireOwner = (id: string): OwnerState => {
+      const o = s.owners.get(id);
+      if (!o) throw unknownOwner(id);
+      return o;
+    };
+    const record = (o: OwnerState): OwnerRecord => ({
+      ...o,
+      active: s.active === o.id,
+      recordings: [...s.recordings.values()].filter((r) => r.ownerId === o.id).length,
+    });
+    this.owners = {
+      async create(input) {
+        const id = `own-${randomBytes(8).toString('hex')}`;
+        s.owners.set(id, { id, ...input });
+        return id;
+      },
+      async get(id) {
+        const o = s.owners.get(id);
+        return o ? record(o) : undefined;
+      },
+      async list() {
+        return [...s.owners.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)).map(record);
+      },
+      async privacy(id): Promise<OwnerPrivacy | undefined> {
+        const o = s.owners.get(id);
+        return o ? { ownerId: id, localOnly: o.localOnly, retentionDays: o.retentionDays } : undefined;
+      },
+      async privacyAll() {
+        return [...s.owners.values()].sort((a, b) => a.id.localeCompare(b.id)).map((o) => ({ ownerId: o.id, localOnly: o.localOnly, retentionDays: o.retentionDays }));
+      },
+      async setLocalOnly(id, on) {
+        requireOwner(id).localOnly = on;
+      },
+      async setRetentionDays(id, days) {
+        requireOwner(id).retentionDays = days;
+      },
+      async activeOwnerId() {
+        return s.active;
+      },
+      async setActive(id) {
+        if (id !== undefined) requireOwner(id);
+        s.active = id;
+      },
+      async remove(id) {
+        requireOwner(id);
+        s.owners.delete(id);
+        if (s.active === id) s.active = undefined;
+      },
+    };
+    this.recordings = {
+      async insert(ownerId, c: Capture) {
+        requireOwner(ownerId);
+        if (s.recordings.has(c.id)) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${c.id} is already stored`);
+        const r = { ...c, pcm: c.pcm.slice(), ownerId, deviceId, uploadedAt: null };
+        s.recordings.set(c.id, r);
+        return summary(r);
+      },
+      async open(id, asOwner) {
+        const r = s.recordings.get(id);
+        if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
+        if (asOwner !== undefined && r.ownerId !== asOwner) throw new EarshotError('INTEGRITY', `recording ${id} is not filed under owner ${asOwner}`);
+        if (!s.owners.has(r.ownerId)) throw unknownOwner(r.ownerId);
+        const { uploadedAt: _u, ...rec } = r;
+        return { ...rec, pcm: rec.pcm.slice() };
+      },
+      async summaries(ownerId) {
+        requireOwner(ownerId);
+        return [...s.recordings.values()].filter((r) => r.ownerId === ownerId).sort(byCapture).map(summary);
+      },
+      async ids(ownerId) {
+        return [...s.recordings.values()].filter((r) => r.ownerId === ownerId).sort(byCapture).map((r) => r.id);
+      },
+      async filedUnder(id) {
+        return s.recordings.get(id)?.ownerId;
+      },
+      async delete(ownerId, ids) {
+        const out: string[] = [];
+        for (const id of ids) {
+          if (s.recordings.get(id)?.ownerId === ownerId) {
+            s.recordings.delete(id);
+            s.outbox.delete(id);
+            out.push(id);
+          }
+        }
+        return out;
+      },
+      async markUploaded(id, at) {
+        const r = s.recordings.get(id);
+        if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
+        r.uploadedAt = at;
+      },
+      async deleteExpired(ownerId, rule) {
+        const expired = [...s.recordings.values()]
+          .filter((r) => r.ownerId === ownerId && ('uploadedOnly' in rule ? r.uploadedAt !== null : r.startedAt < rule.createdBefore))
+          .map((r) => r.id);
+        for (const id of expired) {
+          s.recordings.delete(id);
+          s.outbox.delete(id);
+        }
+        return expired;
+      },
+      async deleteOwner(ownerId) {
+        const ids = [...s.recordings.values()].filter((r) => r.ownerId === ownerId).map((r) => r.id);
+        for (const id of ids) s.recordings.delete(id);
+        return ids.length;
+      },
+    };
+    this.consent = {
+      async append(e) {
+        requireOwner(e.ownerId);
+        s.consent.push({ ...e });
+      },
+      async history(ownerId, purpose?: Purpose) {
+        return s.consent.filter((e) => e.ownerId === ownerId && (purpose === undefined || e.purpose === purpose)).map((e) => ({ ...e }));
+      },
+      async removeOwner(ownerId) {
+        const before = s.consent.length;
+        s.consent = s.consent.filter((e) => e.ownerId !== ownerId);
+        return before - s.consent.length;
+      },
+    };
+    this.outbox = {
+      async enqueue(e) {
+        const r = s.recordings.get(e.recordingId);
+        if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${e.recordingId}`);
+        if (r.ownerId !== e.ownerId) throw new EarshotError('INTEGRITY', `recording ${e.recordingId} does not belong to owner ${e.ownerId}`);
+        if (!s.outbox.has(e.recordingId)) s.outbox.set(e.recordingId, { ...e, attempts: 0, nextAttemptAt: e.enqueuedAt, lastError: null });
+      },
+      async due(at, limit) {
+        return [...s.outbox.values()]
+          .filter((e) => e.nextAttemptAt <= at)
+          .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
+          .slice(0, limit);
+      },
+      async entry(id) {
+        const e = s.outbox.get(id);
+        return e && { ...e };
+      },
+      async recordFailure(id, error, nextAttemptAt) {
+        const e = s.outbox.get(id);
+        if (e) s.outbox.set(id, { ...e, attempts: e.attempts + 1, lastError: error.slice(0, 500), nextAttemptAt });
+      },
+      async remove(id) {
+        s.outbox.delete(id);
+      },
+      async removeOwner(ownerId) {
+        let n = 0;
+        for (const [id, e] of s.outbox) {
+          if (e.ownerId === ownerId) {
+            s.outbox.delete(id);
+            n++;
+          }
+        }
+        return n;
+      },
+      async count() {
+        return s.outbox.size;
+      },
+    };
+    this.settings = {
+      async get(k) {
+        return s.settings.get(k);
+      },
+      async set(k, v) {
+        s.settings.set(k, v);
+      },
+    };
+    this.audit = {
+      async append(e) {
+        const seq = s.audit.length + 1;
+        const prev = s.audit.at(-1)?.hash ?? GENESIS_HASH;
+        const entry = {
+          seq,
+          at: now(),
+          type: e.type,
+          ownerId: e.ownerId ?? null,
+          recordingId: e.recordingId ?? null,
+          detail: e.detail ? { ...e.detail } : null,
+          personal: e.personal ? { ...e.personal } : null,
+        };
+        s.audit.push({ ...entry, hash: chainHash(prev, canonicalJson(entry)) });
+      },
+    };
+  }
+}
+
+export class MemoryStore implements UnitOfWork, StoreMaintenance, AuditQueries {
+  private state = emptyState();
+  /** Units of work committed (for tests that count them). */
+  commits = 0;
+
+  constructor(
+    readonly deviceId = 'spk-memory',
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  async run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const draft = copy(this.state);
+    const out = await fn(new MemoryTx(draft, this.deviceId, this.now));
+    this.state = draft;
+    this.commits++;
+    return out;
+  }
+
+  async runRekeyed<T>(fn: (tx: Tx, rotation: { from: string; to: string }) => Promise<T>): Promise<T> {
+    const from = this.state.kek;
+    const to = `kek-${Number(from.slice(4)) + 1}`;
+    const out = await this.run((tx) => fn(tx, { from, to }));
+    // Only a committed unit switches the key, as in SQLite.
+    this.state.kek = to;
+    return out;
+  }
+
+  read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    // A read works on a copy, so nothing it might (wrongly) write survives.
+    return fn(new MemoryTx(copy(this.state), this.deviceId, this.now));
+  }
+
+  async compact(): Promise<void> {}
+
+  /** Nothing is ever out of step in memory: there is no file to tamper with. */
+  async quarantined(): Promise<QuarantinedItem[]> {
+    return [];
+  }
+  async restoreQuarantined(id: string): Promise<{ restoredTo: string }> {
+    throw new EarshotError('BAD_ARGUMENT', `nothing in quarantine with id ${id}`);
+  }
+  async discardQuarantined(id: string): Promise<QuarantinedItem> {
+    throw new EarshotError('BAD_ARGUMENT', `nothing in quarantine with id ${id}`);
+  }
+
+  async stats(): Promise<StoreStats> {
+    return {
+      owners: this.state.owners.size,
+      recordings: this.state.recordings.size,
+      outbox: this.state.outbox.size,
+      auditEntries: this.state.audit.length,
+      schemaVersion: 0,
+      activeOwnerId: this.state.active ?? null,
+      quarantined: 0,
+    };
+  }
+
+  async list(opts: { ownerId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    const all = this.state.audit.filter((e) => opts.ownerId === undefined || e.ownerId === opts.ownerId).map((e) => ({
+      ...e,
+      personal: e.ownerId !== null && e.personal !== null && !this.state.owners.has(e.ownerId) ? ('redacted' as const) : e.personal,
+    }));
+    return opts.limit !== undefined ? all.slice(0, opts.limit) : all;
+  }
+
+  async head(): Promise<{ seq: number; head: string }> {
+    const last = this.state.audit.at(-1);
+    return { seq: last?.seq ?? 0, head: last?.hash ?? GENESIS_HASH };
+  }
+
+  async verify(): Promise<AuditVerification> {
+    const h = await this.head();
+    return { ok: true, entries: this.state.audit.length, lastSeq: h.seq, head: h.head, problems: [] };
+  }
+}
