@@ -22,6 +22,7 @@ import { createUplink, type FleetConfigReport, type Uplink } from './uplink/inde
 import { SileroVad, WakeDetector, WakeLoop, type WakeDetection, type WakeLoopMetrics } from './wakeword/index.js';
 import { SwappableDetector } from './wakeword/swappable-detector.js';
 import { saveWakeHealth } from './wake-health.js';
+import { AppOwnerBackend, pageTls, startOwnerPage } from './web/index.js';
 
 const PRIVACY_WATCH_MS = 2_000;
 const RETENTION_SWEEP_MS = 3_600_000;
@@ -116,6 +117,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     });
     const fleet = receiver;
     await fleet.restore();
+    if (config.web.enabled) {
+      // The owners' page on this process's application layer (after the fleet state is restored, so the page shows
+      // what is in force); a start-up error (port, certificate) stops the start.
+      const tls = await pageTls({ host: config.web.host, certFile: config.web.certFile, keyFile: config.web.keyFile, dataDir: config.dataDir });
+      const page = await startOwnerPage({
+        backend: new AppOwnerBackend(app),
+        clock,
+        host: config.web.host,
+        port: config.web.port,
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+        logger: log,
+      });
+      closers.unshift(() => page.close());
+      log.info("serving the owners' page", { url: page.url, ...(tls ? { fingerprint256: tls.fingerprint256 } : {}) });
+    }
     let live = fleet.state().config;
     const activePrivacy = async () => (await app.privacyInEffect()).privacy;
 

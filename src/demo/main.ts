@@ -24,7 +24,8 @@ import { createLogger } from '../core/logger.js';
 import { runDaemon, type DaemonEvent } from '../daemon.js';
 import { RecordingStore } from '../store/index.js';
 import { readRecordingMeta, recordingIdFromTopic } from '../uplink/index.js';
-import { StoreOwnerBackend, createPairingLink, startOwnerPage, type OwnerPage } from '../web/index.js';
+import { openApp } from '../open-app.js';
+import { AppOwnerBackend, createPairingLink, startOwnerPage, type OwnerPage } from '../web/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCENARIO = path.join(ROOT, 'test', 'fixtures', 'scenario.wav');
@@ -306,14 +307,15 @@ interface WebClient {
 
 /** The owner page on the demo's data directory, with a tiny HTTP client that behaves like the page's own script. */
 async function startDemoPage(config: DeviceConfig, dataDir: string, port: number) {
-  const store = await RecordingStore.open({ dataDir, deviceId: 'spk-demo' });
-  const clock = systemClock;
-  const backend = new StoreOwnerBackend(store, config, 'spk-demo', clock);
+  // The application layer the CLI and the daemon use, opened on the demo's data directory.
+  const opened = await openApp({ config: { ...config, dataDir }, deviceId: 'spk-demo', logger: createLogger({ level: 'error' }), clock: systemClock });
+  const clock = opened.app.deps.clock;
+  const backend = new AppOwnerBackend(opened.app);
   let page: OwnerPage;
   try {
     page = await startOwnerPage({ backend, clock, port });
   } catch (e) {
-    await store.close();
+    await opened.close();
     throw e;
   }
   const base = page.url;
@@ -352,7 +354,7 @@ async function startDemoPage(config: DeviceConfig, dataDir: string, port: number
     post: (cl: WebClient, path: string, body: unknown, origin?: string) => request('POST', path, { cookie: cl.cookie, csrf: cl.csrf, body, ...(origin ? { origin } : {}) }),
     async close() {
       await page.close();
-      await store.close();
+      await opened.close();
     },
   };
 }

@@ -4,8 +4,7 @@
  * `source: 'owner-page'` by the implementation. A recording, notice or session of another owner is reported
  * exactly like one that does not exist (NOT_FOUND), so the page cannot tell them apart.
  *
- * Today's implementation is store-owner-backend.ts (the store, consent ledger, local-only policy and export
- * of the CLI); the application layer replaces it without touching anything else in src/web.
+ * The implementation is app-owner-backend.ts: the application layer (EarshotApp), the CLI's one code path.
  */
 import { EarshotError } from '../core/errors.js';
 

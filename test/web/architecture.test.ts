@@ -1,14 +1,14 @@
 /**
- * The page talks to Earshot through one port (owner-backend.ts) with one adapter (store-owner-backend.ts):
- * every other file of src/web imports only src/core and src/web, so the adapter can be swapped for the
- * application layer without touching the routes, and no route can reach the store around the port.
+ * The page talks to Earshot through one port (owner-backend.ts) with one adapter (app-owner-backend.ts) onto
+ * the application layer: every other file of src/web imports only src/core and src/web, so no route can reach
+ * the application layer around the port, and nothing in src/web reaches the store at all.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const WEB = path.resolve(__dirname, '../../src/web');
-const ADAPTER = 'store-owner-backend.ts';
+const ADAPTER = 'app-owner-backend.ts';
 
 function relativeImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
@@ -29,10 +29,9 @@ describe('src/web dependency direction', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('the adapter is the only file that knows the store', () => {
-    const users = readdirSync(WEB)
-      .filter((f) => f.endsWith('.ts'))
-      .filter((f) => relativeImports(path.join(WEB, f)).some((s) => s.includes('/store/')));
-    expect(users).toEqual([ADAPTER]);
+  it('nothing in src/web imports the store; the adapter is the only file that knows the application layer', () => {
+    const files = readdirSync(WEB).filter((f) => f.endsWith('.ts'));
+    expect(files.filter((f) => relativeImports(path.join(WEB, f)).some((s) => /(^|\/)store(\/|$)/.test(s)))).toEqual([]);
+    expect(files.filter((f) => relativeImports(path.join(WEB, f)).some((s) => /(^|\/)app(\/|$)/.test(s)))).toEqual([ADAPTER]);
   });
 });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPairingLink } from '../../src/web/index.js';
 import { readTar } from '../export/tar-read.js';
 import { runEarshot } from '../helpers/cli.js';
-import { world, type World } from './helpers.js';
+import { recordingIds, world, type World } from './helpers.js';
 
 export const CHROMIUM = process.env['EARSHOT_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/owner-page');
@@ -76,15 +76,15 @@ describe('owner page in Chromium (360 px phone)', () => {
       return a && a.readyState >= 1 && Number.isFinite(a.duration) ? a.duration : null;
     });
     expect(await duration.jsonValue()).toBeCloseTo(1.0, 2);
-    expect((await w.store.audit.list({ ownerId: w.alice })).filter((e) => e.type === 'recording.played')).toHaveLength(1);
+    expect((await w.app.auditLog({ ownerId: w.alice })).filter((e) => e.type === 'recording.played')).toHaveLength(1);
 
     // Flag one as a false wake, delete another.
     await page.check(`li[data-recording="${middle}"] >> role=checkbox[name*="Not meant for the speaker"]`);
     await expect.poll(() => page.textContent('#status')).toContain('Marked as not meant');
-    expect((await w.store.recordings.list(w.alice)).find((r) => r.id === middle)!.falseWake).toBe(true);
+    expect((await w.app.listRecordings(w.alice)).find((r) => r.id === middle)!.falseWake).toBe(true);
     await page.click(`li[data-recording="${oldest}"] >> role=button[name="Delete"]`);
     await expect.poll(() => cardIds(page)).toEqual([newest, middle]);
-    expect(await w.store.recordings.ids(w.alice)).not.toContain(oldest);
+    expect(await recordingIds(w, w.alice)).not.toContain(oldest);
 
     // Privacy, by keyboard: the section's heading takes the focus.
     await page.focus('#nav a[data-section="privacy"]');
@@ -103,7 +103,7 @@ describe('owner page in Chromium (360 px phone)', () => {
     await shot(page, 'privacy');
     await page.click('role=button[name="Withdraw consent: Cloud processing"]');
     await page.waitForSelector('role=button[name="I agree: Cloud processing"]');
-    expect((await w.store.consent.history(w.alice)).map((e) => [e.action, e.source])).toEqual([
+    expect((await w.app.consentOf(w.alice)).history.map((e) => [e.action, e.source])).toEqual([
       ['grant', 'owner-page'],
       ['revoke', 'owner-page'],
     ]);
@@ -164,9 +164,9 @@ describe('owner page in Chromium (360 px phone)', () => {
       const post = (url: string, body: unknown) =>
         fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify(body) }).then((r) => r.status);
       return [await post(`/api/recordings/${ids[0]}/false-wake`, { on: false }), await post('/api/recordings/delete', { ids }), await post(`/api/sessions/${ids[2]}/revoke`, {})];
-    }, [newest, middle, (await w.store.webSessions.list(w.alice))[0]!.ref]);
+    }, [newest, middle, (await w.app.listSessions(w.alice))[0]!.ref]);
     expect(tried).toEqual([404, 404, 404]);
-    expect(await w.store.recordings.ids(w.alice)).toHaveLength(2);
+    expect(await recordingIds(w, w.alice)).toHaveLength(2);
 
     // A browser that never paired sees the pairing explanation and nothing else.
     const strangerCtx = await browser.newContext(PHONE);

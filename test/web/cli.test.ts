@@ -30,7 +30,9 @@ describe('earshot web commands', () => {
     const text = await cli(['web', 'pair', '--url', w.base]);
     expect(text.out).toContain(`Pairing link for owner ${w.alice}`); // default: the active owner
     expect(text.out).toMatch(/[▀▄█]/); // the QR code
-    expect((await cli(['web', 'pair', '--owner', 'own-nobody'])).err).toContain('UNKNOWN_OWNER');
+    expect((await cli(['web', 'pair', '--owner', 'own-0000000000000000'])).err).toContain('UNKNOWN_OWNER');
+    // A malformed id is refused as such (the app's one owner-id rule for every command), never read as "no id".
+    expect((await cli(['web', 'pair', '--owner', 'own-nobody'])).err).toContain('BAD_ARGUMENT');
     expect((await cli(['web', 'pair', '--url', 'javascript:alert(1)'])).err).toContain('BAD_ARGUMENT');
   });
 
@@ -56,11 +58,11 @@ describe('earshot web commands', () => {
     w.clock.t = Date.now() - 31 * 86_400_000;
     const idle = await w.pair(w.bob);
     expect((await cli(['web', 'sessions', '--json'])).out.trim()).toBe('[]');
-    expect((await w.store.audit.list({ ownerId: w.bob })).filter((e) => e.detail?.['session'] === idle.sessionRef).map((e) => e.type)).toEqual([
+    expect((await w.app.auditLog({ ownerId: w.bob })).filter((e) => e.detail?.['session'] === idle.sessionRef).map((e) => e.type)).toEqual([
       'web.session-started',
       'web.session-ended',
     ]);
-    const ended = (await w.store.audit.list()).filter((e) => e.type === 'web.session-ended');
+    const ended = (await w.app.auditLog()).filter((e) => e.type === 'web.session-ended');
     expect(ended.map((e) => [e.detail?.['source'], e.detail?.['reason']])).toEqual([
       ['owner-cli', 'revoked'],
       ['owner-cli', 'revoked'],
@@ -112,7 +114,7 @@ describe('earshot web commands', () => {
 
   it('earshot notices lists what the page shows as banners; --help for every command', async () => {
     w = await world({ recordings: 0 });
-    await w.store.recordIncident({ kind: 'export-aborted' }, w.alice);
+    await w.app.recordIncident({ kind: 'export-aborted' }, w.alice);
     const n = JSON.parse((await cli(['notices', '--owner', w.alice, '--json'])).out);
     expect(n.notices.map((x: { kind: string; acknowledged: boolean }) => [x.kind, x.acknowledged])).toEqual([['export-aborted', false]]);
     expect((await cli(['notices', '--owner', w.bob])).out).toContain('no notices');

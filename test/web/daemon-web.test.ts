@@ -9,8 +9,10 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { runDaemon, type DaemonEvent } from '../../src/daemon.js';
-import { RecordingStore, initDataDir } from '../../src/store/index.js';
-import { StoreOwnerBackend, createPairingLink } from '../../src/web/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir } from '../../src/store/index.js';
+import { AppOwnerBackend, createPairingLink } from '../../src/web/index.js';
 import { makeCapture, tempDir } from '../store/helpers.js';
 import { send } from './helpers.js';
 
@@ -26,14 +28,15 @@ async function setUp(web: Record<string, unknown>) {
   const t = tempDir('earshot-web-daemon-');
   const dataDir = path.join(t.dir, 'data');
   await initDataDir(dataDir, { deviceId: 'spk-web' });
-  const store = await RecordingStore.open({ dataDir, deviceId: 'spk-web' });
-  const alice = await store.owners.add('Alice');
-  // Recent: the daemon's retention sweep at start would delete an old one.
-  const rec = await store.saveCapture(alice, makeCapture({ seed: 7, startedAt: Date.now() }));
-  await store.close();
   const configFile = path.join(t.dir, 'config.json');
   await fs.writeFile(configFile, JSON.stringify({ configVersion: 1, device: { id: 'spk-web', groups: [] }, log: { level: 'error' }, web }));
-  return { t, dataDir, alice, rec, config: await loadConfig(configFile, { dataDir }) };
+  const config = await loadConfig(configFile, { dataDir });
+  const opened = await openApp({ config, deviceId: 'spk-web', logger: silentLogger });
+  const alice = await opened.app.addOwner({ name: 'Alice', source: 'test' });
+  // Recent: the daemon's retention sweep at start would delete an old one.
+  const rec = (await opened.app.storeCapture(alice, makeCapture({ seed: 7, startedAt: Date.now() }), { uplink: false })).recording;
+  await opened.close();
+  return { t, dataDir, alice, rec, config };
 }
 
 describe('the daemon hosts the owners page (web.enabled)', () => {
@@ -47,8 +50,8 @@ describe('the daemon hosts the owners page (web.enabled)', () => {
       await expect.poll(() => events.some((e) => e.type === 'listening'), { timeout: 30_000 }).toBe(true);
       const base = `http://127.0.0.1:${port}`;
       // Pair the way `earshot web pair` does, from another process's view of the same data directory.
-      const other = await RecordingStore.open({ dataDir: s.dataDir, deviceId: 'spk-web' });
-      const { link } = await createPairingLink(new StoreOwnerBackend(other, s.config, 'spk-web', { now: () => Date.now() }), {
+      const other = await openApp({ config: s.config, deviceId: 'spk-web', logger: silentLogger });
+      const { link } = await createPairingLink(new AppOwnerBackend(other.app), {
         baseUrl: base,
         clock: { now: () => Date.now() },
         source: 'owner-cli',

@@ -3,11 +3,14 @@ import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { request as httpsRequest } from 'node:https';
+import type { EarshotApp } from '../../src/app/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { DeviceConfig } from '../../src/config/types.js';
-import type { RecordingStore } from '../../src/store/index.js';
-import { StoreOwnerBackend, createPairingLink, startOwnerPage, type OwnerPage, type ThrottleOptions } from '../../src/web/index.js';
-import { DEVICE, freshStore, makeCapture, tempDir } from '../store/helpers.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir, type RecordingStore } from '../../src/store/index.js';
+import { AppOwnerBackend, createPairingLink, startOwnerPage, type OwnerPage, type ThrottleOptions } from '../../src/web/index.js';
+import { DEVICE, makeCapture, tempDir } from '../store/helpers.js';
 
 export interface Reply {
   status: number;
@@ -63,10 +66,13 @@ export interface Client {
 export interface World {
   dir: string;
   configFile: string;
+  /** The application layer every page action goes through (tests read and arrange through it too). */
+  app: EarshotApp;
+  /** For the device's own non-personal state only (settings, outbox depth, audit log), as the CLI uses it. */
   store: RecordingStore;
   clock: { t: number; now: () => number };
   config: DeviceConfig;
-  backend: StoreOwnerBackend;
+  backend: AppOwnerBackend;
   page: OwnerPage;
   base: string;
   alice: string;
@@ -84,27 +90,30 @@ export async function world(
 ): Promise<World> {
   const t = tempDir('earshot-web-');
   const clock = { t: T0, now: () => clock.t };
-  const store = await freshStore(t.dir, clock);
   const config: DeviceConfig = { ...defaultConfig(), dataDir: t.dir, device: { id: DEVICE, groups: [] } };
   opts.configure?.(config);
+  await initDataDir(t.dir, { deviceId: DEVICE });
+  const opened = await openApp({ config, deviceId: DEVICE, logger: silentLogger, clock });
+  const { app, store } = opened;
   // For `earshot` commands run against the same data directory.
   const configFile = path.join(t.dir, 'device.json');
   writeFileSync(configFile, JSON.stringify({ configVersion: 1, device: { id: DEVICE, groups: config.device.groups }, fleet: { publicKeys: config.fleet.publicKeys } }));
-  const alice = await store.owners.add('Alice Example');
-  const bob = await store.owners.add('Bob Example');
+  const alice = await app.addOwner({ name: 'Alice Example', source: 'test' });
+  const bob = await app.addOwner({ name: 'Bob Example', source: 'test' });
   const n = opts.recordings ?? 3;
   const aliceRecordings: string[] = [];
   const bobRecordings: string[] = [];
   for (let i = 0; i < n; i++) {
-    aliceRecordings.push((await store.saveCapture(alice, makeCapture({ seed: 10 + i, samples: 16000, startedAt: T0 - (n - i) * 60_000 }))).id);
-    bobRecordings.push((await store.saveCapture(bob, makeCapture({ seed: 50 + i, samples: 8000, startedAt: T0 - (n - i) * 60_000 + 1 }))).id);
+    aliceRecordings.push((await app.storeCapture(alice, makeCapture({ seed: 10 + i, samples: 16000, startedAt: T0 - (n - i) * 60_000 }), { uplink: false })).recording.id);
+    bobRecordings.push((await app.storeCapture(bob, makeCapture({ seed: 50 + i, samples: 8000, startedAt: T0 - (n - i) * 60_000 + 1 }), { uplink: false })).recording.id);
   }
-  const backend = new StoreOwnerBackend(store, config, DEVICE, clock);
+  const backend = new AppOwnerBackend(app);
   const page = await startOwnerPage({ backend, clock, port: 0, ...(opts.throttle ? { throttle: opts.throttle } : {}), ...(opts.tls ? { tls: opts.tls } : {}) });
   const base = page.url;
   return {
     dir: t.dir,
     configFile,
+    app,
     store,
     clock,
     config,
@@ -127,24 +136,29 @@ export async function world(
     },
     async close() {
       await page.close();
-      await store.close();
+      await opened.close();
       t.cleanup();
     },
   };
 }
 
+/** Ids of an owner's recordings, oldest first (through the app, as the owner's commands see them). */
+export async function recordingIds(w: World, ownerId: string): Promise<string[]> {
+  return (await w.app.listRecordings(ownerId)).map((r) => r.id);
+}
+
 /** Everything an owner page request could change, for "nothing changed" checks. */
 export async function snapshot(w: World): Promise<string> {
-  const owners = await w.store.owners.list();
+  const owners = await w.app.listOwners();
   const per = [];
   for (const o of owners) {
     per.push({
       o,
-      recordings: await w.store.recordings.list(o.id),
-      consent: await w.store.consent.history(o.id),
-      privacy: await w.store.owners.getPrivacy(o.id),
-      notices: await w.store.webNotices.list(o.id),
+      recordings: await w.app.listRecordings(o.id),
+      consent: (await w.app.consentOf(o.id)).history,
+      privacy: await w.app.localOnlyStatus(o.id),
+      notices: await w.app.notices(o.id),
     });
   }
-  return JSON.stringify({ per, sessions: await w.store.webSessions.list(), outbox: await w.store.outbox.count(), audit: await w.store.audit.head() });
+  return JSON.stringify({ per, sessions: await w.app.listSessions(), outbox: await w.store.outbox.count(), audit: await w.app.auditHead() });
 }

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_IDLE_MS } from '../../src/web/index.js';
-import { send, snapshot, world, type Client, type World } from './helpers.js';
+import { recordingIds, send, snapshot, world, type Client, type World } from './helpers.js';
 
 interface Ids {
   recording: string;
@@ -60,10 +60,10 @@ describe('owner page isolation (HTTP)', () => {
     w = await world();
     alice = await w.pair(w.alice);
     bob = await w.pair(w.bob);
-    await w.store.recordIncident({ kind: 'export-aborted', reason: 'test' }, w.alice);
-    await w.store.recordIncident({ kind: 'export-aborted', reason: 'test' }, w.bob);
-    const aliceNotice = (await w.store.webNotices.list(w.alice))[0]!.seq;
-    const bobNotice = (await w.store.webNotices.list(w.bob))[0]!.seq;
+    await w.app.recordIncident({ kind: 'export-aborted', reason: 'test' }, w.alice);
+    await w.app.recordIncident({ kind: 'export-aborted', reason: 'test' }, w.bob);
+    const aliceNotice = (await w.app.notices(w.alice))[0]!.seq;
+    const bobNotice = (await w.app.notices(w.bob))[0]!.seq;
     const exportToken = async (c: Client) =>
       ((await send(w.base, 'POST', '/api/export', { cookie: c.cookie, csrf: c.csrf, body: {} })).json().download as string).split('/').pop()!;
     aliceIds = { recording: w.aliceRecordings[0]!, notice: aliceNotice, session: alice.sessionRef, exportToken: await exportToken(alice) };
@@ -106,13 +106,13 @@ describe('owner page isolation (HTTP)', () => {
         w.clock.t = now - SESSION_IDLE_MS - 60_000;
         const c = await w.pair(w.alice);
         w.clock.t = now;
-        const head = (await w.store.audit.head()).seq;
+        const head = (await w.app.auditHead()).seq;
         const before = JSON.parse(await snapshot(w));
         expect((await call(r, aliceIds, { cookie: c.cookie, csrf: c.csrf })).status).toBe(401);
         const after = JSON.parse(await snapshot(w));
         expect(after.per).toEqual(before.per);
         expect(after.sessions).toEqual(before.sessions.filter((s: { ref: string }) => s.ref !== c.sessionRef));
-        const added = (await w.store.audit.list()).filter((e) => e.seq > head);
+        const added = (await w.app.auditLog()).filter((e) => e.seq > head);
         expect(added.map((e) => [e.type, e.ownerId, e.detail?.['reason']])).toEqual([['web.session-ended', w.alice, 'idle-expired']]);
       });
 
@@ -151,7 +151,7 @@ describe('owner page isolation (HTTP)', () => {
           expect(foreign!.body.toString()).toBe(unknown!.body.toString());
           expect(foreign!.headers['content-type']).toBe(unknown!.headers['content-type']);
           // No integrity incident was filed for Bob (that would answer differently and tell him something).
-          expect(await w.store.webNotices.list(w.bob)).toHaveLength(1);
+          expect(await w.app.notices(w.bob)).toHaveLength(1);
         });
       } else if (r.name !== 'POST /api/logout' && r.name !== 'POST /api/erase') {
         // (Signing Bob out or erasing him would end the other tests; both are covered for Alice in test/web/server.test.ts.)
@@ -182,12 +182,12 @@ describe('owner page isolation (HTTP)', () => {
     expect(await ok(byName('POST /api/recordings/:id/false-wake'), alice, aliceIds)).toBe(200);
     expect(await ok(byName('POST /api/notices/:id/ack'), alice, aliceIds)).toBe(200);
     expect(await ok(byName('POST /api/recordings/delete'), alice, aliceIds)).toBe(200);
-    expect(await w.store.recordings.ids(w.alice)).not.toContain(aliceIds.recording);
-    expect(await w.store.recordings.ids(w.bob)).toHaveLength(w.bobRecordings.length);
+    expect(await recordingIds(w, w.alice)).not.toContain(aliceIds.recording);
+    expect(await recordingIds(w, w.bob)).toHaveLength(w.bobRecordings.length);
     expect(await ok(byName('POST /api/sessions/:ref/revoke'), bob, bobIds)).toBe(200);
     expect((await send(w.base, 'GET', '/api/session', { cookie: bob.cookie })).status).toBe(401);
     // Alice's changes are audited as hers, from the page.
-    const mine = (await w.store.audit.list({ ownerId: w.alice })).filter((e) => ['recording.played', 'recording.flagged', 'recording.deleted', 'notice.acknowledged'].includes(e.type));
+    const mine = (await w.app.auditLog({ ownerId: w.alice })).filter((e) => ['recording.played', 'recording.flagged', 'recording.deleted', 'notice.acknowledged'].includes(e.type));
     expect(mine.map((e) => e.detail?.['source'])).toEqual(['owner-page', 'owner-page', 'owner-page', 'owner-page']);
   });
 });

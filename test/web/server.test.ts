@@ -11,11 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EarshotError } from '../../src/core/errors.js';
 import { FleetConfigReceiver } from '../../src/fleet/index.js';
 import { decryptBundleFile } from '../../src/privacy/export/bundle-cipher.js';
-import { PAIRING_TTL_MS, SESSION_IDLE_MS, StoreOwnerBackend, createPairingLink, loadTls, makeDeviceCert, startOwnerPage } from '../../src/web/index.js';
+import { PAIRING_TTL_MS, SESSION_IDLE_MS, AppOwnerBackend, createPairingLink, loadTls, makeDeviceCert, startOwnerPage } from '../../src/web/index.js';
 import { readTar } from '../export/tar-read.js';
 import { makeKeys, signed } from '../fleet/helpers.js';
 import { DEVICE, makeCapture, tempDir } from '../store/helpers.js';
-import { send, world, type World } from './helpers.js';
+import { recordingIds, send, world, type World } from './helpers.js';
 
 const STATIC = path.resolve(__dirname, '../../src/web/static');
 
@@ -123,13 +123,13 @@ describe('owner page server', () => {
       expect((await send(w.base, 'POST', '/api/pair', { body: { code }, origin })).status).toBe(403);
     }
     expect((await send(w.base, 'POST', '/api/pair', { body: { code }, headers: { 'Sec-Fetch-Site': 'cross-site' } })).status).toBe(403);
-    expect(await w.store.webSessions.list()).toEqual([]);
+    expect(await w.app.listSessions()).toEqual([]);
     // Two browsers racing with one code: exactly one session.
     const [r1, r2] = await Promise.all([send(w.base, 'POST', '/api/pair', { body: { code } }), send(w.base, 'POST', '/api/pair', { body: { code } })]);
     expect([r1.status, r2.status].sort()).toEqual([200, 400]);
     const refused = r1.status === 400 ? r1 : r2;
     expect(refused.json()).toMatchObject({ reason: 'used', message: expect.stringContaining('already used') });
-    expect(await w.store.webSessions.list(w.alice)).toHaveLength(1);
+    expect(await w.app.listSessions(w.alice)).toHaveLength(1);
 
     const late = await mk();
     w.clock.t += PAIRING_TTL_MS + 1;
@@ -188,7 +188,7 @@ describe('owner page server', () => {
     expect((await send(w.base, 'GET', '/api/session', { cookie: a.cookie })).headers['set-cookie']).toBeUndefined(); // not on every request
     w.clock.t += SESSION_IDLE_MS + 1;
     expect((await send(w.base, 'GET', '/api/session', { cookie: a.cookie })).status).toBe(401);
-    expect(await w.store.webSessions.list(w.alice)).toEqual([]);
+    expect(await w.app.listSessions(w.alice)).toEqual([]);
 
     const b = await w.pair(w.alice);
     const out = await send(w.base, 'POST', '/api/logout', { cookie: b.cookie, csrf: b.csrf, body: {} });
@@ -201,8 +201,8 @@ describe('owner page server', () => {
     w.clock.t += SESSION_IDLE_MS + 1;
     const restarted = await startOwnerPage({ backend: w.backend, clock: w.clock, port: 0 });
     await restarted.close();
-    expect((await w.store.webSessions.list(w.alice)).map((s) => s.ref)).not.toContain(gone.sessionRef);
-    const swept = (await w.store.audit.list({ ownerId: w.alice })).filter((e) => e.type === 'web.session-ended' && e.detail?.['session'] === gone.sessionRef);
+    expect((await w.app.listSessions(w.alice)).map((s) => s.ref)).not.toContain(gone.sessionRef);
+    const swept = (await w.app.auditLog({ ownerId: w.alice })).filter((e) => e.type === 'web.session-ended' && e.detail?.['session'] === gone.sessionRef);
     expect(swept.map((e) => e.detail?.['reason'])).toEqual(['idle-expired']);
 
     // Pairing again in a browser that has a session ends the old one (one session per browser).
@@ -224,12 +224,12 @@ describe('owner page server', () => {
     expect(r.json()).toEqual({ erased: true, recordings: 2 });
     for (const c of [phone, laptop]) expect((await send(w.base, 'GET', '/api/session', { cookie: c.cookie })).status).toBe(401);
     expect((await send(w.base, 'GET', '/api/session', { cookie: bob.cookie })).status).toBe(200);
-    const erased = (await w.store.audit.list()).find((e) => e.type === 'owner.erased')!;
+    const erased = (await w.app.auditLog()).find((e) => e.type === 'owner.erased')!;
     expect(erased.detail).toMatchObject({ source: 'owner-page', recordings: 2 });
 
-    await w.store.transferTo('Carol');
+    await w.app.transferDevice({ newOwnerName: 'Carol', source: 'test' });
     expect((await send(w.base, 'GET', '/api/session', { cookie: bob.cookie })).status).toBe(401);
-    expect(await w.store.webSessions.list()).toEqual([]);
+    expect(await w.app.listSessions()).toEqual([]);
   });
 
   it('recordings: newest first, paged, with retention date; play, flag (sealed) and delete are audited from the page', async () => {
@@ -247,7 +247,7 @@ describe('owner page server', () => {
     const id = first.id as string;
     const flag = await send(w.base, 'POST', `/api/recordings/${id}/false-wake`, { cookie: a.cookie, csrf: a.csrf, body: { on: true } });
     expect(flag.status).toBe(200);
-    expect((await w.store.recordings.list(w.alice)).find((r) => r.id === id)!.falseWake).toBe(true);
+    expect((await w.app.listRecordings(w.alice)).find((r) => r.id === id)!.falseWake).toBe(true);
     // The flag is inside the sealed metadata, not in any clear column.
     await w.store.compact();
     for (const f of readdirSync(w.dir).filter((x) => x.startsWith('earshot.db'))) expect(readFileSync(path.join(w.dir, f)).includes(Buffer.from('falseWake'))).toBe(false);
@@ -258,8 +258,8 @@ describe('owner page server', () => {
     // All or nothing: one foreign id in the list and nothing is deleted.
     const mixed = await send(w.base, 'POST', '/api/recordings/delete', { cookie: a.cookie, csrf: a.csrf, body: { ids: [p0.items[2].id, w.bobRecordings[0]] } });
     expect(mixed.status).toBe(404);
-    expect(await w.store.recordings.ids(w.alice)).toContain(p0.items[2].id);
-    const events = (await w.store.audit.list({ ownerId: w.alice })).filter((e) => e.detail?.['source'] === 'owner-page').map((e) => e.type);
+    expect(await recordingIds(w, w.alice)).toContain(p0.items[2].id);
+    const events = (await w.app.auditLog({ ownerId: w.alice })).filter((e) => e.detail?.['source'] === 'owner-page').map((e) => e.type);
     expect(events).toEqual(['web.session-started', 'recording.flagged', 'recording.played', 'recording.deleted', 'recording.deleted']);
   });
 
@@ -276,13 +276,14 @@ describe('owner page server', () => {
     expect((await post('/api/privacy/consent', { purpose: 'cloud-processing', action: 'grant', textVersion: 'page-0' })).json().message).toContain('consent text has changed');
     const granted = (await post('/api/privacy/consent', { purpose: 'cloud-processing', action: 'grant', textVersion: 'page-1' })).json();
     expect(granted.consent[0]).toMatchObject({ active: true, decidedTextVersion: 'page-1' });
-    expect((await w.store.consent.history(w.alice)).map((e) => [e.action, e.source, e.textVersion])).toEqual([['grant', 'owner-page', 'page-1']]);
+    expect((await w.app.consentOf(w.alice)).history.map((e) => [e.action, e.source, e.textVersion])).toEqual([['grant', 'owner-page', 'page-1']]);
     // Withdrawing cloud processing empties the owner's upload queue at once.
-    const queued = await w.store.saveCapture(w.alice, makeCapture({ seed: 99 }), { enqueue: true });
+    const queued = await w.app.storeCapture(w.alice, makeCapture({ seed: 99, startedAt: w.clock.t }), { uplink: true });
+    expect(queued.queued).toBe(true);
     expect((await send(w.base, 'GET', '/api/speaker', { cookie: a.cookie })).json().queued).toBe(1);
     await post('/api/privacy/consent', { purpose: 'cloud-processing', action: 'withdraw', textVersion: 'page-1' });
     expect(await w.store.outbox.count()).toBe(0);
-    expect(queued.id).toBeTruthy();
+    expect(queued.recording.id).toBeTruthy();
 
     expect((await post('/api/privacy/retention', { days: 7 })).json()).toMatchObject({ retentionDays: 7, effectiveRetentionDays: 7 });
     expect((await post('/api/privacy/retention', { days: -1 })).status).toBe(400);
@@ -297,7 +298,7 @@ describe('owner page server', () => {
     const off = await post('/api/privacy/local-only', { on: false });
     expect(off.status).toBe(409);
     expect(off.json().message).toContain('forced on by fleet configuration');
-    const changes = (await w.store.audit.list({ ownerId: w.alice })).filter((e) => ['local-only.changed', 'retention.changed', 'consent.changed'].includes(e.type));
+    const changes = (await w.app.auditLog({ ownerId: w.alice })).filter((e) => ['local-only.changed', 'retention.changed', 'consent.changed'].includes(e.type));
     expect(changes.every((e) => e.detail?.['source'] === 'owner-page')).toBe(true);
     expect(changes).toHaveLength(5);
   });
@@ -333,7 +334,7 @@ describe('owner page server', () => {
     expect([...readTar(readFileSync(path.join(w.dir, 'x.tar'))).keys()].filter((n) => n.endsWith('.wav'))).toHaveLength(2);
     await new Promise((res) => setTimeout(res, 50));
     expect(readdirSync(w.dir).filter((f) => f.startsWith('.web-export-'))).toEqual([]);
-    const exports = (await w.store.audit.list({ ownerId: w.alice })).filter((e) => e.type === 'export.created');
+    const exports = (await w.app.auditLog({ ownerId: w.alice })).filter((e) => e.type === 'export.created');
     expect(exports.map((e) => [e.detail?.['source'], e.detail?.['format']])).toEqual([['owner-page', 'tar'], ['owner-page', 'encrypted-tar']]);
   });
 
@@ -342,7 +343,7 @@ describe('owner page server', () => {
     w = await world({ recordings: 1, configure: (c) => ((c.device.groups = ['eu']), (c.fleet.publicKeys = [keys.publicKeyPem])) });
     const a = await w.pair(w.alice);
     const b = await w.pair(w.bob);
-    await w.store.recordIncident({ kind: 'integrity', what: 'recording', reason: `recording ${w.bobRecordings[0]} does not open for owner ${w.bob}` }, w.bob);
+    await w.app.recordIncident({ kind: 'integrity', what: 'recording', reason: `recording ${w.bobRecordings[0]} does not open for owner ${w.bob}` }, w.bob);
     const forger = makeKeys();
     const receiver = new FleetConfigReceiver({ deviceId: DEVICE, deviceConfig: w.config, settings: w.store.settings, audit: w.store.audit });
     await receiver.receive('earshot/v1/fleet/eu/config', signed(forger.privateKey, { privacy: { maxRetentionDays: 9999 } }, { version: 5, target: 'group:eu' }));
@@ -418,7 +419,7 @@ describe('owner page server', () => {
     );
     const forged = await send(w.base, 'POST', '/api/pair', { body: { code: own } });
     expect(forged.json()).toMatchObject({ reason: 'unknown' });
-    const incidents = (await w.store.audit.list()).filter((e) => e.type === 'incident').map((e) => e.detail?.['what']);
+    const incidents = (await w.app.auditLog()).filter((e) => e.type === 'incident').map((e) => e.detail?.['what']);
     expect(incidents).toEqual(['web-session', 'web-session', 'pairing-code']);
     // The genuine link still works.
     expect((await send(w.base, 'POST', '/api/pair', { body: { code: link.split('#c=')[1] } })).status).toBe(200);
@@ -426,7 +427,7 @@ describe('owner page server', () => {
 
   it('a backend error is answered without details', async () => {
     w = await world({ recordings: 0 });
-    const failing = new StoreOwnerBackend(w.store, w.config, DEVICE, w.clock);
+    const failing = new AppOwnerBackend(w.app);
     failing.speaker = async () => {
       throw new EarshotError('STORE_IO', 'disk /secret/path failed for owner own-x');
     };

@@ -4,12 +4,11 @@
  */
 import os from 'node:os';
 import type { DeviceConfig } from '../../config/types.js';
-import { systemClock } from '../../core/clock.js';
 import { EarshotError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import {
   SESSION_IDLE_MS,
-  StoreOwnerBackend,
+  AppOwnerBackend,
   createPairingLink,
   makeDeviceCert,
   pageTls,
@@ -18,7 +17,7 @@ import {
   type TlsMaterial,
 } from '../../web/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { commandConfig, withStore } from '../command-context.js';
+import { commandConfig, withApp } from '../command-context.js';
 
 const DEFAULT_PORT = 8440;
 const json = (args: ParsedArgs) => args.values['json'] === true;
@@ -101,9 +100,9 @@ const serve: Command = {
   async run(args, io) {
     const config = await commandConfig(args, io);
     const tls = await tlsFor(args, config);
-    return withStore(args, io, async (store, cfg, deviceId) => {
-      const clock = systemClock;
-      const backend = new StoreOwnerBackend(store, cfg, deviceId, clock);
+    return withApp(args, io, async (app, { config: cfg }) => {
+      const clock = app.deps.clock;
+      const backend = new AppOwnerBackend(app);
       const page = await startOwnerPage({
         backend,
         clock,
@@ -155,12 +154,12 @@ const pair: Command = {
         : explicitUrl.startsWith('https://')
           ? await tlsFor(args, config, true)
           : undefined;
-    return withStore(args, io, async (store, cfg, deviceId) => {
-      const backend = new StoreOwnerBackend(store, cfg, deviceId, systemClock);
+    return withApp(args, io, async (app, { config: cfg }) => {
+      const backend = new AppOwnerBackend(app);
       const owner = stringOption(args, 'owner');
       const p = await createPairingLink(backend, {
         baseUrl: baseUrlFor(args, cfg, tls !== undefined, portOf(args, cfg)),
-        clock: systemClock,
+        clock: app.deps.clock,
         source: 'owner-cli',
         ...(owner !== undefined ? { ownerId: owner } : {}),
       });
@@ -176,11 +175,11 @@ const sessions: Command = {
   usage: 'earshot web sessions [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    return withStore(args, io, async (store, cfg, deviceId) => {
-      const backend = new StoreOwnerBackend(store, cfg, deviceId, systemClock);
+    return withApp(args, io, async (app, { config: cfg }) => {
+      const backend = new AppOwnerBackend(app);
       const owner = stringOption(args, 'owner');
       if (owner !== undefined) await backend.resolveOwner(owner);
-      await backend.endSessions({ idleBefore: systemClock.now() - SESSION_IDLE_MS }, 'idle-expired', 'owner-cli');
+      await backend.endSessions({ idleBefore: app.deps.clock.now() - SESSION_IDLE_MS }, 'idle-expired', 'owner-cli');
       const list = await backend.listSessions(owner);
       if (json(args)) {
         writeLine(io.stdout, JSON.stringify(list.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastSeenAt: iso(s.lastSeenAt) }))));
@@ -206,8 +205,8 @@ const revoke: Command = {
     const ref = args.positionals[0];
     const chosen = [ref !== undefined, owner !== undefined, all].filter(Boolean).length;
     if (chosen !== 1 || args.positionals.length > 1) throw new EarshotError('BAD_ARGUMENT', 'name exactly one of: a session (from `earshot web sessions`), --owner ID, or --all');
-    return withStore(args, io, async (store, cfg, deviceId) => {
-      const backend = new StoreOwnerBackend(store, cfg, deviceId, systemClock);
+    return withApp(args, io, async (app, { config: cfg }) => {
+      const backend = new AppOwnerBackend(app);
       if (owner !== undefined) await backend.resolveOwner(owner);
       const which = ref !== undefined ? { ref } : owner !== undefined ? { ownerId: owner } : { all: true as const };
       const n = await backend.endSessions(which, 'revoked', 'owner-cli');
@@ -241,8 +240,8 @@ const notices: Command = {
   usage: 'earshot notices [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    return withStore(args, io, async (store, cfg, deviceId) => {
-      const backend = new StoreOwnerBackend(store, cfg, deviceId, systemClock);
+    return withApp(args, io, async (app, { config: cfg }) => {
+      const backend = new AppOwnerBackend(app);
       const ownerId = await backend.resolveOwner(stringOption(args, 'owner'));
       const list = await backend.notices(ownerId);
       if (json(args)) writeLine(io.stdout, JSON.stringify({ ownerId, notices: list.map((n) => ({ ...n, at: iso(n.at) })) }));
