@@ -6,6 +6,7 @@
 import type {
   AuditEntry,
   AuditVerification,
+  AuditVerifyOptions,
   NoticeEntry,
   OwnerRecord,
   QuarantinedItem,
@@ -168,8 +169,8 @@ export class EarshotApp {
   }
 
   // the log and the device
-  verifyAudit(): Promise<AuditVerification> {
-    return verifyAudit(this.deps);
+  verifyAudit(opts?: AuditVerifyOptions): Promise<AuditVerification> {
+    return verifyAudit(this.deps, opts);
   }
   auditLog(opts?: { ownerId?: string; limit?: number }): Promise<AuditEntry[]> {
     return auditLog(this.deps, opts);

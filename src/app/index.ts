@@ -7,6 +7,7 @@
  *   await app.withdrawConsent(ownerId, 'cloud-processing', { source: 'owner-page' })
  */
 export { EarshotApp } from './earshot-app.js';
+export { OWNER_ID_PATTERN } from './owners.js';
 export type { AppDeps, Origin } from './app-deps.js';
 export type { ConsentChange } from './consent.js';
 export type { EraseResult } from './erase.js';

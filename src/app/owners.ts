@@ -4,7 +4,8 @@ import type { OwnerRecord, Tx } from '../core/ports.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { checkRetentionDays } from './retention.js';
 
-const OWNER_ID = /^own-[0-9a-f]{16}$/;
+/** What `earshot owners add` creates: `own-` and 16 hex digits (the store's newOwnerId). */
+export const OWNER_ID_PATTERN = /^own-[0-9a-f]{16}$/;
 
 export function unknownOwner(ownerId: string): EarshotError {
   return new EarshotError('UNKNOWN_OWNER', `no owner with id ${ownerId} (earshot owners list shows them)`, { details: { ownerId } });
@@ -65,7 +66,7 @@ export function activeOwnerId(deps: AppDeps): Promise<string | undefined> {
  * active owner).
  */
 export function resolveOwner(deps: AppDeps, explicit: string | undefined): Promise<string> {
-  if (explicit !== undefined && !OWNER_ID.test(explicit)) {
+  if (explicit !== undefined && !OWNER_ID_PATTERN.test(explicit)) {
     return Promise.reject(new EarshotError('BAD_ARGUMENT', `owner id ${JSON.stringify(explicit)} is not valid (own- and 16 hex digits; earshot owners list shows them)`));
   }
   return deps.uow.read(async (tx) => {

@@ -15,6 +15,6 @@ export { sleep } from './sleep.js';
 export { WavFileSource, type WavFileSourceOptions } from './sources/wav-file-source.js';
 export { PcmStreamSource, type PcmStreamSourceOptions } from './sources/pcm-stream-source.js';
 export { MicrophoneSource, defaultRecorder, summariseStderr, type MicrophoneOptions, type RecorderName } from './sources/microphone-source.js';
-export { superviseSource, backoffDelayMs, type BackoffPolicy, type SourceFailure, type SuperviseOptions } from './sources/supervise.js';
+export { superviseSource, type SourceFailure, type SourceRetryPolicy, type SuperviseOptions } from './sources/supervise.js';
 export { resilientMicrophone, type ResilientMicrophoneOptions } from './sources/resilient-microphone.js';
 export { toneShare, longestToneMs } from './goertzel.js';

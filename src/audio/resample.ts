@@ -166,3 +166,104 @@ export function downmixToMono(channels: readonly Float32Array[]): Float32Array {
   for (let i = 0; i < len; i++) out[i]! *= scale;
   return out;
 }
+
+/**
+ * The same resampler, fed in pieces: `push` returns every output sample whose kernel lies within the input seen
+ * so far, `end` the rest (the signal is taken as zero after the end, as `resample` does). The concatenated output
+ * equals `resample(whole input)` sample for sample, while memory stays at one kernel's length plus one piece.
+ */
+export class StreamResampler {
+  private readonly design: Design | undefined;
+  /** Input samples kept from absolute index `bufStart` on (what later outputs still need). */
+  private buf = new Float32Array(0);
+  private bufStart = 0;
+  private received = 0;
+  private base = 0;
+  private rem = 0;
+  private produced = 0;
+  private ended = false;
+
+  constructor(
+    readonly inRate: number,
+    readonly outRate: number,
+  ) {
+    if (!Number.isInteger(inRate) || !Number.isInteger(outRate) || inRate <= 0 || outRate <= 0) {
+      throw new RangeError(`sample rates must be positive integers (got ${inRate} → ${outRate})`);
+    }
+    this.design = inRate === outRate ? undefined : designFor(inRate, outRate);
+  }
+
+  push(input: Float32Array): Float32Array {
+    if (this.ended) throw new RangeError('StreamResampler.push after end');
+    if (this.design === undefined) {
+      this.received += input.length;
+      return Float32Array.from(input);
+    }
+    const kept = this.buf.length;
+    const next = new Float32Array(kept + input.length);
+    next.set(this.buf);
+    next.set(input, kept);
+    this.buf = next;
+    this.received += input.length;
+    return this.run(false);
+  }
+
+  end(): Float32Array {
+    this.ended = true;
+    if (this.design === undefined) return new Float32Array(0);
+    const out = this.run(true);
+    this.buf = new Float32Array(0);
+    return out;
+  }
+
+  private run(final: boolean): Float32Array {
+    const { up, down, phases, half, table } = this.design!;
+    const taps = 2 * half;
+    const n = this.received;
+    const total = resampledLength(n, this.inRate, this.outRate);
+    const x = this.buf;
+    const offset = this.bufStart;
+    const estimate = Math.max(0, Math.ceil(((n - this.base) * up) / down) + 1);
+    const out = new Float32Array(final ? Math.max(0, total - this.produced) : estimate);
+    let count = 0;
+    let base = this.base;
+    let rem = this.rem;
+    for (;;) {
+      if (final ? this.produced + count >= total : count >= out.length) break;
+      let phase = phases === up ? rem : Math.round((rem * phases) / up);
+      let i = base;
+      if (phase === phases) {
+        phase = 0;
+        i += 1;
+      }
+      if (!final && i + half >= n) break; // its kernel reaches past the input seen so far
+      const row = phase * taps;
+      const first = i - half + 1;
+      let acc = 0;
+      if (first >= 0 && first + taps <= n) {
+        const o = first - offset;
+        for (let j = 0; j < taps; j++) acc += x[o + j]! * table[row + j]!;
+      } else {
+        const jStart = Math.max(0, -first);
+        const jEnd = Math.min(taps, n - first);
+        for (let j = jStart; j < jEnd; j++) acc += x[first + j - offset]! * table[row + j]!;
+      }
+      out[count++] = acc;
+      rem += down;
+      if (rem >= up) {
+        base += Math.floor(rem / up);
+        rem %= up;
+      }
+    }
+    this.base = base;
+    this.rem = rem;
+    this.produced += count;
+    // Drop input no later output can reach (the next kernel starts at base − half + 1 or later).
+    const keepFrom = Math.max(this.bufStart, Math.min(n, base - half + 1));
+    if (keepFrom > this.bufStart) {
+      this.buf = this.buf.slice(keepFrom - this.bufStart);
+      this.bufStart = keepFrom;
+    }
+    return count === out.length ? out : out.slice(0, count);
+  }
+}

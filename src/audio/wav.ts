@@ -7,11 +7,12 @@
  * format, so a user knows to convert it. Decoded audio is downmixed and resampled to Earshot's one internal
  * format (16 kHz mono int16).
  */
-import { readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open as openFile, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
-import { resampleToInt16 } from './resample.js';
+import { resampledLength, resampleToInt16, StreamResampler, toInt16 } from './resample.js';
 
 const HOST_IS_LE = endianness() === 'LE';
 
@@ -75,6 +76,49 @@ function formatError(name: string, problem: string, details?: Record<string, unk
   return new EarshotError('AUDIO_FORMAT', `${name}: ${problem}`, details === undefined ? undefined : { details });
 }
 
+/** Random access to a WAV file's bytes: a buffer in memory, or a file read block by block (headers only). */
+interface ByteSource {
+  readonly length: number;
+  /** Bytes [start, end) clipped to the source; the result may be shared (do not modify). */
+  slice(start: number, end: number): Buffer;
+}
+
+function bytesOf(buf: Buffer): ByteSource {
+  return { length: buf.length, slice: (start, end) => buf.subarray(start, end) };
+}
+
+const HEADER_BLOCK = 64 * 1024;
+
+/** A file's bytes through one cached 64 KB block: walking the chunk headers reads a few blocks, not the file. */
+function fileBytes(fd: number, size: number): ByteSource {
+  let blockStart = -1;
+  let block: Buffer = Buffer.alloc(0);
+  const load = (start: number, end: number): Buffer => {
+    const len = Math.min(size, end) - start;
+    const out = Buffer.alloc(Math.max(0, len));
+    let got = 0;
+    while (got < out.length) {
+      const n = readSync(fd, out, got, out.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return out.subarray(0, got);
+  };
+  return {
+    length: size,
+    slice(start, end) {
+      end = Math.min(end, size);
+      if (start >= end) return Buffer.alloc(0);
+      if (end - start > HEADER_BLOCK) return load(start, end);
+      if (blockStart < 0 || start < blockStart || end > blockStart + block.length) {
+        blockStart = start;
+        block = load(start, start + HEADER_BLOCK);
+      }
+      return block.subarray(start - blockStart, end - blockStart);
+    },
+  };
+}
+
 /** Data sizes written by encoders that stream to a pipe and cannot seek back to fix the header. */
 const STREAMING_SIZES = new Set([0xffffffff, 0x7ffff000, 0x7fffffff]);
 
@@ -85,12 +129,13 @@ interface Chunk {
 }
 
 /** Walks RIFF sub-chunks. A data chunk whose declared size runs past the end of the buffer is reported as truncated. */
-function walkChunks(buf: Buffer, name: string): Chunk[] {
+function walkChunks(buf: ByteSource, name: string): Chunk[] {
   const chunks: Chunk[] = [];
   let pos = 12;
   while (pos + 8 <= buf.length) {
-    const id = buf.toString('latin1', pos, pos + 4);
-    let size = buf.readUInt32LE(pos + 4);
+    const head = buf.slice(pos, pos + 8);
+    const id = head.toString('latin1', 0, 4);
+    let size = head.readUInt32LE(4);
     const bodyStart = pos + 8;
     const available = buf.length - bodyStart;
     if (size > available) {
@@ -130,9 +175,10 @@ interface FmtInfo {
   bitsPerSample: number;
 }
 
-function parseFmt(buf: Buffer, chunk: Chunk, name: string): FmtInfo {
+function parseFmt(src: ByteSource, chunk: Chunk, name: string): FmtInfo {
   if (chunk.size < 16) throw formatError(name, `the format chunk is too short (${chunk.size} bytes); the file is damaged`);
-  const o = chunk.offset;
+  const buf = src.slice(chunk.offset, chunk.offset + Math.min(chunk.size, 40));
+  const o = 0;
   let formatTag = buf.readUInt16LE(o);
   const channels = buf.readUInt16LE(o + 2);
   const sampleRate = buf.readUInt32LE(o + 4);
@@ -176,11 +222,12 @@ function parseFmt(buf: Buffer, chunk: Chunk, name: string): FmtInfo {
 }
 
 /** Validates the header and finds the format and data chunks. */
-function locate(buf: Buffer, name: string): { fmt: FmtInfo; data: Chunk; frames: number } {
+function locate(buf: ByteSource, name: string): { fmt: FmtInfo; data: Chunk; frames: number } {
   if (buf.length === 0) throw formatError(name, 'is empty (0 bytes)');
   if (buf.length < 12) throw formatError(name, 'is too short to be a WAV file');
-  const riff = buf.toString('latin1', 0, 4);
-  if (riff !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE') {
+  const header = buf.slice(0, 12);
+  const riff = header.toString('latin1', 0, 4);
+  if (riff !== 'RIFF' || header.toString('latin1', 8, 12) !== 'WAVE') {
     const other = OTHER_CONTAINERS[riff] ?? OTHER_CONTAINERS[riff.slice(0, 3)];
     throw formatError(name, other !== undefined ? `is ${other}, not a RIFF/WAVE PCM file` : 'is not a WAV file (no RIFF/WAVE header)');
   }
@@ -210,7 +257,7 @@ function formatOf(fmt: { sampleRate: number; channels: number; bitsPerSample: nu
 
 /** Parses and decodes a WAV file held in memory into per-channel arrays, without resampling. */
 export function parseWav(buf: Buffer, name = 'WAV data'): ParsedWav {
-  const { fmt, data, frames } = locate(buf, name);
+  const { fmt, data, frames } = locate(bytesOf(buf), name);
   const channelData = Array.from({ length: fmt.channels }, () => new Float32Array(frames));
   decodeSamples(buf, data.offset, frames, fmt, channelData);
   return { ...formatOf(fmt, frames), channelData };
@@ -246,7 +293,7 @@ function decodeSamples(buf: Buffer, start: number, frames: number, fmt: FmtInfo,
 
 /** Parses a WAV file held in memory and converts it to 16 kHz mono int16. */
 export function readWav(buf: Buffer, name = 'WAV data'): DecodedWav {
-  const { fmt, data, frames } = locate(buf, name);
+  const { fmt, data, frames } = locate(bytesOf(buf), name);
   const format: WavFormat = formatOf(fmt, frames);
   let pcm16k: Int16Array;
   if (fmt.encoding === 'int' && fmt.bitsPerSample === 16 && fmt.channels === 1 && fmt.sampleRate === SAMPLE_RATE) {
@@ -265,17 +312,130 @@ export function readWav(buf: Buffer, name = 'WAV data'): DecodedWav {
   return { ...format, pcm16k };
 }
 
+function fileError(path: string, e: unknown): EarshotError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : errorMessage(e);
+  return new EarshotError('AUDIO_FILE', `cannot read audio file ${path}: ${why}`, { cause: e });
+}
+
 /** Reads a WAV file from disk and converts it to 16 kHz mono int16. Missing/unreadable files → AUDIO_FILE. */
 export async function readWavFile(path: string): Promise<DecodedWav> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : errorMessage(e);
-    throw new EarshotError('AUDIO_FILE', `cannot read audio file ${path}: ${why}`, { cause: e });
+    throw fileError(path, e);
   }
   return readWav(buf, path);
+}
+
+/** Where a file's audio is, once its header has been validated (see `probeWavFile`). */
+export interface WavFileLayout extends WavFormat {
+  readonly path: string;
+  readonly dataOffset: number;
+  readonly blockAlign: number;
+  /** Length of the audio once converted to 16 kHz mono. */
+  readonly samples16k: number;
+}
+
+/**
+ * Validates a WAV file's header without reading its audio (the same checks and errors as `readWav`):
+ * AUDIO_FILE when it cannot be read, AUDIO_FORMAT when it is not PCM WAV Earshot reads.
+ */
+export function probeWavFile(path: string): WavFileLayout {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  try {
+    let size: number;
+    try {
+      const st = fstatSync(fd);
+      if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      size = st.size;
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    let located;
+    try {
+      located = locate(fileBytes(fd, size), path);
+    } catch (e) {
+      if (e instanceof EarshotError) throw e;
+      throw fileError(path, e);
+    }
+    const { fmt, data, frames } = located;
+    return {
+      ...formatOf(fmt, frames),
+      path,
+      dataOffset: data.offset,
+      blockAlign: fmt.blockAlign,
+      samples16k: resampledLength(frames, fmt.sampleRate, SAMPLE_RATE),
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Frames decoded per read: 16 k frames (a few hundred KB whatever the format). */
+const STREAM_FRAMES = 16_384;
+
+/**
+ * A WAV file's audio as 16 kHz mono int16 pieces, read, downmixed and resampled block by block: memory stays
+ * at one block whatever the file's length. The concatenated pieces equal `readWavFile(path).pcm16k`.
+ */
+export async function* streamWavFile(layout: WavFileLayout): AsyncGenerator<Int16Array> {
+  let fh;
+  try {
+    fh = await openFile(layout.path, 'r');
+  } catch (e) {
+    throw fileError(layout.path, e);
+  }
+  const fmt: FmtInfo = {
+    encoding: layout.encoding,
+    channels: layout.channels,
+    sampleRate: layout.sampleRate,
+    blockAlign: layout.blockAlign,
+    bitsPerSample: layout.bitsPerSample,
+  };
+  const passThrough = fmt.encoding === 'int' && fmt.bitsPerSample === 16 && fmt.channels === 1 && fmt.sampleRate === SAMPLE_RATE;
+  const resampler = new StreamResampler(fmt.sampleRate, SAMPLE_RATE);
+  const block = Buffer.alloc(STREAM_FRAMES * fmt.blockAlign);
+  const none: Float32Array[] = [];
+  try {
+    let frame = 0;
+    while (frame < layout.frames) {
+      const want = Math.min(STREAM_FRAMES, layout.frames - frame);
+      const bytes = want * fmt.blockAlign;
+      let got = 0;
+      while (got < bytes) {
+        const r = await fh.read(block, got, bytes - got, layout.dataOffset + frame * fmt.blockAlign + got);
+        if (r.bytesRead === 0) break;
+        got += r.bytesRead;
+      }
+      const frames = Math.floor(got / fmt.blockAlign);
+      if (frames === 0) throw new EarshotError('AUDIO_FILE', `${layout.path}: the file became shorter while it was read`);
+      frame += frames;
+      if (passThrough) {
+        const out = new Int16Array(frames);
+        for (let i = 0; i < frames; i++) out[i] = block.readInt16LE(i * 2);
+        yield out;
+        continue;
+      }
+      const mono = new Float32Array(frames);
+      decodeSamples(block, 0, frames, fmt, none, mono);
+      const out = toInt16(resampler.push(mono));
+      if (out.length > 0) yield out;
+    }
+    if (!passThrough) {
+      const tail = toInt16(resampler.end());
+      if (tail.length > 0) yield tail;
+    }
+  } finally {
+    block.fill(0);
+    await fh.close();
+  }
 }
 
 /** Encodes int16 mono PCM as a canonical 44-byte-header PCM WAV. */

@@ -1,6 +1,8 @@
 /**
  * The append-only audit log in SQLite: chains every entry (see chain.ts), seals the personal part under the
- * owner's data key, and keeps the latest (seq, head) sealed under the device key so truncation shows.
+ * owner's data key, and keeps the latest (seq, head) sealed under the device key so truncation shows — and,
+ * when the key store offers a slot, also outside the database (the key file), so a database copy put back
+ * (a rollback) is behind it and fails `verify`.
  *
  * Appends chain from the sealed anchor, not from the table's last row: if someone deletes the tail, the next
  * entry still points at the real head and the gap stays visible to `verify` forever.
@@ -20,16 +22,20 @@ export interface Sql {
 export interface SqliteDb {
   exclusive<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Run by every transaction: `beforeCommit` still under the write lock, after the body succeeded. */
+  addTransactionHooks(h: { beforeCommit(sql: Sql): Promise<void>; afterCommit(): void; afterRollback(): Promise<void> }): void;
 }
 import {
   GENESIS_HASH,
   canonicalEntry,
   canonicalJson,
   chainHash,
+  checkOutsideHeads,
   verifyChain,
   type AuditAnchor,
   type AuditRow,
   type AuditVerifyReport,
+  type ExpectedHead,
 } from './chain.js';
 
 /** Seals/opens the personal part with the owner's data key (implemented by the store's keyring). */
@@ -45,6 +51,18 @@ export interface AnchorStore {
   load(sql: Sql): Promise<AuditAnchor>;
   save(sql: Sql, anchor: AuditAnchor): Promise<void>;
 }
+
+/**
+ * The head kept outside the database (the key store's slot, see crypto/key-store DeviceStateSlot), which a
+ * database copy cannot bring back. Written before the COMMIT of every transaction that appended entries.
+ */
+export interface ExternalAnchor {
+  read(): Promise<AuditAnchor | undefined>;
+  write(anchor: AuditAnchor): Promise<void>;
+}
+
+/** What the open-time check found about the external anchor. */
+export type ExternalAnchorState = 'none' | 'ok' | 'adopted' | 'rolled-back';
 
 export interface AuditEntryView {
   seq: number;
@@ -87,12 +105,61 @@ function toRow(r: DbAuditRow): AuditRow {
 }
 
 export class AuditLog implements AuditSink {
+  /** The head appended in the current transaction, to be written to the external anchor before COMMIT. */
+  private pending: AuditAnchor | undefined;
+  /** The sealed head before this transaction's first append: the history the new entries extend. */
+  private base: AuditAnchor | undefined;
+  /** What the external anchor held before this transaction wrote it (restored if the COMMIT fails). */
+  private replaced: { previous: AuditAnchor | undefined } | undefined;
+
   constructor(
     private readonly db: SqliteDb,
     private readonly sealer: PersonalSealer,
     private readonly anchors: AnchorStore,
     private readonly clock: Clock,
-  ) {}
+    private readonly external?: ExternalAnchor,
+  ) {
+    if (external) {
+      db.addTransactionHooks({
+        beforeCommit: (sql) => this.writeExternal(sql),
+        afterCommit: () => {
+          this.pending = undefined;
+          this.base = undefined;
+          this.replaced = undefined;
+        },
+        afterRollback: async () => {
+          const r = this.replaced;
+          this.pending = undefined;
+          this.base = undefined;
+          this.replaced = undefined;
+          if (r?.previous) await external.write(r.previous);
+        },
+      });
+    }
+  }
+
+  /**
+   * Once per transaction, still under the database write lock (so processes take turns): move the external
+   * anchor to the new head — but only forwards along the same history. On a database that is behind the
+   * anchor or on another history, the anchor is left where it is, so the evidence of the rollback stays
+   * (every `audit verify` fails) while the device keeps working.
+   */
+  private async writeExternal(sql: Sql): Promise<void> {
+    const next = this.pending;
+    if (!next || !this.external) return;
+    const stored = await this.external.read();
+    if (stored && stored.seq > 0) {
+      if (next.seq <= stored.seq) return;
+      const extendsStored = this.base !== undefined && this.base.seq === stored.seq && this.base.head === stored.head;
+      if (!extendsStored) {
+        // The anchor lagged (e.g. adopted late): the history still contains it?
+        const row = await sql.get<{ hash: string }>('SELECT hash FROM audit WHERE seq = ?', [stored.seq]);
+        if (row?.hash !== stored.head) return;
+      }
+    }
+    await this.external.write(next);
+    this.replaced = { previous: stored };
+  }
 
   append(event: AuditEventInput): Promise<void> {
     return this.db.transaction(async (sql) => {
@@ -138,6 +205,8 @@ export class AuditLog implements AuditSink {
     );
     const next = { seq, head: hash };
     await this.anchors.save(sql, next);
+    if (this.pending === undefined) this.base = anchor;
+    this.pending = next;
     return next;
   }
 
@@ -146,9 +215,52 @@ export class AuditLog implements AuditSink {
     return this.db.exclusive((sql) => this.anchors.load(sql));
   }
 
-  async verify(): Promise<AuditVerifyReport> {
-    return this.db.exclusive(async (sql) => {
-      const rows = await sql.all<DbAuditRow>('SELECT * FROM audit ORDER BY seq');
+  /** Whether an incident of this kind (detail exactly `{kind}`) is already in the log: recorded once, not at every start. */
+  async hasIncident(kind: string): Promise<boolean> {
+    const row = await this.db.exclusive((sql) => sql.get<{ n: number }>("SELECT count(*) AS n FROM audit WHERE type = 'incident' AND detail = ?", [canonicalJson({ kind })]));
+    return (row?.n ?? 0) > 0;
+  }
+
+  /** The head to publish off-device (device status, `audit head`): sequence number and hash, nothing personal. */
+  async publicHead(): Promise<{ seq: number; hash: string }> {
+    const h = await this.head();
+    return { seq: h.seq, hash: h.head };
+  }
+
+  /**
+   * Open-time check against the external anchor. A key store without one (created before it existed) adopts
+   * the database's head when the log ends at its sealed head ('adopted'); 'rolled-back' when the log does not
+   * reach or contain the anchor.
+   */
+  async checkExternalAnchor(): Promise<ExternalAnchorState> {
+    if (!this.external) return 'none';
+    const ext = await this.external.read();
+    if (ext === undefined) {
+      if (!(await this.tailMatchesHead())) return 'none';
+      await this.external.write(await this.head());
+      return 'adopted';
+    }
+    const rows = await this.db.exclusive((sql) => sql.all<{ seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE seq >= ? ORDER BY seq', [ext.seq]));
+    const last = rows.at(-1)?.seq ?? 0;
+    if (ext.seq > 0 && (last < ext.seq || rows[0]?.seq !== ext.seq || rows[0]?.hash !== ext.head)) return 'rolled-back';
+    return 'ok';
+  }
+
+  /**
+   * Full check: the chain, its sealed head, the external anchor in the key store (the log must reach and
+   * contain it), and optionally a head published elsewhere (`audit verify --head HASH[:SEQ]`). Runs under the
+   * database write lock, so no other process is between writing the external anchor and its COMMIT.
+   */
+  async verify(opts: { publishedHead?: ExpectedHead } = {}): Promise<AuditVerifyReport> {
+    return this.db.transaction(async (sql) => {
+      // No other connection has written since this one last verified the whole chain (SQLite's data_version is
+      // unchanged): what was verified then is unchanged, and only what this connection appended since is hashed.
+      // Any other writer (another process, or a raw edit through SQLite) makes it a full verification again.
+      const dataVersion = (await sql.get<{ data_version: number }>('PRAGMA data_version'))?.data_version ?? -1;
+      const prefix = this.verifiedPrefix?.dataVersion === dataVersion ? this.verifiedPrefix : undefined;
+      const rows = prefix
+        ? await sql.all<DbAuditRow>('SELECT * FROM audit WHERE seq > ? ORDER BY seq', [prefix.seq])
+        : await sql.all<DbAuditRow>('SELECT * FROM audit ORDER BY seq');
       let anchor: AuditAnchor | null;
       try {
         anchor = await this.anchors.load(sql);
@@ -156,18 +268,30 @@ export class AuditLog implements AuditSink {
         if (e instanceof EarshotError && e.code === 'INTEGRITY') anchor = null;
         else throw e;
       }
-      const report = verifyChain(rows.map(toRow), anchor);
+      const report = verifyChain(rows.map(toRow), anchor, prefix);
       if (anchor === null) {
         report.problems.push({ kind: 'head-mismatch', seq: report.lastSeq, message: 'the sealed head is missing or was modified' });
         report.ok = false;
       }
+      const external = this.external ? ((await this.external.read()) ?? null) : null;
+      if (this.external) report.externalAnchor = external;
+      const heads = prefix ? await sql.all<{ seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq') : rows;
+      const outside = checkOutsideHeads(heads, external, opts.publishedHead);
+      if (outside.length > 0) {
+        report.problems.push(...outside);
+        report.ok = false;
+      }
+      this.verifiedPrefix = report.ok ? { dataVersion, seq: report.lastSeq, hash: report.head, entries: report.entries } : undefined;
       return report;
     });
   }
 
+  /** The chain this connection last verified whole, and SQLite's data_version then (see verify). */
+  private verifiedPrefix: { dataVersion: number; seq: number; hash: string; entries: number } | undefined;
+
   /** verify(), but a broken chain is an EarshotError('AUDIT_BROKEN') naming the first problem. */
-  async verifyOrThrow(): Promise<AuditVerifyReport> {
-    const r = await this.verify();
+  async verifyOrThrow(opts: { publishedHead?: ExpectedHead } = {}): Promise<AuditVerifyReport> {
+    const r = await this.verify(opts);
     if (!r.ok) {
       const first = r.problems[0]!;
       throw new EarshotError('AUDIT_BROKEN', `audit log check failed (${r.problems.length} problem(s)); first: ${first.message}`, {

@@ -4,11 +4,14 @@ export {
   canonicalEntry,
   canonicalJson,
   chainHash,
+  checkOutsideHeads,
+  parseExpectedHead,
   verifyChain,
   type AuditAnchor,
   type AuditProblem,
   type AuditProblemKind,
   type AuditRow,
   type AuditVerifyReport,
+  type ExpectedHead,
 } from './chain.js';
-export { AuditLog, type AnchorStore, type AuditEntryView, type PersonalSealer } from './audit-log.js';
+export { AuditLog, type AnchorStore, type AuditEntryView, type ExternalAnchor, type ExternalAnchorState, type PersonalSealer } from './audit-log.js';

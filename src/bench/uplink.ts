@@ -9,6 +9,8 @@
  * uplink.receivedPerS   recordings received by the subscriber per second
  * uplink.mbPerS         payload megabytes per second confirmed
  * uplink.maxInFlight    the window used
+ * daemon.idleCpuPct     an idle `earshot run` process's CPU (% of one core), uplink connected, empty outbox;
+ *                       daemon.idleCpuPctNoUplink the same with the uplink off (see bench/daemon-idle.ts)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,9 +25,10 @@ import type { Recording } from '../core/recording.js';
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import { MqttConnection } from '../uplink/mqtt-connection.js';
 import { OutboxPublisher } from '../uplink/outbox-publisher.js';
-import { recordingIdFromTopic } from '../uplink/topics.js';
+import { recordingIdFromTopic, TOPIC_ROOT } from '../core/topics.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate } from '../uplink/testing/memory-ports.js';
 import { startTestBroker } from '../uplink/testing/mosquitto-broker.js';
+import { idleDaemonCpuPct } from './daemon-idle.js';
 
 export interface BenchUplinkOptions {
   log?: (line: string) => void;
@@ -34,6 +37,8 @@ export interface BenchUplinkOptions {
   maxInFlight?: number;
   /** 'sqlite' (default): encrypted store + real ConsentGate; 'memory': in-memory ports and gate. */
   store?: 'sqlite' | 'memory';
+  /** Seconds each idle-daemon measurement lasts (default 10); 0 skips it. */
+  idleSeconds?: number;
 }
 
 interface BenchSource {
@@ -49,14 +54,15 @@ const BENCH_PRIVACY = { localOnly: false, retentionDays: 30, uploadsEnabled: tru
 
 async function memorySource(deviceId: string, recs: Recording[]): Promise<BenchSource> {
   const outbox = new MemoryOutbox();
-  const recordings = new MemoryRecordings();
+  const audit = new MemoryAudit();
+  const recordings = new MemoryRecordings(outbox, audit);
   const gate = new ScriptedGate();
   gate.grant(recs[0]?.ownerId ?? '', 0);
   for (const r of recs) {
     recordings.add({ ...r, deviceId });
     await outbox.enqueue({ recordingId: r.id, ownerId: r.ownerId, capturedAt: r.startedAt, enqueuedAt: r.startedAt });
   }
-  return { outbox, recordings, gate, audit: new MemoryAudit(), firstOwner: async () => recs[0]?.ownerId, close: async () => {} };
+  return { outbox, recordings, gate, audit, firstOwner: async () => recs[0]?.ownerId, close: async () => {} };
 }
 
 async function sqliteSource(deviceId: string, make: (ownerId: string, startedAt: number, i: number) => Recording, n: number): Promise<BenchSource> {
@@ -141,7 +147,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
       if (id) received.add(id);
       lastReceiveAt = Date.now();
     });
-    await cloud.subscribeAsync('earshot/v1/devices/+/recordings/#', { qos: 1 });
+    await cloud.subscribeAsync(`${TOPIC_ROOT}/devices/+/recordings/#`, { qos: 1 });
 
     const cert = broker.clientCert(deviceId);
     const conn = new MqttConnection({ brokerUrl: broker.url, deviceId, caFile: broker.caFile, certFile: cert.certFile, keyFile: cert.keyFile, sessionExpirySec: 300, keepaliveSec: 30, reconnectMinMs: 200, reconnectMaxMs: 2000 });
@@ -151,7 +157,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
       if (Date.now() > readyBy) throw new Error('bench: device could not connect to the local broker');
       await new Promise((r) => setTimeout(r, 10));
     }
-    const publisher = new OutboxPublisher({ deviceId, outbox, recordings, gate, audit: source.audit, transport: conn, maxInFlight, pollMs: 200 });
+    const publisher = new OutboxPublisher({ deviceId, outbox, recordings, gate, audit: source.audit, transport: conn, maxInFlight });
     log(`uplink: draining ${n} × ${seconds}-s recordings over TLS, window ${maxInFlight}`);
     const start = process.hrtime.bigint();
     const startWall = Date.now();
@@ -164,6 +170,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
     const receivedS = Math.max(0.001, (lastReceiveAt - startWall) / 1000);
     await publisher.stop(100);
     await conn.stop();
+    await publisher.close();
     await cloud.endAsync();
     // The gate alone, nothing else using the store: its own cost per publish.
     const probe = { ownerId: (await source.firstOwner()) ?? 'bench-owner', capturedAt: Date.now() - 1000 };
@@ -171,7 +178,7 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
     for (let i = 0; i < 500; i++) await isolated.check(probe, Date.now());
     if (!drained) throw new Error(`bench: outbox not drained (${await outbox.count()} left)`);
     const payloadMb = (n * (44 + pcm.length * 2)) / 1e6;
-    const result = {
+    const result: Record<string, number> = {
       'uplink.drainPerS': round(n / drainS),
       'uplink.consentCheckUs': round(Number(isolated.totalNs) / 1000 / Math.max(1, isolated.calls)),
       // Same check during the drain, including waiting for the store that publishes also use.
@@ -183,6 +190,14 @@ export async function benchUplink(opts: BenchUplinkOptions = {}): Promise<Record
       'uplink.maxInFlight': maxInFlight,
       'uplink.setupS': round(setupS),
     };
+    const idleS = opts.idleSeconds ?? 10;
+    if (idleS > 0) {
+      log(`daemon: idle CPU of \`earshot run --input -\` (stdin open, no audio) over ${idleS} s, with and without the uplink`);
+      const idleCert = broker.clientCert('bench-idle');
+      result['daemon.idleCpuPct'] = round(await idleDaemonCpuPct('bench-idle', { brokerUrl: broker.url, caFile: broker.caFile!, ...idleCert }, idleS));
+      result['daemon.idleCpuPctNoUplink'] = round(await idleDaemonCpuPct('bench-idle-off', undefined, idleS));
+      log(`daemon: idle ${result['daemon.idleCpuPct']} % of a core with the uplink connected, ${result['daemon.idleCpuPctNoUplink']} % without`);
+    }
     log(`uplink: ${n} confirmed in ${drainS.toFixed(2)} s (${result['uplink.drainPerS']}/s, ${result['uplink.mbPerS']} MB/s), subscriber got ${received.size}; consent check ${result['uplink.consentCheckUs']} µs alone, ${result['uplink.consentCheckUnderLoadUs']} µs during the drain`);
     return result;
   } finally {

@@ -1,8 +1,10 @@
 /**
  * Adapter the daemon drives with audio: runs the injected VAD (Silero, from src/vad) on each 640-sample half of a
  * post-wake frame and feeds the probabilities to the pure CaptureStateMachine. While listening the VAD is not run
- * and audio is not looked at (only its length is counted, to place wake events). Finished captures go to the
- * optional sink.
+ * and audio is not looked at (only its length is counted, to place wake events).
+ *
+ * Generic over the wake event: whatever the caller attached to the wake that started a capture (e.g. the owner
+ * decided at wake time) comes back with that capture's outcome, as a value.
  *
  * Two ways to drive it:
  * - `processChunk(samples, detections)`: give it every chunk the wake detector processed, in stream order, with
@@ -13,10 +15,10 @@
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import type { Clock } from '../core/clock.js';
 import { FrameSplitter } from '../audio/frame-splitter.js';
-import type { Capture, CaptureSink } from '../core/recording.js';
+import { VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
+import type { Capture } from '../core/recording.js';
 import {
   CaptureStateMachine,
-  VAD_CHUNK_SAMPLES,
   type CaptureSettings,
   type CaptureState,
   type CaptureStep,
@@ -31,16 +33,14 @@ export interface CaptureSessionOptions {
   settings: CaptureSettings;
   /** Called at each accepted wake, before the first post-wake chunk is scored (e.g. reset Silero's state). */
   resetVad?: () => void | Promise<void>;
-  /** Receives every finished capture (awaited before pushFrame resolves). */
-  sink?: CaptureSink;
   clock?: Clock;
   newId?: () => string;
 }
 
-/** A capture's outcome: kept (finished) or dropped (discarded). */
-export type CaptureOutcome = Extract<CaptureStep, { kind: 'finished' | 'discarded' }>;
+/** A capture's outcome: kept (finished) or dropped (discarded), with the wake event that started it. */
+export type CaptureOutcome<W extends WakeEvent = WakeEvent> = Extract<CaptureStep, { kind: 'finished' | 'discarded' }> & { readonly wake: W };
 
-export class CaptureSession {
+export class CaptureSession<W extends WakeEvent = WakeEvent> {
   private machine: CaptureStateMachine;
   private readonly opts: CaptureSessionOptions;
   /** New settings waiting for the capture in progress to end (a capture keeps the rules it started with). */
@@ -49,6 +49,8 @@ export class CaptureSession {
   private readonly splitter = new FrameSplitter();
   /** Samples of the stream seen by processChunk so far (positions wake events). */
   private streamSamples = 0;
+  /** The wake that started the capture in progress. */
+  private current: W | undefined;
 
   constructor(opts: CaptureSessionOptions) {
     this.opts = opts;
@@ -89,18 +91,20 @@ export class CaptureSession {
   }
 
   /** Starts a capture with the frames that follow; false (ignored) while one is in progress. */
-  async wake(event: WakeEvent): Promise<boolean> {
+  async wake(event: W): Promise<boolean> {
     if (this.machine.wantsAudio) return false;
     if (this.nextSettings !== undefined) {
       this.machine = this.makeMachine(this.nextSettings);
       this.nextSettings = undefined;
     }
     await this.opts.resetVad?.();
-    return this.machine.wake(event);
+    const started = this.machine.wake(event);
+    if (started) this.current = event;
+    return started;
   }
 
   /** Feeds the next frame (any multiple of 640 samples; normally 1280). */
-  async pushFrame(frame: Int16Array): Promise<CaptureStep> {
+  async pushFrame(frame: Int16Array): Promise<CaptureStep | CaptureOutcome<W>> {
     if (!this.machine.wantsAudio) return { kind: 'idle' };
     const chunks = Math.ceil(frame.length / VAD_CHUNK_SAMPLES);
     const probs = new Array<number>(chunks);
@@ -121,10 +125,10 @@ export class CaptureSession {
    * every chunk from the start of the stream, in order, because detections are placed by their `atMs`.
    * Returns the captures that finished or were discarded within this chunk.
    */
-  async processChunk(samples: Int16Array, detections: readonly WakeEvent[] = []): Promise<CaptureOutcome[]> {
+  async processChunk(samples: Int16Array, detections: readonly W[] = []): Promise<CaptureOutcome<W>[]> {
     const start = this.streamSamples;
     this.streamSamples += samples.length;
-    const outcomes: CaptureOutcome[] = [];
+    const outcomes: CaptureOutcome<W>[] = [];
     let cursor = 0;
     const ordered = detections.length > 1 ? [...detections].sort((a, b) => a.atMs - b.atMs) : detections;
     for (const d of ordered) {
@@ -137,10 +141,10 @@ export class CaptureSession {
     return outcomes;
   }
 
-  private async feed(segment: Int16Array, outcomes: CaptureOutcome[]): Promise<void> {
+  private async feed(segment: Int16Array, outcomes: CaptureOutcome<W>[]): Promise<void> {
     for (const frame of this.splitter.push(segment)) {
       const step = await this.pushFrame(frame);
-      if (step.kind === 'finished' || step.kind === 'discarded') {
+      if ('wake' in step) {
         outcomes.push(step);
         // The rest of this chunk is after the capture: not kept.
         this.splitter.reset();
@@ -150,27 +154,32 @@ export class CaptureSession {
   }
 
   /** The stream ended: keeps a capture that had speech (including a last partial frame), discards one that had none. */
-  async end(): Promise<CaptureStep> {
+  async end(): Promise<CaptureOutcome<W> | { kind: 'idle' }> {
     if (this.machine.wantsAudio) {
       const last = this.splitter.flush();
       if (last !== undefined) {
         const step = await this.pushFrame(last);
-        if (step.kind === 'finished' || step.kind === 'discarded') return step;
+        if ('wake' in step) return step;
       }
     }
     this.splitter.reset();
-    return this.deliver(this.machine.end());
+    const step = this.deliver(this.machine.end());
+    return 'wake' in step ? step : { kind: 'idle' };
   }
 
   /** Drops a capture in progress without keeping anything. */
   cancel(): void {
     this.splitter.reset();
     this.machine.cancel();
+    this.current = undefined;
   }
 
-  private async deliver(step: CaptureStep): Promise<CaptureStep> {
-    if (step.kind === 'finished' && this.opts.sink !== undefined) await this.opts.sink.accept(step.capture);
-    return step;
+  /** A finished or discarded step gets the wake that started it; the capture is over, so it is forgotten. */
+  private deliver(step: CaptureStep): CaptureStep | CaptureOutcome<W> {
+    if (step.kind !== 'finished' && step.kind !== 'discarded') return step;
+    const wake = this.current!;
+    this.current = undefined;
+    return { ...step, wake };
   }
 }
 

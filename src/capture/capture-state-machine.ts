@@ -25,13 +25,12 @@
  *   already being captured, and a second wake word inside it is part of that command.
  */
 import { randomUUID } from 'node:crypto';
-import { SAMPLE_RATE } from '../core/audio-format.js';
+import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { EarshotError } from '../core/errors.js';
 import type { Capture } from '../core/recording.js';
 
-/** Silero VAD chunk size at 16 kHz. */
-export const VAD_CHUNK_SAMPLES = 640;
+export { VAD_CHUNK_SAMPLES };
 /** How far below vadThreshold a probability must fall to count as silence. */
 export const SILENCE_HYSTERESIS = 0.15;
 

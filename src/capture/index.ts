@@ -4,15 +4,17 @@
  * Wiring in the daemon (with the Silero wrapper from src/vad):
  *
  *   const vad = await SileroVad.create(manifest);
- *   const capture = new CaptureSession({
+ *   const capture = new CaptureSession<OwnedWake>({   // OwnedWake: a WakeEvent plus what the caller attaches
  *     vad: (chunk640) => vad.process(chunk640),
  *     resetVad: () => vad.reset(),          // fresh recurrent state for each capture
  *     settings: config.capture,             // endSilenceMs, maxMs, noSpeechTimeoutMs, vadThreshold
- *     sink,                                 // CaptureSink: gets every finished Capture
  *   });
- *   new WakeLoop(detector, { onProcessed: async (samples, detections) => {
- *     for (const o of await capture.processChunk(samples, detections)) report(o);   // finished / discarded
- *   } });
+ *   new WakeLoop(detector, {
+ *     admit: async (d) => ({ ...d, ownerId }),  // decided at the wake; undefined drops the detection
+ *     onProcessed: async (samples, wakes) => {
+ *       for (const o of await capture.processChunk(samples, wakes)) store(o.wake.ownerId, o);   // finished / discarded
+ *     },
+ *   });
  *   // processChunk must see every chunk the detector processed, in order, with the detections that chunk
  *   // produced; it cuts the chunk at each detection's atMs. At the end of the stream: await capture.end().
  *   // A detection reported after its chunk has passed starts the capture at the next chunk (never earlier).

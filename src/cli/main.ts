@@ -3,6 +3,7 @@
  * `earshot` entry point: finds the command by its words, parses options strictly (unknown options are
  * errors), prints --help, and maps errors to one stderr line and a non-zero exit code.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
 import { GLOBAL_OPTIONS, type Command, type CommandIO } from './command.js';
@@ -17,6 +18,9 @@ function findCommand(commands: Command[], argv: string[]): { cmd: Command; rest:
   }
   return best;
 }
+
+/** Options naming a file, resolved against the working directory before a command sees them. */
+const CWD_PATH_OPTIONS = ['manifest'];
 
 export function commandHelp(cmd: Command): string {
   const lines = [`Usage: ${cmd.usage}`, '', cmd.summary];
@@ -81,6 +85,12 @@ export async function runCli(argv: string[], io: CommandIO, commands: Command[] 
     io.stderr.write(`earshot ${cmd.path.join(' ')}: ${errorMessage(e)}\n${commandHelp(cmd)}`);
     return 2;
   }
+  // Paths given on the command line are relative to where the command runs, whatever module reads them later
+  // (model code resolves paths against the manifest and needs an absolute one).
+  for (const name of CWD_PATH_OPTIONS) {
+    const v = parsed.values[name];
+    if (typeof v === 'string' && v !== '') parsed.values[name] = resolve(v);
+  }
   try {
     return await cmd.run({ values: parsed.values, positionals: parsed.positionals }, io);
   } catch (e) {
@@ -95,12 +105,51 @@ export async function runCli(argv: string[], io: CommandIO, commands: Command[] 
 }
 
 
+/**
+ * A reader that closed our stdout (`earshot audit log | head`): further output is dropped and the command
+ * finishes normally (stores close cleanly) instead of crashing on an unhandled EPIPE.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WritableStream & { destroy?: () => void }): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') {
+      stream.destroy?.();
+      return;
+    }
+    throw e;
+  });
+}
+
+/**
+ * Once a command has returned, nothing may keep the process alive (a socket to a broker that never answers, a
+ * stray timer): after a grace period the process exits — but never before its output has been flushed (a slow
+ * reader such as `| less` keeps it alive as long as it needs).
+ */
+const EXIT_GRACE_MS = 1_000;
+function exitOnceFlushed(code: number): void {
+  const check = () => {
+    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(check, 200).unref();
+    else process.exit(code);
+  };
+  setTimeout(check, EXIT_GRACE_MS).unref();
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('/earshot')) {
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      controller.abort();
+      return;
+    }
+    // A second signal: the operator does not want to wait for the clean stop.
+    process.stderr.write(`earshot: second ${name}: exiting without waiting for the clean stop\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  quietOnClosedPipe(process.stdout);
   runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -110,10 +159,12 @@ if (isMain || process.argv[1]?.endsWith('/earshot')) {
   }).then(
     (code) => {
       process.exitCode = code;
+      exitOnceFlushed(code);
     },
     (e: unknown) => {
       process.stderr.write(`earshot: INTERNAL: ${errorMessage(e)}\n`);
       process.exitCode = 1;
+      exitOnceFlushed(1);
     },
   );
 }

@@ -24,7 +24,34 @@ export function lineColumnAt(text: string, offset: number): { line: number; colu
   return { line, column: clamped - lineStart + 1 };
 }
 
+/** Deeper nesting than any config or fleet document needs; bounded so that nothing downstream overflows the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Offset of the first bracket nested deeper than `max` (outside strings), or -1. Iterative: any input is safe. */
+export function excessiveNesting(text: string, max: number = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return i;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return -1;
+}
+
 export function parseJson(text: string): JsonParseResult {
+  const deep = excessiveNesting(text);
+  if (deep >= 0) {
+    const { line, column } = lineColumnAt(text, deep);
+    return { ok: false, message: `objects and arrays are nested deeper than ${MAX_JSON_DEPTH} levels`, line, column };
+  }
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (e) {

@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'UPLINK_REFUSED'
   | 'UPLINK_UNAVAILABLE'
   | 'FLEET_REFUSED'
+  // daemon
+  | 'DAEMON_RUNNING'
   | 'INTERNAL';
 
 export class EarshotError extends Error {

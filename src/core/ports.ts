@@ -101,6 +101,11 @@ export interface OutboxRepo {
   enqueue(entry: { recordingId: string; ownerId: string; capturedAt: number; enqueuedAt: number }): Promise<void>;
   /** Entries with nextAttemptAt <= now, oldest capture first. */
   due(now: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The earliest nextAttemptAt later than `now`, or undefined: when the next retry falls due. The uplink arms one
+   * timer for it instead of polling, so an idle outbox costs no queries.
+   */
+  nextAttemptAfter(now: number): Promise<number | undefined>;
   /** The entry of one recording, if queued. */
   entry(recordingId: string): Promise<OutboxEntry | undefined>;
   recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void>;
@@ -269,11 +274,16 @@ export interface AuditVerification {
   problems: AuditProblemView[];
 }
 
+/** `publishedHead`: a head kept elsewhere (`audit verify --head HASH[:SEQ]`) the log must contain. */
+export interface AuditVerifyOptions {
+  publishedHead?: { head: string; seq?: number };
+}
+
 /** Reading the audit log back (appending is Tx.audit). */
 export interface AuditQueries {
   list(opts?: { ownerId?: string; limit?: number }): Promise<AuditEntry[]>;
   head(): Promise<{ seq: number; head: string }>;
-  verify(): Promise<AuditVerification>;
+  verify(opts?: AuditVerifyOptions): Promise<AuditVerification>;
 }
 
 // ---- what the uplink depends on --------------------------------------------------------------------------------
@@ -281,7 +291,12 @@ export interface AuditQueries {
 /** Opening a stored recording decrypts it with its owner's key and checks its associated data. */
 export interface RecordingReader {
   open(recordingId: string): Promise<Recording>;
-  /** Called after a successful PUBACK: the upload is confirmed (audited once; retention 0 deletes here). */
+  /**
+   * Called once per successful PUBACK, and the single place an upload is recorded (the application layer's
+   * confirmUpload): in one unit of work it marks the recording uploaded, removes its outbox entry, appends the one
+   * `recording.uploaded` audit entry and applies retention 0 (delete after upload). The uplink itself neither
+   * audits the upload nor touches the outbox row.
+   */
   markUploaded(recordingId: string, at: number): Promise<void>;
 }
 
@@ -302,4 +317,18 @@ export type UploadDecision = { allowed: true } | { allowed: false; reason: Uploa
  */
 export interface UploadGate {
   check(entry: { ownerId: string; capturedAt: number }, now: number): Promise<UploadDecision>;
+  /**
+   * Optional event hook: called after anything that can change an answer (consent, local-only, uploads
+   * enabled, fleet privacy). The uplink re-checks the uploads it holds at once instead of waiting for notify().
+   */
+  onChange?(listener: () => void): () => void;
+}
+
+/**
+ * What the uplink offers the rest of the device (the daemon, the application layer): "look at the outbox now",
+ * after a capture was stored and enqueued or a consent / privacy decision changed. The outbox is event-driven,
+ * so without it a new entry waits for the next connection change or retry timer.
+ */
+export interface UploadTrigger {
+  notify(): void;
 }

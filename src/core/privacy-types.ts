@@ -49,6 +49,8 @@ export type AuditEventType =
   | 'retention.changed'
   | 'retention.swept'
   | 'key.rotated'
+  | 'backup.created'
+  | 'backup.restored'
   | 'config.applied'
   | 'config.refused'
   | 'quarantine.restored'

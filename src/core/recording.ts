@@ -23,8 +23,3 @@ export interface Recording extends Capture {
   readonly ownerId: string;
   readonly deviceId: string;
 }
-
-/** Where finished captures go (the encrypted store in production, a list in tests). */
-export interface CaptureSink {
-  accept(capture: Capture): Promise<void>;
-}

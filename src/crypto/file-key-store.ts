@@ -1,14 +1,25 @@
 /**
  * KeyStore backed by a file in the data directory (mode 0600, readable by the service user only).
- * Format: one JSON object {"format":"earshot-device-key","version":1,"id":"kek-…","key":"<base64, 32 bytes>"}.
+ * Format: one JSON object {"format":"earshot-device-key","version":1,"id":"kek-…","key":"<base64, 32 bytes>",
+ * "createdAt":…, "auditAnchor":{"seq":N,"head":"<hex>"}, "erased":["own-…", …]}.
  * A pending rotation key sits next to it as `<file>.next` until the database has switched to it.
+ *
+ * The audit anchor and the erased-owner list live *in the key file* on purpose: whoever can put an older
+ * database back cannot put an older key file back without holding the key, and a database copy that is older
+ * than the anchor fails `audit verify`. The file is replaced atomically (write a temporary file, fsync,
+ * rename, fsync the directory) on every change, so a crash leaves either the old or the new file.
+ *
+ * The file must be a regular file owned by the service user with no hard links or group/other access: a
+ * symlink or an extra hard link would keep the old key alive somewhere else after a rotation (the erasure of
+ * an owner rotates the key), and a file owned by someone else could have been planted.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
+import { systemClock, type Clock } from '../core/clock.js';
 import { EarshotError } from '../core/errors.js';
 import { KEY_BYTES, open, seal } from './aead.js';
-import type { KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';
+import type { AnchoredHead, DeviceStateSlot, KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';
 
 const FORMAT = 'earshot-device-key';
 export const KEY_FILE_NAME = 'device.key';
@@ -41,16 +52,28 @@ export function checkKeyFileMode(file: string, mode: number): void {
   }
 }
 
-async function writeFileDurably(file: string, data: string): Promise<void> {
-  // O_EXCL: never overwrite an existing key by accident.
-  const fh = await fs.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+/**
+ * Everything but the mode check: a regular file (not a directory, not a symlink — the caller opened it with
+ * O_NOFOLLOW), owned by this process's user, with exactly one name.
+ */
+export function checkKeyFileStat(file: string, st: Stats, uid: number | undefined = process.getuid?.()): void {
+  if (st.isDirectory()) throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is a directory, not a key file`, { details: { file } });
+  if (!st.isFile()) throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is not a regular file`, { details: { file } });
+  if (uid !== undefined && st.uid !== uid) {
+    throw new EarshotError(
+      'KEY_FILE_PERMISSIONS',
+      `key file ${file} is owned by uid ${st.uid}, not by the user running earshot (uid ${uid}); a key file planted or kept by someone else is refused`,
+      { details: { file } },
+    );
   }
-  await syncDir(path.dirname(file));
+  if (st.nlink > 1) {
+    throw new EarshotError(
+      'KEY_FILE_PERMISSIONS',
+      `key file ${file} has ${st.nlink} hard links: another name would keep the old key after a rotation or an erasure; remove the other links (find / -samefile ${file})`,
+      { details: { file } },
+    );
+  }
+  checkKeyFileMode(file, st.mode);
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -62,51 +85,169 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function serialise(id: string, key: Buffer): string {
-  return JSON.stringify({ format: FORMAT, version: 1, id, key: key.toString('base64'), createdAt: new Date().toISOString() }) + '\n';
+interface KeyFileDoc {
+  format: typeof FORMAT;
+  version: 1;
+  id: string;
+  key: string;
+  createdAt: string;
+  auditAnchor?: AnchoredHead;
+  erased?: string[];
 }
 
-async function readKeyFile(file: string): Promise<AesKek | undefined> {
-  let st;
+function newDoc(id: string, key: Buffer, createdAt: string): KeyFileDoc {
+  return { format: FORMAT, version: 1, id, key: key.toString('base64'), createdAt };
+}
+
+function serialise(doc: KeyFileDoc): string {
+  return JSON.stringify(doc) + '\n';
+}
+
+async function writeNewFile(file: string, data: string): Promise<void> {
+  // O_EXCL: never overwrite an existing file by accident; O_NOFOLLOW: never write through a planted symlink.
+  const fh = await fs.open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
   try {
-    st = await fs.stat(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${(e as Error).message}`);
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
-  checkKeyFileMode(file, st.mode);
-  const text = await fs.readFile(file, 'utf8');
+}
+
+async function unlinkIfExists(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/**
+ * Replace `file` atomically with `data` (temporary file, fsync, rename, fsync the directory), then overwrite
+ * the replaced file's content through a descriptor opened before the swap: no unlinked copy of a key file
+ * keeps key material in the file system (what flash wear-levelling keeps is beyond software; see README).
+ */
+async function replaceFile(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  // A temporary file left by a crash holds a key too: remove it, never write into it.
+  await unlinkIfExists(tmp);
+  await writeNewFile(tmp, data);
+  let old;
+  try {
+    old = await fs.open(file, fsc.O_RDWR | fsc.O_NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  try {
+    await fs.rename(tmp, file);
+    await syncDir(path.dirname(file));
+    if (old) {
+      const size = (await old.stat()).size;
+      await old.write(Buffer.alloc(size, 0), 0, size, 0);
+      await old.sync();
+    }
+  } finally {
+    await old?.close();
+  }
+}
+
+/**
+ * Read and check a key file; undefined when it does not exist. Another process may replace the file between
+ * our open and our read and then wipe the copy we opened (replaceFile): all-zero content is that race, not a
+ * corrupt file, so the read is retried on the new file.
+ */
+async function readKeyDoc(file: string): Promise<KeyFileDoc | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const text = await readKeyText(file);
+    if (text === undefined) return undefined;
+    if (attempt < 5 && text.length > 0 && /^\0+$/.test(text)) continue;
+    return parseKeyDoc(file, text);
+  }
+}
+
+async function readKeyText(file: string): Promise<string | undefined> {
+  let fh;
+  try {
+    fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') {
+      throw new EarshotError(
+        'KEY_FILE_PERMISSIONS',
+        `key file ${file} is a symbolic link; a rotation would leave the old key at its target. Replace it with the real file ` +
+          `(cp --remove-destination "$(readlink -f ${file})" ${file}) and wipe the target`,
+        { details: { file } },
+      );
+    }
+    if (code === 'EISDIR') throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is a directory, not a key file`, { details: { file } });
+    throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${(e as Error).message}`, { details: { file } });
+  }
+  try {
+    checkKeyFileStat(file, await fh.stat());
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseKeyDoc(file: string, text: string): KeyFileDoc {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is not valid JSON`);
   }
-  const d = doc as { format?: unknown; version?: unknown; id?: unknown; key?: unknown };
+  const d = doc as Partial<KeyFileDoc>;
   if (d.format !== FORMAT || d.version !== 1 || typeof d.id !== 'string' || typeof d.key !== 'string') {
     throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is not an Earshot device key (format/version/id/key)`);
   }
-  const key = Buffer.from(d.key, 'base64');
-  if (key.length !== KEY_BYTES) throw new EarshotError('KEY_FILE_INVALID', `key file ${file} holds a key of the wrong length`);
-  return new AesKek(d.id, key);
+  if (Buffer.from(d.key, 'base64').length !== KEY_BYTES) throw new EarshotError('KEY_FILE_INVALID', `key file ${file} holds a key of the wrong length`);
+  const a = d.auditAnchor;
+  if (a !== undefined && !(typeof a === 'object' && a !== null && Number.isSafeInteger(a.seq) && a.seq >= 0 && typeof a.head === 'string' && /^[0-9a-f]{64}$/.test(a.head))) {
+    throw new EarshotError('KEY_FILE_INVALID', `key file ${file} has a malformed audit anchor`);
+  }
+  if (d.erased !== undefined && !(Array.isArray(d.erased) && d.erased.every((x) => typeof x === 'string'))) {
+    throw new EarshotError('KEY_FILE_INVALID', `key file ${file} has a malformed erased-owner list`);
+  }
+  return { ...d, createdAt: typeof d.createdAt === 'string' ? d.createdAt : '' } as KeyFileDoc;
+}
+
+async function readKeyFile(file: string): Promise<AesKek | undefined> {
+  const d = await readKeyDoc(file);
+  return d ? new AesKek(d.id, Buffer.from(d.key, 'base64')) : undefined;
 }
 
 export class FileKeyStore implements KeyStore {
   readonly location: string;
+  readonly state: DeviceStateSlot;
   private readonly nextFile: string;
+  /** Changes of the key file are applied one at a time within this process (across processes the database's write lock orders them). */
+  private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.location = file;
     this.nextFile = `${file}.next`;
+    this.state = {
+      readAuditAnchor: async () => (await this.requireDoc()).auditAnchor,
+      writeAuditAnchor: (anchor) => this.update((d) => ({ ...d, auditAnchor: { seq: anchor.seq, head: anchor.head } })),
+      erasedOwners: async () => [...((await this.requireDoc()).erased ?? [])],
+      recordErasure: (ownerId) =>
+        this.update((d) => ((d.erased ?? []).includes(ownerId) ? undefined : { ...d, erased: [...(d.erased ?? []), ownerId] })),
+    };
   }
 
   static inDataDir(dataDir: string): FileKeyStore {
     return new FileKeyStore(path.join(dataDir, KEY_FILE_NAME));
   }
 
+  /** True when anything is at the key file's path (a dangling symlink too: load() then says what is wrong). */
   async exists(): Promise<boolean> {
     try {
-      await fs.stat(this.file);
+      await fs.lstat(this.file);
       return true;
     } catch {
       return false;
@@ -116,7 +257,8 @@ export class FileKeyStore implements KeyStore {
   /** Create the key file (used by `earshot init`); refuses to overwrite one. */
   async create(): Promise<void> {
     try {
-      await writeFileDurably(this.file, serialise(newKekId(), randomBytes(KEY_BYTES)));
+      await writeNewFile(this.file, serialise(newDoc(newKekId(), randomBytes(KEY_BYTES), new Date(this.clock.now()).toISOString())));
+      await syncDir(path.dirname(this.file));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new EarshotError('BAD_ARGUMENT', `key file ${this.file} already exists; refusing to overwrite it`);
@@ -142,18 +284,31 @@ export class FileKeyStore implements KeyStore {
     await this.discardNext();
     const id = newKekId();
     const key = randomBytes(KEY_BYTES);
-    await writeFileDurably(this.nextFile, serialise(id, key));
+    await writeNewFile(this.nextFile, serialise(newDoc(id, key, new Date(this.clock.now()).toISOString())));
+    await syncDir(path.dirname(this.file));
     return new AesKek(id, key);
   }
 
-  async commitNext(expectedId: string): Promise<void> {
-    const next = await readKeyFile(this.nextFile);
-    if (!next || next.id !== expectedId) {
-      throw new EarshotError('KEY_FILE_INVALID', `pending key file ${this.nextFile} is missing or is not key ${expectedId}`);
-    }
-    // rename() replaces the old key atomically: there is never a moment without a usable key file.
-    await fs.rename(this.nextFile, this.file);
-    await syncDir(path.dirname(this.file));
+  /**
+   * The staged key becomes current, carrying the anchor and erased list over; the old key file's content is
+   * overwritten (replaceFile), so no copy of the old key survives in it. The pending file is then removed
+   * (a copy of the *new* key, which stays in use).
+   */
+  commitNext(expectedId: string): Promise<void> {
+    return this.serially(async () => {
+      const next = await readKeyDoc(this.nextFile);
+      if (!next || next.id !== expectedId) {
+        throw new EarshotError('KEY_FILE_INVALID', `pending key file ${this.nextFile} is missing or is not key ${expectedId}`);
+      }
+      const current = await readKeyDoc(this.file);
+      const merged: KeyFileDoc = { ...next };
+      if (current?.auditAnchor) merged.auditAnchor = current.auditAnchor;
+      if (current?.erased) merged.erased = current.erased;
+      // rename() replaces the old key atomically (never a moment without a usable key file); the old file is wiped.
+      await replaceFile(this.file, serialise(merged));
+      await unlinkIfExists(this.nextFile);
+      await syncDir(path.dirname(this.file));
+    });
   }
 
   async discardNext(): Promise<void> {
@@ -163,6 +318,26 @@ export class FileKeyStore implements KeyStore {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
+  }
+
+  private async requireDoc(): Promise<KeyFileDoc> {
+    const d = await readKeyDoc(this.file);
+    if (!d) throw new EarshotError('KEY_FILE_MISSING', `no key file at ${this.file}`);
+    return d;
+  }
+
+  /** Read-modify-replace the key file; `change` returning undefined means nothing to write. */
+  private update(change: (doc: KeyFileDoc) => KeyFileDoc | undefined): Promise<void> {
+    return this.serially(async () => {
+      const next = change(await this.requireDoc());
+      if (next !== undefined) await replaceFile(this.file, serialise(next));
+    });
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 }
 

@@ -10,5 +10,6 @@ export {
   recordingAad,
   type RecordingBinding,
 } from './aad.js';
-export { FileKeyStore, KEY_FILE_NAME, checkKeyFileMode } from './file-key-store.js';
-export type { KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';
+export { FileKeyStore, KEY_FILE_NAME, checkKeyFileMode, checkKeyFileStat } from './file-key-store.js';
+export { MemoryKek, MemoryKeyStore } from './memory-key-store.js';
+export type { AnchoredHead, DeviceStateSlot, KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';

@@ -21,9 +21,33 @@ export interface LoadedKeys {
   next?: KeyEncryptionKey;
 }
 
+/** The latest audit head (sequence number and entry hash). Nothing personal. */
+export interface AnchoredHead {
+  seq: number;
+  head: string;
+}
+
+/**
+ * State that must live where a copy of the database cannot bring an older version back: beside the key
+ * (in the key file, or a TPM's NV index / monotonic counter). A restored or spliced database is then behind
+ * it, and the erasures made since a backup are known to the restore.
+ */
+export interface DeviceStateSlot {
+  /** undefined until the first write (a key store created before this slot existed). */
+  readAuditAnchor(): Promise<AnchoredHead | undefined>;
+  /** Durable before it returns (the store calls it before COMMIT of every transaction that appended audit entries). */
+  writeAuditAnchor(anchor: AnchoredHead): Promise<void>;
+  /** Ids of every owner erased on this device (opaque ids only; nothing else about them). */
+  erasedOwners(): Promise<string[]>;
+  /** Durable before it returns; idempotent. */
+  recordErasure(ownerId: string): Promise<void>;
+}
+
 export interface KeyStore {
   /** Human-readable location for messages (a path, a TPM handle). Never key material. */
   readonly location: string;
+  /** Optional monotonic state (the file key store has it; a TPM implementation may use an NV counter). */
+  readonly state?: DeviceStateSlot;
   /** Throws KEY_FILE_MISSING, KEY_FILE_PERMISSIONS or KEY_FILE_INVALID. */
   load(): Promise<LoadedKeys>;
   stageNext(): Promise<KeyEncryptionKey>;

@@ -21,7 +21,7 @@ import { defaultConfig } from '../config/defaults.js';
 import type { DeviceConfig } from '../config/types.js';
 import { systemClock } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
-import { runDaemon, type DaemonEvent } from '../daemon.js';
+import { runDaemon, type DaemonEvent } from '../daemon/index.js';
 import { RecordingStore } from '../store/index.js';
 import { readRecordingMeta, recordingIdFromTopic } from '../uplink/index.js';
 import { openApp } from '../open-app.js';

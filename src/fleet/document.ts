@@ -20,7 +20,7 @@ import {
   type FleetPayload,
   type FleetRefusalReason,
   type FleetTarget,
-  type PrivacyBaseline,
+  type FleetBaseline,
   type SignedFleetDocument,
 } from './types.js';
 
@@ -121,7 +121,7 @@ export interface VerifyContext {
   /** Last applied version per target (anti-rollback counter); undefined = never applied. */
   lastAppliedVersion(target: FleetTarget): number | undefined;
   /** Owner/device privacy without fleet; used to refuse a retention cap above the owner's. */
-  baseline?: PrivacyBaseline;
+  baseline?: FleetBaseline;
   /** The target implied by the topic the document arrived on, when it came over MQTT. */
   topicTarget?: FleetTarget;
 }
@@ -143,7 +143,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function authenticateFleetDocument(
   raw: Buffer | Uint8Array | string,
   publicKeys: readonly (string | KeyObject)[],
-  baseline?: PrivacyBaseline,
+  baseline?: FleetBaseline,
 ): FleetVerdict {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.byteLength;
   if (size > MAX_FLEET_DOCUMENT_BYTES) return refuse('too-large', `${size} bytes > ${MAX_FLEET_DOCUMENT_BYTES}`);

@@ -14,6 +14,7 @@ import { semanticProblems } from '../config/validate.js';
 import { readAppliedFleetState, saveFleetRecord, type StoredFleetRecord } from './applied-store.js';
 import { verifyFleetDocument } from './document.js';
 import { loadFleetPublicKey } from './keys.js';
+import { captureBaselineOf } from './capture-rules.js';
 import { mergeFleetPrivacy, privacyBaseline } from '../privacy/index.js';
 import { effectiveDeviceConfig, orderDocuments } from './merge.js';
 import { targetForTopic, targetsForDevice, topicForTarget } from './target.js';
@@ -51,8 +52,8 @@ export interface FleetReceiverOptions {
   audit: AuditSink;
   clock?: Clock;
   /**
-   * Owner choices over device defaults without fleet (for the active owner); a document capping retention
-   * above it is refused as 'loosens-privacy'. Default: the device config's privacy.
+   * Owner choices over device defaults without fleet (for the active owner). Default: the device config's
+   * privacy. Its `capture` (wake/capture settings a document may only make less eager) defaults to deviceConfig's.
    */
   baseline?: () => Promise<PrivacyBaseline>;
   /** Called with every applied or refused result (the daemon publishes it on the retained status topic). */
@@ -159,7 +160,9 @@ export class FleetConfigReceiver {
       return this.finish({ status: 'unchanged', topic, target: topicTarget, version: null, detail: 'already refused', at });
     }
 
-    const baseline = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
+    const owner = this.opts.baseline ? await this.opts.baseline() : privacyBaseline(undefined, this.opts.deviceConfig.privacy);
+    // Capture may only become less eager than this device's own settings (the config as loaded, without fleet).
+    const baseline = { capture: captureBaselineOf(this.opts.deviceConfig), ...owner };
     const verdict = verifyFleetDocument(bytes, {
       publicKeys: this.keys,
       deviceId: this.opts.deviceId,

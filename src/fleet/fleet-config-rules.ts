@@ -5,7 +5,8 @@
 import type { ValidateFunction } from 'ajv';
 import { createAjv, describeSchemaErrors, readShippedSchema } from '../config/validate.js';
 import { formatPath, isPlainObject } from '../config/safe-json.js';
-import type { FleetRefusalReason, PrivacyBaseline } from './types.js';
+import { findCaptureLoosening } from './capture-rules.js';
+import type { FleetBaseline, FleetRefusalReason } from './types.js';
 
 export interface RuleViolation {
   reason: FleetRefusalReason;
@@ -37,22 +38,22 @@ function findConsentKey(value: unknown, path: (string | number)[] = []): string 
 
 /**
  * A document that explicitly asks for less privacy is refused whole, so an operator sees the mistake rather
- * than a silently ignored field. `baseline` (owner + device choices) is needed for retention only.
+ * than a silently ignored field. Caps are never loosening: `privacy.maxRetentionDays` above the owner's
+ * retention is accepted (effective retention is the minimum). Wake/capture settings are compared with the
+ * device's own (`baseline.capture`, when known): a fleet can only make capture less eager.
  */
-function findLoosening(config: Record<string, unknown>, baseline: PrivacyBaseline | undefined): string | undefined {
+function findLoosening(config: Record<string, unknown>, baseline: FleetBaseline | undefined): string | undefined {
   const privacy = config['privacy'];
-  if (!isPlainObject(privacy)) return undefined;
-  if (privacy['forceLocalOnly'] === false) return 'privacy.forceLocalOnly: a fleet can force local-only on, never off';
-  if (privacy['uploadsEnabled'] === true) return 'privacy.uploadsEnabled: a fleet can disable uploads, never enable them';
-  if (privacy['humanReview'] === true) return 'privacy.humanReview: a fleet can never enable human review';
-  const cap = privacy['maxRetentionDays'];
-  if (baseline !== undefined && typeof cap === 'number' && cap > baseline.retentionDays) {
-    return `privacy.maxRetentionDays: ${cap} days is longer than the owner's retention (${baseline.retentionDays} days)`;
+  if (isPlainObject(privacy)) {
+    if (privacy['forceLocalOnly'] === false) return 'privacy.forceLocalOnly: a fleet can force local-only on, never off';
+    if (privacy['uploadsEnabled'] === true) return 'privacy.uploadsEnabled: a fleet can disable uploads, never enable them';
+    if (privacy['humanReview'] === true) return 'privacy.humanReview: a fleet can never enable human review';
   }
+  if (baseline?.capture !== undefined) return findCaptureLoosening(config, baseline.capture);
   return undefined;
 }
 
-export function checkFleetConfig(config: unknown, baseline: PrivacyBaseline | undefined): RuleViolation | undefined {
+export function checkFleetConfig(config: unknown, baseline: FleetBaseline | undefined): RuleViolation | undefined {
   const consentPath = findConsentKey(config);
   if (consentPath !== undefined) return { reason: 'consent-not-allowed', detail: `${consentPath}: fleet config can never grant or change consent` };
   if (isPlainObject(config)) {

@@ -12,6 +12,7 @@ export {
   type VerifyContext,
 } from './document.js';
 export { checkFleetConfig, type RuleViolation } from './fleet-config-rules.js';
+export { captureBaselineOf, clampCapture, findCaptureLoosening, type CaptureBaseline } from './capture-rules.js';
 export { effectiveDeviceConfig, orderDocuments } from './merge.js';
 export { FLEET_WIDE_GROUP, parseTarget, targetForTopic, targetMatchesDevice, targetsForDevice, topicForTarget } from './target.js';
 export { loadFleetRecord, readAppliedFleetState, saveFleetRecord, settingsKeyFor, type RestoredFleetState, type StoredFleetRecord } from './applied-store.js';

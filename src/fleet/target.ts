@@ -1,12 +1,12 @@
 /** Fleet targets and the MQTT topics that carry their retained documents. */
 import { DEVICE_ID_PATTERN } from '../config/device-id.js';
+import { deviceConfigTopic, FLEET_WIDE_GROUP, fleetConfigTopic, TOPIC_ROOT } from '../core/topics.js';
 import type { FleetTarget } from './types.js';
+
+export { FLEET_WIDE_GROUP };
 
 /** Group and device names are single MQTT topic levels (no '/', '+', '#'). */
 export const NAME_PATTERN = DEVICE_ID_PATTERN;
-/** Fleet-wide documents travel on the topic of this reserved group name. */
-export const FLEET_WIDE_GROUP = 'all';
-export const TOPIC_PREFIX = 'earshot/v1';
 
 export function parseTarget(s: string): FleetTarget | undefined {
   if (s === 'fleet') return 'fleet';
@@ -18,15 +18,15 @@ export function parseTarget(s: string): FleetTarget | undefined {
 
 /** earshot/v1/fleet/all/config, earshot/v1/fleet/{group}/config or earshot/v1/devices/{deviceId}/config. */
 export function topicForTarget(target: FleetTarget): string {
-  if (target === 'fleet') return `${TOPIC_PREFIX}/fleet/${FLEET_WIDE_GROUP}/config`;
-  if (target.startsWith('group:')) return `${TOPIC_PREFIX}/fleet/${target.slice('group:'.length)}/config`;
-  return `${TOPIC_PREFIX}/devices/${target.slice('device:'.length)}/config`;
+  if (target === 'fleet') return fleetConfigTopic(FLEET_WIDE_GROUP);
+  if (target.startsWith('group:')) return fleetConfigTopic(target.slice('group:'.length));
+  return deviceConfigTopic(target.slice('device:'.length));
 }
 
 /** The target whose documents a config topic carries, or undefined for any other topic. */
 export function targetForTopic(topic: string): FleetTarget | undefined {
   const parts = topic.split('/');
-  if (parts.length !== 5 || parts[0] !== 'earshot' || parts[1] !== 'v1' || parts[4] !== 'config') return undefined;
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[4] !== 'config') return undefined;
   const name = parts[3] ?? '';
   if (parts[2] === 'fleet') return name === FLEET_WIDE_GROUP ? 'fleet' : parseTarget(`group:${name}`);
   if (parts[2] === 'devices') return parseTarget(`device:${name}`);

@@ -5,6 +5,7 @@
 import type { LogLevel } from '../core/logger.js';
 import type { WakeWordConfig } from '../config/types.js';
 import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+import type { CaptureBaseline } from './capture-rules.js';
 
 export type { FleetPrivacy, PrivacyBaseline };
 
@@ -77,7 +78,14 @@ export const FLEET_REFUSAL_REASONS = [
 ] as const;
 export type FleetRefusalReason = (typeof FLEET_REFUSAL_REASONS)[number];
 
-/** Privacy in force on this device without any fleet document: the owner's choices over the device config. */
+/**
+ * What a document is compared with: the owner's privacy choices over the device config, and the device's own
+ * wake/capture settings — a document making capture more eager than these is refused as 'loosens-privacy'.
+ * The receiver fills `capture` from its device config when the caller's baseline lacks it.
+ */
+export interface FleetBaseline extends PrivacyBaseline {
+  capture?: CaptureBaseline;
+}
 
 /** A verified document, as applied and persisted. */
 export interface AppliedFleetDocument {

@@ -17,5 +17,6 @@ export {
 } from './privacy-policy.js';
 export { DAY_MS, retentionRule, type RetentionRule } from './retention-policy.js';
 export { decryptBundleFile, EncryptingSink, readPassphraseFile } from './export/bundle-cipher.js';
+export { TarWriter, type ByteSink } from './export/tar-writer.js';
 export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportManifest, type ManifestRecording } from './export/manifest.js';
 export { BundleFile, exportFormatFor, type ExportFormat } from './export/bundle-file.js';

@@ -11,4 +11,9 @@ export interface StoreContext {
   clock: Clock;
   logger: Logger;
   deviceId: string;
+  /**
+   * Inside the transaction that removes an owner: lists the id in the key store (outside the database), so a
+   * restore of an older backup erases them again. Absent for key stores without a state slot.
+   */
+  recordErasure?: (ownerId: string) => Promise<void>;
 }

@@ -11,4 +11,6 @@ export { RecordingStore, initDataDir, DB_FILE_NAME, type StoreOptions } from './
 export { SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 export { AudioVault, AUDIO_DIR_NAME } from './audio-vault.js';
 export { ExportStaging, EXPORT_STAGING_DIR } from './export-staging.js';
+/** Raw connections for whole-file work on copies (src/backup: snapshots and re-wrapping), never on live data. */
+export { SqliteDb } from './sqlite.js';
 export { FileKeyStore, KEY_FILE_NAME, checkKeyFileMode, type KeyStore, type KeyEncryptionKey } from '../crypto/index.js';

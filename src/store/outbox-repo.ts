@@ -64,6 +64,11 @@ export class SqliteOutboxRepo implements OutboxRepo {
     return r && toEntry(r);
   }
 
+  async nextAttemptAfter(now: number): Promise<number | undefined> {
+    // min() over the outbox_due index: one index seek, not a scan.
+    return (await this.sql.get<{ t: number | null }>('SELECT min(next_attempt_at) AS t FROM outbox WHERE next_attempt_at > ?', [now]))?.t ?? undefined;
+  }
+
   async recordFailure(recordingId: string, error: string, nextAttemptAt: number): Promise<void> {
     await this.sql.run('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE recording_id = ?', [
       error.slice(0, 500),

@@ -111,6 +111,8 @@ export class SqliteOwnerRepo implements OwnerRepo {
 
   async remove(ownerId: string): Promise<void> {
     await requireOwnerRow(this.sql, ownerId);
+    // Listed in the key store before the removal commits, so a restore of an older backup re-applies it.
+    await this.ctx.recordErasure?.(ownerId);
     // Overwrite first: with secure_delete the old page content is zeroed, and the key is gone before the row is.
     await this.sql.run('UPDATE owners SET wrapped_key = zeroblob(length(wrapped_key)), sealed_profile = zeroblob(length(sealed_profile)) WHERE id = ?', [ownerId]);
     await this.sql.run('DELETE FROM owners WHERE id = ?', [ownerId]);

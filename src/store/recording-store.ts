@@ -7,7 +7,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AuditLog, GENESIS_HASH, type AnchorStore, type AuditAnchor, type PersonalSealer } from '../audit/index.js';
+import { AuditLog, GENESIS_HASH, type AnchorStore, type AuditAnchor, type ExternalAnchor, type PersonalSealer } from '../audit/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -104,8 +104,11 @@ export class RecordingStore implements StoreMaintenance {
         return open(k.key, blob, auditPersonalAad(seq, ownerId, keyVersion), `audit entry #${seq}`);
       },
     };
-    this.audit = new AuditLog(db, sealer, anchors, clock);
-    const ctx: StoreContext = { vault, keys, clock, logger, deviceId };
+    // The head is also kept in the key store (outside this database), so a database copy put back is behind it.
+    const slot = keyStore.state;
+    const external: ExternalAnchor | undefined = slot ? { read: () => slot.readAuditAnchor(), write: (a) => slot.writeAuditAnchor(a) } : undefined;
+    this.audit = new AuditLog(db, sealer, anchors, clock, external);
+    const ctx: StoreContext = { vault, keys, clock, logger, deviceId, ...(slot ? { recordErasure: (id: string) => slot.recordErasure(id) } : {}) };
     this.uow = new SqliteUnitOfWork(db, ctx, this.audit, {
       get currentId() {
         return keys.kekId;
@@ -444,6 +447,18 @@ export class RecordingStore implements StoreMaintenance {
         await this.audit.append({ type: 'incident', detail: { kind: 'audit-tail-mismatch' } });
       } catch (e) {
         this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: 'audit-tail-mismatch' });
+      }
+    }
+    // A truncated tail is already reported above; the anchor check is for a whole database put back.
+    const external = ok ? await this.audit.checkExternalAnchor() : 'none';
+    if (external === 'adopted') this.logger.info('the key store now keeps the audit head (first open with an anchor slot)');
+    if (external === 'rolled-back') {
+      this.logger.warn('the audit log is behind the head kept in the key store: an older database was put back; run `earshot audit verify`');
+      try {
+        // Recorded once, not at every start (the anchor stays where it was, so every start finds it again).
+        if (!(await this.audit.hasIncident('audit-rolled-back'))) await this.audit.append({ type: 'incident', detail: { kind: 'audit-rolled-back' } });
+      } catch (e) {
+        this.logger.error('could not record an incident in the audit log', { error: errorMessage(e), kind: 'audit-rolled-back' });
       }
     }
   }

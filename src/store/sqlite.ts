@@ -6,7 +6,8 @@
  * BEGIN…COMMIT. Every store operation therefore runs through `exclusive()`, a FIFO queue, so the
  * store has exactly one writer and readers never observe a half-done transaction.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { EarshotError } from '../core/errors.js';
 
@@ -21,11 +22,29 @@ export interface Sql {
   exec(sql: string): Promise<void>;
 }
 
+/** Whether this process may create files in `dir` (SQLite needs to, for its journal, even to read a WAL database). */
+async function writableDir(dir: string): Promise<boolean> {
+  try {
+    await fs.access(dir, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Map an sqlite3 error to a typed one without leaking parameter values (they can be sealed blobs). */
-export function mapSqliteError(e: unknown, what: string): EarshotError {
+export function mapSqliteError(e: unknown, what: string, file?: string): EarshotError {
   if (e instanceof EarshotError) return e;
   const code = (e as { code?: string } | null)?.code ?? '';
   const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_READONLY' && file !== undefined) {
+    const dir = path.dirname(file);
+    return new EarshotError(
+      'STORE_IO',
+      `the data directory ${dir} is read-only, and this command writes to it: make it writable for this user (e.g. remount it read-write, or chmod u+w ${dir} ${file}); commands that only read work as they are`,
+      { cause: e },
+    );
+  }
   if (code === 'SQLITE_FULL' || /ENOSPC|disk is full/i.test(msg))
     return new EarshotError('DISK_FULL', `${what}: the disk is full; nothing was written`, { cause: e });
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
@@ -54,8 +73,15 @@ export async function diskFullInstead(e: unknown, dir: string): Promise<unknown>
   });
 }
 
+export interface TransactionHooks {
+  beforeCommit(sql: Sql): Promise<void>;
+  afterCommit(): void;
+  afterRollback(): Promise<void>;
+}
+
 export class SqliteDb implements Sql {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly hooks: TransactionHooks[] = [];
   private closed = false;
 
   private constructor(
@@ -63,14 +89,21 @@ export class SqliteDb implements Sql {
     readonly file: string,
   ) {}
 
-  /** Open (optionally create) a database file. Does not run any statement. */
-  static open(file: string, opts: { create?: boolean; readOnly?: boolean } = {}): Promise<SqliteDb> {
-    const mode = opts.readOnly
-      ? sqlite3.OPEN_READONLY
-      : sqlite3.OPEN_READWRITE | (opts.create ? sqlite3.OPEN_CREATE : 0);
+  /**
+   * Open (optionally create) a database file. Does not run any statement. A database in a directory that cannot
+   * be written (a read-only mount, a copy without write permission) is opened read-only, so commands that only
+   * read still work; a write then fails with an error naming the directory and the fix.
+   */
+  static async open(file: string, opts: { create?: boolean; readOnly?: boolean } = {}): Promise<SqliteDb> {
+    const readOnlyDir = !opts.create && !(await writableDir(path.dirname(file)));
+    const readOnly = opts.readOnly === true || readOnlyDir;
+    const mode = readOnly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | (opts.create ? sqlite3.OPEN_CREATE : 0);
+    // A WAL database can only be read where its -shm index can be created, unless it is opened as immutable:
+    // right for a read-only copy, which nobody writes.
+    const name = readOnlyDir ? `file:${encodeURI(file).replace(/\?/g, '%3F').replace(/#/g, '%23')}?immutable=1` : file;
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(file, mode, (err) => {
-        if (err) reject(mapSqliteError(err, `cannot open database ${file}`));
+      const db = new sqlite3.Database(name, readOnlyDir ? mode | sqlite3.OPEN_URI : mode, (err) => {
+        if (err) reject(mapSqliteError(err, `cannot open database ${file}`, file));
         else resolve(new SqliteDb(db, file));
       });
     });
@@ -81,36 +114,40 @@ export class SqliteDb implements Sql {
   }
 
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
+    const file = this.file;
     return new Promise((resolve, reject) => {
       this.db.run(sql, params, function (err) {
-        if (err) reject(mapSqliteError(err, 'database write failed'));
+        if (err) reject(mapSqliteError(err, 'database write failed', file));
         else resolve({ changes: this.changes, lastID: this.lastID });
       });
     });
   }
 
   get<T = Row>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
+    const file = this.file;
     return new Promise((resolve, reject) => {
       this.db.get(sql, params, (err, row) => {
-        if (err) reject(mapSqliteError(err, 'database read failed'));
+        if (err) reject(mapSqliteError(err, 'database query failed', file));
         else resolve(row as T | undefined);
       });
     });
   }
 
   all<T = Row>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    const file = this.file;
     return new Promise((resolve, reject) => {
       this.db.all(sql, params, (err, rows) => {
-        if (err) reject(mapSqliteError(err, 'database read failed'));
+        if (err) reject(mapSqliteError(err, 'database query failed', file));
         else resolve(rows as T[]);
       });
     });
   }
 
   exec(sql: string): Promise<void> {
+    const file = this.file;
     return new Promise((resolve, reject) => {
       this.db.exec(sql, (err) => {
-        if (err) reject(mapSqliteError(err, 'database statement failed'));
+        if (err) reject(mapSqliteError(err, 'database statement failed', file));
         else resolve();
       });
     });
@@ -133,7 +170,10 @@ export class SqliteDb implements Sql {
       await sql.exec('BEGIN IMMEDIATE');
       try {
         const out = await fn(sql);
+        // Still under the write lock: what must be durable outside the database with this commit (the audit anchor).
+        for (const h of this.hooks) await h.beforeCommit(sql);
         await sql.exec('COMMIT');
+        for (const h of this.hooks) h.afterCommit();
         return out;
       } catch (e) {
         try {
@@ -141,10 +181,16 @@ export class SqliteDb implements Sql {
         } catch {
           // SQLite may already have rolled back (e.g. SQLITE_FULL aborts the transaction); the original error matters.
         }
+        for (const h of this.hooks) await h.afterRollback();
         if (opts.afterRollback) await opts.afterRollback();
         throw e;
       }
     });
+  }
+
+  /** Hooks run by every transaction on this connection (the audit log keeps its external anchor with them). */
+  addTransactionHooks(h: TransactionHooks): void {
+    this.hooks.push(h);
   }
 
   /** Wait for queued work, then close. */

@@ -22,6 +22,8 @@ export interface DeviceStatus {
   /** The most recent fleet document outcome (applied or refused). */
   lastConfig?: FleetConfigReport;
   outboxDepth?: number;
+  /** The audit log's head (entry number and hash; nothing personal): a fleet notices a log that went backwards. */
+  auditHead?: { seq: number; hash: string };
   /** Epoch ms when this status was produced. */
   at: number;
 }

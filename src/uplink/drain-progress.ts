@@ -1,12 +1,18 @@
 /**
  * Drain progress of the outbox, for `earshot status`. The daemon's publisher keeps it in memory and saves a
- * snapshot in the settings table every few seconds, so a separate `earshot status` process can read it.
+ * snapshot in the settings table whenever it changes (at most once a second) and when it stops, so a separate
+ * `earshot status` process reads what the live uplink knows, or that it is not running.
  */
 import type { OutboxRepo, SettingsRepo } from '../core/ports.js';
+import type { LinkState } from './transport.js';
 
 export const DRAIN_PROGRESS_KEY = 'uplink.progress';
 
 export interface DrainProgress {
+  /** The uplink was running when this snapshot was written (false: written on its stop). */
+  running: boolean;
+  /** The daemon's process id, so a reader can tell a crashed daemon (pid gone) from a live one. */
+  pid: number;
   /** Entries in the outbox (due or waiting for a retry). */
   queued: number;
   /** Published, not yet acknowledged. */
@@ -23,7 +29,9 @@ export interface DrainProgress {
   withdrawn: number;
   /** Confirmed uploads per second over the last `rateWindowMs`. */
   ratePerS: number;
+  /** link !== 'not-connected'. */
   connected: boolean;
+  link: LinkState;
   lastError: string | null;
   /** Epoch ms of this snapshot. */
   at: number;
@@ -53,11 +61,33 @@ export class RateMeter {
   }
 }
 
+/** Whether a process with this id exists (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export type DrainStatus = DrainProgress & {
+  /** No uplink is draining now: it stopped (snapshot says so), or the daemon that wrote it is gone, or none ever ran. */
+  stale: boolean;
+  /**
+   * Why nothing is draining: 'stopped' (the uplink wrote its final snapshot at `at`), 'process-gone' (its daemon
+   * ended without stopping it, e.g. killed; `at` is its last update), 'never' (no snapshot); null while running.
+   */
+  ended: 'stopped' | 'process-gone' | 'never' | null;
+};
+
 /**
- * What `earshot status` shows: the live outbox depth from the store plus the daemon's last saved snapshot
- * (undefined fields when the daemon has never run).
+ * What `earshot status` shows: the live outbox depth from the store plus the daemon's last saved snapshot.
+ * Counters of a daemon that is not running are its last run's; its in-flight count is 0 (nothing is in flight
+ * without a connection) and its link is 'not-connected'.
  */
-export async function readDrainProgress(settings: SettingsRepo, outbox: OutboxRepo): Promise<DrainProgress & { stale: boolean }> {
+export async function readDrainProgress(settings: SettingsRepo, outbox: OutboxRepo, isAlive: (pid: number) => boolean = processAlive): Promise<DrainStatus> {
   const queued = await outbox.count();
   const raw = await settings.get(DRAIN_PROGRESS_KEY);
   let saved: Partial<DrainProgress> = {};
@@ -68,20 +98,42 @@ export async function readDrainProgress(settings: SettingsRepo, outbox: OutboxRe
       saved = {}; // an unreadable snapshot only loses counters, never queue state; it is rewritten by the daemon
     }
   }
-  const at = typeof saved.at === 'number' ? saved.at : 0;
+  const pid = typeof saved.pid === 'number' ? saved.pid : 0;
+  const running = saved.running === true && isAlive(pid);
+  const link: LinkState = running ? (saved.link ?? (saved.connected ? 'connected' : 'not-connected')) : 'not-connected';
   return {
+    running,
+    pid,
     queued,
-    inFlight: saved.inFlight ?? 0,
+    inFlight: running ? (saved.inFlight ?? 0) : 0,
     published: saved.published ?? 0,
     sent: saved.sent ?? 0,
     failed: saved.failed ?? 0,
     held: saved.held ?? 0,
     withdrawn: saved.withdrawn ?? 0,
-    ratePerS: saved.ratePerS ?? 0,
-    connected: saved.connected ?? false,
+    ratePerS: running ? (saved.ratePerS ?? 0) : 0,
+    connected: link !== 'not-connected',
+    link,
     lastError: saved.lastError ?? null,
-    at,
-    // A snapshot older than 30 s means no daemon is draining right now.
-    stale: Date.now() - at > 30_000,
+    at: typeof saved.at === 'number' ? saved.at : 0,
+    stale: !running,
+    ended: running ? null : saved.running === false ? 'stopped' : saved.running === true ? 'process-gone' : 'never',
   };
+}
+
+const LINK_TEXT: Record<LinkState, string> = {
+  'not-connected': 'broker not connected',
+  connected: 'broker connected',
+  'not-acknowledging': 'broker connected but not acknowledging',
+};
+
+/** The `upload queue` line of `earshot status`. */
+export function describeDrain(d: DrainStatus): string {
+  const counts = `${d.queued} queued, ${d.inFlight} in flight, ${d.sent} sent, ${d.failed} refused/retrying`;
+  if (!d.running) {
+    const at = new Date(d.at).toISOString();
+    const why = d.ended === 'stopped' ? `; uplink stopped ${at}` : d.ended === 'process-gone' ? `; its daemon ended without stopping, last update ${at}` : '';
+    return `${counts} (no daemon draining${why})`;
+  }
+  return `${counts}, ${d.ratePerS.toFixed(1)}/s, ${LINK_TEXT[d.link]}`;
 }

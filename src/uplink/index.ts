@@ -1,24 +1,25 @@
 /**
  * Public API of the uplink (consent-gated MQTT 5 upload of recordings, retained status, fleet config intake).
  *
- *   const uplink = createUplink({ config, outbox: store.outbox, recordings: store.recordings, gate,
- *                                 audit: store.audit, settings: store.settings, statusFields, onConfigMessage })
+ *   const uplink = createUplink({ config, outbox, ...app.uplinkPorts(),   // recordings (open, markUploaded), gate
+ *                                 audit, settings, statusFields, onConfigMessage })
  *   uplink?.start()                 // connects in the background, drains the outbox
- *   uplink?.notify()                // after each capture is stored and enqueued
- *   uplink?.purgeOwner(ownerId)     // from ConsentLedger's onRevoked (cloud-processing)
+ *   uplink?.notify()                // after a capture is stored and enqueued, or consent/local-only changed:
+ *                                   // the outbox is event-driven (no polling), this is how it learns of new work
+ *   uplink?.purgeOwner(ownerId)     // after a cloud-processing withdrawal is recorded
  *   uplink?.publishStatus()         // after local-only changes or a fleet document is applied/refused
- *   await uplink?.stop()            // on SIGINT/SIGTERM
- *   readDrainProgress(store.settings, store.outbox)   // `earshot status`, from another process
+ *   await uplink?.stop()            // on SIGINT/SIGTERM; at most STOP_BUDGET_MS (5 s) whatever the broker does
+ *   describeDrain(await readDrainProgress(settings, outbox))   // `earshot status`, from another process
  */
-export { Uplink, createUplink, configTopicsFor, FLEET_WIDE_GROUP, type UplinkDeps } from './uplink.js';
+export { Uplink, STOP_BUDGET_MS, createUplink, configTopicsFor, type UplinkDeps } from './uplink.js';
 export { MqttConnection, type MqttConnectionOptions, type MessageListener } from './mqtt-connection.js';
 export { OutboxPublisher, type OutboxPublisherOptions } from './outbox-publisher.js';
-export { DRAIN_PROGRESS_KEY, RateMeter, readDrainProgress, type DrainProgress } from './drain-progress.js';
+export { DRAIN_PROGRESS_KEY, RateMeter, describeDrain, processAlive, readDrainProgress, type DrainProgress, type DrainStatus } from './drain-progress.js';
 export { encodeStatus, type DeviceStatus, type DeviceStatusFields, type FleetConfigReport } from './device-status.js';
 export { readRecordingMeta, recordingMessage, type ReceivedRecordingMeta, type RecordingMessage } from './recording-message.js';
 export { RECORDING_CONTENT_TYPE, encodeWav } from './wav-payload.js';
-export { backoffDelayMs, type BackoffPolicy } from './backoff.js';
 export {
+  FLEET_WIDE_GROUP,
   TOPIC_ROOT,
   assertTopicLevel,
   deviceConfigTopic,
@@ -27,5 +28,5 @@ export {
   recordingIdFromTopic,
   recordingTopic,
   statusTopic,
-} from './topics.js';
-export type { PublishHandle, PublishResult, RecordingTransport } from './transport.js';
+} from '../core/topics.js';
+export type { LinkState, PublishHandle, PublishResult, RecordingTransport } from './transport.js';

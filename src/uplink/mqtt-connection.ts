@@ -13,19 +13,25 @@
  * The SQLite outbox still holds it, and the publisher asks the consent gate again before re-publishing after
  * the reconnect. Otherwise mqtt.js would replay its stored packets on reconnect without asking, which could
  * send audio after local-only was switched on or consent was withdrawn while the device was offline.
+ * Withdrawal uses mqtt.js' public surface only: `removeOutgoingMessage` for a packet with a message id, and our
+ * own `outgoingStore` (a client option) that refuses to store — and so mqtt.js never writes — a withdrawn one.
+ *
+ * Every wait is bounded: neither the SUBACK nor the status PUBACK gates readiness, `link` reports a broker
+ * that accepts bytes but acknowledges nothing, and stop() destroys the connection when the broker does not let
+ * it close within its budget (nothing unacknowledged is reported sent).
  */
 import { readFileSync } from 'node:fs';
-import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import { connect, Store, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { EarshotError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs } from '../core/backoff.js';
 import { type DeviceStatusFields, encodeStatus } from './device-status.js';
 import type { RecordingMessage } from './recording-message.js';
-import { statusTopic } from './topics.js';
-import type { PublishHandle, PublishResult, RecordingTransport } from './transport.js';
+import { statusTopic } from '../core/topics.js';
+import type { LinkState, PublishHandle, PublishResult, RecordingTransport } from './transport.js';
 
 export interface MqttConnectionOptions {
   /** mqtt://, mqtts://, ws:// … */
@@ -45,6 +51,12 @@ export interface MqttConnectionOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   connectTimeoutMs?: number;
+  /**
+   * A publish or subscribe not acknowledged within this time makes `link` 'not-acknowledging'. Default 10 s.
+   */
+  ackTimeoutMs?: number;
+  /** Budget of stop(): offline status, DISCONNECT, then the socket is destroyed. Default 3000 ms. */
+  stopTimeoutMs?: number;
   /** Topic filters to subscribe to (QoS 1, retain-handling 1 so a resumed session is not re-sent retained config). */
   subscriptions?: string[];
   /** Current non-personal state for the retained status document. */
@@ -57,6 +69,7 @@ export interface MqttConnectionOptions {
 export type MessageListener = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
 
 interface InFlight {
+  topic: string;
   messageId: number | undefined;
   callback: (err?: Error, packet?: unknown) => void;
   cancelWhy: 'purged' | 'connection-lost' | undefined;
@@ -67,6 +80,36 @@ interface InFlight {
 function reasonCodeOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * mqtt.js' default in-memory outgoing store, except that it refuses to store a publish on a withdrawn topic.
+ * mqtt.js stores every QoS 1 publish before writing it and writes only when the store accepted it, so a
+ * recording withdrawn while queued inside the client (no message id yet) is never sent; it stays in the outbox.
+ * mqtt.js keeps the refused packet's message id reserved, so `onRefused` gets it to release it
+ * (`removeOutgoingMessage`, which also ends the publish's callback with "Message removed").
+ */
+export class WithdrawingStore extends Store {
+  private readonly withdrawn = new Set<string>();
+  constructor(private readonly onRefused: (messageId: number) => void = () => {}) {
+    super();
+  }
+  withdraw(topic: string): void {
+    this.withdrawn.add(topic);
+  }
+  forget(topic: string): void {
+    this.withdrawn.delete(topic);
+  }
+  override put(packet: Packet, cb: (err?: Error) => void): this {
+    if (packet.cmd === 'publish' && this.withdrawn.has(String(packet.topic))) {
+      this.withdrawn.delete(String(packet.topic));
+      cb(new EarshotError('UPLINK_UNAVAILABLE', 'publish withdrawn before it was sent'));
+      const id = packet.messageId;
+      if (id !== undefined) setImmediate(() => this.onRefused(id));
+      return this;
+    }
+    return super.put(packet, cb);
+  }
 }
 
 function readPem(kind: string, file: string | undefined): Buffer | undefined {
@@ -91,6 +134,12 @@ export class MqttConnection implements RecordingTransport {
   private readonly clock: Clock;
   private readonly random: () => number;
   private brokerReceiveMaximum: number | undefined;
+  private outgoingStore: WithdrawingStore | undefined;
+  /** Publishes and subscribes sent and not yet acknowledged, with when they were sent (for `link`). */
+  private readonly awaitingAck = new Map<symbol, number>();
+  private ackTimer: NodeJS.Timeout | undefined;
+  private lastLink: LinkState = 'not-connected';
+  private readonly linkListeners = new Set<(link: LinkState) => void>();
   /** Connection counters for `earshot status` and tests. */
   readonly stats = { connects: 0, disconnects: 0, errors: 0, lastError: null as string | null };
 
@@ -114,6 +163,48 @@ export class MqttConnection implements RecordingTransport {
     return () => this.readyListeners.delete(listener);
   }
 
+  /** 'not-acknowledging' once a publish or subscribe has waited longer than ackTimeoutMs. */
+  get link(): LinkState {
+    if (!this.client?.connected) return 'not-connected';
+    const oldest = Math.min(...this.awaitingAck.values());
+    return this.clock.now() - oldest >= this.ackTimeoutMs ? 'not-acknowledging' : 'connected';
+  }
+
+  onLinkChange(listener: (link: LinkState) => void): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
+  }
+
+  private get ackTimeoutMs(): number {
+    return this.opts.ackTimeoutMs ?? 10_000;
+  }
+
+  /** Re-evaluates `link`, tells listeners, and keeps one timer for the moment the oldest wait times out. */
+  private updateLink(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const link = this.link;
+    if (link === 'connected' && this.awaitingAck.size > 0) {
+      const oldest = Math.min(...this.awaitingAck.values());
+      this.ackTimer = setTimeout(() => this.updateLink(), Math.max(1, oldest + this.ackTimeoutMs - this.clock.now()));
+      this.ackTimer.unref();
+    }
+    if (link === this.lastLink) return;
+    this.lastLink = link;
+    if (link === 'not-acknowledging') this.log.warn('broker is not acknowledging', { waitingMs: this.ackTimeoutMs, pending: this.awaitingAck.size });
+    for (const l of this.linkListeners) l(link);
+  }
+
+  /** Tracks one acknowledgement wait for `link`; returns its end. */
+  private awaitAck(): () => void {
+    const key = Symbol('ack');
+    this.awaitingAck.set(key, this.clock.now());
+    this.updateLink();
+    return () => {
+      if (this.awaitingAck.delete(key)) this.updateLink();
+    };
+  }
+
   onMessage(listener: MessageListener): () => void {
     this.messageListeners.add(listener);
     return () => this.messageListeners.delete(listener);
@@ -124,7 +215,9 @@ export class MqttConnection implements RecordingTransport {
     if (this.client) return;
     this.stopping = false;
     const o = this.opts;
+    this.outgoingStore = new WithdrawingStore((id) => this.client?.removeOutgoingMessage(id));
     const options: IClientOptions = {
+      outgoingStore: this.outgoingStore,
       protocolVersion: o.protocolVersion ?? 5,
       clientId: o.deviceId,
       clean: false,
@@ -171,27 +264,33 @@ export class MqttConnection implements RecordingTransport {
     this.stats.connects++;
     this.brokerReceiveMaximum = connack.properties?.receiveMaximum;
     this.log.info('connected', { sessionPresent: connack.sessionPresent, receiveMaximum: this.brokerReceiveMaximum });
+    this.updateLink();
     const subs = this.opts.subscriptions ?? [];
     if (subs.length > 0) {
-      try {
-        const granted = await client.subscribeAsync(
-          Object.fromEntries(subs.map((t) => [t, { qos: 1 as const, rh: 1 }])),
-        );
-        for (const g of granted) {
-          if (g.qos >= 0x80) this.log.warn('subscription refused by broker', { topic: g.topic, reasonCode: g.qos });
-        }
-      } catch (e) {
-        this.log.warn('subscribe failed', { error: errorMessage(e) });
-      }
+      const done = this.awaitAck();
+      const subscribed = client.subscribeAsync(Object.fromEntries(subs.map((t) => [t, { qos: 1 as const, rh: 1 }]))).then(
+        (granted) => {
+          for (const g of granted) {
+            if (g.qos >= 0x80) this.log.warn('subscription refused by broker', { topic: g.topic, reasonCode: g.qos });
+          }
+        },
+        (e: unknown) => this.log.warn('subscribe failed', { error: errorMessage(e) }),
+      );
+      // Not awaited: uploads do not depend on the subscription, and a broker that never sends the SUBACK must
+      // not hold them (or shutdown) back. The broker handles our packets in order either way.
+      void subscribed.finally(done);
     }
-    await this.publishStatus();
     if (this.client !== client || !client.connected || this.stopping) return;
+    // Its PUBACK is not waited for: an unanswered status must not block uploads.
+    void this.publishStatus();
     this.setReady(true);
   }
 
   private onClose(): void {
     if (this.isReady) this.stats.disconnects++;
     this.setReady(false);
+    this.awaitingAck.clear();
+    this.updateLink();
     // Withdraw every unacknowledged recording from mqtt.js' store (see the file comment).
     for (const f of [...this.inFlight]) this.withdraw(f, 'connection-lost');
     if (!this.stopping) this.scheduleReconnect();
@@ -225,6 +324,8 @@ export class MqttConnection implements RecordingTransport {
     } catch (e) {
       this.log.warn('status fields unavailable', { error: errorMessage(e) });
     }
+    if (this.client !== client || !client.connected || this.stopping) return;
+    const done = this.awaitAck();
     try {
       await client.publishAsync(statusTopic(this.opts.deviceId), encodeStatus({ ...fields, online: true, at: this.clock.now() }), {
         qos: 1,
@@ -232,6 +333,8 @@ export class MqttConnection implements RecordingTransport {
       });
     } catch (e) {
       this.log.warn('status publish failed', { error: errorMessage(e), code: reasonCodeOf(e) });
+    } finally {
+      done();
     }
   }
 
@@ -245,11 +348,14 @@ export class MqttConnection implements RecordingTransport {
     const result = new Promise<PublishResult>((resolve) => {
       settle = resolve;
     });
+    const doneWaiting = this.awaitAck();
     const entry: InFlight = {
+      topic: msg.topic,
       messageId: undefined,
       cancelWhy: undefined,
       settle: (r) => {
         if (!this.inFlight.delete(entry)) return; // settled already
+        doneWaiting();
         settle(r);
       },
       callback: (err?: Error, packet?: unknown) => {
@@ -268,6 +374,7 @@ export class MqttConnection implements RecordingTransport {
       },
     };
     this.inFlight.add(entry);
+    this.outgoingStore?.forget(msg.topic); // a re-publish after an earlier withdrawal goes out
     client.publish(msg.topic, msg.payload, { qos: 1, retain: false, properties: msg.properties }, entry.callback);
     // mqtt.js registers the callback under the packet's message id synchronously when it can send now;
     // remembering the id lets a revocation remove exactly this packet from the outgoing store.
@@ -288,20 +395,11 @@ export class MqttConnection implements RecordingTransport {
       // Removes it from `outgoing` and the outgoing store; mqtt.js then calls our callback with "Message removed".
       client.removeOutgoingMessage(entry.messageId);
     } else {
-      this.dropQueuedPublish(entry);
+      // Not stored by mqtt.js yet (queued inside the client): our store refuses it when mqtt.js gets to it.
+      // The publisher only publishes when ready, after mqtt.js replayed its store, so this is a safety net.
+      this.outgoingStore?.withdraw(entry.topic);
       entry.settle({ kind: 'cancelled', why });
     }
-  }
-
-  /**
-   * A publish made while mqtt.js replays its store sits in a private queue without a message id yet.
-   * Our publisher only publishes when ready (after replay), so this is a safety net, not the normal path.
-   */
-  private dropQueuedPublish(entry: InFlight): void {
-    const queue = (this.client as unknown as { _storeProcessingQueue?: { callback?: unknown }[] } | undefined)?._storeProcessingQueue;
-    if (!Array.isArray(queue)) return;
-    const i = queue.findIndex((q) => q.callback === entry.callback);
-    if (i >= 0) queue.splice(i, 1);
   }
 
   /** Unacknowledged recordings currently held by the client. */
@@ -315,8 +413,10 @@ export class MqttConnection implements RecordingTransport {
   }
 
   /**
-   * Graceful stop: publishes a retained offline status (the will is not sent on a normal disconnect),
-   * withdraws unacknowledged recordings (they stay in the outbox) and disconnects.
+   * Graceful stop, bounded by `stopTimeoutMs` (default 3 s): withdraws unacknowledged recordings (they stay in
+   * the outbox), publishes a retained offline status (the will is not sent on a normal disconnect) and
+   * disconnects. A broker that does not acknowledge within the budget gets its connection destroyed, so a
+   * silent broker never keeps the process alive.
    */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -324,20 +424,35 @@ export class MqttConnection implements RecordingTransport {
     this.reconnectTimer = undefined;
     const client = this.client;
     if (!client) return;
+    const budget = this.opts.stopTimeoutMs ?? 3000;
     for (const f of [...this.inFlight]) this.withdraw(f, 'connection-lost');
+    this.setReady(false);
     if (client.connected) {
       try {
         await withTimeout(
           client.publishAsync(statusTopic(this.opts.deviceId), encodeStatus({ online: false, at: this.clock.now() }), { qos: 1, retain: true }),
-          2000,
+          Math.round(budget / 2),
         );
       } catch (e) {
         this.log.warn('offline status not confirmed', { error: errorMessage(e) });
       }
     }
-    this.setReady(false);
-    await withTimeout(client.endAsync(!client.connected), 3000).catch(() => client.end(true));
+    // Unacknowledged packets (a status the broker never answered) would make a graceful end wait for them forever.
+    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+    try {
+      await withTimeout(client.endAsync(!client.connected), Math.round(budget / 2));
+    } catch (e) {
+      this.log.warn('broker did not let the connection close; destroying it', { error: errorMessage(e) });
+      // A second end(true) would be ignored while the first end() is pending, so the socket is destroyed directly
+      // (mqtt.js then finishes that end() itself); nothing the client emits after this is ours to handle.
+      client.stream?.destroy();
+      client.removeAllListeners();
+    }
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.awaitingAck.clear();
     this.client = undefined;
+    this.updateLink();
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import { SAMPLE_RATE } from '../core/audio-format.js';
 import type { Recording } from '../core/recording.js';
-import { recordingTopic } from './topics.js';
+import { recordingTopic } from '../core/topics.js';
 import { encodeWav, RECORDING_CONTENT_TYPE } from './wav-payload.js';
 
 export interface RecordingMessage {

@@ -23,9 +23,20 @@ export interface PublishHandle {
   cancel(): void;
 }
 
+/**
+ * What `earshot status` says about the broker: no connection; connected and acknowledging; or connected but a
+ * publish has waited for its acknowledgement longer than the connection's ack timeout (the broker accepts
+ * bytes but answers nothing, e.g. it is overloaded, paused or misbehaving).
+ */
+export type LinkState = 'not-connected' | 'connected' | 'not-acknowledging';
+
 export interface RecordingTransport {
   /** Connected, session resumed and ready to take publishes. */
   readonly ready: boolean;
+  /** Finer than `ready` for status; a transport without it is 'connected' when ready. */
+  readonly link?: LinkState;
+  /** Called when `link` changes. */
+  onLinkChange?(listener: (link: LinkState) => void): () => void;
   publishRecording(msg: RecordingMessage): PublishHandle;
   /** Called with true when the transport becomes ready, false when it goes down. */
   onReadyChange(listener: (ready: boolean) => void): () => void;

@@ -5,17 +5,14 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
-import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/ports.js';
+import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate, UploadTrigger } from '../core/ports.js';
 import type { DeviceConfig } from '../config/types.js';
-import type { BackoffPolicy } from './backoff.js';
+import type { BackoffPolicy } from '../core/backoff.js';
 import type { DeviceStatusFields } from './device-status.js';
 import type { DrainProgress } from './drain-progress.js';
 import { MqttConnection } from './mqtt-connection.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import { deviceConfigTopic, fleetConfigTopic } from './topics.js';
-
-/** Fleet-wide documents (target "fleet") are published under this group name. */
-export const FLEET_WIDE_GROUP = 'all';
+import { deviceConfigTopic, FLEET_WIDE_GROUP, fleetConfigTopic } from '../core/topics.js';
 
 export interface UplinkDeps {
   config: Pick<DeviceConfig, 'device' | 'uplink'>;
@@ -31,9 +28,12 @@ export interface UplinkDeps {
   onConfigMessage?: (topic: string, payload: Buffer) => void | Promise<void>;
   logger?: Logger;
   clock?: Clock;
-  /** Retry policy for refused publishes (default 2 s … 5 min) and poll interval (default 1 s). */
+  /** Retry policy for refused publishes (default 2 s … 5 min). There is no poll interval: the outbox is event-driven. */
   retry?: BackoffPolicy;
-  pollMs?: number;
+  /** Safety re-check of uploads held by local-only / uploads-disabled (default 30 s; notify() re-checks at once). */
+  heldRecheckMs?: number;
+  /** A publish unacknowledged this long makes status say "not acknowledging" (default 10 s). */
+  ackTimeoutMs?: number;
   /** 4 only for the aedes demo broker (no MQTT 5); default 5. */
   protocolVersion?: 4 | 5;
   /** Re-publish the retained status this often so its outbox depth stays current. Default 60 s; 0 = never. */
@@ -46,7 +46,13 @@ export function configTopicsFor(device: { id: string; groups: string[] }): strin
   return [deviceConfigTopic(device.id), ...[...groups].map(fleetConfigTopic)];
 }
 
-export class Uplink {
+/** Everything Uplink.stop() may take (issue 10 §3: every wait at shutdown is bounded). */
+export const STOP_BUDGET_MS = 5000;
+const PUBLISHER_GRACE_MS = 2000;
+const CONNECTION_STOP_MS = 2500;
+const CLOSE_GRACE_MS = STOP_BUDGET_MS - PUBLISHER_GRACE_MS - CONNECTION_STOP_MS;
+
+export class Uplink implements UploadTrigger {
   readonly connection: MqttConnection;
   readonly publisher: OutboxPublisher;
   private readonly log: Logger;
@@ -71,6 +77,8 @@ export class Uplink {
       reconnectMinMs: uplink.reconnectMinMs,
       reconnectMaxMs: uplink.reconnectMaxMs,
       subscriptions: deps.onConfigMessage ? configTopicsFor(device) : [],
+      ...(deps.ackTimeoutMs !== undefined ? { ackTimeoutMs: deps.ackTimeoutMs } : {}),
+      stopTimeoutMs: CONNECTION_STOP_MS,
       statusFields: outboxDepth,
       logger: deps.logger,
       clock: deps.clock,
@@ -92,8 +100,8 @@ export class Uplink {
       settings: deps.settings,
       logger: deps.logger,
       clock: deps.clock,
-      retry: deps.retry,
-      pollMs: deps.pollMs,
+      ...(deps.retry ? { retry: deps.retry } : {}),
+      ...(deps.heldRecheckMs !== undefined ? { heldRecheckMs: deps.heldRecheckMs } : {}),
     });
   }
 
@@ -108,15 +116,21 @@ export class Uplink {
     }
   }
 
-  /** Stops draining (unconfirmed entries stay queued), publishes the offline status and disconnects. */
+  /**
+   * Stops draining (unconfirmed entries stay queued), publishes the offline status and disconnects, within
+   * STOP_BUDGET_MS whatever the broker does: 2 s for acknowledgements still on their way, 2.5 s for the
+   * offline status and DISCONNECT (then the socket is destroyed), 0.5 s to store outcomes and the final status
+   * snapshot. Nothing that was not acknowledged is marked sent.
+   */
   async stop(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = undefined;
-    await this.publisher.stop();
+    await this.publisher.stop(PUBLISHER_GRACE_MS);
     await this.connection.stop();
+    await this.publisher.close(CLOSE_GRACE_MS);
   }
 
-  /** A recording was enqueued: try to send it now instead of at the next poll. */
+  /** A recording was enqueued, or consent / local-only / uploads-enabled changed: look at the outbox now. */
   notify(): void {
     this.publisher.notify();
   }

@@ -4,12 +4,11 @@
  * starts a new stream. Audio is scaled to ±1 as the model expects.
  */
 import { EarshotError } from '../core/errors.js';
-import { SAMPLE_RATE } from '../core/audio-format.js';
+import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../wakeword/model-manifest.js';
 import { openModel, ort, type Session } from '../wakeword/onnx-sessions.js';
 
-/** 40 ms at 16 kHz. The model accepts other lengths, but 640 keeps two VAD steps per wake-word frame. */
-export const VAD_CHUNK_SAMPLES = 640;
+export { VAD_CHUNK_SAMPLES };
 const STATE_SIZE = 2 * 1 * 64;
 
 export class SileroVad {
@@ -63,9 +62,5 @@ export class SileroVad {
     this.h.fill(0);
     this.c.fill(0);
     this.input.fill(0);
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
   }
 }

@@ -18,7 +18,17 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   graphOptimizationLevel: 'all',
 };
 
+/**
+ * ONNX Runtime's Linux build embeds Microsoft's 1DS telemetry SDK, which on the first session creates an empty,
+ * world-readable /tmp/mat-debug-<pid>.log. The runtime reads ORT_DISABLE_TELEMETRY when its environment is
+ * created (the first session), so it is set here, before any session; a privacy-first device sends none.
+ */
+function disableOrtTelemetry(): void {
+  process.env['ORT_DISABLE_TELEMETRY'] = '1';
+}
+
 export async function createSession(model: VerifiedModel): Promise<Session> {
+  disableOrtTelemetry();
   try {
     return await ort.InferenceSession.create(model.bytes, SESSION_OPTIONS);
   } catch (e) {

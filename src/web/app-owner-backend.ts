@@ -170,7 +170,7 @@ export class AppOwnerBackend implements OwnerBackend {
     const { wake, queued, lastFleet: last } = await this.app.deviceActivity(ownerId);
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
     return {
-      listening: wake === undefined ? { state: 'never', words: [], since: null } : { state: wake.running && !wake.stale ? 'listening' : 'stopped', words: wake.words, since: wake.at },
+      listening: wake === undefined ? { state: 'never', since: null } : { state: wake.running && !wake.stale ? 'listening' : 'stopped', since: wake.at },
       localOnly: eff.localOnly,
       uploadsEnabled: eff.uploadsEnabled,
       queued,

@@ -61,7 +61,8 @@ export interface ActivityEntry {
 }
 
 export interface SpeakerView {
-  listening: { state: 'listening' | 'stopped' | 'never'; words: string[]; since: number | null };
+  /** Whether the daemon listens (the wake words are not kept: they say what the household says). */
+  listening: { state: 'listening' | 'stopped' | 'never'; since: number | null };
   /** Local-only in effect for this owner. */
   localOnly: boolean;
   uploadsEnabled: boolean;

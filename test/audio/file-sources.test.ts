@@ -118,3 +118,24 @@ describe('PcmStreamSource', () => {
     expect(concat(got).length).toBe(1280);
   });
 });
+
+describe('WavFileSource reads block by block', () => {
+  for (const file of ['tone1k-48k-stereo-s24.wav', 'tone1k-22k05-f32.wav', 'tone1k-8k-u8.wav', 'mic-speech-16k.wav']) {
+    it(`${file}: the streamed audio equals the whole-file decode`, async () => {
+      const path = join(FIX, file);
+      expect(concat(await collect(await WavFileSource.open(path, { chunkSamples: 777 })))).toEqual((await readWavFile(path)).pcm16k);
+    });
+  }
+
+  it('reads only the header up front: opening a 1-hour file takes no memory for its audio', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-audio-'));
+    const { writeSilentWav } = await import('../../src/bench/long-input.js');
+    const path = join(dir, 'hour.wav');
+    writeSilentWav(path, 3600);
+    const before = process.memoryUsage().arrayBuffers;
+    const source = await WavFileSource.open(path);
+    expect(source.durationMs).toBe(3_600_000);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(8 * 1024 * 1024);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

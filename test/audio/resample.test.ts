@@ -76,3 +76,36 @@ describe('downmixToMono', () => {
     expect(Array.from(downmixToMono([Float32Array.from([3, 6]), Float32Array.from([0, 0]), Float32Array.from([0, 3])]))).toEqual([1, 3]);
   });
 });
+
+describe('StreamResampler (the same resampler fed in pieces)', () => {
+  for (const [inRate, sizes] of [
+    [48000, [1, 7, 1280, 4096, 333]],
+    [44100, [100, 1, 16384]],
+    [8000, [3, 640, 5]],
+    [22050, [4410]],
+    [16000, [17, 1000]],
+  ] as [number, number[]][]) {
+    it(`equals resample() of the whole signal, sample for sample, from ${inRate} Hz in pieces of ${sizes.join('/')}`, async () => {
+      const { StreamResampler } = await import('../../src/audio/resample.js');
+      const x = sine(997, inRate, 0.7, AMP).map((v, i) => v + ((i * 7919) % 211) - 105);
+      const whole = resample(x, inRate, 16000);
+      const r = new StreamResampler(inRate, 16000);
+      const parts: Float32Array[] = [];
+      let pos = 0;
+      for (let k = 0; pos < x.length; k++) {
+        const n = sizes[k % sizes.length]!;
+        parts.push(r.push(x.subarray(pos, pos + n)));
+        pos += n;
+      }
+      parts.push(r.end());
+      const got = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        got.set(p, o);
+        o += p.length;
+      }
+      expect(got.length).toBe(whole.length);
+      expect(got).toEqual(whole);
+    });
+  }
+});

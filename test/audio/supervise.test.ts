@@ -1,27 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { backoffDelayMs, superviseSource, type SourceFailure } from '../../src/audio/sources/supervise.js';
+import { superviseSource, type SourceFailure } from '../../src/audio/sources/supervise.js';
 import { EarshotError } from '../../src/core/errors.js';
-
-describe('backoffDelayMs', () => {
-  const policy = { initialMs: 500, maxMs: 30_000 };
-
-  it('doubles per consecutive failure up to the cap (no jitter at random = 0)', () => {
-    const delays = [1, 2, 3, 4, 5, 6, 7, 8, 100, 5000].map((n) => backoffDelayMs(n, policy, () => 0));
-    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000]);
-  });
-
-  it('jitter lowers the delay by at most the jitter fraction and never exceeds the cap', () => {
-    expect(backoffDelayMs(1, policy, () => 0.999999)).toBe(400); // default jitter 0.2
-    expect(backoffDelayMs(20, policy, () => 0.5)).toBe(27_000);
-    expect(backoffDelayMs(3, { ...policy, jitter: 0 }, () => 0.9)).toBe(2000);
-    expect(backoffDelayMs(3, { ...policy, jitter: 1 }, () => 0.5)).toBe(1000);
-    for (let n = 1; n < 40; n++) {
-      const d = backoffDelayMs(n, policy, Math.random);
-      expect(d).toBeLessThanOrEqual(30_000);
-      expect(d).toBeGreaterThanOrEqual(Math.min(30_000, 500 * 2 ** (n - 1)) * 0.8 - 1);
-    }
-  });
-});
 
 /** A fake source script: each attempt either fails after yielding some chunks, or yields then waits for abort. */
 type Attempt = { chunks: number; then: 'fail' | 'end' | 'hold' };

@@ -28,7 +28,7 @@ describe('CaptureSession', () => {
   it('does not run the VAD (or look at audio) while listening; after a wake it scores each 640-sample half', async () => {
     const v = fakeVad();
     const stored: Capture[] = [];
-    const s = new CaptureSession({ vad: v.vad, resetVad: v.reset, settings: SETTINGS, sink: { accept: async (c) => void stored.push(c) } });
+    const s = new CaptureSession({ vad: v.vad, resetVad: v.reset, settings: SETTINGS });
     for (let i = 0; i < 20; i++) expect(await s.pushFrame(new Int16Array(1280).fill(12345))).toEqual({ kind: 'idle' });
     expect(v.seen.length).toBe(0);
     expect(await s.wake(WAKE)).toBe(true);
@@ -48,6 +48,9 @@ describe('CaptureSession', () => {
     do step = await s.pushFrame(new Int16Array(1280).fill(++n < 5 ? 3000 : 0));
     while (step.kind === 'capturing');
     expect(step.kind).toBe('finished');
+    if (step.kind === 'finished') stored.push(step.capture);
+    // The outcome carries the wake that started it, as a value.
+    expect(step).toMatchObject({ wake: WAKE });
     expect(stored.length).toBe(1);
     expect(stored[0]!.pcm.includes(12345)).toBe(false);
     expect(stored[0]!.pcm[0]).toBe(2000);
@@ -78,19 +81,20 @@ describe('CaptureSession.processChunk (chunks of any size, wake events placed by
 
   async function run(chunkSize: number, detectionsAt: number[]) {
     const v = fakeVad();
-    const stored: Capture[] = [];
-    const s = new CaptureSession({ vad: v.vad, resetVad: v.reset, settings: SETTINGS, sink: { accept: async (c) => void stored.push(c) } });
+    const s = new CaptureSession<typeof WAKE & { owner: number }>({ vad: v.vad, resetVad: v.reset, settings: SETTINGS });
     const all = stream(5 * 16000);
     const outcomes = [];
     let vadCallsBeforeWake = -1;
     for (let pos = 0; pos < all.length; pos += chunkSize) {
       const chunk = all.subarray(pos, pos + chunkSize);
       const end = pos + chunk.length;
-      const dets = detectionsAt.filter((ms) => ms * 16 > pos && ms * 16 <= end).map((ms) => ({ ...WAKE, atMs: ms }));
+      const dets = detectionsAt.filter((ms) => ms * 16 > pos && ms * 16 <= end).map((ms) => ({ ...WAKE, atMs: ms, owner: ms }));
       if (dets.length > 0 && vadCallsBeforeWake < 0) vadCallsBeforeWake = v.seen.length;
       outcomes.push(...(await s.processChunk(chunk, dets)));
     }
-    outcomes.push(await s.end());
+    const last = await s.end();
+    if (last.kind !== 'idle') outcomes.push(last);
+    const stored = outcomes.flatMap((o) => (o.kind === 'finished' ? [o.capture] : []));
     return { outcomes, stored, vadCallsBeforeWake, session: s };
   }
 
@@ -115,5 +119,7 @@ describe('CaptureSession.processChunk (chunks of any size, wake events placed by
     expect(stored.length).toBe(1);
     expect(outcomes.map((o) => o.kind)).toEqual(['finished', 'discarded']);
     expect(outcomes[1]).toMatchObject({ reason: 'stream-end', wakeAtMs: 3900 });
+    // Each outcome carries the value attached to the wake that started it (the daemon's owner at wake time).
+    expect(outcomes.map((o) => o.wake.owner)).toEqual([2040, 3900]);
   });
 });

@@ -191,3 +191,28 @@ describe('loadConfig', () => {
     expect(r3.message).toContain('fleet.publicKeys[0]: cannot read key file');
   });
 });
+
+describe('loadConfig on hostile nesting', () => {
+  it('refuses 100 000 levels of nesting with CONFIG_INVALID naming the file and where (no stack overflow)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'earshot-deep-'));
+    const file = join(dir, 'deep.json');
+    const depth = 100_000;
+    await writeFile(file, `{"wake": ${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    const err = await loadConfig(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isEarshotError(err, 'CONFIG_INVALID')).toBe(true);
+    expect((err as Error).message).toContain(file);
+    expect((err as Error).message).toMatch(/nested deeper than 64 levels/);
+    expect((err as Error).message).toMatch(/:1:\d+:/);
+  });
+
+  it('still reads nesting a real config uses, and brackets inside strings do not count', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'earshot-deep-'));
+    const file = join(dir, 'ok.json');
+    await writeFile(file, JSON.stringify({ audio: { device: '[[[[{{{{\\"'.repeat(40) } }));
+    const c = await loadConfig(file);
+    expect(c.audio.device).toBe('[[[[{{{{\\"'.repeat(40));
+  });
+});

@@ -51,12 +51,13 @@ describe('earshot run', () => {
     expect(events[2]!.endReason).toBe('stream-end');
     const list = await run(process.execPath, [CLI, 'recordings', 'list', '--json'], { env });
     expect(JSON.parse(list.stdout)).toHaveLength(1);
-    // `earshot status` shows the loop's health from the last run, and that it has stopped.
+    // `earshot status` shows that no daemon runs, since when, and the loop's health from the last run.
     const status = JSON.parse((await run(process.execPath, [CLI, 'status', '--json'], { env })).stdout) as {
-      wake: { running: boolean; stale: boolean; source: string; framesProcessed: number; detections: number };
+      daemon: { running: boolean; lastSeenAt: number; lastRun: { source: string; framesProcessed: number; detections: number; stoppedCleanly: boolean } };
     };
-    expect(status.wake).toMatchObject({ running: false, stale: true, source: 'stdin', detections: 1 });
-    expect(status.wake.framesProcessed).toBeGreaterThan(40);
+    expect(status.daemon).toMatchObject({ running: false, lastRun: { source: 'stdin', detections: 1, stoppedCleanly: true } });
+    expect(Date.now() - status.daemon.lastSeenAt).toBeLessThan(60_000);
+    expect(status.daemon.lastRun.framesProcessed).toBeGreaterThan(40);
   }, 60_000);
 
   it('refuses a broken input file with a clear message and a non-zero exit', async () => {

@@ -10,10 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Aedes } from 'aedes';
+import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavFile } from '../../src/audio/wav.js';
 import { loadConfig } from '../../src/config/load.js';
-import { runDaemon, type DaemonEvent } from '../../src/daemon.js';
+import { runDaemon, type DaemonEvent } from '../../src/daemon/index.js';
 import { generateFleetKeyPair, pushFleetDocument, signFleetDocument } from '../../src/fleet/index.js';
 import { defaultConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -50,7 +51,7 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 }
 
 describe('live fleet configuration in the running daemon', () => {
-  it('swaps the wake word without a restart and ignores a forged document', async () => {
+  it('changes the wake words without a restart and ignores a forged document', async () => {
     const fleet = generateFleetKeyPair();
     const forger = generateFleetKeyPair();
     const dataDir = path.join(work, 'data');
@@ -66,7 +67,8 @@ describe('live fleet configuration in the running daemon', () => {
         device: { id: 'spk-live', groups: [] },
         uplink: { brokerUrl: url, reconnectMinMs: 100, reconnectMaxMs: 500 },
         fleet: { publicKeys: [fleet.publicKeyPem] },
-        wake: { words: [{ name: 'hey_jarvis' }] },
+        // Both words on the device; the fleet may only remove one (issue 9 §7: never add a wake word).
+        wake: { words: [{ name: 'hey_jarvis' }, { name: 'alexa' }] },
         log: { level: 'error' },
       }),
     );
@@ -90,6 +92,12 @@ describe('live fleet configuration in the running daemon', () => {
       const doc = signFleetDocument({ wake: { words: words.map((name) => ({ name })) } }, createPrivateKey(key), { target: 'device:spk-live', version });
       await pushFleetDocument(Buffer.from(JSON.stringify(doc)), { brokerUrl: url, protocolVersion: 4 });
     };
+    // The retained status carries the audit head (entry number and hash, nothing personal): issue 9 §2.
+    const statuses: Record<string, unknown>[] = [];
+    const watcher = await connectAsync(url, { protocolVersion: 4 });
+    watcher.on('message', (_t, payload) => statuses.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
+    await watcher.subscribeAsync('earshot/v1/devices/spk-live/status');
+
     await push(forger.privateKeyPem, 5, ['alexa']);
     await waitFor(() => events.some((e) => e.type === 'fleet' && e.result === 'refused'), 10_000, 'the forged document refused');
     await push(fleet.privateKeyPem, 1, ['alexa']);
@@ -105,5 +113,16 @@ describe('live fleet configuration in the running daemon', () => {
     const result = await done;
     expect(wakes()).toEqual(['hey_jarvis', 'alexa']);
     expect(result.captures).toBe(2);
+    const withHead = statuses.filter((st) => st['online'] === true && st['auditHead'] !== undefined);
+    expect(withHead.length).toBeGreaterThan(0);
+    const head = withHead.at(-1)!['auditHead'] as { seq: number; hash: string };
+    expect(Object.keys(head).sort()).toEqual(['hash', 'seq']);
+    expect(head.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(head.seq).toBeGreaterThan(0);
+    const after = await openApp({ config: { ...defaultConfig(), dataDir }, deviceId: 'spk-live', logger: silentLogger });
+    const log = await after.app.auditLog();
+    expect(log.find((e) => e.seq === head.seq)?.hash).toBe(head.hash);
+    await after.close();
+    await watcher.endAsync();
   }, 90_000);
 });

@@ -136,17 +136,17 @@ describe('verifyFleetDocument refusals, each with its reason', () => {
     expect(reasonOf(signed(fleetKeys.privateKey, { privacy: { cloudConsent: true } }, { version: 6 }))).toBe('consent-not-allowed');
   });
 
-  it('a document that tries to loosen retention, turn off local-only, enable uploads or human review', () => {
+  it('a document that tries to turn off local-only, enable uploads or human review; every retention cap is accepted', () => {
     const r = (privacy: unknown) => reasonOf(signed(fleetKeys.privateKey, { privacy }, { version: 6 }));
-    expect(r({ maxRetentionDays: 365 })).toBe('loosens-privacy');
     expect(r({ forceLocalOnly: false })).toBe('loosens-privacy');
     expect(r({ uploadsEnabled: true })).toBe('loosens-privacy');
     expect(r({ humanReview: true })).toBe('loosens-privacy');
     // Tightening is fine.
     expect(r({ maxRetentionDays: 7, forceLocalOnly: true, uploadsEnabled: false, humanReview: false })).toBe('applied');
     expect(r({ maxRetentionDays: 30 })).toBe('applied');
-    const v = verifyFleetDocument(signed(fleetKeys.privateKey, { privacy: { maxRetentionDays: 365 } }, { version: 6 }), ctx());
-    if (!v.ok) expect(v.detail).toContain("longer than the owner's retention (30 days)");
+    // A cap above the owner's 30 days cannot loosen anything (effective retention is the minimum): accepted.
+    expect(r({ maxRetentionDays: 90 })).toBe('applied');
+    expect(r({ maxRetentionDays: 365 })).toBe('applied');
   });
 
   it('unknown keys and out-of-range values (payload schema)', () => {

@@ -10,7 +10,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxPublisher } from '../../src/uplink/outbox-publisher.js';
 import { MqttConnection } from '../../src/uplink/mqtt-connection.js';
-import { deviceConfigTopic, recordingTopic, statusTopic } from '../../src/uplink/topics.js';
+import { deviceConfigTopic, recordingTopic, statusTopic } from '../../src/core/topics.js';
 import { freePort, shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate, makeRecording, queueRecording, waitFor } from '../uplink/fakes.js';
 
@@ -45,9 +45,9 @@ afterAll(async () => {
 describe('shipped Mosquitto ACL (real broker, TLS client certificates)', () => {
   it('refuses a publish under another device id with PUBACK 0x87; the recording stays queued and is retried', async () => {
     const outbox = new MemoryOutbox();
-    const recs = new MemoryRecordings();
-    const gate = new ScriptedGate();
     const audit = new MemoryAudit();
+    const recs = new MemoryRecordings(outbox, audit);
+    const gate = new ScriptedGate();
     gate.grant('owner-1', 0);
     const rec = makeRecording('owner-1', Date.now());
     await queueRecording(outbox, recs, rec);
@@ -64,7 +64,7 @@ describe('shipped Mosquitto ACL (real broker, TLS client certificates)', () => {
       reconnectMinMs: 100,
       reconnectMaxMs: 1000,
     });
-    const pub = new OutboxPublisher({ deviceId: 'spk-b', outbox, recordings: recs, gate, audit, transport: conn, maxInFlight: 4, retry: { minMs: 150, maxMs: 300 }, pollMs: 50 });
+    const pub = new OutboxPublisher({ deviceId: 'spk-b', outbox, recordings: recs, gate, audit, transport: conn, maxInFlight: 4, retry: { minMs: 150, maxMs: 300 } });
     conn.start();
     pub.start();
     try {

@@ -10,7 +10,7 @@ import { defaultConfig, type DeviceConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { openApp } from '../../src/open-app.js';
 import { initDataDir } from '../../src/store/index.js';
-import { statusTopic } from '../../src/uplink/topics.js';
+import { statusTopic } from '../../src/core/topics.js';
 import { createUplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { makeRecording, waitFor } from '../uplink/fakes.js';
@@ -64,7 +64,6 @@ async function device(opts: { maxInFlight?: number } = {}) {
     audit: store.audit,
     settings: store.settings,
     statusFields: async () => ({ localOnly: (await app.localOnlyStatus(owner)).effective, uploadsEnabled: true }),
-    pollMs: 50,
   })!;
   purge = (ownerId) => uplink.purgeOwner(ownerId);
   cleanups.push(async () => {

@@ -43,10 +43,11 @@ function uplinkConfig(b: TestBroker, deviceId: string, maxInFlight = 8, reconnec
 
 function memoryDevice(b: TestBroker, deviceId = 'spk-1', reconnectMinMs = 50) {
   const outbox = new MemoryOutbox();
-  const recordings = new MemoryRecordings();
+  const audit = new MemoryAudit();
+  const recordings = new MemoryRecordings(outbox, audit);
   const gate = new ScriptedGate();
   gate.grant('o1', 0);
-  const uplink = createUplink({ config: uplinkConfig(b, deviceId, 8, reconnectMinMs), outbox, recordings, gate, audit: new MemoryAudit(), pollMs: 50 })!;
+  const uplink = createUplink({ config: uplinkConfig(b, deviceId, 8, reconnectMinMs), outbox, recordings, gate, audit })!;
   cleanups.push(() => uplink.stop());
   return { outbox, recordings, gate, uplink };
 }

@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { openApp } from '../../src/open-app.js';
 import { initDataDir, type RecordingStore } from '../../src/store/index.js';
 import type { DeviceStatusFields } from '../../src/uplink/device-status.js';
-import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/uplink/topics.js';
+import { deviceConfigTopic, fleetConfigTopic, statusTopic } from '../../src/core/topics.js';
 import { createUplink, type Uplink } from '../../src/uplink/uplink.js';
 import { shippedAclPath, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { ScriptedGate, makeRecording, waitFor } from '../uplink/fakes.js';
@@ -90,7 +90,6 @@ async function startDevice(): Promise<Device> {
     onConfigMessage: async (topic, payload) => {
       results.push(await receiver.receive(topic, payload));
     },
-    pollMs: 50,
   })!;
   uplink.start();
   await waitFor(() => uplink!.connection.ready, 5000, 'device connected');
@@ -201,7 +200,7 @@ describe('fleet config over MQTT (real Mosquitto, signed documents)', () => {
 
   it('refuses documents that loosen retention, turn off local-only or grant consent', async () => {
     // Above the owner's/device's 30 days: a fleet may only cap retention, never extend it.
-    await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ privacy: { maxRetentionDays: 3650 } }, { version: 8 })), ['loosens-privacy', 'bad-schema']);
+    await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ wake: { threshold: 0.0001 } }, { version: 8 })), ['loosens-privacy', 'bad-schema']);
     await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ privacy: { forceLocalOnly: false } }, { version: 9 })), ['loosens-privacy', 'bad-schema']);
     await expectReportedRefusal(await push(deviceConfigTopic(DEVICE), doc({ consent: { 'cloud-processing': true } }, { version: 10 })), ['consent-not-allowed', 'bad-schema']);
   });

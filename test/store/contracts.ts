@@ -317,6 +317,23 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         expect(await run((tx) => tx.outbox.removeOwner(a))).toBe(2);
         expect(await run((tx) => tx.outbox.count())).toBe(0);
       });
+      it('nextAttemptAfter(now) is the earliest retry time later than now (undefined when none)', async () => {
+        const o = await addOwner();
+        expect(await run((tx) => tx.outbox.nextAttemptAfter(0))).toBeUndefined();
+        const r1 = await addRecording(o, 1);
+        const r2 = await addRecording(o, 2);
+        await run(async (tx) => {
+          await tx.outbox.enqueue({ recordingId: r1, ownerId: o, capturedAt: 1, enqueuedAt: 10 });
+          await tx.outbox.enqueue({ recordingId: r2, ownerId: o, capturedAt: 2, enqueuedAt: 10 });
+        });
+        expect(await run((tx) => tx.outbox.nextAttemptAfter(10))).toBeUndefined(); // both due now: no timer needed
+        expect(await run((tx) => tx.outbox.nextAttemptAfter(5))).toBe(10);
+        await run((tx) => tx.outbox.recordFailure(r1, 'x', 9000));
+        await run((tx) => tx.outbox.recordFailure(r2, 'x', 7000));
+        expect(await run((tx) => tx.outbox.nextAttemptAfter(10))).toBe(7000);
+        expect(await run((tx) => tx.outbox.nextAttemptAfter(7000))).toBe(9000);
+        expect(await run((tx) => tx.outbox.nextAttemptAfter(9000))).toBeUndefined();
+      });
       it("enqueueing twice keeps one entry; an entry naming another owner than the recording's is refused", async () => {
         const o = await addOwner();
         const p = await addOwner();

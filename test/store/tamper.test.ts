@@ -51,6 +51,10 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     h = undefined;
   }
 
+  async function incidentKinds(s: TestApp): Promise<unknown[]> {
+    return (await s.app.auditLog()).filter((e) => e.type === 'incident').map((e) => e.detail?.['kind']);
+  }
+
   async function incidents(s: TestApp): Promise<number> {
     return (await s.app.auditLog()).filter((e) => e.type === 'incident').length;
   }
@@ -76,7 +80,8 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     await expect(openAs(s, ca.id, a)).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
     expect(samePcm((await open(s, ca2.id)).pcm, ca2.pcm)).toBe(true);
     expect(samePcm((await open(s, cb.id)).pcm, cb.pcm)).toBe(true);
-    expect(await incidents(s)).toBe(2);
+    // Two failed opens, and the start-up repair quarantined (did not delete) Alice's audio found without her row.
+    expect(await incidentKinds(s)).toEqual(['quarantined', 'integrity', 'integrity']);
     // An export of Bob now aborts instead of handing over Alice's recording under Bob's name.
     const out = path.join(t.dir, 'bob-export');
     await expect(s.app.exportOwner({ ownerId: b, out, ...TEST })).rejects.toMatchObject({ code: 'EXPORT_ABORTED' });
@@ -136,7 +141,9 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     await expect(open(s, cb.id)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/no audio/) });
     expect(samePcm((await open(s, ca.id)).pcm, ca.pcm)).toBe(true);
     expect(samePcm((await open(s, ca2.id)).pcm, ca2.pcm)).toBe(true);
-    expect(await incidents(s)).toBe(1);
+    // Alice's two blobs in Bob's file are quarantined at start (still sealed), and Bob's failed open is reported.
+    expect(await incidentKinds(s)).toEqual(['quarantined', 'quarantined', 'integrity']);
+    expect((await s.app.listQuarantine()).map((q) => q.recordingId).sort()).toEqual([ca.id, ca2.id].sort());
   });
 
   it('a truncated audit table: incident at open, AUDIT_BROKEN from verify, store keeps working, gap stays visible', async () => {

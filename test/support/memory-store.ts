@@ -238,6 +238,11 @@ class MemoryTx implements Tx {
           .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
           .slice(0, limit);
       },
+      async nextAttemptAfter(at) {
+        let t: number | undefined;
+        for (const e of s.outbox.values()) if (e.nextAttemptAt > at && (t === undefined || e.nextAttemptAt < t)) t = e.nextAttemptAt;
+        return t;
+      },
       async entry(id) {
         const e = s.outbox.get(id);
         return e && { ...e };

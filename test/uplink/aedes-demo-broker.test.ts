@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUplink } from '../../src/uplink/uplink.js';
-import { recordingIdFromTopic } from '../../src/uplink/topics.js';
+import { recordingIdFromTopic } from '../../src/core/topics.js';
 import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate, makeRecording, queueRecording, waitFor } from './fakes.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -28,7 +28,8 @@ describe('uplink on the embedded aedes broker (demo, MQTT 3.1.1)', () => {
     const port = (server.address() as { port: number }).port;
 
     const outbox = new MemoryOutbox();
-    const recordings = new MemoryRecordings();
+    const audit = new MemoryAudit();
+    const recordings = new MemoryRecordings(outbox, audit);
     const gate = new ScriptedGate();
     const uplink = createUplink({
       config: {
@@ -38,9 +39,8 @@ describe('uplink on the embedded aedes broker (demo, MQTT 3.1.1)', () => {
       outbox,
       recordings,
       gate,
-      audit: new MemoryAudit(),
+      audit,
       protocolVersion: 4,
-      pollMs: 30,
     })!;
     cleanups.push(() => uplink.stop());
     const early = makeRecording('o1', 1000, 200, 'spk-demo');
@@ -61,7 +61,7 @@ describe('uplink on the embedded aedes broker (demo, MQTT 3.1.1)', () => {
     const u = createUplink({
       config: { device: { id: 'x', groups: [] }, uplink: { brokerUrl: '', caFile: '', certFile: '', keyFile: '', sessionExpirySec: 1, keepaliveSec: 1, maxInFlight: 1, reconnectMinMs: 1, reconnectMaxMs: 1 } },
       outbox: new MemoryOutbox(),
-      recordings: new MemoryRecordings(),
+      recordings: new MemoryRecordings(new MemoryOutbox(), new MemoryAudit()),
       gate: new ScriptedGate(),
       audit: new MemoryAudit(),
     });

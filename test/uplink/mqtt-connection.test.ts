@@ -1,9 +1,9 @@
 /** MqttConnection against a real Mosquitto (plain TCP here for speed; TLS is covered in test/mqtt). */
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttConnection, type MqttConnectionOptions } from '../../src/uplink/mqtt-connection.js';
+import { MqttConnection, WithdrawingStore, type MqttConnectionOptions } from '../../src/uplink/mqtt-connection.js';
 import { recordingMessage } from '../../src/uplink/recording-message.js';
-import { statusTopic } from '../../src/uplink/topics.js';
+import { statusTopic } from '../../src/core/topics.js';
 import { freePort, startTestBroker, type TestBroker } from '../helpers/mosquitto.js';
 import { makeRecording, waitFor } from './fakes.js';
 
@@ -83,6 +83,8 @@ describe('MqttConnection', () => {
     const conn = connection(b.url, { keepaliveSec: 30 });
     conn.start();
     await waitFor(() => conn.ready, 3000, 'connected');
+    // Readiness does not wait for the online status' PUBACK any more (a silent broker must not block uploads).
+    await waitFor(() => conn.outgoingMessageIds().length === 0, 3000, 'online status acknowledged');
     b.pause(); // the broker answers nothing: PUBACKs are withheld
     try {
       const h1 = conn.publishRecording(recordingMessage('spk-1', makeRecording('o1', 1)));
@@ -116,3 +118,29 @@ async function startOnPort(port: number): Promise<TestBroker> {
   cleanups.push(() => b.dispose());
   return { ...b, url: `mqtt://127.0.0.1:${port}` };
 }
+
+describe('WithdrawingStore (the outgoing store MqttConnection gives mqtt.js)', () => {
+  it('a publish on a withdrawn topic is refused by the store, so mqtt.js never writes it; others go out', { timeout: 10_000 }, async () => {
+    const b = await broker();
+    const w = await watcher(b.url, 't/#');
+    let client: MqttClient | undefined;
+    const store = new WithdrawingStore((id) => client?.removeOutgoingMessage(id));
+    client = await connectAsync(b.url, { protocolVersion: 5, clientId: 'withdraw-test', reconnectPeriod: 0, outgoingStore: store });
+    const c = client;
+    cleanups.push(() => void c.end(true));
+    store.withdraw('t/withdrawn');
+    const refused = await c.publishAsync('t/withdrawn', 'audio', { qos: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Refused by the store; mqtt.js released its message id and ended the publish ("Message removed").
+    expect(String(refused)).toMatch(/Message removed/);
+    expect(Object.keys(c.outgoing)).toEqual([]);
+    await c.publishAsync('t/kept', 'audio', { qos: 1 });
+    await waitFor(() => w.messages.some((m) => m.topic === 't/kept'), 2000, 't/kept at the watcher');
+    expect(w.messages.map((m) => m.topic)).toEqual(['t/kept']);
+    // The refusal is used up: a later publish on that topic (after a new gate check) goes out.
+    await c.publishAsync('t/withdrawn', 'audio', { qos: 1 });
+    await waitFor(() => w.messages.some((m) => m.topic === 't/withdrawn'), 2000, 're-published topic at the watcher');
+  });
+});

@@ -12,9 +12,9 @@ afterEach(async () => {
 
 function setup(over: Partial<OutboxPublisherOptions> = {}) {
   const outbox = new MemoryOutbox();
-  const recordings = new MemoryRecordings();
-  const gate = new ScriptedGate();
   const audit = new MemoryAudit();
+  const recordings = new MemoryRecordings(outbox, audit);
+  const gate = new ScriptedGate();
   const transport = new FakeTransport();
   const settings = new MemorySettings();
   const pub = new OutboxPublisher({
@@ -26,7 +26,7 @@ function setup(over: Partial<OutboxPublisherOptions> = {}) {
     transport,
     settings,
     maxInFlight: 4,
-    pollMs: 20,
+    heldRecheckMs: 20,
     progressSaveMs: 0,
     retry: { minMs: 50, maxMs: 100 },
     ...over,
@@ -150,8 +150,8 @@ describe('OutboxPublisher', () => {
     await waitFor(() => s.recordings.uploaded.size === 4, 2000, 'resume');
   });
 
-  it("one owner's held backlog costs one gate check per poll and does not block another owner behind it", async () => {
-    const s = setup({ maxInFlight: 4, pollMs: 20 });
+  it("one owner's held backlog costs one gate check per re-check and does not block another owner behind it", async () => {
+    const s = setup({ maxInFlight: 4, heldRecheckMs: 20 });
     s.gate.grant('a', 0);
     s.gate.grant('b', 0);
     s.gate.localOnlyOwners.add('a');
@@ -279,5 +279,207 @@ describe('OutboxPublisher', () => {
     expect(p.failed).toBeGreaterThanOrEqual(3);
     expect(p.sent).toBe(0);
     expect(p.lastError).toMatch(/0x87/);
+  });
+});
+
+describe('OutboxPublisher: publish once, audit once (issue 10 §1)', () => {
+  it('publishes each recording exactly once while acknowledgements are being stored slowly', async () => {
+    const s = setup({ maxInFlight: 4 });
+    s.gate.grant('o1', 0);
+    // The store takes a while to record each upload, as SQLite does under load: acknowledgements of other
+    // publishes arrive meanwhile and start new pumps, which must not take the row being recorded again.
+    const mark = s.recordings.markUploaded.bind(s.recordings);
+    s.recordings.markUploaded = async (id: string, at: number) => {
+      await new Promise((r) => setTimeout(r, 5));
+      await mark(id, at);
+    };
+    const ids = await queueMany(s, 'o1', 20);
+    s.pub.start();
+    await waitFor(async () => (await s.outbox.count()) === 0 && s.pub.progress().inFlight === 0, 5000, 'drain');
+    const published = s.transport.ids();
+    expect(published.length, `published ${published.length} times for 20 recordings`).toBe(20);
+    expect(new Set(published).size).toBe(20);
+    expect(s.audit.ofType('recording.uploaded')).toHaveLength(20);
+    expect(new Set(s.audit.ofType('recording.uploaded').map((e) => e.recordingId))).toEqual(new Set(ids));
+    expect(s.pub.progress().sent).toBe(20);
+  });
+
+  it('writes no upload audit entry of its own: markUploaded is the one place an upload is recorded', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    const [id] = await queueMany(s, 'o1', 1);
+    s.pub.start();
+    await waitFor(() => s.recordings.uploaded.has(id!), 2000, 'upload');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.audit.ofType('recording.uploaded').map((e) => e.recordingId)).toEqual([id]);
+  });
+});
+
+/** Counts the outbox queries the publisher makes. */
+function countingOutbox(inner: MemoryOutbox): MemoryOutbox & { queries: number } {
+  const c = inner as MemoryOutbox & { queries: number };
+  c.queries = 0;
+  for (const m of ['due', 'count', 'nextAttemptAfter'] as const) {
+    const f = inner[m].bind(inner) as (...a: never[]) => Promise<unknown>;
+    (c as unknown as Record<string, unknown>)[m] = (...a: never[]) => {
+      c.queries++;
+      return f(...a);
+    };
+  }
+  return c;
+}
+
+describe('OutboxPublisher: driven by events, not polling (issue 10 §2)', () => {
+  it('an idle publisher with an empty outbox makes no outbox queries', async () => {
+    const s = setup();
+    const outbox = countingOutbox(s.outbox);
+    s.pub.start();
+    await new Promise((r) => setTimeout(r, 100)); // start-up: one look at the outbox
+    const before = outbox.queries;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(outbox.queries - before).toBe(0);
+    // An event still drains at once.
+    s.gate.grant('o1', 0);
+    const [id] = await queueMany(s, 'o1', 1);
+    s.pub.notify();
+    await waitFor(() => s.recordings.uploaded.has(id!), 1000, 'upload after notify');
+  });
+
+  it('a refused entry is retried when its retry falls due, with no queries in between', async () => {
+    const s = setup({ retry: { minMs: 300, maxMs: 300, jitter: 0 } });
+    const outbox = countingOutbox(s.outbox);
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = 0x87;
+    const [id] = await queueMany(s, 'o1', 1);
+    s.pub.start();
+    await waitFor(() => (s.outbox.rows.get(id!)?.attempts ?? 0) === 1, 1000, 'first refusal');
+    const q1 = outbox.queries;
+    await new Promise((r) => setTimeout(r, 150)); // half-way to the retry
+    expect(outbox.queries, 'no polling while waiting for the retry').toBe(q1);
+    // On its timer: at 300 ms, not at some later poll.
+    await waitFor(() => (s.outbox.rows.get(id!)?.attempts ?? 0) === 2, 650, 'the retry, on its timer');
+    s.transport.autoAck = 0;
+    await waitFor(() => s.recordings.uploaded.has(id!), 1500, 'upload once the broker accepts');
+  });
+
+  it('entries left waiting by an earlier run are sent when their time comes (the outbox says when)', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    const r = makeRecording('o1', 1000);
+    await queueRecording(s.outbox, s.recordings, r);
+    await s.outbox.recordFailure(r.id, 'earlier run', Date.now() + 300);
+    s.pub.start();
+    await new Promise((res) => setTimeout(res, 100));
+    expect(s.transport.published).toHaveLength(0);
+    await waitFor(() => s.recordings.uploaded.has(r.id), 650, 'sent when due (300 ms), not at a later poll');
+  });
+});
+
+describe('OutboxPublisher: the status snapshot never goes stale (issue 10 §7)', () => {
+  it('saves the last change even when it falls inside the save interval, and marks itself stopped on close', async () => {
+    const s = setup({ progressSaveMs: 300 });
+    s.gate.grant('o1', 0);
+    await queueMany(s, 'o1', 13);
+    s.pub.start();
+    await waitFor(() => s.recordings.uploaded.size === 13, 2000, 'all sent');
+    // No further event happens: the trailing save must still write the final state.
+    await waitFor(async () => {
+      const p = await readDrainProgress(s.settings, s.outbox);
+      return p.sent === 13 && p.inFlight === 0;
+    }, 1500, 'snapshot with all 13 sent');
+    const live = await readDrainProgress(s.settings, s.outbox);
+    expect(live).toMatchObject({ running: true, sent: 13, inFlight: 0, queued: 0, link: 'connected' });
+    await s.pub.stop(10);
+    await s.pub.close();
+    expect(await readDrainProgress(s.settings, s.outbox)).toMatchObject({ running: false, stale: true, sent: 13, inFlight: 0 });
+    expect(JSON.parse(s.settings.values.get(DRAIN_PROGRESS_KEY)!)).toMatchObject({ running: false, inFlight: 0 });
+  });
+
+  it('after close nothing stays "in flight" in the snapshot, even if the broker never answered', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = undefined; // never acknowledged
+    await queueMany(s, 'o1', 5);
+    s.pub.start();
+    await waitFor(() => s.transport.published.length === 4, 2000, 'window full');
+    await s.pub.stop(20);
+    s.transport.setReady(false); // the connection closes: the publishes are withdrawn
+    await s.pub.close(20);
+    const saved = JSON.parse(s.settings.values.get(DRAIN_PROGRESS_KEY)!) as Record<string, unknown>;
+    expect(saved).toMatchObject({ running: false, inFlight: 0, sent: 0, queued: 5 });
+    expect(s.recordings.uploaded.size).toBe(0);
+  });
+});
+
+describe('OutboxPublisher: one clock', () => {
+  it('waitForDrain times out by the injected clock, not the wall clock', async () => {
+    let now = 1_000_000;
+    const s = setup({ clock: { now: () => now } });
+    s.gate.grant('o1', 0);
+    s.gate.localOnly = true; // held: the outbox never drains
+    await queueMany(s, 'o1', 1);
+    s.pub.start();
+    let result: boolean | undefined;
+    void s.pub.waitForDrain(50).then((r) => (result = r));
+    await new Promise((r) => setTimeout(r, 200)); // 200 ms of wall time, 0 ms of device time
+    expect(result).toBeUndefined();
+    now += 100;
+    await waitFor(() => result !== undefined, 1000, 'timeout by the clock');
+    expect(result).toBe(false);
+  });
+});
+
+describe('OutboxPublisher: gate change events', () => {
+  it("releases held uploads when the gate reports a change, without anyone calling notify()", async () => {
+    const s = setup({ heldRecheckMs: 60_000 });
+    s.gate.grant('o1', 0);
+    s.gate.localOnly = true;
+    await queueMany(s, 'o1', 3);
+    s.pub.start();
+    await waitFor(() => s.pub.progress().held === 3, 2000, 'held');
+    s.gate.localOnly = false;
+    s.gate.changed();
+    await waitFor(() => s.recordings.uploaded.size === 3, 2000, 'released by the gate event');
+  });
+});
+
+describe('OutboxPublisher: a store error does not stall the uplink', () => {
+  it('a failing outbox query is retried on the timer, without any new event', async () => {
+    const s = setup();
+    s.gate.grant('o1', 0);
+    const [id] = await queueMany(s, 'o1', 1);
+    const due = s.outbox.due.bind(s.outbox);
+    let failOnce = true;
+    s.outbox.due = async (now: number, limit: number) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('SQLITE_BUSY: database is locked');
+      }
+      return due(now, limit);
+    };
+    s.pub.start();
+    await waitFor(() => s.pub.progress().lastError !== null, 1000, 'the failure');
+    expect(s.pub.progress().lastError).toMatch(/SQLITE_BUSY/);
+    await waitFor(() => s.recordings.uploaded.has(id!), 8000, 'upload after the retry');
+  }, 12_000);
+});
+
+describe('OutboxPublisher: a refused publish is retried once per retry, not twice', () => {
+  it('each refusal is recorded before the row can be taken again (slow store)', async () => {
+    const s = setup({ maxInFlight: 4, retry: { minMs: 5000, maxMs: 5000, jitter: 0 } });
+    s.gate.grant('o1', 0);
+    s.transport.autoAck = 0x87; // a denying ACL
+    const record = s.outbox.recordFailure.bind(s.outbox);
+    s.outbox.recordFailure = async (id: string, error: string, next: number) => {
+      await new Promise((r) => setTimeout(r, 5));
+      await record(id, error, next);
+    };
+    const ids = await queueMany(s, 'o1', 8);
+    s.pub.start();
+    await waitFor(() => ids.every((id) => (s.outbox.rows.get(id)?.attempts ?? 0) >= 1), 3000, 'one refusal each');
+    await new Promise((r) => setTimeout(r, 200)); // well before the 5-s retry
+    const counts = ids.map((id) => s.transport.ids().filter((x) => x === id).length);
+    expect(counts, 'publishes per recording before its retry is due').toEqual(ids.map(() => 1));
+    expect(ids.map((id) => s.outbox.rows.get(id)!.attempts)).toEqual(ids.map(() => 1));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readRecordingMeta, recordingMessage } from '../../src/uplink/recording-message.js';
-import { recordingIdFromTopic, recordingTopic, statusTopic } from '../../src/uplink/topics.js';
+import { recordingIdFromTopic, recordingTopic, statusTopic } from '../../src/core/topics.js';
 import { makeRecording } from './fakes.js';
 
 describe('recording message', () => {

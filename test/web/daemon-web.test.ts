@@ -1,5 +1,5 @@
 /**
- * `web.enabled`: the daemon hosts the owners' page on its own store while it listens; a page that cannot
+ * `web.enabled`: the daemon hosts the owners' page on its own application layer while it listens; a page that cannot
  * start (LAN address without a certificate) stops the daemon's start with the typed error.
  */
 import { promises as fs } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { runDaemon, type DaemonEvent } from '../../src/daemon.js';
+import { runDaemon, type DaemonEvent } from '../../src/daemon/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { openApp } from '../../src/open-app.js';
 import { initDataDir } from '../../src/store/index.js';

@@ -360,7 +360,7 @@ describe('owner page server', () => {
     // Alice's view of the device-wide notice is still unacknowledged: acknowledgements are per owner.
     expect((await send(w.base, 'GET', '/api/notices', { cookie: a.cookie })).json().notices[0].acknowledged).toBe(false);
     const speaker = (await send(w.base, 'GET', '/api/speaker', { cookie: a.cookie })).json();
-    expect(speaker).toEqual({ listening: { state: 'never', words: [], since: null }, localOnly: false, uploadsEnabled: true, queued: 0, lastFleet: expect.objectContaining({ result: 'refused', version: 5 }) });
+    expect(speaker).toEqual({ listening: { state: 'never', since: null }, localOnly: false, uploadsEnabled: true, queued: 0, lastFleet: expect.objectContaining({ result: 'refused', version: 5 }) });
   });
 
   it("a tampered recording is not played: 500 with a plain message, and a notice for its owner only", async () => {

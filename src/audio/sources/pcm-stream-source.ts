@@ -31,16 +31,33 @@ export class PcmStreamSource implements AudioChunks {
     if (signal?.aborted) return;
     const decoder = new PcmByteDecoder();
     const it = this.input[Symbol.asyncIterator]();
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<'aborted'>((resolve) => {
-      onAbort = () => resolve('aborted');
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // One abort listener per read, removed when the read settles. (Racing every read against one long-lived
+    // promise would keep a reaction — and through it each chunk — alive until the stream ends: memory would
+    // grow with the input.)
+    const next = (): Promise<IteratorResult<Uint8Array | string> | 'aborted'> =>
+      new Promise((resolve, reject) => {
+        const onAbort = () => resolve('aborted');
+        signal?.addEventListener('abort', onAbort, { once: true });
+        it.next().then(
+          (v) => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve(v);
+          },
+          (e: unknown) => {
+            signal?.removeEventListener('abort', onAbort);
+            reject(e);
+          },
+        );
+      });
     let finished = false;
     let abandoned = false;
     try {
       for (;;) {
-        const r = await Promise.race([it.next(), aborted]);
+        if (signal?.aborted) {
+          abandoned = true;
+          return;
+        }
+        const r = await next();
         if (r === 'aborted') {
           abandoned = true;
           return;
@@ -55,7 +72,6 @@ export class PcmStreamSource implements AudioChunks {
       }
       this.dropped = decoder.reset();
     } finally {
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       if (abandoned) {
         // A read is still pending: an async generator's return() would wait for it (forever on a silent stdin).
         // Destroying the stream settles it; the pending read's outcome no longer matters.

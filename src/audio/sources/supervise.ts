@@ -5,28 +5,18 @@
  */
 import type { AudioChunks } from '../../core/audio-format.js';
 import { SAMPLE_RATE } from '../../core/audio-format.js';
+import { backoffDelayMs } from '../../core/backoff.js';
 import { EarshotError } from '../../core/errors.js';
 import { sleep as abortableSleep } from '../sleep.js';
 
-export interface BackoffPolicy {
+/** Restart timing of a failed source (config audio.retryInitialMs / retryMaxMs); delays come from core/backoff. */
+export interface SourceRetryPolicy {
   /** Delay before the first retry. */
   initialMs: number;
   /** The delay doubles per consecutive failure up to this cap. */
   maxMs: number;
   /** Fraction of the delay randomised away (0 = none, default 0.2): delay ∈ [base·(1−jitter), base]. */
   jitter?: number;
-}
-
-/**
- * Delay before retry number `failures` (1 = after the first failure): initial·2^(failures−1), capped at maxMs,
- * minus up to `jitter` of itself so that devices restarting together do not retry in lockstep. Pure.
- */
-export function backoffDelayMs(failures: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const jitter = Math.min(1, Math.max(0, policy.jitter ?? 0.2));
-  const exponent = Math.max(0, failures - 1);
-  // 2^exponent overflows to Infinity for huge counts; Math.min caps it.
-  const base = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(exponent, 1024));
-  return Math.round(base * (1 - jitter * random()));
 }
 
 export interface SourceFailure {
@@ -37,7 +27,7 @@ export interface SourceFailure {
   readonly retryInMs: number;
 }
 
-export interface SuperviseOptions extends BackoffPolicy {
+export interface SuperviseOptions extends SourceRetryPolicy {
   /** Stops retrying and the current source; iteration then ends normally. */
   signal?: AbortSignal;
   onFailure?: (failure: SourceFailure) => void;
@@ -89,7 +79,7 @@ export async function* superviseSource(open: (signal: AbortSignal) => AudioChunk
     }
     failures += 1;
     if (opts.maxConsecutiveFailures !== undefined && failures >= opts.maxConsecutiveFailures) throw error;
-    const retryInMs = backoffDelayMs(failures, opts, random);
+    const retryInMs = backoffDelayMs(failures - 1, { minMs: opts.initialMs, maxMs: opts.maxMs, jitter: opts.jitter ?? 0.2 }, random);
     opts.onFailure?.({ error, failures, retryInMs });
     if (!(await wait(retryInMs, outer))) return;
   }

@@ -1,14 +1,16 @@
 /**
  * `earshot run` (the daemon), `earshot status` and `earshot bench`.
  */
+import { loadConfigDetailed } from '../../config/index.js';
 import { EarshotError } from '../../core/errors.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
-import { runDaemon, type DaemonEvent } from '../../daemon.js';
+import { askDaemon, runDaemon, type DaemonAnswer, type DaemonEvent, type ServiceStatus } from '../../daemon/index.js';
 import { readAppliedFleetState } from '../../fleet/index.js';
-import { readDrainProgress } from '../../uplink/index.js';
+import { describeDrain, readDrainProgress, type DrainProgress, type DrainStatus } from '../../uplink/index.js';
 import { readWakeHealth } from '../../wake-health.js';
-import { writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { commandConfig, withApp } from '../command-context.js';
+import type { WakeLoopMetrics } from '../../wakeword/index.js';
+import { globalPaths, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { withApp } from '../command-context.js';
 
 const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
@@ -29,8 +31,12 @@ export function describeEvent(e: DaemonEvent): string {
       return `fleet config ${e.target ?? '?'} v${e.version ?? '?'}: ${e.result}${e.reason ? ` (${e.reason})` : ''}`;
     case 'source-failed':
       return `audio source failed: ${e.error}; retrying in ${e.retryInMs} ms`;
+    case 'service-failed':
+      return `${e.service} failed: ${e.error}${e.retryInMs !== undefined ? `; restarting in ${e.retryInMs} ms` : '; not restarted'}`;
+    case 'input-truncated':
+      return `the input ended with ${e.droppedBytes} odd byte (half a 16-bit sample): it was dropped`;
     case 'stopped':
-      return `stopped: ${e.metrics.framesProcessed} frames processed, ${e.captures} captures stored, max backlog ${e.metrics.maxBacklogFrames.toFixed(1)} frames, max lag ${e.metrics.maxLagMs.toFixed(1)} ms`;
+      return `stopped (${e.reason}): ${e.metrics.framesProcessed} frames processed, ${e.captures} captures stored, max backlog ${e.metrics.maxBacklogFrames.toFixed(1)} frames, max lag ${e.metrics.maxLagMs.toFixed(1)} ms`;
   }
 }
 
@@ -45,18 +51,23 @@ const run: Command = {
     '  --realtime        replay --input at real-time pace (default: as fast as possible)',
     '  --json            one JSON object per event on stdout',
     '',
-    'Stops cleanly on SIGINT/SIGTERM: the capture in progress is finished and stored, the outbox is kept.',
+    'Stops cleanly on SIGINT/SIGTERM within a second or so, even mid-replay: the capture in progress is stored,',
+    'the outbox is kept (what the broker did not acknowledge stays queued); every shutdown step is bounded.',
+    'One daemon per data directory: a second one exits at once naming the running one\'s pid.',
+    'A failed wake loop is restarted with backoff (reported as service-failed and in `earshot status`).',
     'Logs go to stderr as JSON lines (level from config log.level); they never contain audio or owner names.',
   ].join('\n'),
   options: { input: { type: 'string' }, realtime: { type: 'boolean' } },
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
     const startedAt = performance.now();
-    const config = await commandConfig(args, io);
+    const { configFile, dataDir } = globalPaths(args, io.env);
+    const { config, source } = await loadConfigDetailed(configFile, dataDir !== undefined ? { dataDir } : {});
     const logger = createLogger({ level: config.log.level as LogLevel, out: io.stderr });
     const json = args.values['json'] === true;
     const input = args.values['input'] as string | undefined;
     await runDaemon({
       config,
+      configSource: source,
       ...(input !== undefined ? { input } : {}),
       realtime: args.values['realtime'] === true,
       stdin: io.stdin,
@@ -71,17 +82,27 @@ const run: Command = {
 
 const status: Command = {
   path: ['status'],
-  summary: 'Show the device: owner, privacy in effect, upload queue and drain progress, fleet config, audit head',
+  summary: 'Show the device: owner, privacy in effect, the live daemon (or since when none runs), upload queue, fleet config, audit head',
   usage: 'earshot status [--config FILE] [--data-dir DIR] [--json]',
+  help: [
+    'The daemon section and the upload counters come from the running daemon itself (asked through its lock',
+    'socket), never from a saved snapshot: without a daemon, status says it is not running and since when.',
+  ].join('\n'),
   options: {},
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
     return withApp(args, io, async (app, { store, config, deviceId }) => {
       const fleet = await readAppliedFleetState(store.settings, deviceId, config.device.groups, config.fleet.publicKeys);
       const { ownerId, privacy } = await app.privacyInEffect();
-      const drain = await readDrainProgress(store.settings, store.outbox);
       const audit = await app.auditHead();
       const quarantined = (await app.listQuarantine()).length;
-      const wake = await readWakeHealth(store.settings, Date.now());
+      const live = await askDaemon(config.dataDir);
+      const saved = live ? undefined : await readWakeHealth(store.settings, Date.now());
+      const daemon = live ? liveDaemon(live) : { running: false as const, lastSeenAt: saved?.at ?? null, lastRun: saved ? lastRunOf(saved) : null };
+      // The uplink's counters: from the live daemon when one answers, else its last snapshot (which says it stopped).
+      const liveUplink = live ? (live['uplink'] as DrainProgress | null) : null;
+      const drain: DrainStatus = liveUplink
+        ? { ...liveUplink, queued: await store.outbox.count(), running: true, stale: false, ended: null }
+        : await readDrainProgress(store.settings, store.outbox);
       const versions = Object.fromEntries([...fleet.records].map(([target, r]) => [target, r.version]));
       const doc = {
         deviceId,
@@ -89,7 +110,7 @@ const status: Command = {
         dataDir: config.dataDir,
         activeOwner: ownerId ?? null,
         privacy,
-        wake: wake ?? null,
+        daemon,
         uplink: { brokerUrl: config.uplink.brokerUrl || null, ...drain },
         fleet: { versions, documents: fleet.documents.length },
         audit,
@@ -105,14 +126,8 @@ const status: Command = {
         `active owner  ${ownerId ?? '(none: earshot owners add --name NAME)'}`,
         `local-only    ${privacy.localOnly ? 'on' : 'off'}${privacy.localOnlyForcedByFleet ? ' (forced by fleet config)' : ''}`,
         `uploads       ${privacy.uploadsEnabled ? 'enabled' : 'disabled'}; retention ${privacy.retentionDays} days`,
-        `listening     ${
-          wake === undefined
-            ? 'never (no daemon has run)'
-            : `${wake.stale ? 'stopped; last run: ' : ''}${wake.source} for ${wake.words.join(', ')}: ${wake.framesProcessed} frames, ` +
-              `${wake.detections} wake words, backlog ${wake.backlogFrames.toFixed(1)} (max ${wake.maxBacklogFrames.toFixed(1)}) frames, max lag ${wake.maxLagMs} ms`
-        }`,
-        `upload queue  ${drain.queued} queued, ${drain.inFlight} in flight, ${drain.sent} sent, ${drain.failed} refused/retrying` +
-          (drain.stale ? ' (no daemon draining)' : `, ${drain.ratePerS.toFixed(1)}/s${drain.connected ? '' : ', broker not connected'}`),
+        `daemon        ${describeDaemon(daemon)}`,
+        `upload queue  ${config.uplink.brokerUrl === '' && !liveUplink ? `${drain.queued} queued (uplink disabled)` : describeDrain(drain)}`,
         `fleet config  ${Object.entries(versions).map(([k, v]) => `${k} v${v}`).join(', ') || 'none applied'}`,
         `audit log     ${audit.seq} entries, head ${audit.head.slice(0, 16)}…`,
         ...(quarantined > 0 ? [`quarantine    ${quarantined} item(s) that did not match the metadata: earshot repair`] : []),
@@ -123,13 +138,63 @@ const status: Command = {
   },
 };
 
+interface LiveDaemon {
+  running: true;
+  pid: number;
+  startedAt: number;
+  source: string;
+  sourceHealth: { failures: number; lastError?: string; state: string } | null;
+  services: ServiceStatus[];
+  wake: WakeLoopMetrics | null;
+  captures: number;
+}
+
+function liveDaemon(a: DaemonAnswer): LiveDaemon {
+  return {
+    running: true,
+    pid: a.pid,
+    startedAt: a.startedAt,
+    source: String(a['source'] ?? 'unknown'),
+    sourceHealth: (a['sourceHealth'] as LiveDaemon['sourceHealth']) ?? null,
+    services: Array.isArray(a['services']) ? (a['services'] as ServiceStatus[]) : [],
+    wake: (a['wake'] as WakeLoopMetrics | null) ?? null,
+    captures: Number(a['captures'] ?? 0),
+  };
+}
+
+function lastRunOf(h: NonNullable<Awaited<ReturnType<typeof readWakeHealth>>>) {
+  return { source: h.source, framesProcessed: h.framesProcessed, detections: h.detections, maxBacklogFrames: h.maxBacklogFrames, maxLagMs: h.maxLagMs, stoppedCleanly: !h.running };
+}
+
+type DaemonSection = LiveDaemon | { running: false; lastSeenAt: number | null; lastRun: ReturnType<typeof lastRunOf> | null };
+
+function describeDaemon(d: DaemonSection): string {
+  if (!d.running) {
+    if (d.lastSeenAt === null) return 'not running (no daemon has run on this data directory)';
+    const r = d.lastRun!;
+    return `not running since ${new Date(d.lastSeenAt).toISOString()}${r.stoppedCleanly ? '' : ' (it did not stop cleanly)'}; last run: ${r.source}, ${r.framesProcessed} frames, ${r.detections} wake words`;
+  }
+  const troubled = d.services.filter((s) => s.state !== 'running' && s.state !== 'finished');
+  const w = d.wake;
+  return (
+    `running (pid ${d.pid}, since ${new Date(d.startedAt).toISOString()}) on ${d.source}` +
+    (w ? `: ${w.framesProcessed} frames, ${w.detections} wake words, ${d.captures} captures, backlog ${w.backlogFrames.toFixed(1)} (max ${w.maxBacklogFrames.toFixed(1)}) frames, max lag ${Math.round(w.maxLagMs)} ms` : '') +
+    troubled.map((s) => `; ${s.name} ${s.state}${s.lastError ? ` (${s.failures} failures, last: ${s.lastError})` : ''}`).join('') +
+    (d.sourceHealth && d.sourceHealth.failures > 0
+      ? `; ${d.source} ${d.sourceHealth.state === 'retrying' ? 'failed, retrying' : 'recovered'} (${d.sourceHealth.failures} failures, last: ${d.sourceHealth.lastError})`
+      : '')
+  );
+}
+
+
 const bench: Command = {
   path: ['bench'],
   summary: 'Measure wake-word, store and uplink performance on this machine (numbers, not pass/fail)',
   usage: 'earshot bench [--json] [--only wake|store|uplink] [--minutes N]',
   help: [
     'Options:',
-    '  --only AREA   run one area: wake (detector on 10 min of speech + openwakeword-js peer), store, uplink',
+    '  --only AREA   run one area: wake (detector on 10 min of speech + openwakeword-js peer, peak RSS of',
+    '                `earshot run` on a 2-hour file and a 4-hour stdin flood), store, uplink',
     '  --minutes N   length of the wake benchmark speech file (default 10)',
     '  --json        one JSON object with every measured number on stdout (progress goes to stderr)',
   ].join('\n'),
@@ -147,6 +212,8 @@ const bench: Command = {
     if (!only || only === 'wake') {
       const { benchWake } = await import('../../bench/wake.js');
       Object.assign(results, await benchWake({ ...(minutes !== undefined ? { minutes } : {}), log }));
+      const { benchLongInput } = await import('../../bench/long-input.js');
+      Object.assign(results, await benchLongInput({ log }));
     }
     if (!only || only === 'store') {
       const { benchStore } = await import('../../bench/store.js');

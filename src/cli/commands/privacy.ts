@@ -7,6 +7,7 @@ import { EarshotError } from '../../core/errors.js';
 import { DEFAULT_SOURCE, DEFAULT_TEXT_VERSION } from '../../privacy/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { withApp } from '../command-context.js';
+import { ownerOption } from '../owner-option.js';
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -31,7 +32,7 @@ function consentChangeCommand(action: 'grant' | 'revoke'): Command {
     async run(args, io) {
       const purpose = stringOption(args, 'purpose');
       if (purpose === undefined) throw new EarshotError('BAD_ARGUMENT', '--purpose is required (cloud-processing | quality-improvement)');
-      const ownerId = stringOption(args, 'owner');
+      const ownerId = ownerOption(args);
       const source = stringOption(args, 'source');
       const textVersion = stringOption(args, 'text-version');
       const r = await withApp(args, io, async (app) => {
@@ -58,7 +59,7 @@ const consentStatusCommand: Command = {
   help: CONSENT_HELP,
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    const r = await withApp(args, io, async (app) => app.consentOf(await app.resolveOwner(stringOption(args, 'owner'))));
+    const r = await withApp(args, io, async (app) => app.consentOf(await app.resolveOwner(ownerOption(args))));
     if (args.values['json'] === true) {
       writeLine(io.stdout, JSON.stringify({ ownerId: r.ownerId, purposes: r.purposes.map((p) => ({ ...p, since: iso(p.since) })) }));
       return 0;
@@ -93,7 +94,7 @@ function localOnlyCommand(on: boolean): Command {
     help: 'Persisted and in effect at once (the uplink checks before every publish). A fleet may force it on; then only the fleet can lift it.\n  --owner ID   owner (default: the active owner)',
     options: { owner: { type: 'string' } },
     async run(args, io) {
-      const s = await withApp(args, io, async (app) => app.setLocalOnly(await app.resolveOwner(stringOption(args, 'owner')), on, { source: 'owner-cli' }));
+      const s = await withApp(args, io, async (app) => app.setLocalOnly(await app.resolveOwner(ownerOption(args)), on, { source: 'owner-cli' }));
       printLocalOnly(io, args, s);
       return 0;
     },
@@ -106,7 +107,7 @@ const localOnlyStatusCommand: Command = {
   usage: 'earshot local-only status [--owner ID] [--json]',
   options: { owner: { type: 'string' } },
   async run(args, io) {
-    printLocalOnly(io, args, await withApp(args, io, async (app) => app.localOnlyStatus(await app.resolveOwner(stringOption(args, 'owner')))));
+    printLocalOnly(io, args, await withApp(args, io, async (app) => app.localOnlyStatus(await app.resolveOwner(ownerOption(args)))));
     return 0;
   },
 };

@@ -9,6 +9,8 @@ import { EarshotError } from '../../core/errors.js';
 import { encodeWav } from '../../audio/index.js';
 import { decryptBundleFile, readPassphraseFile } from '../../privacy/index.js';
 import { initDataDir } from '../../store/index.js';
+import { parseExpectedHead } from '../../audit/index.js';
+import { checkOwnerId, ownerOption, requiredOwnerOption } from '../owner-option.js';
 import { singlePositional, requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { CLI_SOURCE, commandConfig, withApp } from '../command-context.js';
 
@@ -121,7 +123,7 @@ const ownersUse: Command = {
   options: {},
   allowPositionals: true,
   async run(args, io) {
-    const id = singlePositional(args, 'owner id');
+    const id = checkOwnerId(singlePositional(args, 'owner id'), 'owner id');
     return withApp(args, io, async (app) => {
       await app.useOwner(id, { source: CLI_SOURCE });
       if (json(args)) out(io, { activeOwnerId: id });
@@ -168,7 +170,7 @@ const recordingsList: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withApp(args, io, async (app) => {
-      const recs = await app.listRecordings(await app.resolveOwner(stringOption(args, 'owner')));
+      const recs = await app.listRecordings(await app.resolveOwner(ownerOption(args)));
       if (json(args)) out(io, recs);
       else
         for (const r of recs)
@@ -196,7 +198,7 @@ const recordingsPlay: Command = {
     const device = stringOption(args, 'device');
     if (file !== undefined && device !== undefined) throw new EarshotError('BAD_ARGUMENT', '--out and --device exclude each other');
     return withApp(args, io, async (app) => {
-      const ownerId = await app.resolveOwner(stringOption(args, 'owner'));
+      const ownerId = await app.resolveOwner(ownerOption(args));
       // Audited as played only once the file is written or aplay has played it.
       const rec = await app.playRecording(ownerId, id, { source: CLI_SOURCE }, async (r) => {
         const wav = encodeWav(r.pcm);
@@ -240,7 +242,7 @@ const recordingsDelete: Command = {
   async run(args, io) {
     const id = singlePositional(args, 'recording id');
     return withApp(args, io, async (app) => {
-      const deleted = await app.deleteRecordings(await app.resolveOwner(stringOption(args, 'owner')), [id], { source: CLI_SOURCE });
+      const deleted = await app.deleteRecordings(await app.resolveOwner(ownerOption(args)), [id], { source: CLI_SOURCE });
       if (deleted.length === 0) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
       if (json(args)) out(io, { deleted: id });
       else writeLine(io.stdout, `deleted ${id}`);
@@ -261,7 +263,7 @@ const exportCmd: Command = {
   ].join('\n'),
   options: { owner: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } },
   async run(args, io) {
-    const ownerId = requiredOption(args, 'owner');
+    const ownerId = requiredOwnerOption(args);
     const outPath = requiredOption(args, 'out');
     const pf = stringOption(args, 'passphrase-file');
     const passphrase = pf !== undefined ? await readPassphraseFile(pf) : undefined;
@@ -308,7 +310,7 @@ const erase: Command = {
   usage: 'earshot erase --owner ID --yes [--json]',
   options: { owner: { type: 'string' }, yes: { type: 'boolean' } },
   async run(args, io) {
-    const ownerId = requiredOption(args, 'owner');
+    const ownerId = requiredOwnerOption(args);
     requireYes(args, 'erasure');
     return withApp(args, io, async (app) => {
       const r = await app.eraseOwner(ownerId, { source: CLI_SOURCE });
@@ -321,13 +323,23 @@ const erase: Command = {
 
 const auditVerify: Command = {
   path: ['audit', 'verify'],
-  summary: 'verify the audit hash chain and its sealed head (finds edits, deletions, reordering, truncation)',
-  usage: 'earshot audit verify [--json]',
-  help: 'Exit 0 when the chain is intact, 1 when it is not (each problem is listed).',
-  options: {},
+  summary: 'verify the audit hash chain, its sealed head and the head kept in the key store (finds edits, deletions, reordering, truncation, rollback)',
+  usage: 'earshot audit verify [--head HASH[:SEQ]] [--json]',
+  help: [
+    'Exit 0 when the chain is intact, 1 when it is not (each problem is listed).',
+    'The log must also reach the head kept in the key file: an older copy of the database put back fails (rolled-back).',
+    '  --head HASH[:SEQ]   also check against a head published elsewhere (earshot audit head, the device status):',
+    '                      the log must contain that entry (at SEQ when given)',
+  ].join('\n'),
+  options: { head: { type: 'string' } },
   async run(args, io) {
+    const headText = args.values['head'];
+    const publishedHead = typeof headText === 'string' ? parseExpectedHead(headText) : undefined;
+    if (typeof headText === 'string' && publishedHead === undefined) {
+      throw new EarshotError('BAD_ARGUMENT', '--head must be HASH or HASH:SEQ (64 hex digits, optional entry number), as printed by `earshot audit head`');
+    }
     return withApp(args, io, async (app) => {
-      const r = await app.verifyAudit();
+      const r = await app.verifyAudit(publishedHead ? { publishedHead } : {});
       if (json(args)) out(io, r);
       else {
         writeLine(io.stdout, `${r.ok ? 'OK' : 'BROKEN'}: ${r.entries} entries, head ${r.head} (#${r.lastSeq})`);
@@ -349,7 +361,7 @@ const auditLog: Command = {
   options: { owner: { type: 'string' } },
   async run(args, io) {
     return withApp(args, io, async (app) => {
-      const owner = stringOption(args, 'owner');
+      const owner = ownerOption(args);
       const entries = await app.auditLog(owner !== undefined ? { ownerId: owner } : {});
       for (const e of entries) {
         if (json(args)) out(io, e);
@@ -403,7 +415,7 @@ const retentionSet: Command = {
   usage: 'earshot retention set --owner ID --days N [--json]',
   options: { owner: { type: 'string' }, days: { type: 'string' } },
   async run(args, io) {
-    const ownerId = requiredOption(args, 'owner');
+    const ownerId = requiredOwnerOption(args);
     const days = Number(requiredOption(args, 'days'));
     return withApp(args, io, async (app) => {
       await app.setRetention(ownerId, days, { source: CLI_SOURCE });

@@ -19,6 +19,11 @@ export class MemoryOutbox implements OutboxRepo {
       .sort((a, b) => a.capturedAt - b.capturedAt || a.recordingId.localeCompare(b.recordingId))
       .slice(0, limit);
   }
+  async nextAttemptAfter(now: number): Promise<number | undefined> {
+    let t: number | undefined;
+    for (const r of this.rows.values()) if (r.nextAttemptAt > now && (t === undefined || r.nextAttemptAt < t)) t = r.nextAttemptAt;
+    return t;
+  }
   async entry(recordingId: string): Promise<OutboxEntry | undefined> {
     return this.rows.get(recordingId);
   }
@@ -44,11 +49,20 @@ export class MemoryOutbox implements OutboxRepo {
   }
 }
 
+/**
+ * Recordings, with markUploaded behaving like the SQLite store's: the one place an upload is recorded (outbox
+ * entry removed, one `recording.uploaded` audit entry, retention 0 applied), so a publisher that audited or
+ * removed on its own would show up in the in-memory tests as a second entry.
+ */
 export class MemoryRecordings implements RecordingReader {
   readonly recs = new Map<string, Recording>();
   readonly uploaded = new Map<string, number>();
   /** retention 0: delete after a confirmed upload. */
   deleteOnUpload = false;
+  constructor(
+    private readonly outbox: OutboxRepo,
+    private readonly audit: AuditSink,
+  ) {}
   add(r: Recording): void {
     this.recs.set(r.id, r);
   }
@@ -58,12 +72,19 @@ export class MemoryRecordings implements RecordingReader {
     return r;
   }
   async markUploaded(id: string, at: number): Promise<void> {
+    const r = this.recs.get(id);
+    if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording ${id}`);
     this.uploaded.set(id, at);
-    if (this.deleteOnUpload) this.recs.delete(id);
+    await this.outbox.remove(id);
+    await this.audit.append({ type: 'recording.uploaded', ownerId: r.ownerId, recordingId: id });
+    if (this.deleteOnUpload) {
+      this.recs.delete(id);
+      await this.audit.append({ type: 'recording.deleted', ownerId: r.ownerId, recordingId: id, detail: { reason: 'retention-0-after-upload' } });
+    }
   }
 }
 
-/** A consent gate with the same rules as H5's ConsentGate, driven by plain fields. */
+/** A consent gate with the same rules as privacy/consent's ConsentGate, driven by plain fields. */
 export class ScriptedGate implements UploadGate {
   localOnly = false;
   /** Owners who switched local-only on for themselves. */
@@ -72,6 +93,15 @@ export class ScriptedGate implements UploadGate {
   /** ownerId → [grantedAt, revokedAt?] intervals of cloud-processing consent. */
   readonly consent = new Map<string, { grantedAt: number; revokedAt?: number }[]>();
   checks = 0;
+  private readonly listeners = new Set<() => void>();
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** Tell subscribers that an answer may have changed (a real gate does this after each decision it records). */
+  changed(): void {
+    for (const l of this.listeners) l();
+  }
   grant(ownerId: string, at: number): void {
     const list = this.consent.get(ownerId) ?? [];
     list.push({ grantedAt: at });

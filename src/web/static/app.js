@@ -257,7 +257,7 @@ async function loadActivity() {
 async function loadSpeaker() {
   const s = await api('GET', '/api/speaker');
   const facts = [
-    ['Listening', s.listening.state === 'listening' ? `Yes, for ${s.listening.words.join(', ').replace(/_/g, ' ')}` : s.listening.state === 'stopped' ? `Not right now (last seen ${when(s.listening.since)})` : 'Not yet: the speaker has not run'],
+    ['Listening', s.listening.state === 'listening' ? 'Yes' : s.listening.state === 'stopped' ? `Not right now (last seen ${when(s.listening.since)})` : 'Not yet: the speaker has not run'],
     ['Local-only for you', s.localOnly ? 'On: nothing leaves the speaker' : 'Off'],
     ['Uploads on this speaker', s.uploadsEnabled ? 'Allowed (still only with your consent)' : 'Switched off'],
     ['Your recordings waiting to be sent', String(s.queued)],

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type MqttClient } from 'mqtt';
 import { readRecordingMeta } from '../../../src/uplink/recording-message.js';
-import { recordingIdFromTopic } from '../../../src/uplink/topics.js';
+import { recordingIdFromTopic } from '../../../src/core/topics.js';
 import type { TestBroker } from '../../helpers/mosquitto.js';
 
 export interface Observer {

@@ -34,7 +34,6 @@ const publisher = new OutboxPublisher({
   audit: store.audit,
   transport: conn,
   maxInFlight: Number(env['MAX_IN_FLIGHT'] ?? 8),
-  pollMs: 50,
 });
 conn.start();
 publisher.start();
@@ -44,6 +43,7 @@ clearInterval(timer);
 process.stdout.write(`sent ${publisher.progress().sent}\n`);
 await publisher.stop();
 await conn.stop();
+await publisher.close();
 await close();
 process.stdout.write(drained ? 'drained\n' : 'not drained\n');
 process.exit(drained ? 0 : 3);

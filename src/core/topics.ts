@@ -1,10 +1,13 @@
 /**
- * MQTT topic names (design.md §5). Ids are opaque device/recording ids: never owner ids or names,
- * because brokers log topics. Every id placed in a topic is validated so it cannot add levels or wildcards.
+ * MQTT topic names: the one definition, used by the uplink (publishing, subscribing) and the fleet tools
+ * (pushing config). Ids are opaque device/recording ids: never owner ids or names, because brokers log topics.
+ * Every id placed in a topic is validated so it cannot add levels or wildcards.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from './errors.js';
 
 export const TOPIC_ROOT = 'earshot/v1';
+/** Fleet-wide config documents (target "fleet") travel on the config topic of this reserved group name. */
+export const FLEET_WIDE_GROUP = 'all';
 
 /** A topic level must not be empty nor contain '/', '+', '#' or NUL (it would change the topic's meaning). */
 export function assertTopicLevel(kind: string, value: string): string {
