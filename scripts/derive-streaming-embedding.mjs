@@ -18,7 +18,7 @@ if (!existsSync(dist('derived-model.js'))) {
   console.error('derive-streaming-embedding: build first (npm run build)');
   process.exit(2);
 }
-const { loadManifest, findModel, readVerifiedModel } = await import(pathToFileURL(dist('model-manifest.js')).href);
+const { loadManifest, findModel, readVerifiedModel } = await import(pathToFileURL(path.join(root, 'dist', 'models', 'index.js')).href);
 const { deriveStreamingEmbedding, STREAMING_GENERATOR, STREAMING_GENERATOR_VERSION } = await import(pathToFileURL(dist('streaming-embedding-generator.js')).href);
 
 const manifest = await loadManifest(path.join(root, 'models', 'manifest.json'));

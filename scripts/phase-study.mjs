@@ -20,7 +20,8 @@ if (!existsSync(path.join(root, 'dist', 'wakeword', 'index.js'))) {
   console.error('phase-study: build first (npm run build)');
   process.exit(2);
 }
-const { loadManifest, loadWakeModels, WakeScorer } = await import(dist('wakeword/index.js'));
+const { loadWakeModels, WakeScorer } = await import(dist('wakeword/index.js'));
+const { loadManifest } = await import(dist('models/index.js'));
 const RATE = 16000;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'earshot-phases-'));
 const raw = (file, ...effects) => {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../wakeword/model-manifest.js';
+import { PROJECT_ROOT } from '../models/index.js';
 
 export const SPEECH_TEXT_FILE = path.join(PROJECT_ROOT, 'scripts', 'fixtures-negative.txt');
 

@@ -42,3 +42,9 @@ export function recordingIdFromTopic(topic: string): string | undefined {
   const m = /^earshot\/v1\/devices\/[^/]+\/recordings\/([^/]+)$/.exec(topic);
   return m?.[1];
 }
+
+/** Topics a device subscribes to for fleet configuration: its own, the fleet-wide one and one per group. */
+export function configTopicsFor(device: { id: string; groups: readonly string[] }): string[] {
+  const groups = new Set([FLEET_WIDE_GROUP, ...device.groups]);
+  return [deviceConfigTopic(device.id), ...[...groups].map(fleetConfigTopic)];
+}

@@ -14,7 +14,8 @@ import { systemClock, type Clock } from '../core/clock.js';
 
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { FleetConfigReport } from '../uplink/index.js';
-import { SileroVad, WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';
+import { SileroVad } from '../vad/index.js';
+import { WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';
 import type { DaemonEvent } from './events.js';
 import { FleetService } from './fleet-service.js';
 import { HealthService } from './health-service.js';

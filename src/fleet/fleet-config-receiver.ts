@@ -17,7 +17,7 @@ import { loadFleetPublicKey } from './keys.js';
 import { captureBaselineOf } from './capture-rules.js';
 import { mergeFleetPrivacy, privacyBaseline } from '../privacy/index.js';
 import { effectiveDeviceConfig, orderDocuments } from './merge.js';
-import { targetForTopic, targetsForDevice, topicForTarget } from './target.js';
+import { targetForTopic, targetsForDevice } from './target.js';
 import type { AppliedFleetDocument, FleetPrivacy, FleetRefusalReason, FleetTarget, PrivacyBaseline } from './types.js';
 
 export interface FleetReceiveResult {
@@ -84,11 +84,6 @@ export class FleetConfigReceiver {
     this.groups = opts.deviceConfig.device.groups;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ component: 'fleet' });
-  }
-
-  /** Topics to subscribe to: the fleet-wide topic, one per group, and this device's. */
-  topics(): string[] {
-    return targetsForDevice(this.opts.deviceId, this.groups).map(topicForTarget);
   }
 
   /** Listen for changes of the running configuration; returns an unsubscribe function. */

@@ -11,7 +11,8 @@
  *   await uplink?.stop()            // on SIGINT/SIGTERM; at most STOP_BUDGET_MS (5 s) whatever the broker does
  *   describeDrain(await readDrainProgress(settings, outbox))   // `earshot status`, from another process
  */
-export { Uplink, STOP_BUDGET_MS, createUplink, configTopicsFor, type UplinkDeps } from './uplink.js';
+export { Uplink, STOP_BUDGET_MS, createUplink, type UplinkDeps } from './uplink.js';
+export { configTopicsFor } from '../core/topics.js';
 export { MqttConnection, type MqttConnectionOptions, type MessageListener } from './mqtt-connection.js';
 export { OutboxPublisher, type OutboxPublisherOptions } from './outbox-publisher.js';
 export { DRAIN_PROGRESS_KEY, RateMeter, describeDrain, processAlive, readDrainProgress, type DrainProgress, type DrainStatus } from './drain-progress.js';

@@ -12,7 +12,7 @@ import type { DeviceStatusFields } from './device-status.js';
 import type { DrainProgress } from './drain-progress.js';
 import { MqttConnection } from './mqtt-connection.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import { deviceConfigTopic, FLEET_WIDE_GROUP, fleetConfigTopic } from '../core/topics.js';
+import { configTopicsFor } from '../core/topics.js';
 
 export interface UplinkDeps {
   config: Pick<DeviceConfig, 'device' | 'uplink'>;
@@ -38,12 +38,6 @@ export interface UplinkDeps {
   protocolVersion?: 4 | 5;
   /** Re-publish the retained status this often so its outbox depth stays current. Default 60 s; 0 = never. */
   statusIntervalMs?: number;
-}
-
-/** Topics a device subscribes to for fleet configuration. */
-export function configTopicsFor(device: { id: string; groups: string[] }): string[] {
-  const groups = new Set([FLEET_WIDE_GROUP, ...device.groups]);
-  return [deviceConfigTopic(device.id), ...[...groups].map(fleetConfigTopic)];
 }
 
 /** Everything Uplink.stop() may take (issue 10 §3: every wait at shutdown is bounded). */

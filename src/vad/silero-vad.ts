@@ -5,8 +5,7 @@
  */
 import { EarshotError } from '../core/errors.js';
 import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
-import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../wakeword/model-manifest.js';
-import { openModel, ort, type Session } from '../wakeword/onnx-sessions.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind, openModel, ort, type ModelManifest, type Session } from '../models/index.js';
 
 export { VAD_CHUNK_SAMPLES };
 const STATE_SIZE = 2 * 1 * 64;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EarshotError } from '../core/errors.js';
-import { findModel, readVerifiedModel, type ModelEntry, type ModelManifest } from './model-manifest.js';
+import { findModel, readVerifiedModel, type ModelEntry, type ModelManifest } from '../models/index.js';
 import { deriveStreamingEmbedding, STREAMING_GENERATOR, STREAMING_GENERATOR_VERSION } from './streaming-embedding-generator.js';
 
 export interface Regenerated {

@@ -13,18 +13,4 @@ export { DetectorState, DEFAULT_REFRACTORY_MS, type WakeDetection, type Detector
 export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcessor } from './wake-loop.js';
 export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './wake-scorer.js';
 export { scoreClip, collectScores, type ClipScores } from './score-clip.js';
-export {
-  loadManifest,
-  parseManifest,
-  findModel,
-  modelOfKind,
-  resolveModelPath,
-  readVerifiedModel,
-  verifyAll,
-  DEFAULT_MANIFEST,
-  type ModelManifest,
-  type ModelEntry,
-  type ModelKind,
-  type VerifyResult,
-} from './model-manifest.js';
-export { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/silero-vad.js';
+export { verifyModels } from './verify-models.js';

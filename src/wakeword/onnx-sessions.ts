@@ -1,48 +1,12 @@
 /**
- * ONNX Runtime sessions, created only from bytes whose SHA-256 matched the manifest.
- * One intra-op and one inter-op thread: the device has other work, and at these model sizes threads cost
- * more in wake-ups than they save.
+ * The wake-word classifiers' sessions; the generic ONNX Runtime session helpers live in src/models, shared with
+ * the VAD, and are re-exported here for the wake-word pipeline's own files.
  */
-import * as ort from 'onnxruntime-node';
 import { EarshotError } from '../core/errors.js';
+import { findModel, openModel, type ModelManifest, type Session } from '../models/index.js';
 import { DEFAULT_CLASSIFIER_WINDOW, EMBEDDING_DIM } from './constants.js';
-import { findModel, readVerifiedModel, type ModelEntry, type ModelManifest, type VerifiedModel } from './model-manifest.js';
 
-export { ort };
-export type Session = ort.InferenceSession;
-
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-};
-
-/**
- * ONNX Runtime's Linux build embeds Microsoft's 1DS telemetry SDK, which on the first session creates an empty,
- * world-readable /tmp/mat-debug-<pid>.log. The runtime reads ORT_DISABLE_TELEMETRY when its environment is
- * created (the first session), so it is set here, before any session; a privacy-first device sends none.
- */
-function disableOrtTelemetry(): void {
-  process.env['ORT_DISABLE_TELEMETRY'] = '1';
-}
-
-export async function createSession(model: VerifiedModel): Promise<Session> {
-  disableOrtTelemetry();
-  try {
-    return await ort.InferenceSession.create(model.bytes, SESSION_OPTIONS);
-  } catch (e) {
-    throw new EarshotError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${model.path} (${model.entry.name}): ${(e as Error).message}`, {
-      cause: e,
-      details: { file: model.path, model: model.entry.name },
-    });
-  }
-}
-
-/** Verify, then create. */
-export async function openModel(manifest: ModelManifest, entry: ModelEntry): Promise<Session> {
-  return createSession(await readVerifiedModel(manifest, entry));
-}
+export { createSession, openModel, ort, SESSION_OPTIONS, type Session } from '../models/index.js';
 
 /** A wake-word classifier: input [1, window, 96] → output [1, classes]. */
 export interface Classifier {

@@ -2,7 +2,7 @@
  * Per-frame scores of a whole clip (detect command, tests, measurements). Uses a fresh stream state, so the
  * result depends only on the clip and the options.
  */
-import type { ModelManifest } from './model-manifest.js';
+import type { ModelManifest } from '../models/index.js';
 import { loadWakeModels, resolveManifest } from './wake-detector.js';
 import { WakeScorer, type WakeScorerOptions } from './wake-scorer.js';
 

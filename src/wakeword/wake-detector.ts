@@ -8,7 +8,7 @@ import type { DeviceConfig, WakeWordConfig } from '../config/types.js';
 import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/silero-vad.js';
 import { DetectorState, type WakeDetection } from './detector-state.js';
 import type { FeatureModels } from './feature-stream.js';
-import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from './model-manifest.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
 import { openClassifier, openModel, type Classifier } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 

@@ -4,6 +4,7 @@
  */
 import { connectAsync } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { configTopicsFor } from '../../src/core/topics.js';
 import { FleetConfigReceiver, type FleetReceiveResult } from '../../src/fleet/index.js';
 import { pushFleetDocument } from '../../src/fleet/push.js';
 import { MemoryAuditSink, MemorySettingsRepo } from '../privacy/fakes.js';
@@ -30,7 +31,8 @@ async function deviceSession(url: string, settings: MemorySettingsRepo, publicKe
   const client = await connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, clientId: `dev-${Math.random().toString(36).slice(2)}` });
   const handled: Promise<unknown>[] = [];
   client.on('message', (topic, payload) => handled.push(receiver.receive(topic, payload)));
-  await client.subscribeAsync(receiver.topics(), { qos: 1 });
+  const device = deviceConfigPinning(publicKeyPem).device;
+  await client.subscribeAsync(configTopicsFor(device), { qos: 1 });
   const settle = async (n: number) => {
     for (let i = 0; i < 100 && handled.length < n; i++) await new Promise((r) => setTimeout(r, 20));
     await Promise.all(handled);

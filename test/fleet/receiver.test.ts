@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   FleetConfigReceiver,
+  targetsForDevice,
   topicForTarget,
   type FleetReceiveResult,
   type FleetState,
   type PrivacyBaseline,
 } from '../../src/fleet/index.js';
 import { FakeClock, MemoryAuditSink, MemorySettingsRepo } from '../privacy/fakes.js';
-import { DEVICE_ID, deviceConfigPinning, makeKeys, signed } from './helpers.js';
+import { configTopicsFor } from '../../src/core/topics.js';
+import { DEVICE_ID, GROUPS, deviceConfigPinning, makeKeys, signed } from './helpers.js';
 
 const keys = makeKeys();
 const FLEET_TOPIC = 'earshot/v1/fleet/all/config';
@@ -36,7 +38,10 @@ function setup(settings = new MemorySettingsRepo(), baseline?: PrivacyBaseline) 
 describe('FleetConfigReceiver', () => {
   it('subscribes to the fleet-wide, group and device topics', () => {
     const { receiver } = setup();
-    expect(receiver.topics()).toEqual([FLEET_TOPIC, 'earshot/v1/fleet/eu/config', 'earshot/v1/fleet/beta/config', DEVICE_TOPIC]);
+    // The uplink subscribes to exactly the topics of the targets the receiver accepts documents for.
+    expect(configTopicsFor({ id: DEVICE_ID, groups: GROUPS }).sort()).toEqual([FLEET_TOPIC, 'earshot/v1/fleet/eu/config', 'earshot/v1/fleet/beta/config', DEVICE_TOPIC].sort());
+    expect(targetsForDevice(DEVICE_ID, GROUPS).map(topicForTarget).sort()).toEqual(configTopicsFor({ id: DEVICE_ID, groups: GROUPS }).sort());
+    void receiver;
     expect(topicForTarget('group:eu')).toBe('earshot/v1/fleet/eu/config');
   });
 

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MANIFEST, loadManifest, modelOfKind } from '../../src/wakeword/model-manifest.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind } from '../../src/models/index.js';
 import { openModel } from '../../src/wakeword/onnx-sessions.js';
 
 describe('ONNX Runtime telemetry', () => {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadManifest, resolveModelPath, type ModelManifest } from '../../src/wakeword/model-manifest.js';
+import { loadManifest, resolveModelPath, type ModelManifest } from '../../src/models/index.js';
 import { warmupNoise } from '../../src/wakeword/noise.js';
 import { collectScores } from '../../src/wakeword/score-clip.js';
 import { loadWakeModels, type LoadedWakeModels } from '../../src/wakeword/wake-detector.js';

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EarshotError } from '../../src/core/errors.js';
 import { EMBEDDING_DIM, STREAM_WARMUP_STEPS } from '../../src/wakeword/constants.js';
 import { EmbeddingStepper } from '../../src/wakeword/embedding-stepper.js';
-import { findModel, loadManifest, readVerifiedModel, type ModelManifest } from '../../src/wakeword/model-manifest.js';
+import { findModel, loadManifest, readVerifiedModel, type ModelManifest } from '../../src/models/index.js';
 import { createSession } from '../../src/wakeword/onnx-sessions.js';
 import { deriveStreamingEmbedding, STREAMING_GENERATOR_VERSION } from '../../src/wakeword/streaming-embedding-generator.js';
 import { windowEmbeddings } from '../../src/wakeword/window-feature-stream.js';

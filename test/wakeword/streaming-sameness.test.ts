@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_DIM, FRAME_SAMPLES } from '../../src/wakeword/constants.js';
 import { DetectorState, type WakeDetection } from '../../src/wakeword/detector-state.js';
 import { FeatureStream, embeddingsOfClip } from '../../src/wakeword/feature-stream.js';
-import { loadManifest, modelOfKind, type ModelManifest } from '../../src/wakeword/model-manifest.js';
+import { loadManifest, modelOfKind, type ModelManifest } from '../../src/models/index.js';
 import { warmupNoise } from '../../src/wakeword/noise.js';
 import { openModel, type Session } from '../../src/wakeword/onnx-sessions.js';
 import { loadWakeModels, DEFAULT_QUIET_RMS, type LoadedWakeModels } from '../../src/wakeword/wake-detector.js';

@@ -4,8 +4,8 @@
 import { readWavFile } from '../../audio/wav.js';
 import type { WakeWordConfig } from '../../config/types.js';
 import { EarshotError } from '../../core/errors.js';
-import { DEFAULT_MANIFEST, loadManifest, resolveModelPath, verifyAll } from '../../wakeword/model-manifest.js';
-import { WakeDetector } from '../../wakeword/wake-detector.js';
+import { DEFAULT_MANIFEST, loadManifest, resolveModelPath } from '../../models/index.js';
+import { verifyModels, WakeDetector } from '../../wakeword/index.js';
 import { writeLine, type Command, type ParsedArgs } from '../command.js';
 import { commandConfig } from '../command-context.js';
 
@@ -136,7 +136,7 @@ const modelsVerify: Command = {
   options: { manifest: { type: 'string' } },
   async run(args, io) {
     const manifest = await loadManifest(manifestPath(args));
-    const results = await verifyAll(manifest);
+    const results = await verifyModels(manifest);
     if (args.values['json'] === true) {
       writeLine(io.stdout, JSON.stringify({ ok: results.every((r) => r.ok), models: results }));
     } else {
