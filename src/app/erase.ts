@@ -19,10 +19,13 @@ export interface EraseResult {
 export async function eraseIn(tx: Tx, ownerId: string, reason: string, origin: Origin): Promise<EraseResult> {
   await requireOwner(tx, ownerId);
   await tx.outbox.removeOwner(ownerId);
+  // The owner page: their browsers are signed out and their codes void with them, in this unit of work.
+  const sessions = await tx.webSessions.removeOwner(ownerId);
+  await tx.notices.removeOwner(ownerId);
   const consentEvents = await tx.consent.removeOwner(ownerId);
   const recordings = await tx.recordings.deleteOwner(ownerId);
   await tx.owners.remove(ownerId);
-  await tx.audit.append({ type: 'owner.erased', ownerId, detail: { recordings, consentEvents, reason, source: origin.source } });
+  await tx.audit.append({ type: 'owner.erased', ownerId, detail: { recordings, consentEvents, sessions, reason, source: origin.source } });
   return { ownerId, recordings, consentEvents };
 }
 

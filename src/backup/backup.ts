@@ -325,6 +325,8 @@ export async function restoreBackup(s: StoreFiles, opts: { in: string; passphras
         await staged.app.eraseOwner(o.id, { source: 'restore' }, { reason: 'erased-after-backup', vacuum: 'full' });
         erasedAgain.push(o.id);
       }
+      // A browser signed out after the backup (a lost phone) must not come back with it: every owner pairs again.
+      await staged.app.endSessions({ all: true }, 'restored-from-backup', { source: 'restore' });
       owners = (await staged.app.stats()).owners;
     } finally {
       await staged.close();

@@ -60,6 +60,9 @@ export async function loadConfigDetailed(file?: string, opts: LoadConfigOptions 
   for (const k of ['caFile', 'certFile', 'keyFile'] as const) {
     if (config.uplink[k] !== '') config.uplink[k] = resolvePath(config.uplink[k], baseDir);
   }
+  for (const k of ['certFile', 'keyFile'] as const) {
+    if (config.web[k] !== '') config.web[k] = resolvePath(config.web[k], baseDir);
+  }
   config.fleet.publicKeys = await Promise.all(config.fleet.publicKeys.map((k, i) => readPublicKey(k, i, baseDir, source)));
   return { config, source, fileVersion: parsed.fileVersion, migrations: parsed.migrations };
 }

@@ -87,4 +87,14 @@ export interface DeviceConfig {
   log: {
     level: LogLevel;
   };
+  /** The owners' page, hosted by the daemon (`earshot web` serves it on its own). */
+  web: {
+    enabled: boolean;
+    /** 127.0.0.1 = this device only; any other address needs TLS (certFile/keyFile, or `earshot web cert`). */
+    host: string;
+    port: number;
+    /** PEM certificate and key; empty = the device certificate made by `earshot web cert`, when one is needed. */
+    certFile: string;
+    keyFile: string;
+  };
 }
