@@ -78,16 +78,21 @@ export async function playRecording(
   return rec;
 }
 
-/** Deletes the owner's recordings; if any id is not theirs, nothing is deleted (UNKNOWN_RECORDING). */
+/**
+ * Deletes the owner's recordings; if any id is not theirs, nothing is deleted (UNKNOWN_RECORDING). Each must
+ * also open with the owner's key first: a row moved onto this owner (the plain column says theirs, the sealed
+ * data does not) is refused as INTEGRITY and reported, never deleted on the column's word.
+ */
 export function deleteRecordings(deps: AppDeps, ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
   if (recordingIds.length === 0) return Promise.resolve([]);
-  return deps.uow.run(async (tx) => {
+  return withIntegrityIncident(deps, 'recording', { ownerId }, () => deps.uow.run(async (tx) => {
     await requireOwner(tx, ownerId);
     for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
+    for (const id of recordingIds) await tx.recordings.open(id, ownerId);
     const deleted = await tx.recordings.delete(ownerId, recordingIds);
     for (const id of deleted) {
       await tx.audit.append({ type: 'recording.deleted', ownerId, recordingId: id, detail: { reason: 'owner-request', source: origin.source } });
     }
     return deleted;
-  });
+  }));
 }
