@@ -452,6 +452,7 @@ export class RecordingStore implements StoreMaintenance {
     // A truncated tail is already reported above; the anchor check is for a whole database put back.
     const external = ok ? await this.audit.checkExternalAnchor() : 'none';
     if (external === 'adopted') this.logger.info('the key store now keeps the audit head (first open with an anchor slot)');
+    if (external === 'recovered') this.logger.info('the last run was stopped between writing the audit anchor and its commit; the anchor is back at the committed head');
     if (external === 'rolled-back') {
       this.logger.warn('the audit log is behind the head kept in the key store: an older database was put back; run `earshot audit verify`');
       try {
