@@ -243,6 +243,17 @@ describe('backup and restore', () => {
     expect(b.code).toBe(0);
     expect(JSON.parse(b.out)).toMatchObject({ out, owners: 1 });
     expect((await runEarshot(['erase', '--owner', bob, '--yes'], env)).code).toBe(0);
+    // A running daemon (its instance lock held) stops a restore before anything is touched.
+    const { InstanceLock } = await import('../../src/daemon/index.js');
+    const held = await InstanceLock.acquire(d, () => ({}));
+    try {
+      const busy = await runEarshot(['restore', '--in', out, '--passphrase-file', path.join(work, 'pass'), '--yes'], env);
+      expect(busy.code).toBe(1);
+      expect(busy.err).toContain('DAEMON_RUNNING');
+    } finally {
+      await held.release();
+    }
+    expect(JSON.parse((await runEarshot(['owners', 'list', '--json'], env)).out)).toEqual([]);
     const noYes = await runEarshot(['restore', '--in', out, '--passphrase-file', path.join(work, 'pass')], env);
     expect(noYes.code).toBe(2);
     expect(noYes.err).toContain('--yes');
