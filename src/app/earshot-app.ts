@@ -16,9 +16,9 @@ import type {
   UploadGate,
   WebSession,
   WebSessionSelector,
-} from '../core/ports.js';
-import type { Capture, Recording } from '../core/recording.js';
-import type { ConsentEvent, PrivacyBaseline } from '../core/privacy-types.js';
+} from '../core/index.js';
+import type { Capture, Recording } from '../core/index.js';
+import type { ConsentEvent, PrivacyBaseline } from '../core/index.js';
 import type { EffectivePrivacy, PurposeStatus } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { auditLog, verifyAudit } from './audit.js';

@@ -5,7 +5,7 @@
  * erased. Then the owner's audio file is removed (after commit) and freed pages are returned. Audit entries stay
  * (the chain must verify) but their personal parts were sealed under the destroyed key and are now unreadable.
  */
-import type { Tx } from '../core/ports.js';
+import type { Tx } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { requireOwner } from './owners.js';
 

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { encodeWav } from '../audio/index.js';
-import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage, isEarshotError } from '../core/index.js';
 import { BundleFile, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportFormat, type ExportManifest, type ManifestRecording } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { recordIncident } from './incidents.js';

@@ -2,7 +2,7 @@
  * Notices: the incidents that concern an owner (and device-wide ones since the owner was added), shown until
  * the owner acknowledges them; and the device status the owner page shows beside them.
  */
-import type { NoticeEntry } from '../core/ports.js';
+import type { NoticeEntry } from '../core/index.js';
 import { readWakeHealth, type WakeHealth } from '../wake-health.js';
 import type { AppDeps, Origin } from './app-deps.js';
 

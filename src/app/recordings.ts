@@ -3,9 +3,9 @@
  * recording answers exactly like one that never existed (UNKNOWN_RECORDING), and is never opened, named in an
  * incident or counted.
  */
-import { EarshotError } from '../core/errors.js';
-import type { RecordingSummary, Tx } from '../core/ports.js';
-import type { Recording } from '../core/recording.js';
+import { EarshotError } from '../core/index.js';
+import type { RecordingSummary, Tx } from '../core/index.js';
+import type { Recording } from '../core/index.js';
 import { DAY_MS } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';

@@ -3,10 +3,10 @@
  * and queued for upload only if the gate allows it at that moment (consent active, local-only off) — in one
  * unit of work, so a recording is never stored without its audit entry, nor queued without being stored.
  */
-import type { RecordingSummary } from '../core/ports.js';
-import { isEarshotError } from '../core/errors.js';
-import type { ConsentEvent } from '../core/privacy-types.js';
-import type { Capture } from '../core/recording.js';
+import type { RecordingSummary } from '../core/index.js';
+import { isEarshotError } from '../core/index.js';
+import type { ConsentEvent } from '../core/index.js';
+import type { Capture } from '../core/index.js';
 import { uploadDecision } from '../privacy/index.js';
 import type { AppDeps } from './app-deps.js';
 import { recordIncident } from './incidents.js';

@@ -4,7 +4,7 @@
  * secrets never leave src/web). Each change is one unit of work with its audit entry; a row whose sealed part
  * does not open under its owner's key is no code or session, and is recorded as an incident.
  */
-import type { WebSession, WebSessionSelector } from '../core/ports.js';
+import type { WebSession, WebSessionSelector } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { recordIncident } from './incidents.js';
 import { requireOwner } from './owners.js';

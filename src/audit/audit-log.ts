@@ -7,10 +7,10 @@
  * Appends chain from the sealed anchor, not from the table's last row: if someone deletes the tail, the next
  * entry still points at the real head and the gap stays visible to `verify` forever.
  */
-import type { AuditEntry } from '../core/ports.js';
-import type { AuditEventInput, AuditSink } from '../core/privacy-types.js';
-import { EarshotError } from '../core/errors.js';
-import type { Clock } from '../core/clock.js';
+import type { AuditEntry } from '../core/index.js';
+import type { AuditEventInput, AuditSink } from '../core/index.js';
+import { EarshotError } from '../core/index.js';
+import type { Clock } from '../core/index.js';
 
 /** The statements the log runs (the store's SQLite connection provides them; audit/ does not import store/). */
 export interface Sql {

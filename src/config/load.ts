@@ -6,7 +6,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import { defaultConfig } from './defaults.js';
 import { migrateConfig } from './migrations.js';
 import { deepMerge, findForbiddenKey, isPlainObject, parseJson } from './safe-json.js';
@@ -51,7 +51,7 @@ export async function loadConfigDetailed(file?: string, opts: LoadConfigOptions 
     if (e instanceof EarshotError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new EarshotError('CONFIG_NOT_FOUND', `config file not found: ${source}`, { cause: e });
-    throw new EarshotError('CONFIG_INVALID', `cannot read config file ${source}: ${code ?? (e as Error).message}`, { cause: e });
+    throw new EarshotError('CONFIG_INVALID', `cannot read config file ${source}: ${code ?? errorMessage(e)}`, { cause: e });
   }
   const parsed = parseConfigText(text, source);
   const baseDir = dirname(source);

@@ -3,7 +3,7 @@
  * Privacy values here are *defaults and device-level choices*; the owner's own choices live in the store
  * and fleet documents can only tighten them (see src/fleet/merge).
  */
-import type { LogLevel } from '../core/logger.js';
+import type { LogLevel } from '../core/index.js';
 
 export interface WakeWordConfig {
   /** Model name as listed in models/manifest.json, e.g. "hey_jarvis". */

@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { systemClock, type Clock } from '../core/clock.js';
-import { EarshotError } from '../core/errors.js';
+import { systemClock, type Clock, errorMessage } from '../core/index.js';
+import { EarshotError } from '../core/index.js';
 import { KEY_BYTES, open, seal } from './aead.js';
 import type { AnchoredHead, DeviceStateSlot, KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';
 
@@ -204,7 +204,7 @@ async function readKeyText(file: string): Promise<{ text: string; st: Stats } | 
       );
     }
     if (code === 'EISDIR') throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is a directory, not a key file`, { details: { file } });
-    throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${(e as Error).message}`, { details: { file } });
+    throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${errorMessage(e)}`, { details: { file } });
   }
   try {
     const st = await fh.stat();

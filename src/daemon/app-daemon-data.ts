@@ -2,8 +2,8 @@
  * DaemonData on the application layer (src/app through open-app.ts): the one place where the daemon reaches the
  * data half of the tree. Every operation here is an app operation, audited once by the app.
  */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { openApp } from '../open-app.js';
 import { AppOwnerBackend, type OwnerBackend } from '../web/index.js';
 import type { DaemonData, DaemonDataOptions } from './daemon-data.js';

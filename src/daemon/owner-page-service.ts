@@ -3,9 +3,9 @@
  * daemon's own application layer, so a page action and a CLI command run the same operations. Required: a start-up error (port in use, certificate
  * unreadable, LAN address without TLS) stops the daemon's start with its typed error.
  */
-import type { DeviceConfig } from '../config/types.js';
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { pageTls, startOwnerPage, type OwnerBackend, type OwnerPage } from '../web/index.js';
 import type { Service } from './service.js';
 

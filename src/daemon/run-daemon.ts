@@ -9,10 +9,10 @@
  * reverse, each step bounded, so a broker that never acknowledges cannot keep the process alive.
  */
 import { resolveDeviceId } from '../config/index.js';
-import type { DeviceConfig } from '../config/types.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { DeviceConfig } from '../config/index.js';
+import { systemClock, type Clock } from '../core/index.js';
 
-import { silentLogger, type Logger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../core/index.js';
 import type { FleetConfigReport } from '../uplink/index.js';
 import { SileroVad } from '../vad/index.js';
 import { WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';

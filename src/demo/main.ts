@@ -12,15 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
-import { longestToneMs } from '../audio/goertzel.js';
-import { readWavFile } from '../audio/wav.js';
-import { runCli } from '../cli/main.js';
-import type { CommandIO } from '../cli/command.js';
-import { describeEvent } from '../cli/commands/daemon.js';
-import { defaultConfig } from '../config/defaults.js';
-import type { DeviceConfig } from '../config/types.js';
-import { systemClock } from '../core/clock.js';
-import { createLogger } from '../core/logger.js';
+import { longestToneMs } from '../audio/index.js';
+import { readWavFile } from '../audio/index.js';
+import { runCli } from '../cli/index.js';
+import type { CommandIO } from '../cli/index.js';
+import { describeEvent } from '../cli/index.js';
+import { defaultConfig } from '../config/index.js';
+import type { DeviceConfig } from '../config/index.js';
+import { systemClock } from '../core/index.js';
+import { createLogger } from '../core/index.js';
 import { runDaemon, type DaemonEvent } from '../daemon/index.js';
 import { RecordingStore } from '../store/index.js';
 import { readRecordingMeta, recordingIdFromTopic } from '../uplink/index.js';
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     const alice = (await earshot(dataDir, configFile, ['owners', 'add', '--name', 'Alice Example'])).trim();
     const bob = (await earshot(dataDir, configFile, ['owners', 'add', '--name', 'Bob Example'])).trim();
     await earshot(dataDir, configFile, ['owners', 'use', alice]);
-    const { loadConfig } = await import('../config/load.js');
+    const { loadConfig } = await import('../config/index.js');
     const config = await loadConfig(configFile, { dataDir });
 
     // ── 1. The scenario, with no consent: wake words found, background ignored, nothing from before kept.

@@ -5,9 +5,9 @@
  * the row's deletion commits. Plain persistence: what may be deleted, and the audit trail, are src/app's.
  */
 import { createHash } from 'node:crypto';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { RecordingRepo, RecordingSummary } from '../core/ports.js';
-import type { Capture, Recording } from '../core/recording.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { RecordingRepo, RecordingSummary } from '../core/index.js';
+import type { Capture, Recording } from '../core/index.js';
 import { open, recordingAad, seal, type RecordingBinding } from '../crypto/index.js';
 import type { StoreContext } from './context.js';
 import type { OwnerDataKey } from './owner-keys.js';

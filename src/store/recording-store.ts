@@ -8,10 +8,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AuditLog, GENESIS_HASH, type AnchorStore, type AuditAnchor, type ExternalAnchor, type PersonalSealer } from '../audit/index.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
-import type { OutboxRepo, QuarantinedItem, SettingsRepo, StoreMaintenance, StoreStats } from '../core/ports.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import { silentLogger, type Logger } from '../core/index.js';
+import type { OutboxRepo, QuarantinedItem, SettingsRepo, StoreMaintenance, StoreStats } from '../core/index.js';
 import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad, FileKeyStore, newKey, open, seal, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { AudioVault } from './audio-vault.js';
 import { sealLegacyConsent } from './consent-repo.js';

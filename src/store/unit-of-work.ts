@@ -4,8 +4,8 @@
  * `onRollback` undoes audio written for rows that did not commit, `onCommit` removes audio whose rows are gone.
  */
 import type { AuditLog } from '../audit/index.js';
-import { errorMessage } from '../core/errors.js';
-import type { Tx, UnitOfWork } from '../core/ports.js';
+import { errorMessage } from '../core/index.js';
+import type { Tx, UnitOfWork } from '../core/index.js';
 import type { KeyEncryptionKey } from '../crypto/index.js';
 import { SqliteConsentRepo } from './consent-repo.js';
 import type { StoreContext } from './context.js';

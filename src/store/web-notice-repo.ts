@@ -4,7 +4,7 @@
  * entry, not a copy of one: only its clear, non-personal columns are read (type, time, the `detail` JSON).
  * Plain persistence over a Scope; the acknowledgement's audit entry is src/app's.
  */
-import type { NoticeEntry, NoticeRepo } from '../core/ports.js';
+import type { NoticeEntry, NoticeRepo } from '../core/index.js';
 import type { Scope } from './scope.js';
 
 const NOTICE_WHERE = `((a.type = 'incident' AND (a.owner_id = ? OR a.owner_id IS NULL)) OR (a.type = 'config.refused' AND a.owner_id IS NULL))

@@ -7,8 +7,8 @@
  * sealed under the owner's data key whose associated data names the hash and the owner (and a code's expiry),
  * so a row edited or inserted by someone without the key is reported 'forged'.
  */
-import { EarshotError } from '../core/errors.js';
-import type { StoredPairing, WebSession, WebSessionRepo, WebSessionSelector } from '../core/ports.js';
+import { EarshotError } from '../core/index.js';
+import type { StoredPairing, WebSession, WebSessionRepo, WebSessionSelector } from '../core/index.js';
 import { encodeAad, open, seal } from '../crypto/index.js';
 import type { StoreContext } from './context.js';
 import type { Scope } from './scope.js';

@@ -11,7 +11,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EarshotApp } from '../app/index.js';
 import { encodeWav } from '../audio/index.js';
-import { EarshotError, isEarshotError } from '../core/errors.js';
+import { EarshotError, isEarshotError } from '../core/index.js';
 import { CONSENT_TEXTS, consentText } from './consent-texts.js';
 import { noticeKind, noticeMessage } from './notice-text.js';
 import {

@@ -6,7 +6,7 @@
  *
  * The implementation is app-owner-backend.ts: the application layer (EarshotApp), the CLI's one code path.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 export const OWNER_PAGE_SOURCE = 'owner-page';
 

@@ -4,7 +4,7 @@
  * code is in no access log or Referer; the page posts it once and removes it from the address bar.
  */
 import QRCode from 'qrcode';
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../core/index.js';
 import type { OwnerBackend } from './owner-backend.js';
 import { PAIRING_TTL_MS, hashSecret, newSecret } from './secrets.js';
 

@@ -3,7 +3,7 @@
  * that each failure doubles the wait (2 s, 4 s, …); the tenth failure in a row locks the client out for
  * 15 minutes. A success or 15 quiet minutes forget the client. Pure: time comes from the injected clock.
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../core/index.js';
 
 export interface ThrottleOptions {
   freeFailures: number;

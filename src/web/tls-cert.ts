@@ -9,7 +9,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EarshotError, errorMessage } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import { isLoopback } from './request-guard.js';
 
 const run = promisify(execFile);

@@ -3,9 +3,9 @@
  * and restores that re-apply every erasure made since the backup (see src/backup).
  */
 import { resolveDeviceId } from '../../config/index.js';
-import { createLogger } from '../../core/logger.js';
-import { EarshotError } from '../../core/errors.js';
-import { systemClock } from '../../core/clock.js';
+import { createLogger } from '../../core/index.js';
+import { EarshotError } from '../../core/index.js';
+import { systemClock } from '../../core/index.js';
 import { createBackup, restoreBackup } from '../../backup/index.js';
 import { InstanceLock } from '../../daemon/index.js';
 import { readPassphraseFile } from '../../privacy/index.js';

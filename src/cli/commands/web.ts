@@ -3,9 +3,9 @@
  * `earshot web cert` and `earshot notices`.
  */
 import os from 'node:os';
-import type { DeviceConfig } from '../../config/types.js';
-import { EarshotError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
+import type { DeviceConfig } from '../../config/index.js';
+import { EarshotError } from '../../core/index.js';
+import { createLogger } from '../../core/index.js';
 import {
   SESSION_IDLE_MS,
   AppOwnerBackend,
