@@ -1,4 +1,4 @@
-/** Public API of the wake-word side (see the helper report for usage). */
+/** Public API of the wake-word side: the streaming openWakeWord pipeline (WakeDetector), the wake loop, detector state, scoring of clips, model verification. */
 export {
   WakeDetector,
   loadWakeModels,
