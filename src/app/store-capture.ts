@@ -17,13 +17,14 @@ export async function storeCapture(
   capture: Capture,
   opts: { uplink: boolean },
 ): Promise<{ recording: RecordingSummary; queued: boolean }> {
-  const rules = await deps.policy.rules();
+  // Read before the unit of work (the fleet source may read the database), and only when it can matter.
+  const rules = opts.uplink ? await deps.policy.rules() : undefined;
   let unverifiable: string | undefined;
   const out = await deps.uow.run(async (tx) => {
     const recording = await tx.recordings.insert(ownerId, capture);
     await tx.audit.append({ type: 'recording.created', ownerId, recordingId: capture.id, detail: { durationMs: recording.durationMs, source: 'daemon' } });
     let queued = false;
-    if (opts.uplink) {
+    if (rules) {
       const owner = await tx.owners.privacy(ownerId);
       let consent: ConsentEvent[] = [];
       try {
