@@ -5,8 +5,8 @@
  */
 import { EarshotApp, type AppDeps } from './app/index.js';
 import type { DeviceConfig } from './config/index.js';
-import { systemClock, type Clock } from './core/clock.js';
-import type { Logger } from './core/logger.js';
+import { systemClock, type Clock } from './core/index.js';
+import type { Logger } from './core/index.js';
 import { readAppliedFleetState } from './fleet/index.js';
 import { mergeFleetPrivacy, PrivacyPolicy, type FleetPrivacySource } from './privacy/index.js';
 import { ExportStaging, RecordingStore, type StoreOptions } from './store/index.js';

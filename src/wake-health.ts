@@ -3,7 +3,7 @@
  * running: how much audio was processed, whether a backlog built up, and when. Non-personal only: the kind of
  * source (never a file path) and counts — not the wake words, which say what the household says.
  */
-import type { SettingsRepo } from './core/ports.js';
+import type { SettingsRepo } from './core/index.js';
 import type { WakeLoopMetrics } from './wakeword/index.js';
 
 export const WAKE_HEALTH_KEY = 'wake.health';

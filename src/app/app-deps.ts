@@ -1,8 +1,8 @@
 /** What every application operation runs with. One instance per process (daemon, CLI command, owner page). */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
-import type { AuditQueries, StoreMaintenance, UnitOfWork } from '../core/ports.js';
-import type { Purpose } from '../core/privacy-types.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { AuditQueries, StoreMaintenance, UnitOfWork } from '../core/index.js';
+import type { Purpose } from '../core/index.js';
 import type { PrivacyPolicy } from '../privacy/index.js';
 
 export interface AppDeps {

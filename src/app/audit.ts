@@ -1,5 +1,5 @@
 /** Reading the audit log: verify (a failure is itself an incident), list, head. */
-import type { AuditEntry, AuditVerification, AuditVerifyOptions } from '../core/ports.js';
+import type { AuditEntry, AuditVerification, AuditVerifyOptions } from '../core/index.js';
 import type { AppDeps } from './app-deps.js';
 import { recordIncident } from './incidents.js';
 

@@ -3,7 +3,7 @@
  * cloud-processing empties the owner's upload queue in the same unit of work, and then tells the daemon
  * (`onConsentWithdrawn`) so it drops what its MQTT client still holds.
  */
-import type { ConsentEvent } from '../core/privacy-types.js';
+import type { ConsentEvent } from '../core/index.js';
 import { consentDecision, consentStatus, DEFAULT_TEXT_VERSION, type PurposeStatus } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';

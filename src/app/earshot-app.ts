@@ -7,15 +7,18 @@ import type {
   AuditEntry,
   AuditVerification,
   AuditVerifyOptions,
+  NoticeEntry,
   OwnerRecord,
   QuarantinedItem,
   RecordingReader,
   StoreStats,
   UploadDecision,
   UploadGate,
-} from '../core/ports.js';
-import type { Capture, Recording } from '../core/recording.js';
-import type { ConsentEvent, PrivacyBaseline } from '../core/privacy-types.js';
+  WebSession,
+  WebSessionSelector,
+} from '../core/index.js';
+import type { Capture, Recording } from '../core/index.js';
+import type { ConsentEvent, PrivacyBaseline } from '../core/index.js';
 import type { EffectivePrivacy, PurposeStatus } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { auditLog, verifyAudit } from './audit.js';
@@ -28,11 +31,13 @@ import { discardQuarantined, listQuarantine, restoreQuarantined } from './repair
 import { localOnlyStatus, setLocalOnly, type LocalOnlyStatus } from './local-only.js';
 import { activeOwnerId, addOwner, getOwner, listOwners, resolveOwner, useOwner } from './owners.js';
 import { privacyInEffect } from './privacy-status.js';
-import { deleteRecordings, listRecordings, playRecording, type RecordingListItem } from './recordings.js';
+import { acknowledgeNotice, deviceActivity, notices, type DeviceActivity } from './notices.js';
+import { deleteRecordings, flagRecording, listRecordings, playRecording, type RecordingListItem } from './recordings.js';
 import { setRetention, sweepRetention, type SweepResult } from './retention.js';
 import { storeCapture } from './store-capture.js';
 import { transferDevice, type TransferOptions } from './transfer.js';
 import { checkUpload, confirmUpload, uplinkPorts } from './uploads.js';
+import { createPairing, endSessions, listSessions, redeemPairing, resumeSession, type RedeemResult } from './web-sessions.js';
 
 export class EarshotApp {
   constructor(readonly deps: AppDeps) {}
@@ -85,6 +90,10 @@ export class EarshotApp {
   deleteRecordings(ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
     return deleteRecordings(this.deps, ownerId, recordingIds, origin);
   }
+  /** Another owner's recording answers UNKNOWN_RECORDING, like one that never existed. */
+  flagRecording(ownerId: string, recordingId: string, falseWake: boolean, origin: Origin): Promise<void> {
+    return flagRecording(this.deps, ownerId, recordingId, falseWake, origin);
+  }
 
   // consent, local-only, retention
   grantConsent(ownerId: string, purpose: string, origin: Origin & { textVersion?: string }): Promise<ConsentChange> {
@@ -130,6 +139,33 @@ export class EarshotApp {
   }
   rotateKeys(origin: Origin): Promise<{ from: string; to: string; owners: number }> {
     return rotateKeys(this.deps, origin);
+  }
+
+  // the owner page: pairing, sessions, notices
+  createPairing(req: { ownerId: string; codeHash: string; expiresAt: number } & Origin): Promise<void> {
+    return createPairing(this.deps, req);
+  }
+  redeemPairing(codeHash: string, session: { idHash: string; ref: string; browser: string }, origin: Origin): Promise<RedeemResult> {
+    return redeemPairing(this.deps, codeHash, session, origin);
+  }
+  resumeSession(idHash: string, opts?: { touchAt?: number }): Promise<Omit<WebSession, 'browser'> | undefined> {
+    return resumeSession(this.deps, idHash, opts);
+  }
+  listSessions(ownerId?: string): Promise<WebSession[]> {
+    return listSessions(this.deps, ownerId);
+  }
+  endSessions(which: WebSessionSelector, reason: string, origin: Origin): Promise<number> {
+    return endSessions(this.deps, which, reason, origin);
+  }
+  notices(ownerId: string): Promise<NoticeEntry[]> {
+    return notices(this.deps, ownerId);
+  }
+  acknowledgeNotice(ownerId: string, seq: number, origin: Origin): Promise<boolean> {
+    return acknowledgeNotice(this.deps, ownerId, seq, origin);
+  }
+  /** Non-personal device state for one owner: their upload queue, the last fleet outcome, the wake loop. */
+  deviceActivity(ownerId: string): Promise<DeviceActivity> {
+    return deviceActivity(this.deps, ownerId);
   }
 
   // the log and the device

@@ -5,7 +5,7 @@
  * erased. Then the owner's audio file is removed (after commit) and freed pages are returned. Audit entries stay
  * (the chain must verify) but their personal parts were sealed under the destroyed key and are now unreadable.
  */
-import type { Tx } from '../core/ports.js';
+import type { Tx } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { requireOwner } from './owners.js';
 
@@ -19,10 +19,13 @@ export interface EraseResult {
 export async function eraseIn(tx: Tx, ownerId: string, reason: string, origin: Origin): Promise<EraseResult> {
   await requireOwner(tx, ownerId);
   await tx.outbox.removeOwner(ownerId);
+  // The owner page: their browsers are signed out and their codes void with them, in this unit of work.
+  const sessions = await tx.webSessions.removeOwner(ownerId);
+  await tx.notices.removeOwner(ownerId);
   const consentEvents = await tx.consent.removeOwner(ownerId);
   const recordings = await tx.recordings.deleteOwner(ownerId);
   await tx.owners.remove(ownerId);
-  await tx.audit.append({ type: 'owner.erased', ownerId, detail: { recordings, consentEvents, reason, source: origin.source } });
+  await tx.audit.append({ type: 'owner.erased', ownerId, detail: { recordings, consentEvents, sessions, reason, source: origin.source } });
   return { ownerId, recordings, consentEvents };
 }
 

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { encodeWav } from '../audio/index.js';
-import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage, isEarshotError } from '../core/index.js';
 import { BundleFile, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportFormat, type ExportManifest, type ManifestRecording } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { recordIncident } from './incidents.js';
@@ -48,6 +48,8 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
     stagingDir = await deps.exportStaging.create();
     bundle = await BundleFile.create(opts.out, { root, generatedAt, stagingDir, ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) });
     const ids = await deps.uow.read((tx) => tx.recordings.ids(owner.id));
+    // The false-wake marks, opened with the requester's key like the rest of the sealed metadata.
+    const falseWake = new Set((await deps.uow.read((tx) => tx.recordings.summaries(owner.id))).filter((r) => r.falseWake).map((r) => r.id));
     const recordings: ManifestRecording[] = [];
     opts.onProgress?.({ done: 0, total: ids.length });
     for (const [i, id] of ids.entries()) {
@@ -66,6 +68,7 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         wakeword: rec.wakeword,
         score: rec.score,
         endReason: rec.endReason,
+        falseWake: falseWake.has(id),
         sampleRate: 16000,
         channels: 1,
         bitsPerSample: 16,

@@ -2,7 +2,7 @@
  * Integrity incidents: whatever fails to open or verify while an operation reads personal data is recorded in
  * the audit log (its own unit of work, so the failed operation's rollback does not take the record with it).
  */
-import { errorMessage, isEarshotError } from '../core/errors.js';
+import { errorMessage, isEarshotError } from '../core/index.js';
 import type { AppDeps } from './app-deps.js';
 
 export type IncidentDetail = Record<string, string | number | boolean | null>;

@@ -17,3 +17,5 @@ export type { LocalOnlyStatus } from './local-only.js';
 export type { RecordingListItem } from './recordings.js';
 export type { SweepResult } from './retention.js';
 export type { TransferOptions } from './transfer.js';
+export type { DeviceActivity } from './notices.js';
+export type { RedeemResult } from './web-sessions.js';

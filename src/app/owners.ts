@@ -1,6 +1,6 @@
 /** Owners: add, list, switch the active owner, and resolve which owner a request acts for. */
-import { EarshotError } from '../core/errors.js';
-import type { OwnerRecord, Tx } from '../core/ports.js';
+import { EarshotError } from '../core/index.js';
+import type { OwnerRecord, Tx } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { checkRetentionDays } from './retention.js';
 

@@ -3,9 +3,9 @@
  * recording answers exactly like one that never existed (UNKNOWN_RECORDING), and is never opened, named in an
  * incident or counted.
  */
-import { EarshotError } from '../core/errors.js';
-import type { RecordingSummary, Tx } from '../core/ports.js';
-import type { Recording } from '../core/recording.js';
+import { EarshotError } from '../core/index.js';
+import type { RecordingSummary, Tx } from '../core/index.js';
+import type { Recording } from '../core/index.js';
 import { DAY_MS } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
@@ -14,6 +14,8 @@ import { requireOwner } from './owners.js';
 export interface RecordingListItem extends RecordingSummary {
   /** When retention in effect deletes it (null: after its upload is confirmed, for retention 0). */
   deleteAt: number | null;
+  /** Waiting in the upload queue. */
+  queued: boolean;
 }
 
 function notFound(recordingId: string): EarshotError {
@@ -29,11 +31,28 @@ export async function listRecordings(deps: AppDeps, ownerId: string): Promise<Re
   const { owner, items } = await withIntegrityIncident(deps, 'recording-list', { ownerId }, () =>
     deps.uow.read(async (tx) => {
       const o = await requireOwner(tx, ownerId);
-      return { owner: o, items: await tx.recordings.summaries(ownerId) };
+      const queued = new Set((await tx.outbox.due(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).filter((e) => e.ownerId === ownerId).map((e) => e.recordingId));
+      return { owner: o, items: (await tx.recordings.summaries(ownerId)).map((r) => ({ ...r, queued: queued.has(r.id) })) };
     }),
   );
   const { retentionDays } = await deps.policy.inEffect(owner);
   return items.map((r) => ({ ...r, deleteAt: retentionDays === 0 ? null : r.createdAt + retentionDays * DAY_MS }));
+}
+
+/**
+ * Marks (or unmarks) one of the owner's recordings as a false wake ("not meant for the speaker"). The mark is
+ * sealed with the recording's other metadata; which way it was set is sealed in the audit entry too (`personal`),
+ * so the clear columns say only that it changed.
+ */
+export function flagRecording(deps: AppDeps, ownerId: string, recordingId: string, falseWake: boolean, origin: Origin): Promise<void> {
+  return withIntegrityIncident(deps, 'recording', { ownerId, recordingId }, () =>
+    deps.uow.run(async (tx) => {
+      await requireOwner(tx, ownerId);
+      await requireFiledUnder(tx, ownerId, recordingId);
+      await tx.recordings.setFalseWake(ownerId, recordingId, falseWake);
+      await tx.audit.append({ type: 'recording.flagged', ownerId, recordingId, detail: { source: origin.source }, personal: { falseWake } });
+    }),
+  );
 }
 
 /**
@@ -59,16 +78,21 @@ export async function playRecording(
   return rec;
 }
 
-/** Deletes the owner's recordings; if any id is not theirs, nothing is deleted (UNKNOWN_RECORDING). */
+/**
+ * Deletes the owner's recordings; if any id is not theirs, nothing is deleted (UNKNOWN_RECORDING). Each must
+ * also open with the owner's key first: a row moved onto this owner (the plain column says theirs, the sealed
+ * data does not) is refused as INTEGRITY and reported, never deleted on the column's word.
+ */
 export function deleteRecordings(deps: AppDeps, ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
   if (recordingIds.length === 0) return Promise.resolve([]);
-  return deps.uow.run(async (tx) => {
+  return withIntegrityIncident(deps, 'recording', { ownerId }, () => deps.uow.run(async (tx) => {
     await requireOwner(tx, ownerId);
     for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
+    for (const id of recordingIds) await tx.recordings.open(id, ownerId);
     const deleted = await tx.recordings.delete(ownerId, recordingIds);
     for (const id of deleted) {
       await tx.audit.append({ type: 'recording.deleted', ownerId, recordingId: id, detail: { reason: 'owner-request', source: origin.source } });
     }
     return deleted;
-  });
+  }));
 }

@@ -1,5 +1,5 @@
 /** `earshot repair`: what start-up moved to quarantine instead of deleting, restored or discarded on request. */
-import type { QuarantinedItem } from '../core/ports.js';
+import type { QuarantinedItem } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 
 export function listQuarantine(deps: AppDeps): Promise<QuarantinedItem[]> {

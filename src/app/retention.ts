@@ -2,7 +2,7 @@
  * Retention: the owner's choice, capped by the fleet (PrivacyPolicy), applied by one sweep for every caller —
  * the daemon's hourly timer and `earshot retention sweep` alike.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { retentionRule } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { requireOwner } from './owners.js';

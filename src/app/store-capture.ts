@@ -3,10 +3,10 @@
  * and queued for upload only if the gate allows it at that moment (consent active, local-only off) — in one
  * unit of work, so a recording is never stored without its audit entry, nor queued without being stored.
  */
-import type { RecordingSummary } from '../core/ports.js';
-import { isEarshotError } from '../core/errors.js';
-import type { ConsentEvent } from '../core/privacy-types.js';
-import type { Capture } from '../core/recording.js';
+import type { RecordingSummary } from '../core/index.js';
+import { isEarshotError } from '../core/index.js';
+import type { ConsentEvent } from '../core/index.js';
+import type { Capture } from '../core/index.js';
 import { uploadDecision } from '../privacy/index.js';
 import type { AppDeps } from './app-deps.js';
 import { recordIncident } from './incidents.js';
@@ -17,13 +17,14 @@ export async function storeCapture(
   capture: Capture,
   opts: { uplink: boolean },
 ): Promise<{ recording: RecordingSummary; queued: boolean }> {
-  const rules = await deps.policy.rules();
+  // Read before the unit of work (the fleet source may read the database), and only when it can matter.
+  const rules = opts.uplink ? await deps.policy.rules() : undefined;
   let unverifiable: string | undefined;
   const out = await deps.uow.run(async (tx) => {
     const recording = await tx.recordings.insert(ownerId, capture);
     await tx.audit.append({ type: 'recording.created', ownerId, recordingId: capture.id, detail: { durationMs: recording.durationMs, source: 'daemon' } });
     let queued = false;
-    if (opts.uplink) {
+    if (rules) {
       const owner = await tx.owners.privacy(ownerId);
       let consent: ConsentEvent[] = [];
       try {

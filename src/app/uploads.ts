@@ -3,9 +3,9 @@
  * leave now, and confirm an upload. Confirming is the one place `recording.uploaded` is audited; retention 0
  * (after the fleet's cap) deletes the recording in the same unit of work.
  */
-import type { RecordingReader, UploadDecision, UploadGate } from '../core/ports.js';
-import { EarshotError, isEarshotError } from '../core/errors.js';
-import type { Recording } from '../core/recording.js';
+import type { RecordingReader, UploadDecision, UploadGate } from '../core/index.js';
+import { EarshotError, isEarshotError } from '../core/index.js';
+import type { Recording } from '../core/index.js';
 import { uploadDecision } from '../privacy/index.js';
 import type { AppDeps } from './app-deps.js';
 import { recordIncident, withIntegrityIncident } from './incidents.js';

@@ -2,7 +2,7 @@
  * Cuts a stream of arbitrarily sized chunks into frames of exactly `frameSize` samples, carrying the
  * remainder to the next push. Used for 1280-sample wake-word frames and 640-sample VAD chunks.
  */
-import { FRAME_SAMPLES, type AudioChunks } from '../core/audio-format.js';
+import { FRAME_SAMPLES, type AudioChunks } from '../core/index.js';
 
 export class FrameSplitter {
   readonly frameSize: number;

@@ -2,7 +2,7 @@
  * Finds a pure tone in audio: the demo and the privacy tests use it to prove that a marker tone played
  * before the wake word appears in no capture.
  */
-import { SAMPLE_RATE } from '../core/audio-format.js';
+import { SAMPLE_RATE } from '../core/index.js';
 
 /** Share (0..1) of a window's energy that lies at `hz` (Goertzel), 1 for a pure tone at that frequency. */
 export function toneShare(pcm: Int16Array, hz: number, sampleRate = SAMPLE_RATE): number {

@@ -6,7 +6,7 @@
  *   stdin:       new PcmStreamSource(process.stdin, { signal })
  *   exact frames: toFrames(source, 1280) or new FrameSplitter(1280)
  */
-export { SAMPLE_RATE, FRAME_SAMPLES, type AudioChunks } from '../core/audio-format.js';
+export { SAMPLE_RATE, FRAME_SAMPLES, type AudioChunks } from '../core/index.js';
 export { parseWav, readWav, readWavFile, encodeWav, type WavFormat, type DecodedWav, type ParsedWav, type SampleEncoding } from './wav.js';
 export { resample, resampleToInt16, resampledLength, downmixToMono, toInt16 } from './resample.js';
 export { FrameSplitter, toFrames } from './frame-splitter.js';

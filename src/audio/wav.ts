@@ -10,8 +10,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open as openFile, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { SAMPLE_RATE } from '../core/audio-format.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
+import { SAMPLE_RATE } from '../core/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import { resampledLength, resampleToInt16, StreamResampler, toInt16 } from './resample.js';
 
 const HOST_IS_LE = endianness() === 'LE';

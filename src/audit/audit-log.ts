@@ -7,10 +7,10 @@
  * Appends chain from the sealed anchor, not from the table's last row: if someone deletes the tail, the next
  * entry still points at the real head and the gap stays visible to `verify` forever.
  */
-import type { AuditEntry } from '../core/ports.js';
-import type { AuditEventInput, AuditSink } from '../core/privacy-types.js';
-import { EarshotError } from '../core/errors.js';
-import type { Clock } from '../core/clock.js';
+import type { AuditEntry } from '../core/index.js';
+import type { AuditEventInput, AuditSink } from '../core/index.js';
+import { EarshotError } from '../core/index.js';
+import type { Clock } from '../core/index.js';
 
 /** The statements the log runs (the store's SQLite connection provides them; audit/ does not import store/). */
 export interface Sql {
@@ -57,13 +57,16 @@ export interface AnchorStore {
  * The head kept outside the database (the key store's slot, see crypto/key-store DeviceStateSlot), which a
  * database copy cannot bring back. Written before the COMMIT of every transaction that appended entries.
  */
+/** An anchor as the key store keeps it: the head, and the head it extends (see writeExternal). */
+export type ExternalHead = AuditAnchor & { base?: AuditAnchor };
+
 export interface ExternalAnchor {
-  read(): Promise<AuditAnchor | undefined>;
-  write(anchor: AuditAnchor): Promise<void>;
+  read(): Promise<ExternalHead | undefined>;
+  write(anchor: ExternalHead): Promise<void>;
 }
 
 /** What the open-time check found about the external anchor. */
-export type ExternalAnchorState = 'none' | 'ok' | 'adopted' | 'rolled-back';
+export type ExternalAnchorState = 'none' | 'ok' | 'adopted' | 'recovered' | 'rolled-back';
 
 /** An entry as read back (the port's type: the log is what implements AuditQueries). */
 export type AuditEntryView = AuditEntry;
@@ -149,7 +152,9 @@ export class AuditLog implements AuditSink {
         if (row?.hash !== stored.head) return;
       }
     }
-    await this.external.write(next);
+    // With the head it extends: a process killed between this write and the COMMIT leaves the database exactly
+    // there, which the next open tells apart from a rollback (checkExternalAnchor).
+    await this.external.write(this.base ? { ...next, base: { seq: this.base.seq, head: this.base.head } } : next);
     this.replaced = { previous: stored };
   }
 
@@ -234,7 +239,17 @@ export class AuditLog implements AuditSink {
     }
     const rows = await this.db.exclusive((sql) => sql.all<{ seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE seq >= ? ORDER BY seq', [ext.seq]));
     const last = rows.at(-1)?.seq ?? 0;
-    if (ext.seq > 0 && (last < ext.seq || rows[0]?.seq !== ext.seq || rows[0]?.hash !== ext.head)) return 'rolled-back';
+    if (ext.seq > 0 && (last < ext.seq || rows[0]?.seq !== ext.seq || rows[0]?.hash !== ext.head)) {
+      // Killed between writing the anchor and committing: the database ends exactly at the head the anchor
+      // extends. That transaction never happened; the anchor goes back to it (at most the one transaction in
+      // flight can be told apart this way, so a rollback of anything older is still found).
+      const base = ext.base;
+      if (base && (await this.head()).seq === base.seq && (await this.head()).head === base.head && (await this.tailMatchesHead())) {
+        await this.external.write({ seq: base.seq, head: base.head });
+        return 'recovered';
+      }
+      return 'rolled-back';
+    }
     return 'ok';
   }
 

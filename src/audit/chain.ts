@@ -8,7 +8,7 @@
  * (seq, head) is also kept sealed under the device key (the anchor) and can be published off-device.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../core/canonical-json.js';
+import { canonicalJson } from '../core/index.js';
 export { canonicalJson };
 
 export const GENESIS_HASH = '0'.repeat(64);

@@ -20,9 +20,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Clock } from '../core/clock.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
+import type { Clock } from '../core/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import { silentLogger, type Logger } from '../core/index.js';
 import { DEVICE_ID_FILE, type DeviceConfig } from '../config/index.js';
 import { MemoryKek, MemoryKeyStore, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { openApp } from '../open-app.js';
@@ -325,6 +325,8 @@ export async function restoreBackup(s: StoreFiles, opts: { in: string; passphras
         await staged.app.eraseOwner(o.id, { source: 'restore' }, { reason: 'erased-after-backup', vacuum: 'full' });
         erasedAgain.push(o.id);
       }
+      // A browser signed out after the backup (a lost phone) must not come back with it: every owner pairs again.
+      await staged.app.endSessions({ all: true }, 'restored-from-backup', { source: 'restore' });
       owners = (await staged.app.stats()).owners;
     } finally {
       await staged.close();

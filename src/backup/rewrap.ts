@@ -4,7 +4,7 @@
  * (a backup being built or restored), never on the live database, which rotates through RecordingStore.
  * Afterwards the file is vacuumed with secure_delete on, so no page keeps a key wrapped the old way.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { dataKeyWrapAad, deviceKeyWrapAad, type KeyEncryptionKey } from '../crypto/index.js';
 import { SqliteDb } from '../store/index.js';
 

@@ -2,7 +2,7 @@
  * Reads the ustar archives this project writes (privacy/export TarWriter): regular files and directories,
  * prefix + name, no extensions. Anything else is refused rather than guessed at.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 const BLOCK = 512;
 

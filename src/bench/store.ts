@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SAMPLE_RATE } from '../core/audio-format.js';
-import type { Capture } from '../core/recording.js';
+import { SAMPLE_RATE } from '../core/index.js';
+import type { Capture } from '../core/index.js';
 import { defaultConfig } from '../config/index.js';
-import { silentLogger } from '../core/logger.js';
+import { silentLogger } from '../core/index.js';
 import { openApp } from '../open-app.js';
 import { RecordingStore, initDataDir } from '../store/index.js';
 

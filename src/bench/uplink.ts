@@ -16,18 +16,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import type { AuditSink, OutboxRepo, RecordingReader, UploadDecision, UploadGate } from '../core/ports.js';
+import type { AuditSink, OutboxRepo, RecordingReader, UploadDecision, UploadGate } from '../core/index.js';
 import { defaultConfig } from '../config/index.js';
-import { silentLogger } from '../core/logger.js';
+import { silentLogger } from '../core/index.js';
 import { openApp } from '../open-app.js';
 import { initDataDir } from '../store/index.js';
-import type { Recording } from '../core/recording.js';
-import { SAMPLE_RATE } from '../core/audio-format.js';
-import { MqttConnection } from '../uplink/mqtt-connection.js';
-import { OutboxPublisher } from '../uplink/outbox-publisher.js';
-import { recordingIdFromTopic, TOPIC_ROOT } from '../core/topics.js';
-import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate } from '../uplink/testing/memory-ports.js';
-import { startTestBroker } from '../uplink/testing/mosquitto-broker.js';
+import type { Recording } from '../core/index.js';
+import { SAMPLE_RATE } from '../core/index.js';
+import { MqttConnection } from '../uplink/index.js';
+import { OutboxPublisher } from '../uplink/index.js';
+import { recordingIdFromTopic, TOPIC_ROOT } from '../core/index.js';
+import { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate } from '../uplink/index.js';
+import { startTestBroker } from '../uplink/index.js';
 import { idleDaemonCpuPct } from './daemon-idle.js';
 
 export interface BenchUplinkOptions {

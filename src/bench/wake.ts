@@ -14,10 +14,10 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EarshotError } from '../core/errors.js';
-import { readWavFile } from '../audio/wav.js';
+import { EarshotError } from '../core/index.js';
+import { readWavFile } from '../audio/index.js';
 import { PROJECT_ROOT } from '../models/index.js';
-import type { Session } from '../wakeword/onnx-sessions.js';
+import type { Session } from '../wakeword/index.js';
 import { synthesiseSpeech } from './synthetic-speech.js';
 
 export const CHILD_FLAG = '--earshot-wake-bench-child';
@@ -221,7 +221,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const clip = await speechClip(log);
   const speech = writePcm(`speech-${minutes}m.s16`, speechThroughout(clip, minutes));
   const quiet = writePcm(`quiet-${minutes}m.s16`, mostlyQuiet(clip, minutes));
-  const { DEFAULT_PHASES } = await import('../wakeword/wake-detector.js');
+  const { DEFAULT_PHASES } = await import('../wakeword/index.js');
   const res: Record<string, number | string> = {};
   // Context for the numbers: other jobs on the machine stretch every timing (ratios within a run still hold).
   res['wake.loadAverageAtStart'] = r1(os.loadavg()[0]!);
@@ -352,7 +352,7 @@ interface Loop {
 
 /** A detection loop (fresh models and sessions) with its ONNX time measured per model. */
 async function makeLoop(spec: LoopSpec): Promise<Loop> {
-  const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/wake-detector.js');
+  const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/index.js');
   const { loadManifest, modelOfKind } = await import('../models/index.js');
   const manifest = await loadManifest();
   const models = await loadWakeModels(manifest, spec.words);
@@ -361,11 +361,11 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [[models.features.mel, 'mel'], ...models.classifiers.map((c): [Session, 'classifiers'] => [c.session, 'classifiers'])];
   if (spec.path === 'window') {
     // The old path: same scorer and decisions, embeddings from the window model (the tests' oracle).
-    const { openModel } = await import('../wakeword/onnx-sessions.js');
-    const { WindowFeatureStream, embeddingsOfClipWindow } = await import('../wakeword/window-feature-stream.js');
-    const { warmupNoise } = await import('../wakeword/noise.js');
-    const { WakeScorer } = await import('../wakeword/wake-scorer.js');
-    const { DetectorState } = await import('../wakeword/detector-state.js');
+    const { openModel } = await import('../wakeword/index.js');
+    const { WindowFeatureStream, embeddingsOfClipWindow } = await import('../wakeword/index.js');
+    const { warmupNoise } = await import('../wakeword/index.js');
+    const { WakeScorer } = await import('../wakeword/index.js');
+    const { DetectorState } = await import('../wakeword/index.js');
     const window = await openModel(manifest, modelOfKind(manifest, 'embedding'));
     sessions.push([window, 'embedding']);
     const wm = { mel: models.features.mel, window };
@@ -463,8 +463,8 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
  */
 async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind } = await import('../models/index.js');
-  const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
-  const { EmbeddingStepper } = await import('../wakeword/embedding-stepper.js');
+  const { openModel, ort } = await import('../wakeword/index.js');
+  const { EmbeddingStepper } = await import('../wakeword/index.js');
   const m = await loadManifest();
   const [window, stream] = await Promise.all([openModel(m, modelOfKind(m, 'embedding')), openModel(m, modelOfKind(m, 'embedding-stream'))]);
   const startupMs = performance.now();
@@ -495,8 +495,8 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
 
 async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind, findModel } = await import('../models/index.js');
-  const { openModel, ort } = await import('../wakeword/onnx-sessions.js');
-  const { EmbeddingStepper } = await import('../wakeword/embedding-stepper.js');
+  const { openModel, ort } = await import('../wakeword/index.js');
+  const { EmbeddingStepper } = await import('../wakeword/index.js');
   const m = await loadManifest();
   const [mel, emb, cls] = await Promise.all([openModel(m, modelOfKind(m, 'mel')), openModel(m, modelOfKind(m, 'embedding-stream')), openModel(m, findModel(m, 'hey_jarvis'))]);
   const startupMs = performance.now();

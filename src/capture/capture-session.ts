@@ -12,11 +12,11 @@
  *   so exactly the samples after the detecting frame are captured, whatever the chunk size.
  * - `wake(event)` + `pushFrame(frame)`: when the caller already works frame by frame (frames after the wake).
  */
-import { SAMPLE_RATE } from '../core/audio-format.js';
-import type { Clock } from '../core/clock.js';
-import { FrameSplitter } from '../audio/frame-splitter.js';
-import { VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
-import type { Capture } from '../core/recording.js';
+import { SAMPLE_RATE } from '../core/index.js';
+import type { Clock } from '../core/index.js';
+import { FrameSplitter } from '../audio/index.js';
+import { VAD_CHUNK_SAMPLES } from '../core/index.js';
+import type { Capture } from '../core/index.js';
 import {
   CaptureStateMachine,
   type CaptureSettings,

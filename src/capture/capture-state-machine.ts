@@ -25,10 +25,10 @@
  *   already being captured, and a second wake word inside it is part of that command.
  */
 import { randomUUID } from 'node:crypto';
-import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { EarshotError } from '../core/errors.js';
-import type { Capture } from '../core/recording.js';
+import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/index.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { EarshotError } from '../core/index.js';
+import type { Capture } from '../core/index.js';
 
 export { VAD_CHUNK_SAMPLES };
 /** How far below vadThreshold a probability must fall to count as silence. */

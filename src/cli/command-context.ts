@@ -5,7 +5,7 @@
  */
 import type { EarshotApp } from '../app/index.js';
 import { loadConfig, resolveDeviceId, type DeviceConfig } from '../config/index.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../core/index.js';
 import { openApp } from '../open-app.js';
 import type { RecordingStore } from '../store/index.js';
 import { globalPaths, type CommandIO, type ParsedArgs } from './command.js';

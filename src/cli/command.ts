@@ -3,7 +3,7 @@
  * src/cli/commands/<area>.ts; src/cli/main.ts only dispatches, prints --help and turns errors into exit codes.
  */
 import type { ParseArgsConfig } from 'node:util';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

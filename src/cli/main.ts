@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage, isEarshotError } from '../core/index.js';
 import { GLOBAL_OPTIONS, type Command, type CommandIO } from './command.js';
 import { allCommands } from './registry.js';
 

@@ -7,7 +7,7 @@
  * be a well-formed owner id, else BAD_ARGUMENT (exit 2). The app's resolveOwner checks the same shape again.
  */
 import { OWNER_ID_PATTERN } from '../app/index.js';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import type { ParsedArgs } from './command.js';
 
 export function isWellFormedOwnerId(id: string): boolean {

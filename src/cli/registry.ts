@@ -5,8 +5,9 @@ import { commands as storeCommands } from './commands/store.js';
 import { commands as privacyCommands } from './commands/privacy.js';
 import { commands as fleetCommands } from './commands/fleet.js';
 import { commands as daemonCommands } from './commands/daemon.js';
+import { commands as webCommands } from './commands/web.js';
 import { commands as backupCommands } from './commands/backup.js';
 
 export function allCommands(): Command[] {
-  return [...wakeCommands, ...storeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands];
+  return [...wakeCommands, ...storeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands];
 }

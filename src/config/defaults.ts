@@ -60,6 +60,13 @@ export const DEFAULT_CONFIG: DeviceConfig = Object.freeze({
   log: {
     level: 'info',
   },
+  web: {
+    enabled: false,
+    host: '127.0.0.1',
+    port: 8440,
+    certFile: '',
+    keyFile: '',
+  },
 }) as DeviceConfig;
 
 /** A fresh, mutable copy of the defaults. */

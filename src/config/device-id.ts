@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import type { DeviceConfig } from './types.js';
 
 export const DEVICE_ID_FILE = 'device-id';
@@ -29,7 +29,7 @@ export async function readStoredDeviceId(dataDir: string): Promise<string | unde
     text = await readFile(deviceIdPath(dataDir), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EarshotError('STORE_IO', `cannot read ${deviceIdPath(dataDir)}: ${(e as Error).message}`, { cause: e });
+    throw new EarshotError('STORE_IO', `cannot read ${deviceIdPath(dataDir)}: ${errorMessage(e)}`, { cause: e });
   }
   const id = text.trim();
   if (!DEVICE_ID_PATTERN.test(id)) {
@@ -52,7 +52,7 @@ export async function ensureStoredDeviceId(dataDir: string, id: string = generat
     await writeFile(deviceIdPath(dataDir), id + '\n', { flag: 'wx', mode: 0o644 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return (await readStoredDeviceId(dataDir)) as string;
-    throw new EarshotError('STORE_IO', `cannot write ${deviceIdPath(dataDir)}: ${(e as Error).message}`, { cause: e });
+    throw new EarshotError('STORE_IO', `cannot write ${deviceIdPath(dataDir)}: ${errorMessage(e)}`, { cause: e });
   }
   return id;
 }

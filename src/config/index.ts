@@ -14,3 +14,5 @@ export {
   readStoredDeviceId,
   resolveDeviceId,
 } from './device-id.js';
+export { isPlainObject, formatPath } from './safe-json.js';
+export { createAjv, readShippedSchema } from './validate.js';

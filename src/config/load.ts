@@ -6,7 +6,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import { defaultConfig } from './defaults.js';
 import { migrateConfig } from './migrations.js';
 import { deepMerge, findForbiddenKey, isPlainObject, parseJson } from './safe-json.js';
@@ -51,7 +51,7 @@ export async function loadConfigDetailed(file?: string, opts: LoadConfigOptions 
     if (e instanceof EarshotError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new EarshotError('CONFIG_NOT_FOUND', `config file not found: ${source}`, { cause: e });
-    throw new EarshotError('CONFIG_INVALID', `cannot read config file ${source}: ${code ?? (e as Error).message}`, { cause: e });
+    throw new EarshotError('CONFIG_INVALID', `cannot read config file ${source}: ${code ?? errorMessage(e)}`, { cause: e });
   }
   const parsed = parseConfigText(text, source);
   const baseDir = dirname(source);
@@ -59,6 +59,9 @@ export async function loadConfigDetailed(file?: string, opts: LoadConfigOptions 
   config.dataDir = resolvePath(opts.dataDir ?? config.dataDir, opts.dataDir !== undefined ? process.cwd() : baseDir);
   for (const k of ['caFile', 'certFile', 'keyFile'] as const) {
     if (config.uplink[k] !== '') config.uplink[k] = resolvePath(config.uplink[k], baseDir);
+  }
+  for (const k of ['certFile', 'keyFile'] as const) {
+    if (config.web[k] !== '') config.web[k] = resolvePath(config.web[k], baseDir);
   }
   config.fleet.publicKeys = await Promise.all(config.fleet.publicKeys.map((k, i) => readPublicKey(k, i, baseDir, source)));
   return { config, source, fileVersion: parsed.fileVersion, migrations: parsed.migrations };

@@ -3,7 +3,7 @@
  * version 0, the flat layout of early Earshot prototypes. Each step moves one version forward and says
  * what it changed, so `earshot` can tell the user their file was upgraded in memory.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { CURRENT_CONFIG_VERSION } from './defaults.js';
 import { isPlainObject } from './safe-json.js';
 

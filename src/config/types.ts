@@ -3,7 +3,7 @@
  * Privacy values here are *defaults and device-level choices*; the owner's own choices live in the store
  * and fleet documents can only tighten them (see src/fleet/merge).
  */
-import type { LogLevel } from '../core/logger.js';
+import type { LogLevel } from '../core/index.js';
 
 export interface WakeWordConfig {
   /** Model name as listed in models/manifest.json, e.g. "hey_jarvis". */
@@ -86,5 +86,15 @@ export interface DeviceConfig {
   };
   log: {
     level: LogLevel;
+  };
+  /** The owners' page, hosted by the daemon (`earshot web` serves it on its own). */
+  web: {
+    enabled: boolean;
+    /** 127.0.0.1 = this device only; any other address needs TLS (certFile/keyFile, or `earshot web cert`). */
+    host: string;
+    port: number;
+    /** PEM certificate and key; empty = the device certificate made by `earshot web cert`, when one is needed. */
+    certFile: string;
+    keyFile: string;
   };
 }

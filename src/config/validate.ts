@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { formatPath } from './safe-json.js';
 import type { DeviceConfig } from './types.js';
 

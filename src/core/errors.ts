@@ -26,6 +26,10 @@ export type ErrorCode =
   | 'UNKNOWN_OWNER'
   | 'NO_ACTIVE_OWNER'
   | 'UNKNOWN_RECORDING'
+  // the owner's page: anything not the session owner's answers like something that does not exist
+  | 'NOT_FOUND'
+  | 'WEB_TLS'
+  | 'WEB_LISTEN'
   | 'INTEGRITY'
   | 'STORE_CORRUPT'
   | 'STORE_IO'

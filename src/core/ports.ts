@@ -56,6 +56,8 @@ export interface RecordingSummary {
   uploadedAt: number | null;
   wakeword: string;
   score: number;
+  /** The owner marked it "not meant for the speaker" (sealed with the rest of the metadata). */
+  falseWake: boolean;
 }
 
 export interface RecordingRepo {
@@ -75,6 +77,11 @@ export interface RecordingRepo {
   /** Deletes rows; their audio is removed after the unit of work commits. Returns the ids deleted. */
   delete(ownerId: string, recordingIds: readonly string[]): Promise<string[]>;
   markUploaded(recordingId: string, at: number): Promise<void>;
+  /**
+   * Sets the owner's false-wake mark: the sealed metadata is opened with `ownerId`'s key, changed and sealed
+   * again. UNKNOWN_RECORDING when no such row is filed under the owner, INTEGRITY when it does not open.
+   */
+  setFalseWake(ownerId: string, recordingId: string, falseWake: boolean): Promise<void>;
   /** Deletes an owner's recordings created before `createdBefore` or, with `uploadedOnly`, already uploaded. */
   deleteExpired(ownerId: string, rule: { createdBefore: number } | { uploadedOnly: true }): Promise<string[]>;
   /** Every recording of the owner (erasure); their audio file goes after commit. Returns the count. */
@@ -114,6 +121,74 @@ export interface SettingsRepo {
   set(key: string, value: string): Promise<void>;
 }
 
+/** A paired browser as the owner's key opened it (the browser label is sealed). */
+export interface WebSession {
+  /** Public handle for listing and revoking; never the secret id. */
+  ref: string;
+  ownerId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  browser: string;
+}
+
+/** Which sessions: one (only if it is `ownerId`'s, when given), an owner's, those idle since before a time, or all. */
+export type WebSessionSelector = { ref: string; ownerId?: string } | { ownerId: string } | { idleBefore: number } | { all: true };
+
+/** A pairing code as stored: 'forged' when its sealed part does not open under the named owner's key. */
+export type StoredPairing = { ownerId: string; expiresAt: number; usedAt: number | null } | { forged: true; ownerId: string };
+
+/**
+ * The owner page's one-time pairing codes and browser sessions. Only hashes of codes and session ids are
+ * stored; which owner a row is for is bound by a part sealed under that owner's key (associated data naming
+ * the hash and the owner), so a row written without the key is 'forged', never someone's session.
+ */
+export interface WebSessionRepo {
+  /** UNKNOWN_OWNER for an unknown owner. */
+  createPairing(p: { codeHash: string; ownerId: string; createdAt: number; expiresAt: number }): Promise<void>;
+  pairing(codeHash: string): Promise<StoredPairing | undefined>;
+  markPairingUsed(codeHash: string, at: number): Promise<void>;
+  /** Removes codes that expired before `before` (used or not). */
+  prunePairings(before: number): Promise<void>;
+  /** UNKNOWN_OWNER for an unknown owner. */
+  insertSession(s: { idHash: string; ref: string; ownerId: string; createdAt: number; browser: string }): Promise<void>;
+  /** The session with this id hash, authenticated; 'forged' when its sealed part does not open. */
+  findSession(idHash: string): Promise<Omit<WebSession, 'browser'> | 'forged' | undefined>;
+  /** Moves last-seen forward (never back). */
+  touchSession(idHash: string, at: number): Promise<void>;
+  /** Oldest first; of one owner when given. */
+  listSessions(ownerId?: string): Promise<WebSession[]>;
+  /** The sessions a selector names, oldest first. */
+  selectSessions(which: WebSessionSelector): Promise<{ ref: string; ownerId: string }[]>;
+  deleteSession(ref: string): Promise<void>;
+  /** Erasure: the owner's codes and sessions; returns how many sessions ended. */
+  removeOwner(ownerId: string): Promise<number>;
+}
+
+/** An audit entry that is a notice for an owner, with the owner's acknowledgement. */
+export interface NoticeEntry {
+  seq: number;
+  at: number;
+  type: string;
+  /** True when the entry is filed under the owner; false for a device-wide one. */
+  own: boolean;
+  detail: Record<string, unknown> | null;
+  ackedAt: number | null;
+}
+
+/**
+ * Notices: incidents filed under an owner, and device-wide incidents and refused fleet documents since the owner
+ * was added (read from the audit log's clear columns), with the owner's acknowledgements (rows of their own).
+ */
+export interface NoticeRepo {
+  /** Newest first; with `seq`, only that entry if it is one of the owner's notices. An unknown owner has none. */
+  list(ownerId: string, opts?: { seq?: number; limit?: number }): Promise<NoticeEntry[]>;
+  acknowledge(ownerId: string, seq: number, at: number): Promise<void>;
+  /** The device's most recent fleet document outcome (device-wide audit entry). */
+  lastFleetOutcome(): Promise<{ at: number; type: string; detail: Record<string, unknown> | null } | undefined>;
+  /** Erasure: the owner's acknowledgements. */
+  removeOwner(ownerId: string): Promise<void>;
+}
+
 // ---- the unit of work ----------------------------------------------------------------------------------------
 
 /** What one unit of work sees: the repositories and the audit log, all inside one transaction. */
@@ -123,6 +198,8 @@ export interface Tx {
   readonly consent: ConsentLedgerRepo;
   readonly outbox: OutboxRepo;
   readonly settings: SettingsRepo;
+  readonly webSessions: WebSessionRepo;
+  readonly notices: NoticeRepo;
   readonly audit: AuditSink;
 }
 

@@ -55,7 +55,13 @@ export type AuditEventType =
   | 'config.refused'
   | 'quarantine.restored'
   | 'quarantine.discarded'
-  | 'incident';
+  | 'incident'
+  // the owner's page (src/web)
+  | 'recording.flagged'
+  | 'web.pairing-created'
+  | 'web.session-started'
+  | 'web.session-ended'
+  | 'notice.acknowledged';
 
 /**
  * An audit event before it is chained. `personal` is sealed under the owner's key (so erasure redacts it);

@@ -7,7 +7,7 @@
  * relabelled or re-keyed fails to open.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 export const KEY_BYTES = 32;
 const FORMAT = 1;

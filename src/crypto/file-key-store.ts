@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { systemClock, type Clock } from '../core/clock.js';
-import { EarshotError } from '../core/errors.js';
+import { systemClock, type Clock, errorMessage } from '../core/index.js';
+import { EarshotError } from '../core/index.js';
 import { KEY_BYTES, open, seal } from './aead.js';
 import type { AnchoredHead, DeviceStateSlot, KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';
 
@@ -204,7 +204,7 @@ async function readKeyText(file: string): Promise<{ text: string; st: Stats } | 
       );
     }
     if (code === 'EISDIR') throw new EarshotError('KEY_FILE_INVALID', `key file ${file} is a directory, not a key file`, { details: { file } });
-    throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${(e as Error).message}`, { details: { file } });
+    throw new EarshotError('STORE_IO', `cannot read key file ${file}: ${errorMessage(e)}`, { details: { file } });
   }
   try {
     const st = await fh.stat();
@@ -228,7 +228,11 @@ function parseKeyDoc(file: string, text: string): KeyFileDoc {
   }
   if (Buffer.from(d.key, 'base64').length !== KEY_BYTES) throw new EarshotError('KEY_FILE_INVALID', `key file ${file} holds a key of the wrong length`);
   const a = d.auditAnchor;
-  if (a !== undefined && !(typeof a === 'object' && a !== null && Number.isSafeInteger(a.seq) && a.seq >= 0 && typeof a.head === 'string' && /^[0-9a-f]{64}$/.test(a.head))) {
+  const isHead = (h: unknown): boolean => {
+    const x = h as { seq?: unknown; head?: unknown } | null;
+    return typeof x === 'object' && x !== null && Number.isSafeInteger(x.seq) && (x.seq as number) >= 0 && typeof x.head === 'string' && /^[0-9a-f]{64}$/.test(x.head);
+  };
+  if (a !== undefined && !(isHead(a) && (a.base === undefined || isHead(a.base)))) {
     throw new EarshotError('KEY_FILE_INVALID', `key file ${file} has a malformed audit anchor`);
   }
   if (d.erased !== undefined && !(Array.isArray(d.erased) && d.erased.every((x) => typeof x === 'string'))) {
@@ -258,7 +262,8 @@ export class FileKeyStore implements KeyStore {
     this.nextFile = `${file}.next`;
     this.state = {
       readAuditAnchor: async () => (await this.requireDoc()).auditAnchor,
-      writeAuditAnchor: (anchor) => this.update((d) => ({ ...d, auditAnchor: { seq: anchor.seq, head: anchor.head } })),
+      writeAuditAnchor: (anchor) =>
+        this.update((d) => ({ ...d, auditAnchor: { seq: anchor.seq, head: anchor.head, ...(anchor.base ? { base: { seq: anchor.base.seq, head: anchor.base.head } } : {}) } })),
       erasedOwners: async () => [...((await this.requireDoc()).erased ?? [])],
       recordErasure: (ownerId) =>
         this.update((d) => ((d.erased ?? []).includes(ownerId) ? undefined : { ...d, erased: [...(d.erased ?? []), ownerId] })),

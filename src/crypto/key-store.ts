@@ -25,6 +25,11 @@ export interface LoadedKeys {
 export interface AnchoredHead {
   seq: number;
   head: string;
+  /**
+   * The head this one extends, written with it before the database commits: when the process dies between the
+   * anchor write and the COMMIT, the database is left exactly at `base`, and the next open recognises it.
+   */
+  base?: { seq: number; head: string };
 }
 
 /**

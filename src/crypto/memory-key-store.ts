@@ -4,7 +4,7 @@
  * is recorded by the device's own key store, not here.
  */
 import { randomBytes } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { KEY_BYTES, open, seal } from './aead.js';
 import type { KeyEncryptionKey, KeyStore, LoadedKeys } from './key-store.js';
 

@@ -2,9 +2,10 @@
  * DaemonData on the application layer (src/app through open-app.ts): the one place where the daemon reaches the
  * data half of the tree. Every operation here is an app operation, audited once by the app.
  */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { openApp } from '../open-app.js';
+import { AppOwnerBackend, type OwnerBackend } from '../web/index.js';
 import type { DaemonData, DaemonDataOptions } from './daemon-data.js';
 
 /** The origin the app records for what the daemon does. */
@@ -17,7 +18,7 @@ export async function openAppDaemonData(
     /** A withdrawal made in this process (the app tells us): drop what the MQTT client still holds. */
     onConsentWithdrawn?: (ownerId: string) => Promise<void>;
   },
-): Promise<DaemonData> {
+): Promise<DaemonData & { /** The owners' page the daemon hosts (`web.enabled`): every page action an app operation. */ readonly ownerPage: OwnerBackend }> {
   const { config, deviceId, clock, logger, fleetPrivacy } = opts;
   const { app, store, close } = await openApp({
     config,
@@ -30,6 +31,7 @@ export async function openAppDaemonData(
     },
   });
   return {
+    ownerPage: new AppOwnerBackend(app),
     ownerAtWake: () => app.activeOwnerId(),
     storeCapture: (ownerId, capture, { uplink }) => app.storeCapture(ownerId, capture, { uplink }),
     async sweepRetention() {

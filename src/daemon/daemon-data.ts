@@ -3,10 +3,10 @@
  * depend on this and nothing below it; `app-daemon-data.ts` implements it with the application layer (src/app),
  * the one place the daemon reaches the data half of the tree.
  */
-import type { DeviceConfig } from '../config/types.js';
-import type { Capture } from '../core/recording.js';
-import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/ports.js';
-import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { Capture } from '../core/index.js';
+import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/index.js';
+import type { FleetPrivacy, PrivacyBaseline } from '../core/index.js';
 import type { EffectivePrivacy } from '../privacy/index.js';
 
 export interface DaemonData {

@@ -1,5 +1,5 @@
 /** What the daemon tells its operator (the CLI prints these as lines or JSON). No audio, names or paths. */
-import type { Capture } from '../core/recording.js';
+import type { Capture } from '../core/index.js';
 import type { FleetReceiveResult } from '../fleet/index.js';
 import type { WakeLoopMetrics } from '../wakeword/index.js';
 

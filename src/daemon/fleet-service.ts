@@ -2,9 +2,9 @@
  * Fleet configuration as a service: restores the documents applied before (signatures re-checked) and applies
  * live ones from the broker; listeners get the new running configuration.
  */
-import type { DeviceConfig } from '../config/types.js';
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { FleetConfigReceiver, type FleetReceiveResult, type FleetState } from '../fleet/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { Service } from './service.js';

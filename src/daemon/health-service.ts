@@ -2,9 +2,9 @@
  * The wake loop's health: saved every minute for `earshot status` when no daemon answers (counts and times only,
  * see wake-health.ts), logged every minute, and a warning when the loop falls behind real time.
  */
-import type { Clock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { Clock } from '../core/index.js';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { saveWakeHealth, type WakeSourceKind } from '../wake-health.js';
 import type { WakeLoopMetrics } from '../wakeword/index.js';
 import type { DaemonData } from './daemon-data.js';

@@ -5,10 +5,10 @@
  */
 import { fstatSync } from 'node:fs';
 import { PcmStreamSource, resilientMicrophone, WavFileSource } from '../audio/index.js';
-import type { AudioChunks } from '../core/audio-format.js';
-import type { DeviceConfig } from '../config/types.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { AudioChunks } from '../core/index.js';
+import type { DeviceConfig } from '../config/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { WakeSourceKind } from '../wake-health.js';
 import type { DaemonEvent } from './events.js';
 

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { EarshotError, errorMessage } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 
 export const LOCK_ID_FILE = 'daemon.lock-id';
 /** Longest wait for a holder's answer. */

@@ -3,8 +3,8 @@
  * The retained status shows a new mode promptly and a lifted hold resumes uploads; an owner whose consent was
  * withdrawn has their queued uploads and whatever the MQTT client still holds for them withdrawn.
  */
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { Service } from './service.js';
 

@@ -1,6 +1,6 @@
 /** Retention as a service: a sweep at start (awaited, so expired audio is gone before listening) and hourly. */
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { Service } from './service.js';
 

@@ -5,23 +5,23 @@
  *   audio input → wake (WakeLoop + CaptureSession) → DaemonData (sealed per owner) → outbox → uplink (MQTT 5)
  *   fleet (broker → FleetConfigReceiver → live settings), retention, privacy watch, health
  *
- * Start-up order: lock → data → fleet → retention → uplink → privacy watch → health → wake. Shutdown is the
+ * Start-up order: lock → data → fleet → retention → uplink → privacy watch → owner page (web.enabled) → health → wake. Shutdown is the
  * reverse, each step bounded, so a broker that never acknowledges cannot keep the process alive.
  */
 import { resolveDeviceId } from '../config/index.js';
-import type { DeviceConfig } from '../config/types.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { DeviceConfig } from '../config/index.js';
+import { systemClock, type Clock } from '../core/index.js';
 
-import { silentLogger, type Logger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../core/index.js';
 import type { FleetConfigReport } from '../uplink/index.js';
 import { SileroVad } from '../vad/index.js';
 import { WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';
-import type { DaemonData } from './daemon-data.js';
 import type { DaemonEvent } from './events.js';
 import { FleetService } from './fleet-service.js';
 import { HealthService } from './health-service.js';
 import { prepareInput } from './input.js';
 import { InstanceLock } from './instance-lock.js';
+import { OwnerPageService } from './owner-page-service.js';
 import { PrivacyWatchService } from './privacy-watch-service.js';
 import { RetentionService } from './retention-service.js';
 import { bounded, ServiceHost } from './service.js';
@@ -110,7 +110,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   }));
   try {
     let fleet: FleetService | undefined;
-    const data: DaemonData = await openAppDaemonData({
+    const data = await openAppDaemonData({
       config,
       deviceId,
       clock,
@@ -197,6 +197,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       host.add(new RetentionService({ data, logger: log }));
       if (uplinkSvc.enabled) host.add(uplinkSvc);
       host.add(new PrivacyWatchService({ data, uplink: uplinkSvc.enabled ? uplinkSvc : undefined, logger: log }));
+      if (config.web.enabled) host.add(new OwnerPageService({ backend: data.ownerPage, config, clock, logger: log }), { required: true });
       host.add(new HealthService({ data, source: input.kind, metrics: () => wakeSvc.metrics(), clock, logger: log }));
       host.add(wakeSvc, { restart: WAKE_RESTART, required: true });
 

@@ -5,10 +5,10 @@
  * and the others keep running. A service that declares itself restartable is started again with backoff.
  */
 import { sleep } from '../audio/index.js';
-import { backoffDelayMs, type BackoffPolicy } from '../core/backoff.js';
-import { errorMessage } from '../core/errors.js';
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import { backoffDelayMs, type BackoffPolicy } from '../core/index.js';
+import { errorMessage } from '../core/index.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 
 /** A run this long resets the restart backoff. */
 const HEALTHY_RUN_MS = 60_000;

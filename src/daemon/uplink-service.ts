@@ -3,9 +3,9 @@
  * broker that never acknowledges cannot hold the daemon (what was not acknowledged stays queued, never marked
  * sent).
  */
-import type { DeviceConfig } from '../config/types.js';
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { createUplink, type DeviceStatusFields, type DrainProgress, type Uplink } from '../uplink/index.js';
 import type { DaemonData } from './daemon-data.js';
 import { bounded, type Service } from './service.js';

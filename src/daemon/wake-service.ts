@@ -8,15 +8,15 @@
  * new detector and carries on with the same source (a replay continues where it stopped, the microphone keeps
  * its recorder). A microphone that fails is restarted by `resilientMicrophone` and reported as `source-failed`.
  */
-import { SAMPLE_RATE, type AudioChunks } from '../core/audio-format.js';
+import { SAMPLE_RATE, type AudioChunks } from '../core/index.js';
 import { CaptureSession, type CaptureOutcome, type SpeechProbabilityFn } from '../capture/index.js';
-import type { DeviceConfig } from '../config/types.js';
-import type { Clock } from '../core/clock.js';
-import { EarshotError, errorMessage, isEarshotError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { Clock } from '../core/index.js';
+import { EarshotError, errorMessage, isEarshotError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { WakeDetection, WakeLoopMetrics } from '../wakeword/index.js';
 import { WakeLoop, type FrameProcessor } from '../wakeword/index.js';
-import { SwappableDetector } from '../wakeword/swappable-detector.js';
+import { SwappableDetector } from '../wakeword/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { DaemonEvent } from './events.js';
 import type { Service } from './service.js';

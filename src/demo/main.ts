@@ -12,23 +12,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
-import { longestToneMs } from '../audio/goertzel.js';
-import { readWavFile } from '../audio/wav.js';
-import { runCli } from '../cli/main.js';
-import type { CommandIO } from '../cli/command.js';
-import { describeEvent } from '../cli/commands/daemon.js';
-import { defaultConfig } from '../config/defaults.js';
-import type { DeviceConfig } from '../config/types.js';
-import { createLogger } from '../core/logger.js';
+import { longestToneMs } from '../audio/index.js';
+import { readWavFile } from '../audio/index.js';
+import { runCli } from '../cli/index.js';
+import type { CommandIO } from '../cli/index.js';
+import { describeEvent } from '../cli/index.js';
+import { defaultConfig } from '../config/index.js';
+import type { DeviceConfig } from '../config/index.js';
+import { systemClock } from '../core/index.js';
+import { createLogger } from '../core/index.js';
 import { runDaemon, type DaemonEvent } from '../daemon/index.js';
 import { RecordingStore } from '../store/index.js';
 import { readRecordingMeta, recordingIdFromTopic } from '../uplink/index.js';
+import { openApp } from '../open-app.js';
+import { AppOwnerBackend, createPairingLink, startOwnerPage, type OwnerPage } from '../web/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCENARIO = path.join(ROOT, 'test', 'fixtures', 'scenario.wav');
 const SCENARIO_INFO = path.join(ROOT, 'test', 'fixtures', 'scenario.json');
 const COMMAND_CLIP = path.join(ROOT, 'test', 'fixtures', 'wake', 'hey_jarvis__en-us.wav');
 
+/** `npm run demo -- --serve`: keep the owner's page running at the end (Ctrl-C stops it). */
+const SERVE = process.argv.includes('--serve');
 const useColor = process.stdout.isTTY === true && !process.env['NO_COLOR'];
 const c = (code: string, s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
 const say = (s = '') => process.stdout.write(s + '\n');
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'earshot-demo-'));
   const dataDir = path.join(work, 'data');
   const broker = await startBroker();
+  let web: Awaited<ReturnType<typeof startDemoPage>> | undefined;
   try {
     say(c('1', 'Earshot demo') + c('2', `  (data dir ${dataDir}, embedded broker ${broker.url})`));
 
@@ -142,7 +148,7 @@ async function main(): Promise<void> {
     const alice = (await earshot(dataDir, configFile, ['owners', 'add', '--name', 'Alice Example'])).trim();
     const bob = (await earshot(dataDir, configFile, ['owners', 'add', '--name', 'Bob Example'])).trim();
     await earshot(dataDir, configFile, ['owners', 'use', alice]);
-    const { loadConfig } = await import('../config/load.js');
+    const { loadConfig } = await import('../config/index.js');
     const config = await loadConfig(configFile, { dataDir });
 
     // ── 1. The scenario, with no consent: wake words found, background ignored, nothing from before kept.
@@ -238,9 +244,37 @@ async function main(): Promise<void> {
       'the export is not exactly Alice\'s recordings',
     );
 
+    // ── 5b. The owners' own page: each session sees only its owner's recordings.
+    heading("5b. The owners' page: Alice and Bob pair their phones; each sees only their own recordings");
+    web = await startDemoPage(config, dataDir, SERVE ? 8440 : 0);
+    const aliceWeb = await web.pair(alice);
+    const bobWeb = await web.pair(bob);
+    const aliceSees = (await web.get(aliceWeb, '/api/recordings?page=0')).json as { total: number; items: { id: string }[] };
+    const bobSees = (await web.get(bobWeb, '/api/recordings?page=0')).json as { items: { id: string }[] };
+    const aliceIds = new Set(aliceList.map((r) => r.id));
+    check(
+      aliceSees.total === aliceList.length && aliceSees.items.every((r) => aliceIds.has(r.id)) && !aliceSees.items.some((r) => bobList.some((b) => b.id === r.id)),
+      `over HTTP, Alice's session lists her ${aliceSees.total} recordings and none of Bob's`,
+      `Alice's session listed ${JSON.stringify(aliceSees.items.map((r) => r.id))}`,
+    );
+    const probe = aliceList[0]!.id;
+    const bobProbe = await web.get(bobWeb, `/api/recordings/${probe}/audio`);
+    const neverProbe = await web.get(bobWeb, '/api/recordings/no-such-recording/audio');
+    check(
+      bobSees.items.every((r) => !aliceIds.has(r.id)) && bobProbe.status === 404 && bobProbe.body === neverProbe.body,
+      "Bob's session sees none of Alice's; asking for one of her recordings by id answers 404, exactly like an id that never existed",
+      `Bob's session got ${bobProbe.status} for Alice's recording`,
+    );
+    const crossSite = await web.post(aliceWeb, '/api/privacy/local-only', { on: false }, 'http://evil.example');
+    check(crossSite.status === 403, "a cross-origin request with Alice's cookie is refused (403)", `a cross-origin request answered ${crossSite.status}`);
+    const personLink = await web.link(alice);
+    say(c('2', `    for a person: open ${personLink} (Alice, works once for 10 minutes${SERVE ? '' : ', while the demo runs; `npm run demo -- --serve` keeps the page up'})`));
+
     // ── 6. Erasure, then the audit log: verifies, and a tampered copy does not.
     heading('6. Bob erases his data; the audit log is verified, then tampered with');
     await earshot(dataDir, configFile, ['erase', '--owner', bob, '--yes']);
+    const bobAfterErase = await web.get(bobWeb, '/api/session');
+    check(bobAfterErase.status === 401, "erasing Bob ended his page session (401)", `Bob's session still answers ${bobAfterErase.status}`);
     const bobAfter = await earshot(dataDir, configFile, ['recordings', 'list', '--owner', bob, '--json'], { quiet: true, expectFail: true });
     check(bobAfter.trim() === '' || bobAfter.trim() === '[]', "Bob's recordings and key are gone (crypto-shredded)", "Bob's recordings are still listed");
     const bobAudio = path.join(dataDir, 'audio', `${bob}.db`);
@@ -254,11 +288,75 @@ async function main(): Promise<void> {
 
     heading('Done');
     say(`  ${failures === 0 ? c('32', 'every promise held') : c('31', `${failures} check(s) failed`)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (SERVE) {
+      say(`\n  The owner's page keeps running at ${web.page.url} (this device only). Pair Alice's browser with:\n    ${await web.link(alice)}\n  Ctrl-C stops it.`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
   } finally {
+    await web?.close();
     await broker.close();
     await fs.rm(work, { recursive: true, force: true });
   }
   process.exitCode = failures === 0 ? 0 : 1;
+}
+
+interface WebClient {
+  cookie: string;
+  csrf: string;
+}
+
+/** The owner page on the demo's data directory, with a tiny HTTP client that behaves like the page's own script. */
+async function startDemoPage(config: DeviceConfig, dataDir: string, port: number) {
+  // The application layer the CLI and the daemon use, opened on the demo's data directory.
+  const opened = await openApp({ config: { ...config, dataDir }, deviceId: 'spk-demo', logger: createLogger({ level: 'error' }), clock: systemClock });
+  const clock = opened.app.deps.clock;
+  const backend = new AppOwnerBackend(opened.app);
+  let page: OwnerPage;
+  try {
+    page = await startOwnerPage({ backend, clock, port });
+  } catch (e) {
+    await opened.close();
+    throw e;
+  }
+  const base = page.url;
+  const link = async (ownerId: string) => (await createPairingLink(backend, { baseUrl: base, ownerId, clock, source: 'owner-cli' })).link;
+  const request = async (method: string, path: string, opts: { cookie?: string; csrf?: string; body?: unknown; origin?: string } = {}) => {
+    const r = await fetch(base + path, {
+      method,
+      headers: {
+        ...(opts.cookie ? { Cookie: opts.cookie } : {}),
+        ...(method === 'POST' ? { Origin: opts.origin ?? base, 'Content-Type': 'application/json' } : {}),
+        ...(opts.csrf ? { 'X-CSRF-Token': opts.csrf } : {}),
+      },
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    });
+    const body = await r.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+    return { status: r.status, body, json, setCookie: r.headers.get('set-cookie') };
+  };
+  return {
+    page,
+    link,
+    async pair(ownerId: string): Promise<WebClient> {
+      const code = (await link(ownerId)).split('#c=')[1]!;
+      const r = await request('POST', '/api/pair', { body: { code } });
+      if (r.status !== 200 || !r.setCookie) throw new Error(`pairing in the demo failed: ${r.status} ${r.body}`);
+      const cookie = r.setCookie.split(';')[0]!;
+      const me = (await request('GET', '/api/session', { cookie })).json as { csrf: string };
+      return { cookie, csrf: me.csrf };
+    },
+    get: (cl: WebClient, path: string) => request('GET', path, { cookie: cl.cookie }),
+    post: (cl: WebClient, path: string, body: unknown, origin?: string) => request('POST', path, { cookie: cl.cookie, csrf: cl.csrf, body, ...(origin ? { origin } : {}) }),
+    async close() {
+      await page.close();
+      await opened.close();
+    },
+  };
 }
 
 /** Edits one audit entry in a copy of the database, as an attacker with file access would. */

@@ -5,8 +5,8 @@
  * version is still refused.
  */
 import type { KeyObject } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
-import type { SettingsRepo } from '../core/ports.js';
+import { EarshotError } from '../core/index.js';
+import type { SettingsRepo } from '../core/index.js';
 import { authenticateFleetDocument } from './document.js';
 import { targetsForDevice } from './target.js';
 import type { AppliedFleetDocument, FleetTarget } from './types.js';

@@ -7,8 +7,8 @@
  *
  * Raising sensitivity is the owner's choice, made in the device's own config, never a fleet's.
  */
-import type { DeviceConfig, WakeWordConfig } from '../config/types.js';
-import { isPlainObject } from '../config/safe-json.js';
+import type { DeviceConfig, WakeWordConfig } from '../config/index.js';
+import { isPlainObject } from '../config/index.js';
 
 /** The device's own (owner-chosen) wake and capture settings, before any fleet document. */
 export interface CaptureBaseline {

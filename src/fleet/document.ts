@@ -6,10 +6,10 @@
  */
 import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
-import { EarshotError } from '../core/errors.js';
-import { findForbiddenKey, parseJson } from '../config/safe-json.js';
-import { createAjv, describeSchemaErrors } from '../config/validate.js';
-import { canonicalJson } from '../core/canonical-json.js';
+import { EarshotError } from '../core/index.js';
+import { findForbiddenKey, parseJson } from '../config/index.js';
+import { createAjv, describeSchemaErrors } from '../config/index.js';
+import { canonicalJson } from '../core/index.js';
 import { checkFleetConfig } from './fleet-config-rules.js';
 import { keyIdOf, loadFleetPublicKey } from './keys.js';
 import { parseTarget, targetMatchesDevice } from './target.js';

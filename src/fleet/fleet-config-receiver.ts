@@ -5,12 +5,12 @@
  * A refused document never changes the running configuration.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { systemClock, type Clock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
-import type { AuditSink, SettingsRepo } from '../core/ports.js';
-import type { DeviceConfig } from '../config/types.js';
-import { semanticProblems } from '../config/validate.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { errorMessage } from '../core/index.js';
+import { silentLogger, type Logger } from '../core/index.js';
+import type { AuditSink, SettingsRepo } from '../core/index.js';
+import type { DeviceConfig } from '../config/index.js';
+import { semanticProblems } from '../config/index.js';
 import { readAppliedFleetState, saveFleetRecord, type StoredFleetRecord } from './applied-store.js';
 import { verifyFleetDocument } from './document.js';
 import { loadFleetPublicKey } from './keys.js';

@@ -3,8 +3,8 @@
  * refuse) and verification: consent can never appear, privacy can only tighten, then the schema.
  */
 import type { ValidateFunction } from 'ajv';
-import { createAjv, describeSchemaErrors, readShippedSchema } from '../config/validate.js';
-import { formatPath, isPlainObject } from '../config/safe-json.js';
+import { createAjv, describeSchemaErrors, readShippedSchema } from '../config/index.js';
+import { formatPath, isPlainObject } from '../config/index.js';
 import { findCaptureLoosening } from './capture-rules.js';
 import type { FleetBaseline, FleetRefusalReason } from './types.js';
 

@@ -1,6 +1,6 @@
 /** Public API of signed fleet configuration. */
 export * from './types.js';
-export { canonicalJson } from '../core/canonical-json.js';
+export { canonicalJson } from '../core/index.js';
 export { generateFleetKeyPair, keyIdOf, loadFleetPrivateKey, loadFleetPublicKey, type FleetKeyPair } from './keys.js';
 export {
   authenticateFleetDocument,

@@ -1,6 +1,6 @@
 /** Ed25519 fleet signing keys (node:crypto): generation, loading, and the key id hint. */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 export interface FleetKeyPair {
   /** SPKI PEM: pin this in every device's config (fleet.publicKeys). */

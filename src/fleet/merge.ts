@@ -3,9 +3,9 @@
  * the more specific document winning; privacy is never layered but tightened by src/privacy's PrivacyPolicy
  * (the one place that computes what is in effect).
  */
-import { deepMerge } from '../config/safe-json.js';
+import { deepMerge } from '../config/index.js';
 import { captureBaselineOf, clampCapture } from './capture-rules.js';
-import type { DeviceConfig } from '../config/types.js';
+import type { DeviceConfig } from '../config/index.js';
 import { effectivePrivacy, mergeFleetPrivacy } from '../privacy/index.js';
 import type { AppliedFleetDocument, FleetConfig, FleetTarget } from './types.js';
 

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import { parseJson } from '../config/safe-json.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import { parseJson } from '../config/index.js';
 import { parseTarget, topicForTarget } from './target.js';
 import { MAX_FLEET_DOCUMENT_BYTES, type FleetTarget } from './types.js';
 

@@ -1,6 +1,6 @@
 /** Fleet targets and the MQTT topics that carry their retained documents. */
-import { DEVICE_ID_PATTERN } from '../config/device-id.js';
-import { deviceConfigTopic, FLEET_WIDE_GROUP, fleetConfigTopic, TOPIC_ROOT } from '../core/topics.js';
+import { DEVICE_ID_PATTERN } from '../config/index.js';
+import { deviceConfigTopic, FLEET_WIDE_GROUP, fleetConfigTopic, TOPIC_ROOT } from '../core/index.js';
 import type { FleetTarget } from './types.js';
 
 export { FLEET_WIDE_GROUP };

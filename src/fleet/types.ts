@@ -2,9 +2,9 @@
  * Signed fleet configuration documents: the envelope, the signed payload, and what a fleet may set.
  * The format is documented for fleet operators in device-config/FLEET.md.
  */
-import type { LogLevel } from '../core/logger.js';
-import type { WakeWordConfig } from '../config/types.js';
-import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+import type { LogLevel } from '../core/index.js';
+import type { WakeWordConfig } from '../config/index.js';
+import type { FleetPrivacy, PrivacyBaseline } from '../core/index.js';
 import type { CaptureBaseline } from './capture-rules.js';
 
 export type { FleetPrivacy, PrivacyBaseline };

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 
 /** `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom). */
 export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'wakeword' | 'vad';
@@ -151,7 +151,7 @@ export async function loadManifest(file: string = DEFAULT_MANIFEST): Promise<Mod
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw invalid(file, '/', `not valid JSON (${(e as Error).message})`);
+    throw invalid(file, '/', `not valid JSON (${errorMessage(e)})`);
   }
   return parseManifest(doc, file);
 }

@@ -4,7 +4,7 @@
  * more in wake-ups than they save.
  */
 import * as ort from 'onnxruntime-node';
-import { EarshotError, errorMessage } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import { readVerifiedModel, type ModelEntry, type ModelManifest, type VerifiedModel } from './model-manifest.js';
 
 export { ort };

@@ -4,8 +4,8 @@
  * effect at the next check. Allowed only if local-only is off (owner and fleet), uploads are enabled (device
  * and fleet), and consent for cloud-processing is active now AND was active when the recording was captured.
  */
-import type { OwnerPrivacy, UploadDecision } from '../core/ports.js';
-import type { ConsentEvent } from '../core/privacy-types.js';
+import type { OwnerPrivacy, UploadDecision } from '../core/index.js';
+import type { ConsentEvent } from '../core/index.js';
 import { consentActiveAt } from './consent-history.js';
 import type { PrivacyRules } from './privacy-policy.js';
 

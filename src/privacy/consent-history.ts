@@ -1,5 +1,5 @@
 /** Pure reading of a consent history (oldest first, append order). */
-import type { ConsentEvent } from '../core/privacy-types.js';
+import type { ConsentEvent } from '../core/index.js';
 
 /**
  * The decision in force at time `at`: the latest event at or before `at` (by time; equal times by append

@@ -3,8 +3,8 @@
  * now. Whether consent is active is computed from the append-only history, never stored. Withdrawing is exactly
  * as easy as granting, and consent is the owner's alone: a fleet can never decide it.
  */
-import { EarshotError } from '../core/errors.js';
-import { isPurpose, PURPOSES, type ConsentEvent, type Purpose } from '../core/privacy-types.js';
+import { EarshotError } from '../core/index.js';
+import { isPurpose, PURPOSES, type ConsentEvent, type Purpose } from '../core/index.js';
 import { decisionAt } from './consent-history.js';
 
 export const SOURCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -7,10 +7,10 @@
  * off. The fleet side is read only in its strict direction (`forceLocalOnly === true`, `uploadsEnabled ===
  * false`, …), so even a value that slipped past verification could never loosen anything.
  */
-import type { DeviceConfig } from '../config/types.js';
-import { EarshotError } from '../core/errors.js';
-import type { OwnerPrivacy } from '../core/ports.js';
-import type { FleetPrivacy, PrivacyBaseline } from '../core/privacy-types.js';
+import type { DeviceConfig } from '../config/index.js';
+import { EarshotError } from '../core/index.js';
+import type { OwnerPrivacy } from '../core/index.js';
+import type { FleetPrivacy, PrivacyBaseline } from '../core/index.js';
 
 /** What the owner chose (OwnerPrivacy without the id). */
 export interface OwnerPrivacyChoice {

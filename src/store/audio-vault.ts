@@ -17,8 +17,8 @@
  */
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { SqliteDb } from './sqlite.js';
 
 export const AUDIO_DIR_NAME = 'audio';

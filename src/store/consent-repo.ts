@@ -7,10 +7,10 @@
  * of a sealed row; rows leave only with their owner (erasure).
  */
 import { createHash } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
-import type { ConsentLedgerRepo } from '../core/ports.js';
-import { canonicalJson } from '../core/canonical-json.js';
-import { isPurpose, type ConsentEvent, type Purpose } from '../core/privacy-types.js';
+import { EarshotError } from '../core/index.js';
+import type { ConsentLedgerRepo } from '../core/index.js';
+import { canonicalJson } from '../core/index.js';
+import { isPurpose, type ConsentEvent, type Purpose } from '../core/index.js';
 import { encodeAad, open, seal } from '../crypto/index.js';
 import type { StoreContext } from './context.js';
 import type { OwnerDataKey } from './owner-keys.js';

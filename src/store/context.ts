@@ -1,6 +1,6 @@
 /** What the store's repositories share: keys, the owners' audio files, the device identity, clock and logger. */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { AudioVault } from './audio-vault.js';
 import type { OwnerKeys } from './owner-keys.js';
 

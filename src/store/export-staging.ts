@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 
 export const EXPORT_STAGING_DIR = 'export-staging';
 

@@ -1,5 +1,5 @@
 /** Applies pending migrations, one transaction per version (user_version moves with the schema). */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration, type MigrationEnv } from './schema.js';
 import type { SqliteDb } from './sqlite.js';
 

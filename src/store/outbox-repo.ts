@@ -1,7 +1,7 @@
 /** Recordings waiting for upload: opaque ids and times only; rows vanish with their recording or owner. */
-import { EarshotError } from '../core/errors.js';
-import type { OutboxRepo } from '../core/ports.js';
-import type { OutboxEntry } from '../core/privacy-types.js';
+import { EarshotError } from '../core/index.js';
+import type { OutboxRepo } from '../core/index.js';
+import type { OutboxEntry } from '../core/index.js';
 import type { Scope } from './scope.js';
 import type { Sql } from './sqlite.js';
 

@@ -4,10 +4,10 @@
  * does not unwrap. Keys are unwrapped per use (microseconds) rather than cached, so an owner erased by another
  * process (the CLI while the daemon runs) is gone for everyone at once.
  */
-import { EarshotError } from '../core/errors.js';
-import { dataKeyWrapAad } from '../crypto/aad.js';
-import { newKey } from '../crypto/aead.js';
-import type { KeyEncryptionKey } from '../crypto/key-store.js';
+import { EarshotError } from '../core/index.js';
+import { dataKeyWrapAad } from '../crypto/index.js';
+import { newKey } from '../crypto/index.js';
+import type { KeyEncryptionKey } from '../crypto/index.js';
 import type { Sql } from './sqlite.js';
 
 export const CURRENT_DEK_VERSION = 1;

@@ -4,8 +4,8 @@
  * application layer's (src/app).
  */
 import { randomBytes } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
-import type { OwnerPrivacy, OwnerRecord, OwnerRepo } from '../core/ports.js';
+import { EarshotError } from '../core/index.js';
+import type { OwnerPrivacy, OwnerRecord, OwnerRepo } from '../core/index.js';
 import { open, ownerProfileAad, seal } from '../crypto/index.js';
 import type { StoreContext } from './context.js';
 import { META, deleteMeta, getMetaText, setMeta } from './meta.js';

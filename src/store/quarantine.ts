@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { QuarantinedItem } from '../core/ports.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { QuarantinedItem } from '../core/index.js';
 
 export const QUARANTINE_DIR = 'quarantine';
 

@@ -5,9 +5,9 @@
  * the row's deletion commits. Plain persistence: what may be deleted, and the audit trail, are src/app's.
  */
 import { createHash } from 'node:crypto';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { RecordingRepo, RecordingSummary } from '../core/ports.js';
-import type { Capture, Recording } from '../core/recording.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { RecordingRepo, RecordingSummary } from '../core/index.js';
+import type { Capture, Recording } from '../core/index.js';
 import { open, recordingAad, seal, type RecordingBinding } from '../crypto/index.js';
 import type { StoreContext } from './context.js';
 import type { OwnerDataKey } from './owner-keys.js';
@@ -24,6 +24,8 @@ interface SealedMeta {
   endReason: Capture['endReason'];
   samples: number;
   pcmSha256: string;
+  /** The owner marked it "not meant for the speaker" (a false wake); sealed like the rest. */
+  falseWake?: boolean;
 }
 
 interface RecordingRow {
@@ -138,6 +140,7 @@ export class SqliteRecordingRepo implements RecordingRepo {
       uploadedAt: null,
       wakeword: capture.wakeword,
       score: capture.score,
+      falseWake: false,
     };
   }
 
@@ -223,6 +226,7 @@ export class SqliteRecordingRepo implements RecordingRepo {
         uploadedAt: row.uploaded_at,
         wakeword: meta.wakeword,
         score: meta.score,
+        falseWake: meta.falseWake === true,
       };
     });
   }
@@ -244,6 +248,25 @@ export class SqliteRecordingRepo implements RecordingRepo {
   async markUploaded(recordingId: string, at: number): Promise<void> {
     const r = await this.sql.run('UPDATE recordings SET uploaded_at = ? WHERE id = ?', [at, recordingId]);
     if (r.changes === 0) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+  }
+
+  async setFalseWake(ownerId: string, recordingId: string, falseWake: boolean): Promise<void> {
+    const row = await this.sql.get<RecordingRow>('SELECT * FROM recordings WHERE id = ? AND owner_id = ?', [recordingId, ownerId]);
+    if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+    const key = await this.ctx.keys.require(this.sql, ownerId);
+    // Re-sealed under the same associated data: the mark is as authenticated as the rest of the metadata.
+    const aad = recordingAad('meta', binding(row, ownerId));
+    let meta: SealedMeta;
+    try {
+      meta = JSON.parse(open(key.key, row.sealed_meta, aad).toString('utf8')) as SealedMeta;
+    } catch (e) {
+      throw new EarshotError('INTEGRITY', `recording ${row.id} does not open for owner ${ownerId}`, { cause: e, details: { recordingId: row.id } });
+    }
+    if (meta.ownerId !== ownerId || row.key_version !== key.version) {
+      throw new EarshotError('INTEGRITY', `recording ${row.id} failed its content check`, { details: { recordingId: row.id } });
+    }
+    const next: SealedMeta = { ...meta, falseWake };
+    await this.sql.run('UPDATE recordings SET sealed_meta = ? WHERE id = ?', [seal(key.key, Buffer.from(JSON.stringify(next), 'utf8'), aad), row.id]);
   }
 
   async deleteExpired(ownerId: string, rule: { createdBefore: number } | { uploadedOnly: true }): Promise<string[]> {

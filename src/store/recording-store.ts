@@ -8,14 +8,15 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AuditLog, GENESIS_HASH, type AnchorStore, type AuditAnchor, type ExternalAnchor, type PersonalSealer } from '../audit/index.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
-import type { OutboxRepo, QuarantinedItem, SettingsRepo, StoreMaintenance, StoreStats } from '../core/ports.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import { silentLogger, type Logger } from '../core/index.js';
+import type { OutboxRepo, QuarantinedItem, SettingsRepo, StoreMaintenance, StoreStats } from '../core/index.js';
 import { auditAnchorAad, auditPersonalAad, deviceKeyWrapAad, FileKeyStore, newKey, open, seal, type KeyEncryptionKey, type KeyStore } from '../crypto/index.js';
 import { AudioVault } from './audio-vault.js';
 import { sealLegacyConsent } from './consent-repo.js';
 import { ExportStaging } from './export-staging.js';
+import { AudioRepair } from './audio-repair.js';
 import { Quarantine } from './quarantine.js';
 import type { StoreContext } from './context.js';
 import { META, getMetaBlob, getMetaText, setMeta } from './meta.js';
@@ -75,8 +76,7 @@ export class RecordingStore implements StoreMaintenance {
   readonly outbox: OutboxRepo;
   readonly settings: SettingsRepo;
   readonly audit: AuditLog;
-  private readonly quarantine: Quarantine;
-  private readonly clock: Clock;
+  private readonly repair: AudioRepair;
 
   private constructor(
     private readonly db: SqliteDb,
@@ -121,8 +121,7 @@ export class RecordingStore implements StoreMaintenance {
       },
       discard: () => keyStore.discardNext(),
     });
-    this.quarantine = Quarantine.in(dataDir);
-    this.clock = clock;
+    this.repair = new AudioRepair(db, vault, Quarantine.in(dataDir), this.audit, clock, logger);
     const autocommit = { sql: autocommitSql(db) };
     this.outbox = new SqliteOutboxRepo(autocommit);
     this.settings = new SqliteSettingsRepo(autocommit);
@@ -233,128 +232,22 @@ export class RecordingStore implements StoreMaintenance {
     throw new EarshotError('WRONG_KEY', `the database now needs key ${expectedId}, which ${keyStore.location} does not hold`);
   }
 
-  /**
-   * Repairs what a crash between an audio step and its metadata commit left (see audio-vault.ts), on evidence
-   * only: audio is deleted when the hash-chained audit log shows its row never committed (no `recording.created`)
-   * or its deletion committed (`recording.deleted`, a retention sweep naming it), and an owner's file when the
-   * log shows that owner's erasure. Anything else that does not match — a row re-pointed to another owner, two
-   * owners' files swapped, a log that does not verify — is moved to quarantine, still sealed, and reported as an
-   * incident; `earshot repair` resolves it. Holds the metadata write lock while it decides and acts, so no other
-   * process's save is between its audio write and its row's commit. Runs on every open; the log is read only
-   * when something does not match.
-   */
-  private async reconcileAudio(): Promise<void> {
-    const rows = async (sql: Sql) => {
-      const rowsByOwner = new Map<string, Set<string>>();
-      const ownerOf = new Map<string, string>();
-      for (const o of await sql.all<{ id: string }>('SELECT id FROM owners')) rowsByOwner.set(o.id, new Set());
-      for (const r of await sql.all<{ id: string; owner_id: string }>('SELECT id, owner_id FROM recordings')) {
-        rowsByOwner.get(r.owner_id)?.add(r.id);
-        ownerOf.set(r.id, r.owner_id);
-      }
-      return { rowsByOwner, ownerOf };
-    };
-    const first = await this.db.transaction(async (sql) => this.vault.mismatches((await rows(sql)).rowsByOwner));
-    if (first.files.length === 0 && first.blobs.length === 0) return;
-    // Evidence, read outside the lock (verification reads the whole log); the mismatches are taken again under it.
-    const chain = await this.audit.verify();
-    const erased = new Set<string>();
-    const created = new Set<string>();
-    const deleted = new Set<string>();
-    for (const e of await this.audit.list()) {
-      if (e.type === 'owner.erased' && e.ownerId) erased.add(e.ownerId);
-      if (e.type === 'recording.created' && e.recordingId) created.add(e.recordingId);
-      if (e.type === 'recording.deleted' && e.recordingId) deleted.add(e.recordingId);
-      const swept = e.type === 'retention.swept' ? e.detail?.['recordingIds'] : undefined;
-      if (typeof swept === 'string') for (const id of swept.split(',')) deleted.add(id);
-    }
-    const now = this.clock.now();
-    const outcome = await this.db.transaction(async (sql) => {
-      const { rowsByOwner, ownerOf } = await rows(sql);
-      const found = await this.vault.mismatches(rowsByOwner);
-      const done = { filesRemoved: 0, blobsRemoved: 0, quarantined: [] as QuarantinedItem[] };
-      for (const ownerId of found.files) {
-        if (chain.ok && erased.has(ownerId)) {
-          await this.vault.removeOwner(ownerId);
-          done.filesRemoved++;
-        } else {
-          const reason = chain.ok ? 'the file of an owner who does not exist, whose erasure the audit log does not show' : 'the audit log does not verify';
-          done.quarantined.push(await this.quarantine.addOwnerFile({ ownerId, reason, at: now }, (dest) => this.vault.moveOwnerFile(ownerId, dest)));
-        }
-      }
-      const toDelete = new Map<string, string[]>();
-      for (const b of found.blobs) {
-        const elsewhere = ownerOf.get(b.recordingId);
-        const orphan = chain.ok && elsewhere === undefined && (!created.has(b.recordingId) || deleted.has(b.recordingId));
-        if (orphan) {
-          toDelete.set(b.ownerId, [...(toDelete.get(b.ownerId) ?? []), b.recordingId]);
-          continue;
-        }
-        const sealed = await this.vault.get(b.ownerId, b.recordingId);
-        if (!sealed) continue;
-        const reason =
-          elsewhere !== undefined
-            ? "its recording's row is filed under another owner"
-            : chain.ok
-              ? 'its recording was stored, and the audit log shows no deletion of it'
-              : 'the audit log does not verify';
-        done.quarantined.push(await this.quarantine.addBlob({ ownerId: b.ownerId, recordingId: b.recordingId, sealed, reason, at: now }));
-        await this.vault.delete(b.ownerId, [b.recordingId]);
-      }
-      for (const [ownerId, ids] of toDelete) {
-        await this.vault.delete(ownerId, ids);
-        done.blobsRemoved += ids.length;
-      }
-      for (const q of done.quarantined) {
-        await this.audit.appendIn(sql, { type: 'incident', ...(q.recordingId ? { recordingId: q.recordingId } : {}), detail: { kind: 'quarantined', item: q.id, what: q.kind, reason: q.reason } });
-      }
-      return done;
-    });
-    if (outcome.filesRemoved > 0 || outcome.blobsRemoved > 0) {
-      this.logger.info('removed audio left behind by an interrupted delete or erasure', { filesRemoved: outcome.filesRemoved, blobsRemoved: outcome.blobsRemoved });
-    }
-    if (outcome.quarantined.length > 0) {
-      this.logger.warn('audio that does not match the metadata was moved to quarantine, not deleted: see `earshot repair`', { items: outcome.quarantined.length });
-    }
+  /** The start-up repair (see audio-repair.ts). Runs on every open. */
+  private reconcileAudio(): Promise<void> {
+    return this.repair.reconcile();
   }
 
   /** What is in quarantine (earshot repair, earshot status). */
   quarantined(): Promise<QuarantinedItem[]> {
-    return this.quarantine.list();
+    return this.repair.list();
   }
 
-  /**
-   * Puts a quarantined item back where the metadata now says it belongs: a blob into the file of the owner whose
-   * row names its recording (it opens only if it really is theirs), an owner's file back if that owner exists
-   * and has no file. Refused (BAD_ARGUMENT) when there is nowhere to put it.
-   */
-  async restoreQuarantined(id: string): Promise<{ restoredTo: string }> {
-    const item = await this.quarantine.get(id);
-    return this.db.transaction(async (sql) => {
-      if (item.kind === 'blob') {
-        const owner = (await sql.get<{ owner_id: string }>('SELECT owner_id FROM recordings WHERE id = ?', [item.recordingId]))?.owner_id;
-        if (owner === undefined) throw new EarshotError('BAD_ARGUMENT', `no recording row names ${item.recordingId}: nothing to restore it to (discard it instead)`);
-        await this.vault.put(owner, item.recordingId!, await fs.readFile(this.quarantine.blobPath(id)));
-        await this.quarantine.remove(id);
-        return { restoredTo: owner };
-      }
-      const owner = item.foundInOwnerFile;
-      const exists = await sql.get('SELECT 1 AS x FROM owners WHERE id = ?', [owner]);
-      if (!exists) throw new EarshotError('BAD_ARGUMENT', `owner ${owner} does not exist: nothing to restore the file to (discard it instead)`);
-      if ((await this.vault.owners()).includes(owner)) throw new EarshotError('BAD_ARGUMENT', `owner ${owner} has an audio file again; move the quarantined file by hand if it is the right one`);
-      await fs.mkdir(this.vault.dir, { recursive: true, mode: 0o700 });
-      await fs.rename(this.quarantine.filePath(id), path.join(this.vault.dir, `${owner}.db`));
-      await fs.rename(`${this.quarantine.filePath(id)}-wal`, path.join(this.vault.dir, `${owner}.db-wal`)).catch(() => undefined);
-      await this.quarantine.remove(id);
-      return { restoredTo: owner };
-    });
+  restoreQuarantined(id: string): Promise<{ restoredTo: string }> {
+    return this.repair.restore(id);
   }
 
-  /** Deletes a quarantined item for good. */
-  async discardQuarantined(id: string): Promise<QuarantinedItem> {
-    const item = await this.quarantine.get(id);
-    await this.quarantine.remove(id);
-    return item;
+  discardQuarantined(id: string): Promise<QuarantinedItem> {
+    return this.repair.discard(id);
   }
 
   /** Lets go of audio files another process erased (the daemon calls this periodically), releasing their space. */
@@ -400,7 +293,7 @@ export class RecordingStore implements StoreMaintenance {
 
   /** Non-personal counters for `earshot status`. */
   async stats(): Promise<StoreStats> {
-    const quarantined = (await this.quarantine.list()).length;
+    const quarantined = (await this.repair.list()).length;
     return this.db.exclusive(async (sql) => {
       const n = async (q: string) => (await sql.get<{ n: number }>(q))?.n ?? 0;
       return {
@@ -452,6 +345,7 @@ export class RecordingStore implements StoreMaintenance {
     // A truncated tail is already reported above; the anchor check is for a whole database put back.
     const external = ok ? await this.audit.checkExternalAnchor() : 'none';
     if (external === 'adopted') this.logger.info('the key store now keeps the audit head (first open with an anchor slot)');
+    if (external === 'recovered') this.logger.info('the last run was stopped between writing the audit anchor and its commit; the anchor is back at the committed head');
     if (external === 'rolled-back') {
       this.logger.warn('the audit log is behind the head kept in the key store: an older database was put back; run `earshot audit verify`');
       try {

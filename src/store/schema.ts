@@ -150,6 +150,44 @@ CREATE TRIGGER consent_append_only BEFORE UPDATE ON consent WHEN OLD.seal IS NOT
 BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
 `,
   },
+  {
+    version: 5,
+    description: "the owner's page: one-time pairing codes, browser sessions (hashed ids), notice acknowledgements",
+    // Codes and session ids are stored as SHA-256 hashes only: a copy of the database pairs no browser. Which
+    // owner a code or session is for is sealed under that owner's key (sealed_check / sealed_agent, associated
+    // data naming the hash and the owner), so a row edited or added without the key opens nobody's data.
+    // Every row goes with its owner (erasure, transfer).
+    sql: `
+CREATE TABLE web_pairing (
+  code_hash    TEXT PRIMARY KEY,
+  owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  used_at      INTEGER,
+  key_version  INTEGER NOT NULL,
+  sealed_check BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_pairing_by_owner ON web_pairing(owner_id);
+
+CREATE TABLE web_sessions (
+  id_hash      TEXT PRIMARY KEY,
+  ref          TEXT NOT NULL UNIQUE,
+  owner_id     TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  key_version  INTEGER NOT NULL,
+  sealed_agent BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_by_owner ON web_sessions(owner_id);
+
+CREATE TABLE web_notice_acks (
+  owner_id  TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  audit_seq INTEGER NOT NULL,
+  acked_at  INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, audit_seq)
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,5 +1,5 @@
 /** Free-form device settings for other components (fleet version counters, uplink state). No personal data. */
-import type { SettingsRepo } from '../core/ports.js';
+import type { SettingsRepo } from '../core/index.js';
 import type { Scope } from './scope.js';
 
 export class SqliteSettingsRepo implements SettingsRepo {

@@ -9,7 +9,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 export type SqlValue = string | number | bigint | Buffer | null;
 export type Row = Record<string, unknown>;

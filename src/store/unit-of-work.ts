@@ -4,8 +4,8 @@
  * `onRollback` undoes audio written for rows that did not commit, `onCommit` removes audio whose rows are gone.
  */
 import type { AuditLog } from '../audit/index.js';
-import { errorMessage } from '../core/errors.js';
-import type { Tx, UnitOfWork } from '../core/ports.js';
+import { errorMessage } from '../core/index.js';
+import type { Tx, UnitOfWork } from '../core/index.js';
 import type { KeyEncryptionKey } from '../crypto/index.js';
 import { SqliteConsentRepo } from './consent-repo.js';
 import type { StoreContext } from './context.js';
@@ -15,6 +15,8 @@ import { SqliteRecordingRepo } from './recording-repo.js';
 import type { Scope } from './scope.js';
 import { SqliteSettingsRepo } from './settings-repo.js';
 import type { Sql, SqliteDb } from './sqlite.js';
+import { SqliteNoticeRepo } from './web-notice-repo.js';
+import { SqliteWebSessionRepo } from './web-session-repo.js';
 
 /** The device-key rotation that erasure and `keys rotate` run inside their transaction (see RecordingStore). */
 export interface Rekeying {
@@ -102,6 +104,8 @@ export class SqliteUnitOfWork implements UnitOfWork {
       consent: new SqliteConsentRepo(scope, this.ctx),
       outbox: new SqliteOutboxRepo(scope),
       settings: new SqliteSettingsRepo(scope),
+      webSessions: new SqliteWebSessionRepo(scope, this.ctx),
+      notices: new SqliteNoticeRepo(scope),
       audit: {
         append: async (e) => {
           await this.audit.appendIn(scope.sql, e);

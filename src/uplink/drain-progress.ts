@@ -3,7 +3,7 @@
  * snapshot in the settings table whenever it changes (at most once a second) and when it stops, so a separate
  * `earshot status` process reads what the live uplink knows, or that it is not running.
  */
-import type { OutboxRepo, SettingsRepo } from '../core/ports.js';
+import type { OutboxRepo, SettingsRepo } from '../core/index.js';
 import type { LinkState } from './transport.js';
 
 export const DRAIN_PROGRESS_KEY = 'uplink.progress';

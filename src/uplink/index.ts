@@ -12,7 +12,7 @@
  *   describeDrain(await readDrainProgress(settings, outbox))   // `earshot status`, from another process
  */
 export { Uplink, STOP_BUDGET_MS, createUplink, type UplinkDeps } from './uplink.js';
-export { configTopicsFor } from '../core/topics.js';
+export { configTopicsFor } from '../core/index.js';
 export { MqttConnection, type MqttConnectionOptions, type MessageListener } from './mqtt-connection.js';
 export { OutboxPublisher, type OutboxPublisherOptions } from './outbox-publisher.js';
 export { DRAIN_PROGRESS_KEY, RateMeter, describeDrain, processAlive, readDrainProgress, type DrainProgress, type DrainStatus } from './drain-progress.js';
@@ -29,5 +29,7 @@ export {
   recordingIdFromTopic,
   recordingTopic,
   statusTopic,
-} from '../core/topics.js';
+} from '../core/index.js';
 export type { LinkState, PublishHandle, PublishResult, RecordingTransport } from './transport.js';
+export { MemoryAudit, MemoryOutbox, MemoryRecordings, ScriptedGate } from './testing/memory-ports.js';
+export { startTestBroker } from './testing/mosquitto-broker.js';

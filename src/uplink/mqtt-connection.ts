@@ -22,15 +22,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, Store, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { silentLogger } from '../core/logger.js';
-import { backoffDelayMs } from '../core/backoff.js';
+import type { Clock } from '../core/index.js';
+import { systemClock } from '../core/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { silentLogger } from '../core/index.js';
+import { backoffDelayMs } from '../core/index.js';
 import { type DeviceStatusFields, encodeStatus } from './device-status.js';
 import type { RecordingMessage } from './recording-message.js';
-import { statusTopic } from '../core/topics.js';
+import { statusTopic } from '../core/index.js';
 import type { LinkState, PublishHandle, PublishResult, RecordingTransport } from './transport.js';
 
 export interface MqttConnectionOptions {

@@ -19,14 +19,14 @@
  * Publish once: an entry stays in the in-flight set until its outcome is stored, so no pump can take its
  * outbox row again while the acknowledgement is being recorded (that gap published recordings twice).
  */
-import { type BackoffPolicy, backoffDelayMs } from '../core/backoff.js';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
-import { errorMessage, isEarshotError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { silentLogger } from '../core/logger.js';
-import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadBlockReason, UploadGate } from '../core/ports.js';
-import type { OutboxEntry } from '../core/privacy-types.js';
+import { type BackoffPolicy, backoffDelayMs } from '../core/index.js';
+import type { Clock } from '../core/index.js';
+import { systemClock } from '../core/index.js';
+import { errorMessage, isEarshotError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { silentLogger } from '../core/index.js';
+import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadBlockReason, UploadGate } from '../core/index.js';
+import type { OutboxEntry } from '../core/index.js';
 import { DRAIN_PROGRESS_KEY, type DrainProgress, RateMeter } from './drain-progress.js';
 import { recordingMessage } from './recording-message.js';
 import type { LinkState, PublishHandle, PublishResult, RecordingTransport } from './transport.js';

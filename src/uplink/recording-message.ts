@@ -10,9 +10,9 @@
  * - no owner id or name anywhere in the message: the cloud answers the device (its id is in the topic);
  *   which owner spoke is resolved on the device, so the broker and cloud never learn household structure.
  */
-import { SAMPLE_RATE } from '../core/audio-format.js';
-import type { Recording } from '../core/recording.js';
-import { recordingTopic } from '../core/topics.js';
+import { SAMPLE_RATE } from '../core/index.js';
+import type { Recording } from '../core/index.js';
+import { recordingTopic } from '../core/index.js';
 import { encodeWav, RECORDING_CONTENT_TYPE } from './wav-payload.js';
 
 export interface RecordingMessage {

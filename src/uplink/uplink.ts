@@ -2,17 +2,17 @@
  * The uplink as the daemon sees it: one MQTT connection, the outbox publisher on top of it, the retained
  * status document, and the subscription to this device's and its groups' fleet config topics.
  */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
-import { silentLogger } from '../core/logger.js';
-import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate, UploadTrigger } from '../core/ports.js';
-import type { DeviceConfig } from '../config/types.js';
-import type { BackoffPolicy } from '../core/backoff.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { silentLogger } from '../core/index.js';
+import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate, UploadTrigger } from '../core/index.js';
+import type { DeviceConfig } from '../config/index.js';
+import type { BackoffPolicy } from '../core/index.js';
 import type { DeviceStatusFields } from './device-status.js';
 import type { DrainProgress } from './drain-progress.js';
 import { MqttConnection } from './mqtt-connection.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import { configTopicsFor } from '../core/topics.js';
+import { configTopicsFor } from '../core/index.js';
 
 export interface UplinkDeps {
   config: Pick<DeviceConfig, 'device' | 'uplink'>;

@@ -3,8 +3,8 @@
  * The recurrent state (h, c: 2×1×64) is carried between calls, so chunks must arrive in order; reset()
  * starts a new stream. Audio is scaled to ±1 as the model expects.
  */
-import { EarshotError } from '../core/errors.js';
-import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/audio-format.js';
+import { EarshotError } from '../core/index.js';
+import { SAMPLE_RATE, VAD_CHUNK_SAMPLES } from '../core/index.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, openModel, ort, type ModelManifest, type Session } from '../models/index.js';
 
 export { VAD_CHUNK_SAMPLES };

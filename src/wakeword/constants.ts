@@ -1,7 +1,7 @@
 /**
  * openWakeWord's streaming constants (openwakeword/utils.py AudioFeatures and model.py Model), see design §3.
  */
-import { FRAME_SAMPLES } from '../core/audio-format.js';
+import { FRAME_SAMPLES } from '../core/index.js';
 
 export { FRAME_SAMPLES };
 /** Extra samples before each chunk fed to the mel model (3 hops of 160). */

@@ -3,7 +3,7 @@
  * proves the committed derived file is exactly what the committed generator makes of the pinned source.
  */
 import { createHash } from 'node:crypto';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { findModel, readVerifiedModel, type ModelEntry, type ModelManifest } from '../models/index.js';
 import { deriveStreamingEmbedding, STREAMING_GENERATOR, STREAMING_GENERATOR_VERSION } from './streaming-embedding-generator.js';
 

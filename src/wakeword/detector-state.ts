@@ -3,7 +3,7 @@
  * consecutive frames at or above threshold), per-word refractory period, warm-up, and an optional VAD gate
  * (only fire when speech was heard within the last `vadWindowMs`).
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 
 export interface WakeDetection {
   wakeword: string;

@@ -4,7 +4,7 @@
  * States stay inside ONNX Runtime's output tensors and are fed straight back (no copies); `reset()` returns to
  * the empty (all-zero) state.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { EMBEDDING_DIM, MEL_BINS, STREAM_INPUT_ROWS } from './constants.js';
 import { ort, type Session } from './onnx-sessions.js';
 

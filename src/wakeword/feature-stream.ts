@@ -30,7 +30,7 @@
  * Privacy: raw audio lives only in the 1760-sample window, overwritten in place every chunk. Mel rows,
  * embeddings and model states are features, not audio.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import {
   EMBEDDING_BUFFER_MAX_ROWS,
   EMBEDDING_DIM,

@@ -1,4 +1,4 @@
-/** Public API of the wake-word side (see the helper report for usage). */
+/** Public API of the wake-word side: the streaming openWakeWord pipeline (WakeDetector), the wake loop, detector state, scoring of clips, model verification. */
 export {
   WakeDetector,
   loadWakeModels,
@@ -14,3 +14,9 @@ export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcess
 export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './wake-scorer.js';
 export { scoreClip, collectScores, type ClipScores } from './score-clip.js';
 export { verifyModels } from './verify-models.js';
+export { openModel, ort } from './onnx-sessions.js';
+export type { Session } from './onnx-sessions.js';
+export { WindowFeatureStream, embeddingsOfClipWindow } from './window-feature-stream.js';
+export { warmupNoise } from './noise.js';
+export { EmbeddingStepper } from './embedding-stepper.js';
+export { SwappableDetector } from './swappable-detector.js';

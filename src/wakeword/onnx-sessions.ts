@@ -2,7 +2,7 @@
  * The wake-word classifiers' sessions; the generic ONNX Runtime session helpers live in src/models, shared with
  * the VAD, and are re-exported here for the wake-word pipeline's own files.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { findModel, openModel, type ModelManifest, type Session } from '../models/index.js';
 import { DEFAULT_CLASSIFIER_WINDOW, EMBEDDING_DIM } from './constants.js';
 

@@ -16,7 +16,7 @@
  * Graph handling goes through `onnx-proto` (protobufjs code generated from onnx.proto), not hand-parsed bytes.
  */
 import onnxProto from 'onnx-proto';
-import { EarshotError } from '../core/errors.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import { EMBEDDING_DIM, EMBEDDING_MEL_ROWS, MEL_BINS, MEL_ROWS_PER_CHUNK, STREAM_INPUT_ROWS } from './constants.js';
 
 const { onnx } = onnxProto;
@@ -142,7 +142,7 @@ export function deriveStreamingEmbedding(source: Uint8Array, sourceSha256: strin
   try {
     model = onnx.ModelProto.decode(source);
   } catch (e) {
-    throw refuse(`the source is not an ONNX model (${(e as Error).message})`);
+    throw refuse(`the source is not an ONNX model (${errorMessage(e)})`);
   }
   if (!model.graph) throw refuse('the source has no graph');
   const graph = model.graph as unknown as Graph;

@@ -5,7 +5,7 @@
  * The new detector warms up on real audio first, exactly like a fresh start, so it cannot fire on its
  * initial noise windows.
  */
-import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/audio-format.js';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/index.js';
 import type { WakeDetection } from './detector-state.js';
 import type { FrameProcessor } from './wake-loop.js';
 

@@ -2,10 +2,10 @@
  * The wake-word detector: verified models → WakeScorer (features + classifiers) → DetectorState (decisions),
  * with the optional Silero VAD gate. Feed Int16Array chunks of any size, in order, one call at a time.
  */
-import { EarshotError } from '../core/errors.js';
-import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/audio-format.js';
-import type { DeviceConfig, WakeWordConfig } from '../config/types.js';
-import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/silero-vad.js';
+import { EarshotError } from '../core/index.js';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../core/index.js';
+import type { DeviceConfig, WakeWordConfig } from '../config/index.js';
+import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/index.js';
 import { DetectorState, type WakeDetection } from './detector-state.js';
 import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
@@ -115,11 +115,6 @@ export class WakeDetector {
 
   get words(): string[] {
     return this.scorer.words;
-  }
-
-  /** Audio time processed into complete frames, ms. */
-  get processedMs(): number {
-    return (this.scorer.chunks * FRAME_SAMPLES * 1000) / SAMPLE_RATE;
   }
 
   /**

@@ -9,8 +9,8 @@
  *
  * The queue holds references to the source's chunks only until they are processed (no copies are made here).
  */
-import { FRAME_SAMPLES } from '../core/audio-format.js';
-import { EarshotError, errorMessage } from '../core/errors.js';
+import { FRAME_SAMPLES } from '../core/index.js';
+import { EarshotError, errorMessage } from '../core/index.js';
 import type { WakeDetection } from './detector-state.js';
 
 export interface FrameProcessor {

@@ -7,8 +7,8 @@
  * embeddings it would read are skipped and the score is 0. Mel rows are always computed, so as soon as sound
  * returns the skipped embeddings are backfilled and the classifier sees exactly what it would have seen.
  */
-import { EarshotError } from '../core/errors.js';
-import { SAMPLE_RATE } from '../core/audio-format.js';
+import { EarshotError } from '../core/index.js';
+import { SAMPLE_RATE } from '../core/index.js';
 import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES } from './constants.js';
 import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './feature-stream.js';
 import { warmupNoise } from './noise.js';

@@ -4,7 +4,7 @@
  * existed. Used by tests and the bench to prove the streaming path gives the same embeddings and scores; the
  * detector never uses it.
  */
-import { EarshotError } from '../core/errors.js';
+import { EarshotError } from '../core/index.js';
 import { EMBEDDING_DIM, EMBEDDING_MEL_ROWS, MEL_BINS, MEL_ROWS_PER_CHUNK } from './constants.js';
 import { clipWindows, FeatureStream, melOf, type NoiseEmbeddings } from './feature-stream.js';
 import { ort, type Session } from './onnx-sessions.js';

@@ -25,8 +25,8 @@ function importsOf(file: string): string[] {
     .map((s) => relative(SRC, resolve(dirname(file), s)));
 }
 
-const AUDIO_SIDE = ['audio', 'wakeword', 'vad', 'capture'];
-const FORBIDDEN = ['store', 'uplink', 'fleet', 'privacy', 'crypto', 'audit', 'daemon', 'cli'];
+const AUDIO_SIDE = ['audio', 'models', 'wakeword', 'vad', 'capture'];
+const FORBIDDEN = ['store', 'uplink', 'fleet', 'privacy', 'crypto', 'audit', 'daemon', 'cli', 'app', 'web', 'backup'];
 
 describe('dependency direction', () => {
   it('the audio side never imports storage, uplink, fleet or privacy code', () => {

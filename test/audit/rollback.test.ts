@@ -34,16 +34,19 @@ describe('audit rollback', () => {
     return t.dir;
   }
   const open = (d: string) => freshApp(d, { init: false });
+  /** The anchor's own head (it also carries the head it extends, for a crash before COMMIT). */
+  const headOf = (a: { seq: number; head: string } | null | undefined) => (a ? { seq: a.seq, head: a.head } : a);
 
-  it('the key file holds the head (seq and hash only) and follows every append', async () => {
+  it('the key file holds the head and the head it extends (sequence numbers and hashes only) and follows every append', async () => {
     const d = dir();
     const s = await freshApp(d);
     const a = await s.app.addOwner({ name: 'Alice Example', ...TEST });
+    const before = await s.store.audit.head();
     await s.app.storeCapture(a, makeCapture({ seed: 1 }), { uplink: false });
     const head = await s.store.audit.head();
     await s.close();
     const keyDoc = JSON.parse(readFileSync(path.join(d, 'device.key'), 'utf8')) as Record<string, unknown>;
-    expect(keyDoc['auditAnchor']).toEqual({ seq: head.seq, head: head.head });
+    expect(keyDoc['auditAnchor']).toEqual({ seq: head.seq, head: head.head, base: { seq: before.seq, head: before.head } });
     expect(JSON.stringify(keyDoc)).not.toContain('Alice');
     expect(head.seq).toBeGreaterThan(1);
   });
@@ -66,7 +69,7 @@ describe('audit rollback', () => {
     const r = await s2.store.audit.verify();
     expect(r.ok).toBe(false);
     expect(r.problems.map((p) => p.kind)).toContain('rolled-back');
-    expect(r.externalAnchor).toEqual(real);
+    expect(headOf(r.externalAnchor)).toEqual(real);
     expect((await s2.store.audit.list()).filter((e) => e.type === 'incident').map((e) => e.detail?.['kind'])).toContain('audit-rolled-back');
     // The device keeps working, and even once the old history grows past the anchor's seq, it never verifies.
     for (let i = 0; i < real.seq + 2; i++) await s2.app.storeCapture(a, makeCapture({ seed: 100 + i }), { uplink: false });
@@ -76,7 +79,7 @@ describe('audit rollback', () => {
     expect(r2.problems.map((p) => p.kind)).toContain('rolled-back');
     await s2.close();
     const keyStore = new FileKeyStore(path.join(d, 'device.key'));
-    expect(await keyStore.state.readAuditAnchor()).toEqual(real);
+    expect(headOf(await keyStore.state.readAuditAnchor())).toEqual(real);
     // Recorded once, not at every start.
     const s3 = await open(d);
     expect((await s3.store.audit.list()).filter((e) => e.type === 'incident' && e.detail?.['kind'] === 'audit-rolled-back')).toHaveLength(1);
@@ -149,14 +152,14 @@ describe('audit rollback', () => {
       throw new Error('boom');
     })).rejects.toThrow('boom');
     sealedHead = committed;
-    expect(externalHead).toEqual(committed);
+    expect(headOf(externalHead)).toEqual(committed);
     // The COMMIT fails after the anchor was written (a later hook stands in for SQLite's COMMIT error): restored.
     let failCommit = true;
     db.addTransactionHooks({ beforeCommit: async () => { if (failCommit) throw new Error('disk I/O error at COMMIT'); }, afterCommit: () => undefined, afterRollback: async () => undefined });
     await expect(log.append({ type: 'three' })).rejects.toThrow('disk I/O error');
     sealedHead = committed;
     expect(writes).toEqual([1, 2, 1]);
-    expect(externalHead).toEqual(committed);
+    expect(headOf(externalHead)).toEqual(committed);
     failCommit = false;
     await log.append({ type: 'four' });
     expect(externalHead?.seq).toBe(2);

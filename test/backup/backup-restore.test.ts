@@ -89,6 +89,31 @@ describe('backup and restore', () => {
     await expect(decryptBundleFile(out, tar + '2', 'wrong passphrase')).rejects.toMatchObject({ code: 'INTEGRITY' });
   });
 
+  it("a restore signs every browser of the owner page out: a session revoked after the backup does not come back", async () => {
+    const d = dir();
+    const out = path.join(dir('earshot-backup-out-'), 'b.bak');
+    const { alice } = await twoOwners(d);
+    const s = await open(d);
+    await s.app.createPairing({ ownerId: alice, codeHash: 'code', expiresAt: Date.now() + 600_000, ...TEST });
+    expect(await s.app.redeemPairing('code', { idHash: 'lost-phone', ref: 'ses-000000000001', browser: 'Chrome on Android' }, TEST)).toMatchObject({ status: 'ok' });
+    await s.close();
+    await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    const s1 = await open(d);
+    expect(await s1.app.endSessions({ ref: 'ses-000000000001' }, 'revoked', TEST)).toBe(1);
+    await s1.close();
+
+    await restoreBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: out, passphrase: PASS });
+    const s2 = await open(d);
+    try {
+      expect(await s2.app.resumeSession('lost-phone')).toBeUndefined();
+      expect(await s2.app.listSessions()).toEqual([]);
+      const ended = (await s2.app.auditLog({ ownerId: alice })).filter((e) => e.type === 'web.session-ended').map((e) => e.detail?.['reason']);
+      expect(ended).toEqual(['restored-from-backup']);
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('the issue\'s scenario: backup, erase Bob, restore — Bob stays erased (no row, no name, no audio); Alice is intact and the log verifies', async () => {
     const d = dir();
     const out = path.join(dir('earshot-backup-out-'), 'b.bak');
@@ -218,6 +243,17 @@ describe('backup and restore', () => {
     expect(b.code).toBe(0);
     expect(JSON.parse(b.out)).toMatchObject({ out, owners: 1 });
     expect((await runEarshot(['erase', '--owner', bob, '--yes'], env)).code).toBe(0);
+    // A running daemon (its instance lock held) stops a restore before anything is touched.
+    const { InstanceLock } = await import('../../src/daemon/index.js');
+    const held = await InstanceLock.acquire(d, () => ({}));
+    try {
+      const busy = await runEarshot(['restore', '--in', out, '--passphrase-file', path.join(work, 'pass'), '--yes'], env);
+      expect(busy.code).toBe(1);
+      expect(busy.err).toContain('DAEMON_RUNNING');
+    } finally {
+      await held.release();
+    }
+    expect(JSON.parse((await runEarshot(['owners', 'list', '--json'], env)).out)).toEqual([]);
     const noYes = await runEarshot(['restore', '--in', out, '--passphrase-file', path.join(work, 'pass')], env);
     expect(noYes.code).toBe(2);
     expect(noYes.err).toContain('--yes');

@@ -72,7 +72,7 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         const o = await addOwner();
         const c = makeCapture({ seed: 7, startedAt: 1234, samples: 320 });
         const summary = await run((tx) => tx.recordings.insert(o, c));
-        expect(summary).toEqual({ id: c.id, ownerId: o, createdAt: 1234, durationMs: c.durationMs, uploadedAt: null, wakeword: c.wakeword, score: c.score });
+        expect(summary).toEqual({ id: c.id, ownerId: o, createdAt: 1234, durationMs: c.durationMs, uploadedAt: null, wakeword: c.wakeword, score: c.score, falseWake: false });
         const rec = await run((tx) => tx.recordings.open(c.id));
         expect(rec).toMatchObject({ id: c.id, ownerId: o, startedAt: 1234, wakeword: c.wakeword, score: c.score, endReason: c.endReason, wakeAtMs: c.wakeAtMs });
         expect(Array.from(rec.pcm)).toEqual(Array.from(c.pcm));
@@ -116,6 +116,133 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         expect(await run((tx) => tx.recordings.ids(b))).toEqual([other]);
         expect(await run((tx) => tx.recordings.deleteOwner(b))).toBe(1);
         expect(await run((tx) => tx.recordings.ids(b))).toEqual([]);
+      });
+      it('setFalseWake marks and unmarks one recording of its owner; another owner or an unknown id is UNKNOWN_RECORDING', async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        const ra = await addRecording(a, 1);
+        const ra2 = await addRecording(a, 2);
+        const rb = await addRecording(b, 3);
+        await run((tx) => tx.recordings.setFalseWake(a, ra, true));
+        const flags = async (o: string) => (await run((tx) => tx.recordings.summaries(o))).map((r) => [r.id, r.falseWake]);
+        expect(await flags(a)).toEqual([[ra, true], [ra2, false]]);
+        await expect(run((tx) => tx.recordings.setFalseWake(a, rb, true))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        await expect(run((tx) => tx.recordings.setFalseWake(a, 'nope', true))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        expect(await flags(b)).toEqual([[rb, false]]);
+        // The recording itself is unchanged by the mark.
+        expect((await run((tx) => tx.recordings.open(ra, a))).pcm.length).toBe(160);
+        await run((tx) => tx.recordings.setFalseWake(a, ra, false));
+        expect(await flags(a)).toEqual([[ra, false], [ra2, false]]);
+      });
+    });
+
+    describe('web sessions and pairing codes', () => {
+      it('a pairing code is stored for an existing owner, read back, marked used once, and pruned after expiry', async () => {
+        const a = await addOwner();
+        await run((tx) => tx.webSessions.createPairing({ codeHash: 'h1', ownerId: a, createdAt: 10, expiresAt: 100 }));
+        await run((tx) => tx.webSessions.createPairing({ codeHash: 'h2', ownerId: a, createdAt: 10, expiresAt: 500 }));
+        await expect(run((tx) => tx.webSessions.createPairing({ codeHash: 'h3', ownerId: 'own-0000000000000000', createdAt: 1, expiresAt: 2 }))).rejects.toMatchObject({
+          code: 'UNKNOWN_OWNER',
+        });
+        expect(await run((tx) => tx.webSessions.pairing('h1'))).toEqual({ ownerId: a, expiresAt: 100, usedAt: null });
+        expect(await run((tx) => tx.webSessions.pairing('nope'))).toBeUndefined();
+        await run((tx) => tx.webSessions.markPairingUsed('h1', 50));
+        await run((tx) => tx.webSessions.markPairingUsed('h1', 60));
+        expect(await run((tx) => tx.webSessions.pairing('h1'))).toEqual({ ownerId: a, expiresAt: 100, usedAt: 50 });
+        await run((tx) => tx.webSessions.prunePairings(200));
+        expect(await run((tx) => tx.webSessions.pairing('h1'))).toBeUndefined();
+        expect(await run((tx) => tx.webSessions.pairing('h2'))).toMatchObject({ ownerId: a });
+      });
+      it('sessions: insert, find by id hash, touch forward only, list per owner with the browser, select and delete', async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        await run(async (tx) => {
+          await tx.webSessions.insertSession({ idHash: 'ia', ref: 'ses-a', ownerId: a, createdAt: 10, browser: 'Chrome on Android' });
+          await tx.webSessions.insertSession({ idHash: 'ia2', ref: 'ses-a2', ownerId: a, createdAt: 20, browser: 'Firefox on Linux' });
+          await tx.webSessions.insertSession({ idHash: 'ib', ref: 'ses-b', ownerId: b, createdAt: 15, browser: 'Safari on iOS' });
+        });
+        await expect(run((tx) => tx.webSessions.insertSession({ idHash: 'ix', ref: 'ses-x', ownerId: 'own-0000000000000000', createdAt: 1, browser: 'x' }))).rejects.toMatchObject({
+          code: 'UNKNOWN_OWNER',
+        });
+        expect(await run((tx) => tx.webSessions.findSession('ia'))).toEqual({ ref: 'ses-a', ownerId: a, createdAt: 10, lastSeenAt: 10 });
+        expect(await run((tx) => tx.webSessions.findSession('nope'))).toBeUndefined();
+        await run((tx) => tx.webSessions.touchSession('ia', 40));
+        await run((tx) => tx.webSessions.touchSession('ia', 30));
+        expect(await run((tx) => tx.webSessions.findSession('ia'))).toMatchObject({ lastSeenAt: 40 });
+        expect(await run((tx) => tx.webSessions.listSessions(a))).toEqual([
+          { ref: 'ses-a', ownerId: a, createdAt: 10, lastSeenAt: 40, browser: 'Chrome on Android' },
+          { ref: 'ses-a2', ownerId: a, createdAt: 20, lastSeenAt: 20, browser: 'Firefox on Linux' },
+        ]);
+        expect((await run((tx) => tx.webSessions.listSessions())).map((x) => x.ref)).toEqual(['ses-a', 'ses-b', 'ses-a2']);
+        expect(await run((tx) => tx.webSessions.selectSessions({ ref: 'ses-b', ownerId: a }))).toEqual([]);
+        expect(await run((tx) => tx.webSessions.selectSessions({ ref: 'ses-b' }))).toEqual([{ ref: 'ses-b', ownerId: b }]);
+        expect(await run((tx) => tx.webSessions.selectSessions({ ownerId: a }))).toEqual([{ ref: 'ses-a', ownerId: a }, { ref: 'ses-a2', ownerId: a }]);
+        expect(await run((tx) => tx.webSessions.selectSessions({ idleBefore: 21 }))).toEqual([{ ref: 'ses-b', ownerId: b }, { ref: 'ses-a2', ownerId: a }]);
+        expect((await run((tx) => tx.webSessions.selectSessions({ all: true }))).map((x) => x.ref)).toEqual(['ses-a', 'ses-b', 'ses-a2']);
+        await run((tx) => tx.webSessions.deleteSession('ses-a2'));
+        expect(await run((tx) => tx.webSessions.findSession('ia2'))).toBeUndefined();
+      });
+      it("removeOwner takes only that owner's codes and sessions, and says how many sessions", async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        await run(async (tx) => {
+          await tx.webSessions.createPairing({ codeHash: 'ca', ownerId: a, createdAt: 1, expiresAt: 1000 });
+          await tx.webSessions.createPairing({ codeHash: 'cb', ownerId: b, createdAt: 1, expiresAt: 1000 });
+          await tx.webSessions.insertSession({ idHash: 'ia', ref: 'ses-a', ownerId: a, createdAt: 1, browser: 'x' });
+          await tx.webSessions.insertSession({ idHash: 'ia2', ref: 'ses-a2', ownerId: a, createdAt: 2, browser: 'x' });
+          await tx.webSessions.insertSession({ idHash: 'ib', ref: 'ses-b', ownerId: b, createdAt: 3, browser: 'y' });
+        });
+        expect(await run((tx) => tx.webSessions.removeOwner(a))).toBe(2);
+        expect(await run((tx) => tx.webSessions.pairing('ca'))).toBeUndefined();
+        expect(await run((tx) => tx.webSessions.listSessions(a))).toEqual([]);
+        expect(await run((tx) => tx.webSessions.pairing('cb'))).toMatchObject({ ownerId: b });
+        expect((await run((tx) => tx.webSessions.listSessions())).map((x) => x.ref)).toEqual(['ses-b']);
+      });
+      it('a unit of work that throws leaves no code or session behind', async () => {
+        const a = await addOwner();
+        await expect(
+          run(async (tx) => {
+            await tx.webSessions.createPairing({ codeHash: 'c', ownerId: a, createdAt: 1, expiresAt: 10 });
+            await tx.webSessions.insertSession({ idHash: 'i', ref: 'ses-i', ownerId: a, createdAt: 1, browser: 'x' });
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await run((tx) => tx.webSessions.pairing('c'))).toBeUndefined();
+        expect(await run((tx) => tx.webSessions.listSessions())).toEqual([]);
+      });
+    });
+
+    describe('notices', () => {
+      it("an owner's notices are their incidents and device-wide incidents and refused fleet documents, newest first; acknowledgements are per owner", async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        await run(async (tx) => {
+          await tx.audit.append({ type: 'incident', ownerId: a, detail: { kind: 'export-aborted' } });
+          await tx.audit.append({ type: 'incident', ownerId: b, detail: { kind: 'export-aborted' } });
+          await tx.audit.append({ type: 'incident', detail: { kind: 'audit-verify-failed' } });
+          await tx.audit.append({ type: 'config.refused', detail: { reason: 'bad-signature' } });
+          await tx.audit.append({ type: 'config.applied', detail: { version: 2 } });
+          await tx.audit.append({ type: 'consent.changed', ownerId: a, detail: { purpose: 'cloud-processing' } });
+        });
+        const list = await run((tx) => tx.notices.list(a));
+        expect(list.map((n) => [n.type, n.own, n.detail, n.ackedAt])).toEqual([
+          ['config.refused', false, { reason: 'bad-signature' }, null],
+          ['incident', false, { kind: 'audit-verify-failed' }, null],
+          ['incident', true, { kind: 'export-aborted' }, null],
+        ]);
+        const mine = list[2]!.seq;
+        const bobs = (await run((tx) => tx.notices.list(b))).find((n) => n.own)!.seq;
+        expect(await run((tx) => tx.notices.list(a, { seq: bobs }))).toEqual([]);
+        expect((await run((tx) => tx.notices.list(a, { seq: mine }))).map((n) => n.seq)).toEqual([mine]);
+        expect(await run((tx) => tx.notices.list(a, { limit: 1 }))).toHaveLength(1);
+        await run((tx) => tx.notices.acknowledge(a, mine, 77));
+        await run((tx) => tx.notices.acknowledge(a, mine, 88));
+        expect((await run((tx) => tx.notices.list(a, { seq: mine })))[0]!.ackedAt).toBe(77);
+        expect((await run((tx) => tx.notices.list(b))).every((n) => n.ackedAt === null)).toBe(true);
+        expect(await run((tx) => tx.notices.list('own-0000000000000000'))).toEqual([]);
+        expect(await run((tx) => tx.notices.lastFleetOutcome())).toMatchObject({ type: 'config.applied', detail: { version: 2 } });
+        await run((tx) => tx.notices.removeOwner(a));
+        expect((await run((tx) => tx.notices.list(a, { seq: mine })))[0]!.ackedAt).toBeNull();
       });
     });
 

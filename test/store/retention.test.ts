@@ -98,7 +98,7 @@ describe('retention sweep against the store (application layer)', () => {
   });
 
   it('each sweep applies the rule as of its own time: what was kept expires at a later sweep', async () => {
-    // The daemon sweeps at start and hourly (src/daemon.ts); every sweep is this call with the clock's time.
+    // The daemon sweeps at start and hourly (src/daemon/run-daemon.ts); every sweep is this call with the clock's time.
     const a = await add('Alice', 1);
     await save(a, makeCapture({ startedAt: clock.t - 2 * DAY_MS }));
     expect((await h.app.sweepRetention(TEST))[0]?.deleted).toBe(1);

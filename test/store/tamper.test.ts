@@ -79,6 +79,17 @@ describe('tampering is detected with a typed error, the rest keeps working, and 
     expect(existsSync(out)).toBe(false);
   });
 
+  it("Bob's row moved onto Alice cannot be deleted from Alice's side: deleting needs the recording to open with her key", async () => {
+    await tamper(t.dir, (db) => db.run('UPDATE recordings SET owner_id = ? WHERE id = ?', [a, cb.id]));
+    const s = await reopen();
+    await expect(s.app.deleteRecordings(a, [cb.id, ca.id], TEST)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    // Nothing was deleted (not even Alice's own recording in the same request), and the attempt is an incident.
+    expect(await s.store.uow.read((tx) => tx.recordings.filedUnder(cb.id))).toBe(a);
+    expect(samePcm((await openRecording(s.store, ca.id, a)).pcm, ca.pcm)).toBe(true);
+    expect((await s.app.auditLog()).filter((e) => e.type === 'recording.deleted')).toEqual([]);
+    expect(await incidentKinds(s)).toContain('integrity');
+  });
+
   it('swapped wrapped keys: both owners fail with INTEGRITY, other operations still work', async () => {
     await tamper(t.dir, async (db) => {
       const ka = await db.get<{ wrapped_key: Buffer }>('SELECT wrapped_key FROM owners WHERE id = ?', [a]);

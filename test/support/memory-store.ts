@@ -11,6 +11,7 @@ import type {
   AuditQueries,
   AuditVerification,
   ConsentLedgerRepo,
+  NoticeRepo,
   OutboxRepo,
   OwnerPrivacy,
   OwnerRecord,
@@ -23,6 +24,8 @@ import type {
   StoreStats,
   Tx,
   UnitOfWork,
+  WebSession,
+  WebSessionRepo,
 } from '../../src/core/ports.js';
 import type { AuditEventInput, ConsentEvent, OutboxEntry, Purpose } from '../../src/core/privacy-types.js';
 import type { Capture, Recording } from '../../src/core/recording.js';
@@ -35,10 +38,16 @@ interface OwnerState {
   retentionDays: number;
 }
 
+type StoredRecording = Recording & { uploadedAt: number | null; falseWake: boolean };
+
 interface State {
   owners: Map<string, OwnerState>;
   active: string | undefined;
-  recordings: Map<string, Recording & { uploadedAt: number | null }>;
+  recordings: Map<string, StoredRecording>;
+  pairings: Map<string, { ownerId: string; createdAt: number; expiresAt: number; usedAt: number | null }>;
+  sessions: Map<string, WebSession & { idHash: string }>;
+  /** `${ownerId} ${seq}` → when acknowledged. */
+  acks: Map<string, number>;
   consent: ConsentEvent[];
   outbox: Map<string, OutboxEntry>;
   settings: Map<string, string>;
@@ -47,7 +56,7 @@ interface State {
 }
 
 function emptyState(): State {
-  return { owners: new Map(), active: undefined, recordings: new Map(), consent: [], outbox: new Map(), settings: new Map(), audit: [], kek: 'kek-0' };
+  return { owners: new Map(), active: undefined, recordings: new Map(), pairings: new Map(), sessions: new Map(), acks: new Map(), consent: [], outbox: new Map(), settings: new Map(), audit: [], kek: 'kek-0' };
 }
 
 function copy(s: State): State {
@@ -55,6 +64,9 @@ function copy(s: State): State {
     owners: new Map([...s.owners].map(([k, v]) => [k, { ...v }])),
     active: s.active,
     recordings: new Map([...s.recordings].map(([k, v]) => [k, { ...v }])),
+    pairings: new Map([...s.pairings].map(([k, v]) => [k, { ...v }])),
+    sessions: new Map([...s.sessions].map(([k, v]) => [k, { ...v }])),
+    acks: new Map(s.acks),
     consent: [...s.consent],
     outbox: new Map(s.outbox),
     settings: new Map(s.settings),
@@ -67,8 +79,8 @@ function unknownOwner(id: string): EarshotError {
   return new EarshotError('UNKNOWN_OWNER', `no owner with id ${id}`, { details: { ownerId: id } });
 }
 
-function summary(r: Recording & { uploadedAt: number | null }): RecordingSummary {
-  return { id: r.id, ownerId: r.ownerId, createdAt: r.startedAt, durationMs: Math.round(r.durationMs), uploadedAt: r.uploadedAt, wakeword: r.wakeword, score: r.score };
+function summary(r: StoredRecording): RecordingSummary {
+  return { id: r.id, ownerId: r.ownerId, createdAt: r.startedAt, durationMs: Math.round(r.durationMs), uploadedAt: r.uploadedAt, wakeword: r.wakeword, score: r.score, falseWake: r.falseWake };
 }
 
 function byCapture(a: { startedAt: number; id: string }, b: { startedAt: number; id: string }): number {
@@ -81,6 +93,8 @@ class MemoryTx implements Tx {
   readonly consent: ConsentLedgerRepo;
   readonly outbox: OutboxRepo;
   readonly settings: SettingsRepo;
+  readonly webSessions: WebSessionRepo;
+  readonly notices: NoticeRepo;
   readonly audit: { append(e: AuditEventInput): Promise<void> };
 
   constructor(s: State, deviceId: string, now: () => number) {
@@ -137,7 +151,7 @@ class MemoryTx implements Tx {
       async insert(ownerId, c: Capture) {
         requireOwner(ownerId);
         if (s.recordings.has(c.id)) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${c.id} is already stored`);
-        const r = { ...c, pcm: c.pcm.slice(), ownerId, deviceId, uploadedAt: null };
+        const r = { ...c, pcm: c.pcm.slice(), ownerId, deviceId, uploadedAt: null, falseWake: false };
         s.recordings.set(c.id, r);
         return summary(r);
       },
@@ -146,7 +160,7 @@ class MemoryTx implements Tx {
         if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
         if (asOwner !== undefined && r.ownerId !== asOwner) throw new EarshotError('INTEGRITY', `recording ${id} is not filed under owner ${asOwner}`);
         if (!s.owners.has(r.ownerId)) throw unknownOwner(r.ownerId);
-        const { uploadedAt: _u, ...rec } = r;
+        const { uploadedAt: _u, falseWake: _f, ...rec } = r;
         return { ...rec, pcm: rec.pcm.slice() };
       },
       async summaries(ownerId) {
@@ -174,6 +188,12 @@ class MemoryTx implements Tx {
         const r = s.recordings.get(id);
         if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
         r.uploadedAt = at;
+      },
+      async setFalseWake(ownerId, id, falseWake) {
+        const r = s.recordings.get(id);
+        if (!r || r.ownerId !== ownerId) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
+        requireOwner(ownerId);
+        r.falseWake = falseWake;
       },
       async deleteExpired(ownerId, rule) {
         const expired = [...s.recordings.values()]
@@ -254,6 +274,89 @@ class MemoryTx implements Tx {
       },
       async set(k, v) {
         s.settings.set(k, v);
+      },
+    };
+    const bySession = (rows: (WebSession & { idHash: string })[]) =>
+      rows.sort((a, b) => a.createdAt - b.createdAt || a.ref.localeCompare(b.ref)).map(({ ref, ownerId }) => ({ ref, ownerId }));
+    this.webSessions = {
+      async createPairing(p) {
+        requireOwner(p.ownerId);
+        if (s.pairings.has(p.codeHash)) throw new EarshotError('BAD_ARGUMENT', 'pairing code already stored');
+        s.pairings.set(p.codeHash, { ownerId: p.ownerId, createdAt: p.createdAt, expiresAt: p.expiresAt, usedAt: null });
+      },
+      async pairing(codeHash) {
+        const p = s.pairings.get(codeHash);
+        return p && { ownerId: p.ownerId, expiresAt: p.expiresAt, usedAt: p.usedAt };
+      },
+      async markPairingUsed(codeHash, at) {
+        const p = s.pairings.get(codeHash);
+        if (p && p.usedAt === null) p.usedAt = at;
+      },
+      async prunePairings(before) {
+        for (const [k, p] of s.pairings) if (p.expiresAt < before) s.pairings.delete(k);
+      },
+      async insertSession(x) {
+        requireOwner(x.ownerId);
+        if (s.sessions.has(x.idHash) || [...s.sessions.values()].some((v) => v.ref === x.ref)) throw new EarshotError('BAD_ARGUMENT', 'session already stored');
+        s.sessions.set(x.idHash, { idHash: x.idHash, ref: x.ref, ownerId: x.ownerId, createdAt: x.createdAt, lastSeenAt: x.createdAt, browser: x.browser });
+      },
+      async findSession(idHash) {
+        const x = s.sessions.get(idHash);
+        return x && { ref: x.ref, ownerId: x.ownerId, createdAt: x.createdAt, lastSeenAt: x.lastSeenAt };
+      },
+      async touchSession(idHash, at) {
+        const x = s.sessions.get(idHash);
+        if (x && x.lastSeenAt < at) x.lastSeenAt = at;
+      },
+      async listSessions(ownerId) {
+        return [...s.sessions.values()]
+          .filter((x) => ownerId === undefined || x.ownerId === ownerId)
+          .sort((a, b) => a.createdAt - b.createdAt || a.ref.localeCompare(b.ref))
+          .map(({ idHash: _h, ...x }) => ({ ...x }));
+      },
+      async selectSessions(which) {
+        const all = [...s.sessions.values()];
+        if ('ref' in which) return bySession(all.filter((x) => x.ref === which.ref && (which.ownerId === undefined || x.ownerId === which.ownerId)));
+        if ('idleBefore' in which) return bySession(all.filter((x) => x.lastSeenAt < which.idleBefore));
+        if ('ownerId' in which) return bySession(all.filter((x) => x.ownerId === which.ownerId));
+        return bySession(all);
+      },
+      async deleteSession(ref) {
+        for (const [k, x] of s.sessions) if (x.ref === ref) s.sessions.delete(k);
+      },
+      async removeOwner(ownerId) {
+        for (const [k, p] of s.pairings) if (p.ownerId === ownerId) s.pairings.delete(k);
+        let n = 0;
+        for (const [k, x] of s.sessions) {
+          if (x.ownerId === ownerId) {
+            s.sessions.delete(k);
+            n++;
+          }
+        }
+        return n;
+      },
+    };
+    this.notices = {
+      async list(ownerId, opts = {}) {
+        const o = s.owners.get(ownerId);
+        if (!o) return [];
+        return s.audit
+          .filter((e) => ((e.type === 'incident' && (e.ownerId === ownerId || e.ownerId === null)) || (e.type === 'config.refused' && e.ownerId === null)) && e.at >= o.createdAt)
+          .filter((e) => opts.seq === undefined || e.seq === opts.seq)
+          .reverse()
+          .slice(0, opts.limit ?? 200)
+          .map((e) => ({ seq: e.seq, at: e.at, type: e.type, own: e.ownerId === ownerId, detail: e.detail ? { ...e.detail } : null, ackedAt: s.acks.get(`${ownerId} ${e.seq}`) ?? null }));
+      },
+      async acknowledge(ownerId, seq, at) {
+        requireOwner(ownerId);
+        if (!s.acks.has(`${ownerId} ${seq}`)) s.acks.set(`${ownerId} ${seq}`, at);
+      },
+      async lastFleetOutcome() {
+        const e = [...s.audit].reverse().find((x) => (x.type === 'config.applied' || x.type === 'config.refused') && x.ownerId === null);
+        return e && { at: e.at, type: e.type, detail: e.detail ? { ...e.detail } : null };
+      },
+      async removeOwner(ownerId) {
+        for (const k of [...s.acks.keys()]) if (k.startsWith(`${ownerId} `)) s.acks.delete(k);
       },
     };
     this.audit = {

@@ -12,9 +12,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { SAMPLE_RATE, type AudioChunks } from '../../core/audio-format.js';
-import { EarshotError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
+import { SAMPLE_RATE, type AudioChunks, errorMessage } from '../../core/index.js';
+import { EarshotError } from '../../core/index.js';
+import { silentLogger, type Logger } from '../../core/index.js';
 import { PcmByteDecoder } from '../pcm-bytes.js';
 
 export type RecorderName = 'arecord' | 'sox' | 'rec';
@@ -126,7 +126,7 @@ class RecorderRun implements AsyncIterator<Int16Array> {
       });
     } catch (e) {
       signal?.removeEventListener('abort', this.onAbort);
-      this.fail(new EarshotError('RECORDER_FAILED', `cannot start the recorder ${this.mic.description}: ${(e as Error).message}`, { cause: e }));
+      this.fail(new EarshotError('RECORDER_FAILED', `cannot start the recorder ${this.mic.description}: ${errorMessage(e)}`, { cause: e }));
       return;
     }
     const child = rec.process;

@@ -3,7 +3,7 @@
  * Chunk boundaries may split a sample; the odd byte is carried over. A half sample left at the very end of the
  * stream cannot be decoded and is dropped (see `droppedTrailingByte`).
  */
-import type { AudioChunks } from '../../core/audio-format.js';
+import type { AudioChunks } from '../../core/index.js';
 import { PcmByteDecoder } from '../pcm-bytes.js';
 
 export interface PcmStreamSourceOptions {

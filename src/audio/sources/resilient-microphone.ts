@@ -3,10 +3,10 @@
  * whenever the recorder fails. Each failure is logged (recorder, device, the recorder's stderr summary, next retry)
  * and passed to `onFailure`; the stream itself only ends when `signal` aborts.
  */
-import type { AudioChunks } from '../../core/audio-format.js';
-import { errorMessage } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import type { DeviceConfig } from '../../config/types.js';
+import type { AudioChunks } from '../../core/index.js';
+import { errorMessage } from '../../core/index.js';
+import { silentLogger, type Logger } from '../../core/index.js';
+import type { DeviceConfig } from '../../config/index.js';
 import { MicrophoneSource } from './microphone-source.js';
 import { superviseSource, type SourceFailure } from './supervise.js';
 

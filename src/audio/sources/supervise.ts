@@ -3,10 +3,10 @@
  * with jitter, and every failure is reported. Used for the microphone, whose recorder process can die when a USB
  * microphone is unplugged, the ALSA device is busy, etc. The consumer sees one endless stream (with a gap).
  */
-import type { AudioChunks } from '../../core/audio-format.js';
-import { SAMPLE_RATE } from '../../core/audio-format.js';
-import { backoffDelayMs } from '../../core/backoff.js';
-import { EarshotError } from '../../core/errors.js';
+import type { AudioChunks } from '../../core/index.js';
+import { SAMPLE_RATE } from '../../core/index.js';
+import { backoffDelayMs } from '../../core/index.js';
+import { EarshotError } from '../../core/index.js';
 import { sleep as abortableSleep } from '../sleep.js';
 
 /** Restart timing of a failed source (config audio.retryInitialMs / retryMaxMs); delays come from core/backoff. */

@@ -3,7 +3,7 @@
  * (each chunk is released when a microphone would have delivered it). The file is read, downmixed and
  * resampled block by block as the consumer pulls, so a replay of any length holds one block in memory.
  */
-import { FRAME_SAMPLES, SAMPLE_RATE, type AudioChunks } from '../../core/audio-format.js';
+import { FRAME_SAMPLES, SAMPLE_RATE, type AudioChunks } from '../../core/index.js';
 import { FrameSplitter } from '../frame-splitter.js';
 import { probeWavFile, streamWavFile, type WavFileLayout } from '../wav.js';
 import { sleep } from '../sleep.js';

@@ -3,10 +3,11 @@
  * and restores that re-apply every erasure made since the backup (see src/backup).
  */
 import { resolveDeviceId } from '../../config/index.js';
-import { createLogger } from '../../core/logger.js';
-import { EarshotError } from '../../core/errors.js';
-import { systemClock } from '../../core/clock.js';
+import { createLogger } from '../../core/index.js';
+import { EarshotError } from '../../core/index.js';
+import { systemClock } from '../../core/index.js';
 import { createBackup, restoreBackup } from '../../backup/index.js';
+import { InstanceLock } from '../../daemon/index.js';
 import { readPassphraseFile } from '../../privacy/index.js';
 import { FileKeyStore } from '../../store/index.js';
 import { requiredOption, writeLine, type Command } from '../command.js';
@@ -46,7 +47,7 @@ const restore: Command = {
   summary: 'replace this device\'s data with a backup, re-applying every erasure made since it was taken',
   usage: 'earshot restore --in FILE --passphrase-file F --yes [--json]',
   help: [
-    'Stop the daemon first. The device must be initialised (earshot init): the backup is re-wrapped under this',
+    'The daemon must be stopped (a running one is DAEMON_RUNNING). The device must be initialised (earshot init): the backup is re-wrapped under this',
     'device\'s key. Every owner erased on this device (the key file keeps their ids, nothing else) is erased from',
     'the backup\'s copy before it replaces anything. The current data is replaced (newer recordings are lost); the',
     'audit log continues from the backup\'s head, with a backup.restored entry naming the head it replaced.',
@@ -64,7 +65,14 @@ const restore: Command = {
     const keyStore = FileKeyStore.inDataDir(config.dataDir);
     if (!(await keyStore.exists())) throw new EarshotError('NOT_INITIALISED', `no key file at ${keyStore.location}; run \`earshot init\` first`);
     const logger = createLogger({ level: config.log.level, out: io.stderr });
-    const r = await restoreBackup({ config, dataDir: config.dataDir, deviceId, keyStore, clock: systemClock, logger }, { in: input, passphrase });
+    // The daemon's instance lock: a running daemon makes this DAEMON_RUNNING, and none can start mid-restore.
+    const lock = await InstanceLock.acquire(config.dataDir, () => ({ restoring: true }));
+    let r;
+    try {
+      r = await restoreBackup({ config, dataDir: config.dataDir, deviceId, keyStore, clock: systemClock, logger }, { in: input, passphrase });
+    } finally {
+      await lock.release();
+    }
     if (args.values['json'] === true) writeLine(io.stdout, JSON.stringify(r));
     else {
       writeLine(io.stdout, `restored ${r.owners} owner(s); audit head now #${r.auditHead.seq}${r.replacedHead ? ` (replaced #${r.replacedHead.seq})` : ''}`);

@@ -2,8 +2,8 @@
  * `earshot run` (the daemon), `earshot status` and `earshot bench`.
  */
 import { loadConfigDetailed } from '../../config/index.js';
-import { EarshotError } from '../../core/errors.js';
-import { createLogger, type LogLevel } from '../../core/logger.js';
+import { EarshotError } from '../../core/index.js';
+import { createLogger, type LogLevel } from '../../core/index.js';
 import { askDaemon, runDaemon, type DaemonAnswer, type DaemonEvent, type ServiceStatus } from '../../daemon/index.js';
 import { readAppliedFleetState } from '../../fleet/index.js';
 import { describeDrain, readDrainProgress, type DrainProgress, type DrainStatus } from '../../uplink/index.js';
@@ -210,17 +210,17 @@ const bench: Command = {
     const log = (l: string) => writeLine(json ? io.stderr : io.stdout, l);
     const results: Record<string, number | string> = {};
     if (!only || only === 'wake') {
-      const { benchWake } = await import('../../bench/wake.js');
+      const { benchWake } = await import('../../bench/index.js');
       Object.assign(results, await benchWake({ ...(minutes !== undefined ? { minutes } : {}), log }));
-      const { benchLongInput } = await import('../../bench/long-input.js');
+      const { benchLongInput } = await import('../../bench/index.js');
       Object.assign(results, await benchLongInput({ log }));
     }
     if (!only || only === 'store') {
-      const { benchStore } = await import('../../bench/store.js');
+      const { benchStore } = await import('../../bench/index.js');
       Object.assign(results, await benchStore({ log }));
     }
     if (!only || only === 'uplink') {
-      const { benchUplink } = await import('../../bench/uplink.js');
+      const { benchUplink } = await import('../../bench/index.js');
       Object.assign(results, await benchUplink({ log }));
     }
     if (json) writeLine(io.stdout, JSON.stringify(results));

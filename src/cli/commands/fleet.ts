@@ -1,12 +1,12 @@
 /** `earshot fleet keygen|sign|push`: tools for the fleet manager (they run on an operator's machine). */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { EarshotError } from '../../core/errors.js';
-import { findForbiddenKey, parseJson } from '../../config/safe-json.js';
-import { generateFleetKeyPair, loadFleetPrivateKey } from '../../fleet/keys.js';
-import { signFleetDocument } from '../../fleet/document.js';
-import { pushFleetDocument } from '../../fleet/push.js';
-import { topicForTarget } from '../../fleet/target.js';
+import { EarshotError } from '../../core/index.js';
+import { findForbiddenKey, parseJson } from '../../config/index.js';
+import { generateFleetKeyPair, loadFleetPrivateKey } from '../../fleet/index.js';
+import { signFleetDocument } from '../../fleet/index.js';
+import { pushFleetDocument } from '../../fleet/index.js';
+import { topicForTarget } from '../../fleet/index.js';
 import { requiredOption, stringOption, writeLine, type Command, type ParsedArgs } from '../command.js';
 
 

@@ -3,7 +3,7 @@
  * application layer (the same operations the daemon and the owner page use).
  */
 import type { LocalOnlyStatus } from '../../app/index.js';
-import { EarshotError } from '../../core/errors.js';
+import { EarshotError } from '../../core/index.js';
 import { DEFAULT_SOURCE, DEFAULT_TEXT_VERSION } from '../../privacy/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { withApp } from '../command-context.js';

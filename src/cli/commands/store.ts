@@ -4,8 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { ensureStoredDeviceId } from '../../config/device-id.js';
-import { EarshotError } from '../../core/errors.js';
+import { ensureStoredDeviceId } from '../../config/index.js';
+import { EarshotError } from '../../core/index.js';
 import { encodeWav } from '../../audio/index.js';
 import { decryptBundleFile, readPassphraseFile } from '../../privacy/index.js';
 import { initDataDir } from '../../store/index.js';

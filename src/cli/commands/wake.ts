@@ -1,9 +1,9 @@
 /**
  * Wake-word commands: `earshot detect FILE.wav`, `earshot models list`, `earshot models verify`.
  */
-import { readWavFile } from '../../audio/wav.js';
-import type { WakeWordConfig } from '../../config/types.js';
-import { EarshotError } from '../../core/errors.js';
+import { readWavFile } from '../../audio/index.js';
+import type { WakeWordConfig } from '../../config/index.js';
+import { EarshotError } from '../../core/index.js';
 import { DEFAULT_MANIFEST, loadManifest, resolveModelPath } from '../../models/index.js';
 import { verifyModels, WakeDetector } from '../../wakeword/index.js';
 import { writeLine, type Command, type ParsedArgs } from '../command.js';

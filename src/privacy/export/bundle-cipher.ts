@@ -8,7 +8,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync, type CipherGCM } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { EarshotError } from '../../core/errors.js';
+import { EarshotError, errorMessage } from '../../core/index.js';
 import type { ByteSink } from './tar-writer.js';
 
 export const BUNDLE_MAGIC = Buffer.from('EARSHOT-BUNDLE01', 'ascii');
@@ -34,7 +34,7 @@ export async function readPassphraseFile(file: string): Promise<string> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new EarshotError('BAD_ARGUMENT', `cannot read passphrase file ${file}: ${(e as Error).message}`);
+    throw new EarshotError('BAD_ARGUMENT', `cannot read passphrase file ${file}: ${errorMessage(e)}`);
   }
   const pass = text.split(/\r?\n/)[0] ?? '';
   if (pass.length < 8) throw new EarshotError('BAD_ARGUMENT', `the passphrase in ${file} is shorter than 8 characters`);

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { EarshotError } from '../../core/errors.js';
+import { EarshotError } from '../../core/index.js';
 import { EncryptingSink } from './bundle-cipher.js';
 import { TarWriter, type ByteSink } from './tar-writer.js';
 

@@ -12,6 +12,8 @@ export interface ManifestRecording {
   wakeword: string;
   score: number;
   endReason: string;
+  /** The owner marked it "not meant for the speaker" (a false wake). */
+  falseWake: boolean;
   sampleRate: 16000;
   channels: 1;
   bitsPerSample: 16;

@@ -3,7 +3,7 @@
  * 8 GiB. Enough for export bundles, which `tar -xf` on any system opens. Written here because it is
  * 60 lines and the bundle must be streamed through our own hashing/encryption sinks.
  */
-import { EarshotError } from '../../core/errors.js';
+import { EarshotError } from '../../core/index.js';
 
 export interface ByteSink {
   write(chunk: Buffer): Promise<void>;

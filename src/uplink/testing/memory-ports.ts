@@ -2,10 +2,10 @@
  * Small in-memory implementations of the ports the uplink uses (src/core/ports.ts), for the uplink's tests and
  * the uplink benchmark (which runs from dist/, so they live in src/). Not used by the daemon.
  */
-import { EarshotError } from '../../core/errors.js';
-import type { OutboxRepo, RecordingReader, SettingsRepo, UploadDecision, UploadGate } from '../../core/ports.js';
-import type { AuditEventInput, AuditSink, OutboxEntry } from '../../core/privacy-types.js';
-import type { Recording } from '../../core/recording.js';
+import { EarshotError } from '../../core/index.js';
+import type { OutboxRepo, RecordingReader, SettingsRepo, UploadDecision, UploadGate } from '../../core/index.js';
+import type { AuditEventInput, AuditSink, OutboxEntry } from '../../core/index.js';
+import type { Recording } from '../../core/index.js';
 
 export class MemoryOutbox implements OutboxRepo {
   readonly rows = new Map<string, OutboxEntry>();

@@ -11,7 +11,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EarshotError } from '../../core/errors.js';
+import { EarshotError } from '../../core/index.js';
 
 export const MOSQUITTO_BIN = process.env['EARSHOT_MOSQUITTO'] ?? '/usr/sbin/mosquitto';
 

@@ -1,0 +1,5 @@
+/** Public API of bench/. */
+export { benchWake } from './wake.js';
+export { benchLongInput } from './long-input.js';
+export { benchStore } from './store.js';
+export { benchUplink } from './uplink.js';
