@@ -40,7 +40,7 @@ export interface DeviceConfig {
     patienceFrames: number;
     /** After firing, the same word cannot fire again for this long. */
     refractoryMs: number;
-    /** Number of chunk phases scored per 80 ms (1 = reference behaviour; 2 = offset by 40 ms as well). */
+    /** Chunk phases scored per 80 ms step (1 = reference behaviour; P > 1 also scores the grid shifted by multiples of 80/P ms; default 4). */
     phases: number;
     /** Only fire when Silero VAD has heard speech within the last second. */
     vadGate: boolean;
