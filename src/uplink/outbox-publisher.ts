@@ -239,6 +239,9 @@ export class OutboxPublisher {
     return Math.max(1, rm ? Math.min(this.o.maxInFlight, rm) : this.o.maxInFlight);
   }
 
+  /** The `now` of this pump's last outbox due() query (planWake continues from it; reset per pump). */
+  private lastDueQueryAt: number | undefined;
+
   private clearWakeTimer(): void {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
@@ -253,6 +256,7 @@ export class OutboxPublisher {
     this.clearWakeTimer();
     this.pumping = (async () => {
       try {
+        this.lastDueQueryAt = undefined;
         do {
           this.pumpAgain = false;
           await this.fillWindow();
@@ -279,7 +283,9 @@ export class OutboxPublisher {
 
   /** Arms the one timer: the next retry that falls due, or the held safety re-check, whichever is first. */
   private async planWake(): Promise<void> {
-    const now = this.clock.now();
+    // From the time of the last due() query, not from now: an entry that became due after that query (a short
+    // backoff running out meanwhile) is not "after now" any more, and no timer would ever be armed for it.
+    const now = this.lastDueQueryAt ?? this.clock.now();
     let at = await this.o.outbox.nextAttemptAfter(now);
     for (const h of this.heldOwners.values()) {
       const recheck = h.checkedAt + this.heldRecheckMs;
@@ -320,6 +326,7 @@ export class OutboxPublisher {
       // Refill in batches: one outbox query per few acknowledgements, not one per acknowledgement.
       if (this.inFlight.size > 0 && room < Math.min(8, Math.ceil(this.window() / 4))) return;
       const now = this.clock.now();
+      this.lastDueQueryAt = now;
       await this.recheckHeldOwners(now);
       const epochs = new Map(this.purgeEpoch);
       // In-flight and held entries are still in the outbox; ask for enough to fill the room past them
@@ -335,6 +342,9 @@ export class OutboxPublisher {
         this.settledDuringQuery = undefined;
       }
       const candidates = due.filter((e) => !this.inFlight.has(e.recordingId) && !this.held.has(e.recordingId) && !settled.has(e.recordingId));
+      // What settled during the query was left out of this answer; its outcome is stored now, so the pump looks
+      // again (a refusal with a short backoff can already be due, and no timer would be armed for it).
+      if (settled.size > 0) this.pumpAgain = true;
       if (candidates.length === 0) return;
       // Every candidate ends published, held (excluded from the next batch), withdrawn or failed (not due
       // any more), so each round makes progress and the loop ends when nothing due is left.
