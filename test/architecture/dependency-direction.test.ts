@@ -2,28 +2,9 @@
  * The data flow is the architecture: the audio side (audio → wake word → VAD → capture) must not be able
  * to reach storage, the uplink or fleet code, so no change to it can make audio leave the device.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, dirname } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const SRC = resolve(__dirname, '../../src');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return tsFiles(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
-}
-
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)];
-  return specs
-    .map((m) => m[1] ?? m[2] ?? '')
-    .filter((s) => s.startsWith('.'))
-    .map((s) => relative(SRC, resolve(dirname(file), s)));
-}
+import { importsOf, SRC, tsFiles } from './source-tree.js';
 
 const AUDIO_SIDE = ['audio', 'models', 'wakeword', 'vad', 'capture'];
 const FORBIDDEN = ['store', 'uplink', 'fleet', 'privacy', 'crypto', 'audit', 'daemon', 'cli', 'app', 'web', 'backup'];

@@ -2,20 +2,11 @@
  * One file-naming convention for the whole tree: kebab-case (the Node/TypeScript norm), so a module's name
  * is found the same way everywhere and case-insensitive file systems cannot confuse two of them.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, tsFiles } from './source-tree.js';
 
-const ROOT = resolve(__dirname, '../..');
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)*\.ts$/;
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return tsFiles(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
-}
 
 describe('file names', () => {
   it('every TypeScript file in src/ and test/ is kebab-case', () => {

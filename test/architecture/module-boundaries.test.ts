@@ -4,29 +4,9 @@
  * The composition roots (src/*.ts at the top: daemon, open-app, wake-health) and the entry points (cli, demo,
  * bench) import across the tree, but also only through indexes.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const SRC = resolve(__dirname, '../../src');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return tsFiles(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
-}
-
-/** Relative import specifiers of a file, resolved to paths under src/ without extension. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)];
-  return specs
-    .map((m) => m[1] ?? m[2] ?? '')
-    .filter((s) => s.startsWith('.'))
-    .map((s) => relative(SRC, resolve(dirname(file), s)).replace(/\.js$/, ''));
-}
+import { importsOf, SRC, tsFiles } from './source-tree.js';
 
 /** The folder (module) a path under src/ belongs to; top-level files are their own roots. */
 function moduleOf(rel: string): string {
