@@ -52,7 +52,7 @@ export async function confirmUpload(deps: AppDeps, recordingId: string, at: numb
     const ownerId = await tx.recordings.filedUnder(recordingId);
     await tx.recordings.markUploaded(recordingId, at);
     await tx.outbox.remove(recordingId);
-    await tx.audit.append({ type: 'recording.uploaded', ownerId: ownerId ?? undefined, recordingId });
+    await tx.audit.append({ type: 'recording.uploaded', ...(ownerId !== undefined ? { ownerId } : {}), recordingId });
     const owner = ownerId !== undefined ? await tx.owners.privacy(ownerId) : undefined;
     if (owner && rules.inEffect(owner).retentionDays === 0) {
       await tx.recordings.delete(owner.ownerId, [recordingId]);
