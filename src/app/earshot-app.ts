@@ -19,7 +19,8 @@ import type {
 } from '../core/index.js';
 import type { Capture, Recording } from '../core/index.js';
 import type { ConsentEvent, PrivacyBaseline } from '../core/index.js';
-import type { EffectivePrivacy, PurposeStatus } from '../privacy/index.js';
+import type { OwnerWakeSettings } from '../core/index.js';
+import type { EffectivePrivacy, PurposeStatus, WakeClaimsView, WakeRoute } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { auditLog, verifyAudit } from './audit.js';
 import { changeConsent, consentOf, type ConsentChange } from './consent.js';
@@ -36,6 +37,7 @@ import { deleteRecordings, flagRecording, listRecordings, playRecording, type Re
 import { setRetention, sweepRetention, type SweepResult } from './retention.js';
 import { storeCapture } from './store-capture.js';
 import { transferDevice, type TransferOptions } from './transfer.js';
+import { claimWakeword, releaseWakeword, routeWake, setWakeThreshold, wakeClaimsView, wakeSettingsOf, type ClaimChange, type WakeThresholdChange } from './wake-settings.js';
 import { checkUpload, confirmUpload, uplinkPorts } from './uploads.js';
 import { createPairing, endSessions, listSessions, redeemPairing, resumeSession, type RedeemResult } from './web-sessions.js';
 
@@ -64,6 +66,29 @@ export class EarshotApp {
   }
   resolveOwner(explicit: string | undefined): Promise<string> {
     return resolveOwner(this.deps, explicit);
+  }
+
+  // wake words per owner, the owner's own thresholds
+  wakeSettings(ownerId: string): Promise<OwnerWakeSettings> {
+    return wakeSettingsOf(this.deps, ownerId);
+  }
+  /** WAKEWORD_CLAIMED when another owner has claimed the word. */
+  claimWakeword(ownerId: string, word: string, origin: Origin): Promise<ClaimChange> {
+    return claimWakeword(this.deps, ownerId, word, origin);
+  }
+  releaseWakeword(ownerId: string, word: string, origin: Origin): Promise<ClaimChange> {
+    return releaseWakeword(this.deps, ownerId, word, origin);
+  }
+  setWakeThreshold(ownerId: string, word: string, change: WakeThresholdChange, origin: Origin & { via?: string }): Promise<OwnerWakeSettings> {
+    return setWakeThreshold(this.deps, ownerId, word, change, origin);
+  }
+  /** Every owner's claims and thresholds as their keys opened them, and the active owner. */
+  wakeClaimsView(): Promise<WakeClaimsView> {
+    return wakeClaimsView(this.deps);
+  }
+  /** Whose a wake of `word` heard now is: the claimer, else the active owner; withheld (an incident) when it cannot be told. */
+  routeWake(word: string): Promise<WakeRoute> {
+    return routeWake(this.deps, word);
   }
 
   // capture and upload

@@ -78,6 +78,8 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
       });
       opts.onProgress?.({ done: i + 1, total: ids.length });
     }
+    // Claimed wake words and own thresholds: sealed in the profile, opened with the requester's key.
+    const wake = await deps.uow.read((tx) => tx.owners.wakeSettings(owner.id));
     const consent = (await deps.uow.read((tx) => tx.consent.history(owner.id))).map((c) => ({
       purpose: c.purpose,
       action: c.action,
@@ -111,6 +113,7 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         createdAt: new Date(owner.createdAt).toISOString(),
         localOnly: owner.localOnly,
         retentionDays: owner.retentionDays,
+        wake: { claims: wake.claims, thresholds: wake.thresholds, verifierGates: wake.verifierGates },
       },
       recordings,
       consent,

@@ -17,5 +17,7 @@ export type { LocalOnlyStatus } from './local-only.js';
 export type { RecordingListItem } from './recordings.js';
 export type { SweepResult } from './retention.js';
 export type { TransferOptions } from './transfer.js';
+export type { ClaimChange, WakeThresholdChange } from './wake-settings.js';
+export { checkWakewordName } from './wake-settings.js';
 export type { DeviceActivity } from './notices.js';
 export type { RedeemResult } from './web-sessions.js';

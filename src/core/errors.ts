@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'UNKNOWN_OWNER'
   | 'NO_ACTIVE_OWNER'
   | 'UNKNOWN_RECORDING'
+  // a wake word another owner of the device has claimed
+  | 'WAKEWORD_CLAIMED'
   // the owner's page: anything not the session owner's answers like something that does not exist
   | 'NOT_FOUND'
   | 'WEB_TLS'

@@ -5,6 +5,7 @@ export * from './canonical-json.js';
 export * from './clock.js';
 export * from './errors.js';
 export * from './logger.js';
+export * from './owner-wake-settings.js';
 export * from './ports.js';
 export * from './privacy-types.js';
 export * from './recording.js';

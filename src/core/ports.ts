@@ -6,6 +6,7 @@
  */
 import type { AuditSink, ConsentEvent, OutboxEntry, Purpose } from './privacy-types.js';
 import type { Capture, Recording } from './recording.js';
+import type { OwnerWakeSettings } from './owner-wake-settings.js';
 
 export type { AuditSink };
 
@@ -28,6 +29,9 @@ export interface OwnerRecord {
   recordings: number;
 }
 
+/** One owner's wake settings as their key opened them, or `unreadable` when the sealed profile did not open. */
+export type OwnerWakeSettingsRead = { ownerId: string; settings: OwnerWakeSettings } | { ownerId: string; unreadable: string };
+
 export interface OwnerRepo {
   /** Creates the owner with a fresh data key (name sealed under it); returns the opaque id. */
   create(input: { name: string; createdAt: number; retentionDays: number; localOnly: boolean }): Promise<string>;
@@ -44,6 +48,12 @@ export interface OwnerRepo {
   activeOwnerId(): Promise<string | undefined>;
   /** undefined clears it. */
   setActive(ownerId: string | undefined): Promise<void>;
+  /** The owner's wake settings, opened with their key. UNKNOWN_OWNER; INTEGRITY when the sealed profile does not open. */
+  wakeSettings(ownerId: string): Promise<OwnerWakeSettings>;
+  /** Every owner's wake settings, each opened with its own key, oldest owner first; one that does not open is `unreadable`. */
+  wakeSettingsAll(): Promise<OwnerWakeSettingsRead[]>;
+  /** Seals the owner's profile again with these wake settings (the name unchanged). UNKNOWN_OWNER; INTEGRITY. */
+  setWakeSettings(ownerId: string, settings: OwnerWakeSettings): Promise<void>;
   /** Crypto-shreds the owner's wrapped key and profile, then removes the row. Their other rows must be gone first. */
   remove(ownerId: string): Promise<void>;
 }

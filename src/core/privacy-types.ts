@@ -37,6 +37,10 @@ export type AuditEventType =
   | 'owner.added'
   | 'owner.activated'
   | 'owner.transferred'
+  // wake words per owner (the word and the values are sealed as the entry's personal part)
+  | 'wakeword.claimed'
+  | 'wakeword.released'
+  | 'wake.threshold.set'
   | 'recording.created'
   | 'recording.played'
   | 'recording.deleted'

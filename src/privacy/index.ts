@@ -20,3 +20,4 @@ export { decryptBundleFile, EncryptingSink, readPassphraseFile } from './export/
 export { TarWriter, type ByteSink } from './export/tar-writer.js';
 export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportManifest, type ManifestRecording } from './export/manifest.js';
 export { BundleFile, exportFormatFor, type ExportFormat } from './export/bundle-file.js';
+export { claimerOf, ownerForWake, type WakeClaimsView, type WakeRoute } from './wake-routing.js';

@@ -1,11 +1,12 @@
 /**
- * Owners: opaque id in clear; name sealed under the owner's own data key; the owner's own privacy choices
- * (local-only, retention) and which owner is active. Plain persistence: the rules and the audit trail are the
+ * Owners: opaque id in clear; name and wake settings (claimed wake words, own thresholds) sealed together as the
+ * profile under the owner's own data key; the owner's own privacy choices (local-only, retention) and which
+ * owner is active. Plain persistence: the rules and the audit trail are the
  * application layer's (src/app).
  */
 import { randomBytes } from 'node:crypto';
-import { EarshotError } from '../core/index.js';
-import type { OwnerPrivacy, OwnerRecord, OwnerRepo } from '../core/index.js';
+import { canonicalWakeSettings, EarshotError, errorMessage, isEarshotError, wakeSettingsFromJson } from '../core/index.js';
+import type { OwnerPrivacy, OwnerRecord, OwnerRepo, OwnerWakeSettings, OwnerWakeSettingsRead } from '../core/index.js';
 import { open, ownerProfileAad, seal } from '../crypto/index.js';
 import type { StoreContext } from './context.js';
 import { META, deleteMeta, getMetaText, setMeta } from './meta.js';
@@ -20,6 +21,12 @@ interface OwnerRow {
   local_only: number;
   retention_days: number;
   n?: number;
+}
+
+/** What the sealed profile holds. `wake` is absent in profiles written before claims existed. */
+interface Profile {
+  name: string;
+  wake?: OwnerWakeSettings;
 }
 
 export function newOwnerId(): string {
@@ -109,6 +116,35 @@ export class SqliteOwnerRepo implements OwnerRepo {
     await setMeta(this.sql, META.activeOwner, ownerId);
   }
 
+  async wakeSettings(ownerId: string): Promise<OwnerWakeSettings> {
+    const row = await requireOwnerRow(this.sql, ownerId);
+    return wakeSettingsFromJson((await this.openProfile(row)).wake, `profile of owner ${ownerId}`);
+  }
+
+  async wakeSettingsAll(): Promise<OwnerWakeSettingsRead[]> {
+    const rows = await this.sql.all<OwnerRow>('SELECT * FROM owners ORDER BY created_at, id');
+    const out: OwnerWakeSettingsRead[] = [];
+    for (const r of rows) {
+      try {
+        out.push({ ownerId: r.id, settings: wakeSettingsFromJson((await this.openProfile(r)).wake, `profile of owner ${r.id}`) });
+      } catch (e) {
+        // One owner's profile that does not open must not hide the others': the caller decides what it means.
+        if (!isEarshotError(e, 'INTEGRITY') && !isEarshotError(e, 'WRONG_KEY')) throw e;
+        out.push({ ownerId: r.id, unreadable: errorMessage(e) });
+      }
+    }
+    return out;
+  }
+
+  async setWakeSettings(ownerId: string, settings: OwnerWakeSettings): Promise<void> {
+    const row = await requireOwnerRow(this.sql, ownerId);
+    const profile = await this.openProfile(row);
+    const key = await this.ctx.keys.require(this.sql, ownerId);
+    const next: Profile = { name: profile.name, wake: canonicalWakeSettings(settings) };
+    const sealed = seal(key.key, Buffer.from(JSON.stringify(next), 'utf8'), ownerProfileAad(ownerId, row.key_version));
+    await this.sql.run('UPDATE owners SET sealed_profile = ? WHERE id = ?', [sealed, ownerId]);
+  }
+
   async remove(ownerId: string): Promise<void> {
     await requireOwnerRow(this.sql, ownerId);
     // Listed in the key store before the removal commits, so a restore of an older backup re-applies it.
@@ -121,11 +157,14 @@ export class SqliteOwnerRepo implements OwnerRepo {
     this.scope.onCommit(() => this.ctx.vault.removeOwner(ownerId));
   }
 
-  private async toRecord(r: OwnerRow, active: string | undefined): Promise<OwnerRecord> {
+  /** The sealed profile opened with the owner's key (INTEGRITY when it does not open). */
+  private async openProfile(r: OwnerRow): Promise<Profile> {
     const key = await this.ctx.keys.require(this.sql, r.id);
-    const profile = JSON.parse(
-      open(key.key, r.sealed_profile, ownerProfileAad(r.id, r.key_version), `profile of owner ${r.id}`).toString('utf8'),
-    ) as { name: string };
+    return JSON.parse(open(key.key, r.sealed_profile, ownerProfileAad(r.id, r.key_version), `profile of owner ${r.id}`).toString('utf8')) as Profile;
+  }
+
+  private async toRecord(r: OwnerRow, active: string | undefined): Promise<OwnerRecord> {
+    const profile = await this.openProfile(r);
     return {
       id: r.id,
       name: profile.name,

@@ -12,7 +12,7 @@ import { openApp } from '../../src/open-app.js';
 import { PrivacyPolicy } from '../../src/privacy/index.js';
 import { ExportStaging, initDataDir } from '../../src/store/index.js';
 import { FakeClock } from '../privacy/fakes.js';
-import { DEVICE, tempDir } from '../store/helpers.js';
+import { DEVICE, tamper, tempDir } from '../store/helpers.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 export type StoreKind = 'memory' | 'sqlite';
@@ -28,6 +28,8 @@ export interface AppHarness {
   device: DeviceConfig['privacy'];
   /** Reads inside the store, for checks only. */
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** A housemate with write access but not the key modifies the owner's sealed profile (it no longer opens). */
+  tamperProfile(ownerId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,16 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
       deviceId: DEVICE,
       defaults,
     });
-    return { kind, app, clock, fleet, device, read: (fn) => store.read(fn), close: async () => cleanup() };
+    return {
+      kind,
+      app,
+      clock,
+      fleet,
+      device,
+      read: (fn) => store.read(fn),
+      tamperProfile: async (ownerId) => store.tamperProfile(ownerId),
+      close: async () => cleanup(),
+    };
   }
   const { dir, cleanup } = tempDir('earshot-app-');
   await initDataDir(dir, { deviceId: DEVICE });
@@ -65,6 +76,14 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
     fleet,
     device,
     read: (fn) => opened.store.uow.read(fn),
+    tamperProfile: (ownerId) =>
+      tamper(dir, async (db) => {
+        const row = await db.get<{ sealed_profile: Buffer }>('SELECT sealed_profile FROM owners WHERE id = ?', [ownerId]);
+        if (!row) throw new Error(`no owner ${ownerId}`);
+        const blob = Buffer.from(row.sealed_profile);
+        blob[blob.length - 1]! ^= 0x01;
+        await db.run('UPDATE owners SET sealed_profile = ? WHERE id = ?', [blob, ownerId]);
+      }),
     close: async () => {
       await opened.close();
       cleanup();

@@ -57,6 +57,31 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         await run((tx) => tx.owners.setActive(undefined));
         expect(await run((tx) => tx.owners.activeOwnerId())).toBeUndefined();
       });
+      it('wake settings: empty for a new owner, persisted per owner in canonical form, listed for every owner, gone with the owner', async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        expect(await run((tx) => tx.owners.wakeSettings(a))).toEqual({ claims: [], thresholds: {}, verifierGates: {} });
+        await run((tx) => tx.owners.setWakeSettings(a, { claims: ['hey_jarvis', 'alexa', 'alexa'], thresholds: { alexa: 0.6 }, verifierGates: { alexa: 0.2 } }));
+        expect(await run((tx) => tx.owners.wakeSettings(a))).toEqual({ claims: ['alexa', 'hey_jarvis'], thresholds: { alexa: 0.6 }, verifierGates: { alexa: 0.2 } });
+        // The name is sealed in the same profile and survives the re-seal.
+        expect((await run((tx) => tx.owners.get(a)))?.name).toMatch(/^Owner \d+$/);
+        expect(await run((tx) => tx.owners.wakeSettingsAll())).toEqual([
+          { ownerId: a, settings: { claims: ['alexa', 'hey_jarvis'], thresholds: { alexa: 0.6 }, verifierGates: { alexa: 0.2 } } },
+          { ownerId: b, settings: { claims: [], thresholds: {}, verifierGates: {} } },
+        ]);
+        await expect(run((tx) => tx.owners.wakeSettings('own-0000000000000000'))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+        await expect(run((tx) => tx.owners.setWakeSettings('own-0000000000000000', { claims: [], thresholds: {}, verifierGates: {} }))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+        // A unit of work that fails leaves the settings as they were.
+        await expect(
+          run(async (tx) => {
+            await tx.owners.setWakeSettings(b, { claims: ['alexa'], thresholds: {}, verifierGates: {} });
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow('rolled back');
+        expect((await run((tx) => tx.owners.wakeSettings(b))).claims).toEqual([]);
+        await run((tx) => tx.owners.remove(a));
+        expect((await run((tx) => tx.owners.wakeSettingsAll())).map((o) => o.ownerId)).toEqual([b]);
+      });
       it('remove deletes the owner and clears them as active', async () => {
         const a = await addOwner();
         await run((tx) => tx.owners.setActive(a));

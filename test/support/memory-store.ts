@@ -29,6 +29,7 @@ import type {
 } from '../../src/core/ports.js';
 import type { AuditEventInput, ConsentEvent, OutboxEntry, Purpose } from '../../src/core/privacy-types.js';
 import type { Capture, Recording } from '../../src/core/recording.js';
+import { canonicalWakeSettings, emptyWakeSettings, type OwnerWakeSettings } from '../../src/core/owner-wake-settings.js';
 
 interface OwnerState {
   id: string;
@@ -36,6 +37,10 @@ interface OwnerState {
   createdAt: number;
   localOnly: boolean;
   retentionDays: number;
+  /** Their wake settings (in SQLite: sealed in the profile with the name). */
+  wake: OwnerWakeSettings;
+  /** Set by `tamperProfile`: the profile no longer opens, as a modified sealed profile in SQLite. */
+  profileBroken?: true;
 }
 
 type StoredRecording = Recording & { uploadedAt: number | null; falseWake: boolean };
@@ -61,7 +66,7 @@ function emptyState(): State {
 
 function copy(s: State): State {
   return {
-    owners: new Map([...s.owners].map(([k, v]) => [k, { ...v }])),
+    owners: new Map([...s.owners].map(([k, v]) => [k, { ...v, wake: structuredClone(v.wake) }])),
     active: s.active,
     recordings: new Map([...s.recordings].map(([k, v]) => [k, { ...v }])),
     pairings: new Map([...s.pairings].map(([k, v]) => [k, { ...v }])),
@@ -103,15 +108,18 @@ class MemoryTx implements Tx {
       if (!o) throw unknownOwner(id);
       return o;
     };
-    const record = (o: OwnerState): OwnerRecord => ({
-      ...o,
-      active: s.active === o.id,
-      recordings: [...s.recordings.values()].filter((r) => r.ownerId === o.id).length,
-    });
+    const profileOf = (o: OwnerState): OwnerState => {
+      if (o.profileBroken) throw new EarshotError('INTEGRITY', `profile of owner ${o.id} failed authentication (wrong key, wrong owner, or modified)`);
+      return o;
+    };
+    const record = (o: OwnerState): OwnerRecord => {
+      const { wake: _w, profileBroken: _b, ...rest } = profileOf(o);
+      return { ...rest, active: s.active === o.id, recordings: [...s.recordings.values()].filter((r) => r.ownerId === o.id).length };
+    };
     this.owners = {
       async create(input) {
         const id = `own-${randomBytes(8).toString('hex')}`;
-        s.owners.set(id, { id, ...input });
+        s.owners.set(id, { id, ...input, wake: emptyWakeSettings() });
         return id;
       },
       async get(id) {
@@ -133,6 +141,17 @@ class MemoryTx implements Tx {
       },
       async setRetentionDays(id, days) {
         requireOwner(id).retentionDays = days;
+      },
+      async wakeSettings(id) {
+        return structuredClone(profileOf(requireOwner(id)).wake);
+      },
+      async wakeSettingsAll() {
+        return [...s.owners.values()]
+          .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+          .map((o) => (o.profileBroken ? { ownerId: o.id, unreadable: `profile of owner ${o.id} failed authentication` } : { ownerId: o.id, settings: structuredClone(o.wake) }));
+      },
+      async setWakeSettings(id, settings) {
+        profileOf(requireOwner(id)).wake = canonicalWakeSettings(structuredClone(settings));
       },
       async activeOwnerId() {
         return s.active;
@@ -411,6 +430,13 @@ export class MemoryStore implements UnitOfWork, StoreMaintenance, AuditQueries {
   }
 
   async compact(): Promise<void> {}
+
+  /** Tests: the owner's profile stops opening, as a modified sealed profile does in SQLite. */
+  tamperProfile(ownerId: string): void {
+    const o = this.state.owners.get(ownerId);
+    if (!o) throw new Error(`no owner ${ownerId}`);
+    o.profileBroken = true;
+  }
 
   /** Nothing is ever out of step in memory: there is no file to tamper with. */
   async quarantined(): Promise<QuarantinedItem[]> {

@@ -46,7 +46,15 @@ export interface ExportManifest {
   formatVersion: typeof EXPORT_FORMAT_VERSION;
   generatedAt: string;
   device: { id: string };
-  owner: { id: string; name: string; createdAt: string; localOnly: boolean; retentionDays: number };
+  owner: {
+    id: string;
+    name: string;
+    createdAt: string;
+    localOnly: boolean;
+    retentionDays: number;
+    /** Claimed wake words and the owner's own threshold / verifier gate per word. */
+    wake: { claims: string[]; thresholds: Record<string, number>; verifierGates: Record<string, number> };
+  };
   recordings: ManifestRecording[];
   consent: ManifestConsentEvent[];
   audit: ManifestAuditEvent[];
