@@ -14,6 +14,7 @@ export {
 export { checkFleetConfig, type RuleViolation } from './fleet-config-rules.js';
 export { captureBaselineOf, clampCapture, findCaptureLoosening, type CaptureBaseline } from './capture-rules.js';
 export { effectiveDeviceConfig, orderDocuments } from './merge.js';
+export { effectiveWordThreshold, fleetThresholdFloor, wakeWithOwnerThresholds, type ThresholdChoice } from './owner-thresholds.js';
 export { FLEET_WIDE_GROUP, parseTarget, targetForTopic, targetMatchesDevice, targetsForDevice, topicForTarget } from './target.js';
 export { loadFleetRecord, readAppliedFleetState, saveFleetRecord, settingsKeyFor, type RestoredFleetState, type StoredFleetRecord } from './applied-store.js';
 export { FleetConfigReceiver, type FleetChangeListener, type FleetReceiveResult, type FleetReceiverOptions, type FleetState } from './fleet-config-receiver.js';

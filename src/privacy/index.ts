@@ -20,4 +20,4 @@ export { decryptBundleFile, EncryptingSink, readPassphraseFile } from './export/
 export { TarWriter, type ByteSink } from './export/tar-writer.js';
 export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportManifest, type ManifestRecording } from './export/manifest.js';
 export { BundleFile, exportFormatFor, type ExportFormat } from './export/bundle-file.js';
-export { claimerOf, ownerForWake, type WakeClaimsView, type WakeRoute } from './wake-routing.js';
+export { claimerOf, ownerForWake, settingsOwnerFor, type WakeClaimsView, type WakeRoute } from './wake-routing.js';

@@ -9,7 +9,7 @@
  * active one makes the answer the same either way. Two readable claims of one word (which the application
  * layer refuses; only a tampered or restored database can hold them) are withheld too: never a guess.
  */
-import type { OwnerWakeSettingsRead } from '../core/index.js';
+import type { OwnerWakeSettings, OwnerWakeSettingsRead } from '../core/index.js';
 
 /** Every owner's claims as their keys opened them, and who is active now. */
 export interface WakeClaimsView {
@@ -46,4 +46,15 @@ export function ownerForWake(word: string, view: WakeClaimsView): WakeRoute {
 export function claimerOf(word: string, owners: readonly OwnerWakeSettingsRead[]): string | undefined {
   const found = owners.filter((o) => !('unreadable' in o) && o.settings.claims.includes(word));
   return found.length === 1 ? found[0]!.ownerId : undefined;
+}
+
+/**
+ * Whose settings a word runs with in the detector: the claimer's, else the active owner's; undefined when the
+ * wake would be withheld or nobody is active (the device config applies).
+ */
+export function settingsOwnerFor(word: string, view: WakeClaimsView): { ownerId: string; settings: OwnerWakeSettings } | undefined {
+  const route = ownerForWake(word, view);
+  if (route.kind !== 'owner') return undefined;
+  const o = view.owners.find((x) => x.ownerId === route.ownerId);
+  return o && 'settings' in o ? { ownerId: o.ownerId, settings: o.settings } : undefined;
 }
