@@ -5,6 +5,7 @@
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { openApp } from '../open-app.js';
+import { settingsOwnerFor } from '../privacy/index.js';
 import { AppOwnerBackend, type OwnerBackend } from '../web/index.js';
 import type { DaemonData, DaemonDataOptions } from './daemon-data.js';
 
@@ -32,7 +33,16 @@ export async function openAppDaemonData(
   });
   return {
     ownerPage: new AppOwnerBackend(app),
-    ownerAtWake: () => app.activeOwnerId(),
+    routeWake: (word) => app.routeWake(word),
+    async ownerThresholds(words) {
+      const view = await app.wakeClaimsView();
+      const out: Record<string, number> = {};
+      for (const w of words) {
+        const t = settingsOwnerFor(w, view)?.settings.thresholds[w];
+        if (t !== undefined) out[w] = t;
+      }
+      return out;
+    },
     storeCapture: (ownerId, capture, { uplink }) => app.storeCapture(ownerId, capture, { uplink }),
     async sweepRetention() {
       const res = await app.sweepRetention({ source: SOURCE });

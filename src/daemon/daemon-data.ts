@@ -7,11 +7,16 @@ import type { DeviceConfig } from '../config/index.js';
 import type { Capture } from '../core/index.js';
 import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/index.js';
 import type { FleetPrivacy, PrivacyBaseline } from '../core/index.js';
-import type { EffectivePrivacy } from '../privacy/index.js';
+import type { EffectivePrivacy, WakeRoute } from '../privacy/index.js';
 
 export interface DaemonData {
-  /** The owner a wake word heard now belongs to (the active owner), or undefined when nobody is active. */
-  ownerAtWake(): Promise<string | undefined>;
+  /**
+   * Whose a wake of `word` heard now is: the owner who claimed the word, else the active owner; `none` when
+   * neither; `withheld` (recorded as an incident) when an owner's claims do not open and it cannot be told.
+   */
+  routeWake(word: string): Promise<WakeRoute>;
+  /** Per word, the threshold the owner it routes to now (claimer, else active owner) chose, where they chose one. */
+  ownerThresholds(words: readonly string[]): Promise<Record<string, number>>;
   /**
    * Seals and stores a finished capture under `ownerId` (decided at wake time); queues it for upload when the
    * uplink is on and the consent gate allows it now.

@@ -5,7 +5,11 @@ import type { WakeLoopMetrics } from '../wakeword/index.js';
 
 export type DaemonEvent =
   | { type: 'listening'; startupMs: number; words: string[]; source: string }
-  | { type: 'wake'; wakeword: string; score: number; atMs: number; owner: 'active' | 'none' }
+  /**
+   * `owner`: whose the capture is — the active owner's, the owner who claimed the word ('claimer'), nobody's
+   * ('none': nobody active), or 'withheld' (an owner's claims do not open: not captured, an incident).
+   */
+  | { type: 'wake'; wakeword: string; score: number; atMs: number; owner: 'active' | 'claimer' | 'none' | 'withheld' }
   | { type: 'captured'; recordingId: string; wakeword: string; atMs: number; durationMs: number; endReason: Capture['endReason']; queued: boolean }
   | { type: 'discarded'; wakeword: string; atMs: number; reason: string }
   | { type: 'stored-failed'; recordingId: string; error: string }

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../core/index.js';
 import type { FleetConfigReport } from '../uplink/index.js';
 import { SileroVad } from '../vad/index.js';
 import { WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';
+import { wakeWithOwnerThresholds } from '../fleet/index.js';
 import type { DaemonEvent } from './events.js';
 import { FleetService } from './fleet-service.js';
 import { HealthService } from './health-service.js';
@@ -174,6 +175,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
         data,
         buildDetector,
         live: () => fleetSvc.state().config,
+        // Each word at the threshold of the owner it routes to, never below the fleet documents' floor.
+        detectorWake: async (live) => {
+          const chosen = await data.ownerThresholds(live.words.map((w) => w.name));
+          return wakeWithOwnerThresholds(live, fleetSvc.state().documents, (w) => chosen[w]);
+        },
         ...(opts.configSource !== undefined ? { configSource: opts.configSource } : {}),
         vad: { process: (c) => vad.process(c), reset: () => vad.reset() },
         clock,
@@ -196,7 +202,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       host.add(fleetSvc, { required: true });
       host.add(new RetentionService({ data, logger: log }));
       if (uplinkSvc.enabled) host.add(uplinkSvc);
-      host.add(new PrivacyWatchService({ data, uplink: uplinkSvc.enabled ? uplinkSvc : undefined, logger: log }));
+      host.add(new PrivacyWatchService({ data, uplink: uplinkSvc.enabled ? uplinkSvc : undefined, logger: log, alsoCheck: () => wakeSvc.refreshWake() }));
       if (config.web.enabled) host.add(new OwnerPageService({ backend: data.ownerPage, config, clock, logger: log }), { required: true });
       host.add(new HealthService({ data, source: input.kind, metrics: () => wakeSvc.metrics(), clock, logger: log }));
       host.add(wakeSvc, { restart: WAKE_RESTART, required: true });

@@ -1,8 +1,14 @@
 /**
  * The audio side as a service: audio source → WakeLoop(detector) → CaptureSession(Silero VAD) → DaemonData.
  *
- * The owner is decided when the wake word is heard and travels with the wake event to the capture it starts
- * (a capture belongs to whoever was active at the wake, even if the active owner changes mid-command).
+ * The owner is decided when the wake word is heard and travels with the wake event to the capture it starts:
+ * the owner who claimed the word, else whoever was active at the wake (even if the active owner changes
+ * mid-command); a wake whose owner cannot be told (claims that do not open) is not captured.
+ *
+ * Each word runs at the threshold of the owner it routes to (their own choice, never below the fleet's floor):
+ * the detector is rebuilt when that changes (a claim, `earshot tune --apply`, another active owner, a fleet
+ * document) and swapped in at a chunk boundary; a wake that fires between such a change and the swap is
+ * checked against the threshold of the owner it now routes to.
  *
  * Failures: a detector that throws fails `run`; the host restarts the service with backoff, which builds a
  * new detector and carries on with the same source (a replay continues where it stopped, the microphone keeps
@@ -41,6 +47,11 @@ export interface WakeServiceDeps {
   buildDetector: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
   /** The running configuration (device config with the fleet's documents applied), read at the first start. */
   live: () => DeviceConfig;
+  /**
+   * The wake settings the detector runs with for the running config's: each word at the threshold of the
+   * owner it routes to now (their choice under the fleet's floor). Default: the running config's as they are.
+   */
+  detectorWake?: (live: DeviceConfig['wake']) => Promise<DeviceConfig['wake']>;
   /** The config file, named in configuration errors. */
   configSource?: string;
   vad: { process: SpeechProbabilityFn; reset: () => void };
@@ -60,7 +71,12 @@ export class WakeService implements Service {
   private loop: WakeLoop<OwnedWake> | undefined;
   private detector: SwappableDetector | undefined;
   private capture: CaptureSession<OwnedWake> | undefined;
+  /** The running config's wake section. */
   private wakeSettings: DeviceConfig['wake'] | undefined;
+  /** What the current detector was built with (owners' thresholds applied). */
+  private detectorSettings: DeviceConfig['wake'] | undefined;
+  /** Rebuilds run one after another, so an older one never swaps in after a newer one. */
+  private rebuilding: Promise<void> = Promise.resolve();
   private currentWords: string[] = [];
   private iterator: AsyncIterator<Int16Array> | undefined;
   private readonly sourceAbort = new AbortController();
@@ -104,11 +120,13 @@ export class WakeService implements Service {
       this.capture = new CaptureSession<OwnedWake>({ vad: vad.process, resetVad: vad.reset, settings: live.capture, clock });
     }
     let built: BuiltDetector;
+    const settings = await this.detectorWakeFor(this.wakeSettings!);
     try {
-      built = await this.deps.buildDetector(this.wakeSettings!);
+      built = await this.deps.buildDetector(settings);
     } catch (e) {
       throw wakeConfigError(e, this.wakeSettings!, this.deps.configSource);
     }
+    this.detectorSettings = settings;
     const capture = this.capture;
     this.detector = new SwappableDetector(built.processor);
     this.currentWords = built.words;
@@ -180,24 +198,67 @@ export class WakeService implements Service {
   private reconfigureWake(wake: DeviceConfig['wake']): void {
     if (this.wakeSettings === undefined || JSON.stringify(wake) === JSON.stringify(this.wakeSettings)) return;
     this.wakeSettings = wake;
-    this.deps.buildDetector(wake).then(
-      (d) => {
-        this.detector?.swap(d.processor);
+    void this.refreshWake();
+  }
+
+  /**
+   * The owners' wake settings may have changed (another process claimed a word, applied a tuned threshold or
+   * switched the active owner): rebuild the detector if what it should run with differs. Resolves when done.
+   */
+  refreshWake(): Promise<void> {
+    const next = this.rebuilding.then(async () => {
+      if (this.wakeSettings === undefined || this.detector === undefined) return;
+      const settings = await this.detectorWakeFor(this.wakeSettings);
+      if (JSON.stringify(settings) === JSON.stringify(this.detectorSettings)) return;
+      try {
+        const d = await this.deps.buildDetector(settings);
+        this.detector.swap(d.processor);
+        this.detectorSettings = settings;
         this.currentWords = d.words;
         this.deps.logger.info('wake-word settings applied live', { words: d.words.length });
-      },
-      (e: unknown) => this.deps.logger.error('wake-word settings from fleet config not applied', { error: errorMessage(e) }),
-    );
+      } catch (e) {
+        this.deps.logger.error('wake-word settings not applied', { error: errorMessage(e) });
+      }
+    });
+    this.rebuilding = next;
+    return next;
+  }
+
+  /** The owners' thresholds applied to `live`; if they cannot be read, the running config as it is (logged). */
+  private async detectorWakeFor(live: DeviceConfig['wake']): Promise<DeviceConfig['wake']> {
+    if (!this.deps.detectorWake) return live;
+    try {
+      return await this.deps.detectorWake(live);
+    } catch (e) {
+      this.deps.logger.error("the owners' wake thresholds could not be read; the device config's apply", { error: errorMessage(e) });
+      return live;
+    }
   }
 
   private async admit(d: WakeDetection): Promise<OwnedWake | undefined> {
-    const ownerId = await this.deps.data.ownerAtWake();
-    this.deps.emit({ type: 'wake', wakeword: d.wakeword, score: d.score, atMs: d.atMs, owner: ownerId ? 'active' : 'none' });
-    if (!ownerId) {
+    const route = await this.deps.data.routeWake(d.wakeword);
+    const owner = route.kind === 'owner' ? (route.by === 'claim' ? 'claimer' : 'active') : route.kind;
+    this.deps.emit({ type: 'wake', wakeword: d.wakeword, score: d.score, atMs: d.atMs, owner });
+    if (route.kind === 'none') {
       this.deps.logger.warn('wake word heard but no owner is active: nothing is captured (earshot owners add / use)');
       return undefined;
     }
-    return { ...d, ownerId };
+    if (route.kind === 'withheld') {
+      this.deps.logger.warn("wake word heard but an owner's wake-word claims do not open: nothing is captured (earshot notices)");
+      return undefined;
+    }
+    // Fired by a detector built before the owners' settings changed: their threshold now decides.
+    if (this.wakeSettings !== undefined && this.deps.detectorWake) {
+      const now = await this.detectorWakeFor(this.wakeSettings);
+      const w = now.words.find((x) => x.name === d.wakeword);
+      const threshold = w?.threshold ?? now.threshold;
+      if (d.score < threshold) {
+        this.deps.emit({ type: 'discarded', wakeword: d.wakeword, atMs: d.atMs, reason: 'below-owner-threshold' });
+        void this.refreshWake();
+        return undefined;
+      }
+    }
+    return { ...d, ownerId: route.ownerId };
   }
 
   private onOutcome(o: CaptureOutcome<OwnedWake>): void {

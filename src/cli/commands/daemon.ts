@@ -14,13 +14,20 @@ import { withApp } from '../command-context.js';
 
 const t = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 
+const WAKE_OWNER_NOTE: Record<Extract<DaemonEvent, { type: 'wake' }>['owner'], string> = {
+  active: '',
+  claimer: ' — claimed word: for the owner who claimed it',
+  none: ' — no active owner, not captured',
+  withheld: " — an owner's wake-word claims do not open: not captured (see earshot notices)",
+};
+
 /** One human-readable line per daemon event (the --json form prints the event itself). */
 export function describeEvent(e: DaemonEvent): string {
   switch (e.type) {
     case 'listening':
       return `listening on ${e.source} for ${e.words.join(', ')} (ready ${e.startupMs} ms after start)`;
     case 'wake':
-      return `[${t(e.atMs)}] wake word "${e.wakeword}" (score ${e.score.toFixed(2)})${e.owner === 'none' ? ' — no active owner, not captured' : ''}`;
+      return `[${t(e.atMs)}] wake word "${e.wakeword}" (score ${e.score.toFixed(2)})${WAKE_OWNER_NOTE[e.owner]}`;
     case 'captured':
       return `[${t(e.atMs)}] captured ${t(e.durationMs)} after the wake word (${e.endReason}), stored encrypted as ${e.recordingId}${e.queued ? ', queued for upload' : ', kept on the device'}`;
     case 'discarded':
