@@ -8,7 +8,8 @@ import { commands as daemonCommands } from './commands/daemon.js';
 import { commands as webCommands } from './commands/web.js';
 import { commands as backupCommands } from './commands/backup.js';
 import { commands as ownerWakeCommands } from './commands/owner-wake.js';
+import { commands as evalCommands } from './commands/eval.js';
 
 export function allCommands(): Command[] {
-  return [...wakeCommands, ...storeCommands, ...ownerWakeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands];
+  return [...wakeCommands, ...evalCommands, ...storeCommands, ...ownerWakeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands];
 }

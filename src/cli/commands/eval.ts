@@ -1,0 +1,170 @@
+/**
+ * `earshot eval`: false-reject rate, false accepts per hour, near-miss fires, latency and a threshold sweep for
+ * one or more wake words under one or more setups side by side, on labelled directories of clips, with an
+ * optional DET plot (SVG).
+ */
+import { writeFile } from 'node:fs/promises';
+import { EarshotError, errorMessage } from '../../core/index.js';
+import { DEFAULT_MANIFEST, loadManifest } from '../../models/index.js';
+import {
+  detPlotSvg,
+  parseSetup,
+  runEvaluation,
+  thresholdOf,
+  TRACE_DIR,
+  type EvaluationReport,
+  type VoiceSplit,
+} from '../../eval/index.js';
+import { requiredOption, stringOption, writeLine, type Command } from '../command.js';
+
+const SPLITS: VoiceSplit[] = ['all', 'held-out', 'tuning'];
+const SWEEP_SHOWN = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+function printText(report: EvaluationReport, out: NodeJS.WritableStream): void {
+  writeLine(out, `voices: ${report.split}; general audio ${(report.generalHours * 60).toFixed(1)} min; near misses ${report.nearMissMinutes.toFixed(1)} min`);
+  for (const word of report.words) {
+    writeLine(out, '');
+    writeLine(out, `${word}: ${report.positives[word]} positive clips`);
+    writeLine(out, `  ${'setup'.padEnd(14)} ${'thr'.padStart(5)} ${'FRR'.padStart(8)} ${'FA/h'.padStart(7)} ${'near-miss'.padStart(10)} ${'(own)'.padStart(6)} ${'bg fires'.padStart(9)}  latency median / p90`);
+    for (const r of report.results.filter((x) => x.word === word)) {
+      const a = r.at;
+      const lat = a.latencyMs ? `${a.latencyMs.median} / ${a.latencyMs.p90} ms` : '—';
+      writeLine(
+        out,
+        `  ${r.setup.padEnd(14)} ${a.threshold.toFixed(2).padStart(5)} ${pct(a.frr).padStart(8)} ${a.faPerHour.toFixed(2).padStart(7)} ${String(a.nearMissFires).padStart(10)} ${String(a.nearMissFiresOwn).padStart(6)} ${String(a.positiveBackgroundFires).padStart(9)}  ${lat}`,
+      );
+    }
+    for (const r of report.results.filter((x) => x.word === word)) {
+      const groups = Object.entries(r.at.byNoise)
+        .map(([k, g]) => `${k} ${pct(g.frr)}`)
+        .join(', ');
+      writeLine(out, `  ${r.setup}: FRR by background: ${groups}`);
+    }
+    writeLine(out, `  sweep (FRR / FA/h / near-miss fires):`);
+    writeLine(out, `  ${'thr'.padEnd(5)} ${report.results.filter((x) => x.word === word).map((r) => r.setup.padStart(24)).join(' ')}`);
+    for (const t of SWEEP_SHOWN) {
+      const cells = report.results
+        .filter((x) => x.word === word)
+        .map((r) => {
+          const p = r.sweep.find((s) => Math.abs(s.threshold - t) < 1e-9)!;
+          return `${pct(p.frr)} / ${p.faPerHour.toFixed(2)} / ${p.nearMissFires}`.padStart(24);
+        });
+      writeLine(out, `  ${t.toFixed(2).padEnd(5)} ${cells.join(' ')}`);
+    }
+    for (const r of report.results.filter((x) => x.word === word && x.recommendation)) {
+      const rec = r.recommendation!;
+      writeLine(
+        out,
+        `  ${r.setup}: recommended threshold ${rec.threshold.toFixed(2)}${rec.met ? '' : ' (target not met)'}: FRR ${pct(rec.expectedFrr)}, ${rec.expectedFaPerHour.toFixed(2)} FA/h on general audio`,
+      );
+    }
+  }
+}
+
+const evalCommand: Command = {
+  path: ['eval'],
+  summary: 'measure wake-word misses, false accepts per hour, near-miss fires and latency on labelled clips',
+  usage:
+    'earshot eval --wakeword NAME [--wakeword NAME ...] --positives DIR --negatives DIR [--setup SPEC ...] [--voices all|held-out|tuning] [--plot FILE.svg] [--target-fa-per-hour X] [--no-cache] [--json]',
+  help: [
+    'Options:',
+    '  --wakeword NAME    model name from models/manifest.json (repeatable: scored together, reported per word)',
+    '  --positives DIR    clips that contain the wake phrase. With DIR/index.json (as scripts/make-eval-corpus.mjs',
+    '                     writes it: {"clips":[{"file","word","phraseStartMs","phraseEndMs","noise","heldOut"}]})',
+    '                     a hit must come after the phrase starts and ≤ 1 s after it ends; other detections in the',
+    '                     clip count as background fires. Without an index every WAV is a positive of the one word.',
+    '  --negatives DIR    clips without the phrase; index entries with "kind":"nearmiss" are near misses, the rest',
+    '                     general audio (false accepts per hour are on general audio)',
+    '  --setup SPEC       reference (faithful openWakeWord: 1 phase, no quiet gate, threshold 0.5), default (device',
+    '                     defaults), or NAME:key=value,… on top of default (base=reference to start from reference);',
+    '                     keys: phases, quiet (off|RMS), threshold, threshold.WORD, patience, refractory.',
+    '                     Repeatable; default: --setup reference --setup default',
+    '  --voices SPLIT     all (default), held-out (only voices marked heldOut), tuning (only the others)',
+    '  --plot FILE.svg    write the DET curves (false-reject rate against false accepts per hour, log x)',
+    '  --target-fa-per-hour X  also recommend each setup’s threshold for that many false accepts per hour',
+    '  --no-cache         score everything again (traces are otherwise kept under DIR/' + TRACE_DIR + '/)',
+    '  --manifest FILE    model manifest (default models/manifest.json)',
+    '  --json             the whole report as one JSON object (sweep: every threshold 0.01 … 0.99)',
+    '',
+    'Each clip is scored once per setup and model set; thresholds are judged on the stored score traces by the',
+    "device's own decision logic (patience, refractory), so a sweep costs no extra scoring. Progress on stderr.",
+    '',
+    'Example: earshot eval --wakeword hey_jarvis --positives .corpus/positives --negatives .corpus/negatives \\',
+    '           --voices held-out --setup reference --setup default --plot det.svg',
+  ].join('\n'),
+  options: {
+    wakeword: { type: 'string', multiple: true },
+    positives: { type: 'string' },
+    negatives: { type: 'string' },
+    setup: { type: 'string', multiple: true },
+    voices: { type: 'string' },
+    plot: { type: 'string' },
+    'target-fa-per-hour': { type: 'string' },
+    'no-cache': { type: 'boolean' },
+    manifest: { type: 'string' },
+  },
+  async run(args, io) {
+    const words = (args.values['wakeword'] as string[] | undefined) ?? [];
+    if (words.length === 0) throw new EarshotError('BAD_ARGUMENT', '--wakeword is required');
+    if (new Set(words).size !== words.length) throw new EarshotError('BAD_ARGUMENT', 'each --wakeword may be given once');
+    const positivesDir = requiredOption(args, 'positives');
+    const negativesDir = requiredOption(args, 'negatives');
+    const split = (stringOption(args, 'voices') ?? 'all') as VoiceSplit;
+    if (!SPLITS.includes(split)) throw new EarshotError('BAD_ARGUMENT', `--voices must be one of ${SPLITS.join(', ')} (got '${split}')`);
+    const setups = ((args.values['setup'] as string[] | undefined) ?? ['reference', 'default']).map(parseSetup);
+    const targetText = stringOption(args, 'target-fa-per-hour');
+    const target = targetText === undefined ? undefined : Number(targetText);
+    if (target !== undefined && !(Number.isFinite(target) && target >= 0)) {
+      throw new EarshotError('BAD_ARGUMENT', `--target-fa-per-hour must be a number ≥ 0 (got '${targetText}')`);
+    }
+    const plot = stringOption(args, 'plot');
+    const manifest = await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST);
+    const started = Date.now();
+    let lastProgress = 0;
+    const report = await runEvaluation({
+      words,
+      positivesDir,
+      negativesDir,
+      setups,
+      manifest,
+      split,
+      cache: args.values['no-cache'] !== true,
+      ...(target !== undefined ? { targetFaPerHour: target } : {}),
+      signal: io.signal,
+      onProgress: (setup, what, done, total, audioMs) => {
+        const now = Date.now();
+        if (done !== total && now - lastProgress < 2000) return;
+        lastProgress = now;
+        writeLine(io.stderr, `eval: ${setup}: ${what} ${done}/${total} clips (${(audioMs / 60_000).toFixed(1)} min of audio), ${((now - started) / 1000).toFixed(0)} s`);
+      },
+    });
+    if (plot !== undefined) {
+      const svg = detPlotSvg({
+        title: `DET: ${words.join(', ')} (voices: ${split}; ${(report.generalHours * 60).toFixed(0)} min general audio)`,
+        panels: words.map((word) => ({
+          title: `${word} (${report.positives[word]} clips)`,
+          series: report.results
+            .filter((r) => r.word === word)
+            .map((r) => ({
+              name: r.setup,
+              points: r.sweep,
+              operating: { faPerHour: r.at.faPerHour, frr: r.at.frr, threshold: thresholdOf(setups.find((s) => s.name === r.setup)!, word) },
+            })),
+        })),
+      });
+      try {
+        await writeFile(plot, svg);
+      } catch (e) {
+        throw new EarshotError('BAD_ARGUMENT', `cannot write the plot ${plot}: ${errorMessage(e)}`);
+      }
+    }
+    if (args.values['json'] === true) writeLine(io.stdout, JSON.stringify(report));
+    else printText(report, io.stdout);
+    if (plot !== undefined) writeLine(io.stderr, `eval: DET plot written to ${plot}`);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [evalCommand];
