@@ -26,6 +26,10 @@ export type ErrorCode =
   | 'UNKNOWN_OWNER'
   | 'NO_ACTIVE_OWNER'
   | 'UNKNOWN_RECORDING'
+  // an owner has no verifier for that wake word
+  | 'UNKNOWN_VERIFIER'
+  // the data an operation prepared from changed under it too often (another process)
+  | 'CONFLICT'
   // the owner's page: anything not the session owner's answers like something that does not exist
   | 'NOT_FOUND'
   | 'WEB_TLS'
