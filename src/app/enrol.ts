@@ -55,7 +55,7 @@ function checkEnrolment(req: EnrolRequest): VerifierEnrolment {
   return { clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows })), background: req.background ?? [] };
 }
 
-export function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): Promise<VerifierStatus> {
+export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): Promise<VerifierStatus> {
   const enrolment = checkEnrolment(req);
   const { ownerId, wakeword } = req;
   return withIntegrityIncident(deps, 'verifier-enrolment', { ownerId }, async () => {
