@@ -50,6 +50,36 @@ interface Fit {
   bias: number;
 }
 
+/** x[o..o+n) · w, four partial sums (about a third faster in V8 than one running sum; fixed order, so deterministic). */
+function rowDot(x: Float32Array, o: number, w: Float64Array, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    s0 += x[o + j]! * w[j]!;
+    s1 += x[o + j + 1]! * w[j + 1]!;
+    s2 += x[o + j + 2]! * w[j + 2]!;
+    s3 += x[o + j + 3]! * w[j + 3]!;
+  }
+  for (; j < n; j++) s0 += x[o + j]! * w[j]!;
+  return s0 + s1 + s2 + s3;
+}
+
+/** g += a · x[o..o+n). */
+function rowAxpy(a: number, x: Float32Array, o: number, g: Float64Array, n: number): void {
+  if (a === 0) return;
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    g[j] = g[j]! + a * x[o + j]!;
+    g[j + 1] = g[j + 1]! + a * x[o + j + 1]!;
+    g[j + 2] = g[j + 2]! + a * x[o + j + 2]!;
+    g[j + 3] = g[j + 3]! + a * x[o + j + 3]!;
+  }
+  for (; j < n; j++) g[j] = g[j]! + a * x[o + j]!;
+}
+
 function bad(problem: string): EarshotError {
   return new EarshotError('BAD_ARGUMENT', `verifier training set: ${problem}`);
 }
@@ -95,40 +125,36 @@ function fit(pos: Float32Array[], neg: Float32Array[], dim: number, l2: number, 
     scale[j] = s > MIN_SCALE ? s : 1;
   }
   const X = new Float32Array(n * dim);
+  const inv = new Float64Array(dim);
+  for (let j = 0; j < dim; j++) inv[j] = 1 / scale[j]!;
   rows.forEach((r, i) => {
     const o = i * dim;
-    for (let j = 0; j < dim; j++) X[o + j] = (r[j]! - mean[j]!) / scale[j]!;
+    for (let j = 0; j < dim; j++) X[o + j] = (r[j]! - mean[j]!) * inv[j]!;
   });
   // Balanced class weights: each class carries half of the loss, however few its windows.
   const cPos = n / (2 * pos.length);
   const cNeg = n / (2 * neg.length);
-  const r = new Float64Array(n);
   const objective = (theta: Float64Array, grad: Float64Array): number => {
     const b = theta[dim]!;
     let loss = 0;
     let gb = 0;
+    let reg = 0;
+    for (let j = 0; j < dim; j++) {
+      grad[j] = l2 * theta[j]!;
+      reg += theta[j]! * theta[j]!;
+    }
+    // One pass per row: its logit, then its share of the gradient while the row is still in cache.
     for (let i = 0; i < n; i++) {
       const o = i * dim;
-      let z = b;
-      for (let j = 0; j < dim; j++) z += X[o + j]! * theta[j]!;
+      const z = b + rowDot(X, o, theta, dim);
       const positive = i < pos.length;
       const c = positive ? cPos : cNeg;
       // Margin m = ±z; loss = log(1 + e^−m), computed without overflow.
       const m = positive ? z : -z;
       loss += c * (m > 0 ? Math.log1p(Math.exp(-m)) : -m + Math.log1p(Math.exp(m)));
       const ri = (c * (sigmoid(z) - (positive ? 1 : 0))) / n;
-      r[i] = ri;
       gb += ri;
-    }
-    let reg = 0;
-    for (let j = 0; j < dim; j++) {
-      grad[j] = l2 * theta[j]!;
-      reg += theta[j]! * theta[j]!;
-    }
-    for (let i = 0; i < n; i++) {
-      const ri = r[i]!;
-      const o = i * dim;
-      for (let j = 0; j < dim; j++) grad[j] = grad[j]! + ri * X[o + j]!;
+      rowAxpy(ri, X, o, grad, dim);
     }
     grad[dim] = gb;
     return loss / n + 0.5 * l2 * reg;
