@@ -19,6 +19,8 @@ export interface OpenAppOptions {
   /** Where applied fleet privacy comes from. Default: the documents persisted by the daemon, re-verified. */
   fleetPrivacy?: FleetPrivacySource;
   onConsentWithdrawn?: AppDeps['onConsentWithdrawn'];
+  /** The generic negatives verifiers train against (default: the set shipped with the default models). */
+  genericNegatives?: AppDeps['genericNegatives'];
   store?: Pick<StoreOptions, 'synchronous' | 'busyTimeoutMs' | 'keyStore'>;
 }
 
@@ -50,6 +52,7 @@ export async function openApp(opts: OpenAppOptions): Promise<OpenedApp> {
     deviceId,
     defaults: { retentionDays: config.privacy.retentionDays, localOnly: config.privacy.localOnly },
     ...(opts.onConsentWithdrawn ? { onConsentWithdrawn: opts.onConsentWithdrawn } : {}),
+    ...(opts.genericNegatives ? { genericNegatives: opts.genericNegatives } : {}),
   });
   return { app, store, close: () => store.close() };
 }

@@ -23,6 +23,11 @@ export interface AppDeps {
    * client still holds for the owner here.
    */
   onConsentWithdrawn?: (ownerId: string, purpose: Purpose) => Promise<void> | void;
+  /**
+   * The generic negative feature windows verifiers are trained against (default: the set shipped with the
+   * default models, src/verifier's genericNegatives).
+   */
+  genericNegatives?: () => Promise<Float32Array[]>;
 }
 
 /** Who asked for an operation, recorded in its audit entry: 'owner-cli', 'owner-page', 'daemon', … Never 'fleet'. */

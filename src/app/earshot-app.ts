@@ -38,6 +38,9 @@ import { setRetention, sweepRetention, type SweepResult } from './retention.js';
 import { storeCapture } from './store-capture.js';
 import { transferDevice, type TransferOptions } from './transfer.js';
 import { claimWakeword, releaseWakeword, routeWake, setWakeThreshold, wakeClaimsView, wakeSettingsOf, type ClaimChange, type WakeThresholdChange } from './wake-settings.js';
+import { enrolVerifier, type EnrolRequest } from './enrol.js';
+import { removeVerifier, verifiersFor, verifierStatus, type VerifierStatus } from './verifiers.js';
+import type { VerifierModel } from '../verifier/index.js';
 import { checkUpload, confirmUpload, uplinkPorts } from './uploads.js';
 import { createPairing, endSessions, listSessions, redeemPairing, resumeSession, type RedeemResult } from './web-sessions.js';
 
@@ -115,9 +118,29 @@ export class EarshotApp {
   deleteRecordings(ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
     return deleteRecordings(this.deps, ownerId, recordingIds, origin);
   }
-  /** Another owner's recording answers UNKNOWN_RECORDING, like one that never existed. */
-  flagRecording(ownerId: string, recordingId: string, falseWake: boolean, origin: Origin): Promise<void> {
+  /**
+   * Another owner's recording answers UNKNOWN_RECORDING, like one that never existed. Retrains the owner's verifier
+   * for the recording's wake word when there is one (`retrained`).
+   */
+  flagRecording(ownerId: string, recordingId: string, falseWake: boolean, origin: Origin): Promise<{ retrained: boolean }> {
     return flagRecording(this.deps, ownerId, recordingId, falseWake, origin);
+  }
+
+  // household verifiers
+  /** Trains and stores the owner's verifier for a wake word from enrolment features (replacing an earlier one). */
+  enrolVerifier(req: EnrolRequest & Origin): Promise<VerifierStatus> {
+    return enrolVerifier(this.deps, req);
+  }
+  /** One owner's verifiers, or every owner's. */
+  verifierStatus(ownerId?: string): Promise<VerifierStatus[]> {
+    return verifierStatus(this.deps, ownerId);
+  }
+  removeVerifier(ownerId: string, wakeword: string, origin: Origin): Promise<void> {
+    return removeVerifier(this.deps, ownerId, wakeword, origin);
+  }
+  /** The owner's decoded verifier models by wake word, for the detector. */
+  verifiersFor(ownerId: string): Promise<Record<string, VerifierModel>> {
+    return verifiersFor(this.deps, ownerId);
   }
 
   // consent, local-only, retention

@@ -13,6 +13,8 @@ export interface EraseResult {
   ownerId: string;
   recordings: number;
   consentEvents: number;
+  /** Verifiers (one per enrolled wake word) destroyed with the owner. */
+  verifiers: number;
 }
 
 /** Inside a rekeyed unit of work: everything of one owner. */
@@ -23,10 +25,12 @@ export async function eraseIn(tx: Tx, ownerId: string, reason: string, origin: O
   const sessions = await tx.webSessions.removeOwner(ownerId);
   await tx.notices.removeOwner(ownerId);
   const consentEvents = await tx.consent.removeOwner(ownerId);
+  // Their verifiers are derived from their voice: personal data, gone with them (and sealed under the key shredded below).
+  const verifiers = await tx.verifiers.removeOwner(ownerId);
   const recordings = await tx.recordings.deleteOwner(ownerId);
   await tx.owners.remove(ownerId);
-  await tx.audit.append({ type: 'owner.erased', ownerId, detail: { recordings, consentEvents, sessions, reason, source: origin.source } });
-  return { ownerId, recordings, consentEvents };
+  await tx.audit.append({ type: 'owner.erased', ownerId, detail: { recordings, consentEvents, sessions, verifiers, reason, source: origin.source } });
+  return { ownerId, recordings, consentEvents, verifiers };
 }
 
 /** Audits the device-key rotation a rekeyed unit of work performs (the last entry of that unit). */

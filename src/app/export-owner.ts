@@ -1,5 +1,6 @@
 /**
- * Access request (GDPR Art. 15/20): one owner's recordings, consent history and audit events as a bundle.
+ * Access request (GDPR Art. 15/20): one owner's recordings (with their wake features), verifiers (with the
+ * enrolment features they were trained on), consent history and audit events as a bundle.
  *
  * Every recording is opened *as the requester* (their key, associated data naming them) while the bundle is
  * built in a private staging directory; it is moved into place only when complete, and `export.created` (with
@@ -12,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import { encodeWav } from '../audio/index.js';
 import { EarshotError, errorMessage, isEarshotError } from '../core/index.js';
 import { BundleFile, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportFormat, type ExportManifest, type ManifestRecording } from '../privacy/index.js';
+import type { VerifierEnrolment } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { recordIncident } from './incidents.js';
 import { getOwner } from './owners.js';
@@ -25,11 +27,48 @@ export interface ExportOptions {
   onProgress?: (p: { done: number; total: number }) => void;
 }
 
+/** A file of little-endian float32 feature windows in the bundle. */
+export interface ManifestFeatures {
+  file: string;
+  format: 'float32le';
+  /** Values per window (the classifier window × 96 embedding values, oldest embedding first). */
+  dim: number;
+  windows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** A recording's entry, with its wake features when it has them (embedding values, not audio). */
+export type ManifestRecordingWithFeatures = ManifestRecording & { wakeFeatures: ManifestFeatures | null };
+
+/**
+ * One of the owner's verifiers: what it was trained on (their enrolment's features, in clip order, then the room
+ * background) and the trained model's bytes (src/verifier's encodeVerifierModel format).
+ */
+export interface ManifestVerifier {
+  wakeword: string;
+  clips: number;
+  cvRecall: number;
+  trainedAt: string;
+  trainedAtMs: number;
+  peakScores: number[];
+  falseWakes: number;
+  model: { file: string; format: 'earshot-verifier-model'; bytes: number; sha256: string };
+  /** Windows per enrolment clip, in the order of `enrolment`'s file. */
+  positivesPerClip: number[];
+  enrolment: ManifestFeatures;
+  background: ManifestFeatures | null;
+}
+
+/** The manifest with what schema 6 added: wake features per recording, and the owner's verifiers. */
+export type OwnerExportManifest = Omit<ExportManifest, 'recordings'> & { recordings: ManifestRecordingWithFeatures[]; verifiers: ManifestVerifier[] };
+
 export interface ExportResult {
   out: string;
   format: ExportFormat;
   ownerId: string;
   recordings: number;
+  verifiers: number;
   bytes: number;
   /** SHA-256 of the bundle file (tar / encrypted); for a directory, of its manifest.json (which hashes every file). */
   sha256: string;
@@ -50,7 +89,13 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
     const ids = await deps.uow.read((tx) => tx.recordings.ids(owner.id));
     // The false-wake marks, opened with the requester's key like the rest of the sealed metadata.
     const falseWake = new Set((await deps.uow.read((tx) => tx.recordings.summaries(owner.id))).filter((r) => r.falseWake).map((r) => r.id));
-    const recordings: ManifestRecording[] = [];
+    const recordings: ManifestRecordingWithFeatures[] = [];
+    const addFeatures = async (file: string, windows: Float32Array[]): Promise<ManifestFeatures | null> => {
+      if (windows.length === 0) return null;
+      const bytes = Buffer.concat(windows.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
+      await bundle!.add(file, bytes);
+      return { file, format: 'float32le', dim: windows[0]!.length, windows: windows.length, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    };
     opts.onProgress?.({ done: 0, total: ids.length });
     for (const [i, id] of ids.entries()) {
       // As the requester: their key and AAD naming them; anything else throws INTEGRITY.
@@ -59,6 +104,8 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
       const wav = encodeWav(rec.pcm);
       const file = `recordings/${id}.wav`;
       await bundle.add(file, wav);
+      const features = await deps.uow.read((tx) => tx.recordings.wakeFeatures(owner.id, id));
+      const wakeFeatures = await addFeatures(`recordings/${id}.wake-features.f32`, features ? [features] : []);
       recordings.push({
         id,
         file,
@@ -75,8 +122,33 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         samples: rec.pcm.length,
         sha256: createHash('sha256').update(wav).digest('hex'),
         bytes: wav.length,
+        wakeFeatures,
       });
       opts.onProgress?.({ done: i + 1, total: ids.length });
+    }
+    // The verifiers are derived from the owner's voice: their data, handed over with what they were trained on.
+    const verifiers: ManifestVerifier[] = [];
+    for (const v of await deps.uow.read((tx) => tx.verifiers.list(owner.id))) {
+      const enrolment: VerifierEnrolment = (await deps.uow.read((tx) => tx.verifiers.enrolment(owner.id, v.wakeword))) ?? { clips: [], background: [] };
+      // Beside manifest.json (the bundle's directories are fixed), one name prefix per wake word.
+      const prefix = `verifier-${v.wakeword}`;
+      const model = Buffer.from(v.model);
+      await bundle.add(`${prefix}.model.bin`, model);
+      const positives = await addFeatures(`${prefix}.enrolment.f32`, enrolment.clips.flatMap((c) => c.windows));
+      if (positives === null) throw new EarshotError('INTEGRITY', `a verifier of owner ${owner.id} has no enrolment features`);
+      verifiers.push({
+        wakeword: v.wakeword,
+        clips: v.clips,
+        cvRecall: v.cvRecall,
+        trainedAt: new Date(v.trainedAt).toISOString(),
+        trainedAtMs: v.trainedAt,
+        peakScores: v.peakScores,
+        falseWakes: v.falseWakes,
+        model: { file: `${prefix}.model.bin`, format: 'earshot-verifier-model', bytes: model.length, sha256: createHash('sha256').update(model).digest('hex') },
+        positivesPerClip: enrolment.clips.map((c) => c.windows.length),
+        enrolment: positives,
+        background: await addFeatures(`${prefix}.background.f32`, enrolment.background),
+      });
     }
     // Claimed wake words and own thresholds: sealed in the profile, opened with the requester's key.
     const wake = await deps.uow.read((tx) => tx.owners.wakeSettings(owner.id));
@@ -102,7 +174,7 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
       personal: e.personal,
       hash: e.hash,
     }));
-    const manifest: ExportManifest = {
+    const manifest: OwnerExportManifest = {
       format: EXPORT_FORMAT,
       formatVersion: EXPORT_FORMAT_VERSION,
       generatedAt: new Date(generatedAt).toISOString(),
@@ -116,6 +188,7 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         wake: { claims: wake.claims, thresholds: wake.thresholds, verifierGates: wake.verifierGates },
       },
       recordings,
+      verifiers,
       consent,
       audit,
       auditHead: await deps.audit.head(),
@@ -130,11 +203,11 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
       tx.audit.append({
         type: 'export.created',
         ownerId: owner.id,
-        detail: { recordings: recordings.length, sha256, format, bytes, source: opts.source },
+        detail: { recordings: recordings.length, verifiers: verifiers.length, sha256, format, bytes, source: opts.source },
       }),
     );
     await removeStaging(stagingDir);
-    return { out: opts.out, format, ownerId: owner.id, recordings: recordings.length, bytes, sha256 };
+    return { out: opts.out, format, ownerId: owner.id, recordings: recordings.length, verifiers: verifiers.length, bytes, sha256 };
   } catch (e) {
     const leftovers: string[] = [];
     try {

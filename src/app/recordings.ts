@@ -4,12 +4,13 @@
  * incident or counted.
  */
 import { EarshotError } from '../core/index.js';
-import type { RecordingSummary, Tx } from '../core/index.js';
+import type { RecordingSummary, StoredVerifier, Tx } from '../core/index.js';
 import type { Recording } from '../core/index.js';
 import { DAY_MS } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
+import { falseWakesOf, inputsChanged, sameIds, train, TRAINING_ATTEMPTS } from './verifier-training.js';
 
 export interface RecordingListItem extends RecordingSummary {
   /** When retention in effect deletes it (null: after its upload is confirmed, for retention 0). */
@@ -42,17 +43,52 @@ export async function listRecordings(deps: AppDeps, ownerId: string): Promise<Re
 /**
  * Marks (or unmarks) one of the owner's recordings as a false wake ("not meant for the speaker"). The mark is
  * sealed with the recording's other metadata; which way it was set is sealed in the audit entry too (`personal`),
- * so the clear columns say only that it changed.
+ * so the clear columns say only that it changed. When the owner has a verifier for the recording's wake word, it is
+ * retrained in the same unit of work with the recording's wake features as a negative example (or without them,
+ * after an unflag): training runs before the write transaction, which then checks that nothing it trained on changed.
  */
-export function flagRecording(deps: AppDeps, ownerId: string, recordingId: string, falseWake: boolean, origin: Origin): Promise<void> {
-  return withIntegrityIncident(deps, 'recording', { ownerId, recordingId }, () =>
-    deps.uow.run(async (tx) => {
-      await requireOwner(tx, ownerId);
-      await requireFiledUnder(tx, ownerId, recordingId);
-      await tx.recordings.setFalseWake(ownerId, recordingId, falseWake);
-      await tx.audit.append({ type: 'recording.flagged', ownerId, recordingId, detail: { source: origin.source }, personal: { falseWake } });
-    }),
-  );
+export function flagRecording(deps: AppDeps, ownerId: string, recordingId: string, falseWake: boolean, origin: Origin): Promise<{ retrained: boolean }> {
+  return withIntegrityIncident(deps, 'recording', { ownerId, recordingId }, async () => {
+    const change = { recordingId, falseWake };
+    for (let attempt = 0; attempt < TRAINING_ATTEMPTS; attempt++) {
+      const plan = await deps.uow.read(async (tx) => {
+        await requireOwner(tx, ownerId);
+        await requireFiledUnder(tx, ownerId, recordingId);
+        const wakeword = (await tx.recordings.summaries(ownerId)).find((r) => r.id === recordingId)!.wakeword;
+        const verifier = (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === wakeword);
+        if (!verifier) return { wakeword, verifier };
+        const enrolment = (await tx.verifiers.enrolment(ownerId, wakeword))!;
+        const flagged = await falseWakesOf(tx, ownerId, wakeword, change);
+        return { wakeword, verifier, inputs: { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features } };
+      });
+      const trained = plan.inputs ? await train(deps, plan.wakeword, plan.inputs) : undefined;
+      const done = await deps.uow.run(async (tx) => {
+        await requireOwner(tx, ownerId);
+        await requireFiledUnder(tx, ownerId, recordingId);
+        // Enrolled, removed or retrained by another process meanwhile, or other flags changed: plan again.
+        const verifier = (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === plan.wakeword);
+        if (!sameVerifier(verifier, plan.verifier)) return false;
+        if (plan.inputs && !sameIds((await falseWakesOf(tx, ownerId, plan.wakeword, change)).ids, plan.inputs.falseWakeIds)) return false;
+        await tx.recordings.setFalseWake(ownerId, recordingId, falseWake);
+        if (trained) await tx.verifiers.put(ownerId, trained);
+        await tx.audit.append({
+          type: 'recording.flagged',
+          ownerId,
+          recordingId,
+          detail: { source: origin.source },
+          personal: { falseWake, ...(trained ? { verifierRetrained: true } : {}) },
+        });
+        return true;
+      });
+      if (done) return { retrained: trained !== undefined };
+    }
+    throw inputsChanged();
+  });
+}
+
+function sameVerifier(a: StoredVerifier | undefined, b: StoredVerifier | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.trainedAt === b.trainedAt && Buffer.from(a.model).equals(Buffer.from(b.model));
 }
 
 /**

@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'UNKNOWN_RECORDING'
   // a wake word another owner of the device has claimed
   | 'WAKEWORD_CLAIMED'
+  // an owner has no verifier for that wake word
+  | 'UNKNOWN_VERIFIER'
+  // the data an operation prepared from changed under it too often (another process)
+  | 'CONFLICT'
   // the owner's page: anything not the session owner's answers like something that does not exist
   | 'NOT_FOUND'
   | 'WEB_TLS'

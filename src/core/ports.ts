@@ -96,6 +96,56 @@ export interface RecordingRepo {
   deleteExpired(ownerId: string, rule: { createdBefore: number } | { uploadedOnly: true }): Promise<string[]>;
   /** Every recording of the owner (erasure); their audio file goes after commit. Returns the count. */
   deleteOwner(ownerId: string): Promise<number>;
+  /**
+   * The wake features stored with one of `ownerId`'s recordings (opened with their key, associated data naming the
+   * recording and them); undefined when it was stored without. UNKNOWN_RECORDING when no such row is filed under the
+   * owner, INTEGRITY when it does not open.
+   */
+  wakeFeatures(ownerId: string, recordingId: string): Promise<Float32Array | undefined>;
+}
+
+/** What enrolment keeps of the owner's voice: embedding features and peak scores, never audio. */
+export interface VerifierEnrolment {
+  /** One per enrolment clip: its peak base score and the embedding windows around the peak (positives). */
+  clips: { peakScore: number; windows: Float32Array[] }[];
+  /** Windows of the room's background (negatives), from the optional background clips. */
+  background: Float32Array[];
+}
+
+/** An owner's verifier for one wake word as their key opened it, without the enrolment features. */
+export interface StoredVerifier {
+  ownerId: string;
+  wakeword: string;
+  /** The trained model (src/verifier's encodeVerifierModel bytes). */
+  model: Uint8Array;
+  clips: number;
+  /** The model's leave-one-clip-out recall on its own enrolment. */
+  cvRecall: number;
+  trainedAt: number;
+  /** Enrolment clips' peak base scores, in clip order. */
+  peakScores: number[];
+  backgroundWindows: number;
+  /** Flagged false wakes of the owner the model was trained against. */
+  falseWakes: number;
+}
+
+/**
+ * Each owner's verifiers, at most one per wake word, sealed under the owner's key: what is clear in the row is
+ * only the owner id, a keyed tag of the word (HMAC under a key derived from the owner's key, so the word is not
+ * readable without it) and times. The associated data binds owner, word tag, key version and part, so a row moved to
+ * another owner or word, or a blob moved between rows, does not open (INTEGRITY).
+ */
+export interface VerifierRepo {
+  /** Stores (or replaces) the owner's verifier for `v.wakeword`. UNKNOWN_OWNER for an unknown owner. */
+  put(ownerId: string, v: Omit<StoredVerifier, 'ownerId' | 'peakScores' | 'backgroundWindows'> & { enrolment: VerifierEnrolment }): Promise<void>;
+  /** The owner's verifiers, by wake word (an unknown owner has none). */
+  list(ownerId: string): Promise<StoredVerifier[]>;
+  /** The enrolment features of one verifier, or undefined when the owner has none for the word. */
+  enrolment(ownerId: string, wakeword: string): Promise<VerifierEnrolment | undefined>;
+  /** Whether there was one to remove. */
+  remove(ownerId: string, wakeword: string): Promise<boolean>;
+  /** Erasure and transfer: every verifier of the owner; returns how many. */
+  removeOwner(ownerId: string): Promise<number>;
 }
 
 export interface ConsentLedgerRepo {
@@ -210,6 +260,7 @@ export interface Tx {
   readonly settings: SettingsRepo;
   readonly webSessions: WebSessionRepo;
   readonly notices: NoticeRepo;
+  readonly verifiers: VerifierRepo;
   readonly audit: AuditSink;
 }
 

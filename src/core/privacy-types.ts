@@ -65,7 +65,10 @@ export type AuditEventType =
   | 'web.pairing-created'
   | 'web.session-started'
   | 'web.session-ended'
-  | 'notice.acknowledged';
+  | 'notice.acknowledged'
+  // household verifiers (the wake word is sealed in `personal`)
+  | 'verifier.enrolled'
+  | 'verifier.removed';
 
 /**
  * An audit event before it is chained. `personal` is sealed under the owner's key (so erasure redacts it);

@@ -16,10 +16,20 @@ export interface Capture {
   readonly endReason: 'end-of-speech' | 'max-length' | 'stream-end';
   /** 16 kHz mono int16. */
   readonly pcm: Int16Array;
+  /**
+   * The wake detection's classifier input window at the detecting frame (embedding features, not audio; see
+   * WakeDetection.features). Stored sealed with the recording so that flagging it as a false wake later makes it a
+   * negative example for the owner's verifier; it is deleted with the recording and never uploaded.
+   */
+  readonly wakeFeatures?: Float32Array;
 }
 
-/** A capture bound to the owner who was active when it was captured, on this device. */
-export interface Recording extends Capture {
+/**
+ * A capture bound to the owner who was active when it was captured, on this device. Opening a recording never
+ * returns its wake features (RecordingRepo.wakeFeatures does, for its owner only): what is opened to play or upload
+ * has no field for them.
+ */
+export interface Recording extends Omit<Capture, 'wakeFeatures'> {
   readonly ownerId: string;
   readonly deviceId: string;
 }

@@ -10,8 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EarshotError, errorMessage } from '../core/index.js';
 
-/** `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom). */
-export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'wakeword' | 'vad';
+/**
+ * `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom).
+ * `verifier-negatives` is not a model but a pinned data file: the generic negative windows the household
+ * verifier trains against (src/verifier), made by a committed script (see madeWith).
+ */
+export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'wakeword' | 'vad' | 'verifier-negatives';
 
 export type ModelSource =
   /** A file inside an installed npm package (path relative to the package root). */
@@ -35,6 +39,17 @@ export interface DerivedFrom {
   generatorVersion: string;
 }
 
+/**
+ * Provenance of a pinned data file made by a script from the pinned models (e.g. the verifier's negatives):
+ * the script, its version and the SHA-256 of every model it ran. A model listed here must be pinned with
+ * that hash, so changing a feature model invalidates the manifest until the file is made again.
+ */
+export interface MadeWith {
+  script: string;
+  scriptVersion: string;
+  models: Record<string, string>;
+}
+
 export interface ModelEntry {
   /** Name used in config and on the command line, e.g. "hey_jarvis". */
   name: string;
@@ -47,6 +62,8 @@ export interface ModelEntry {
   licence: string;
   licenceNote?: string;
   derivedFrom?: DerivedFrom;
+  madeWith?: MadeWith;
+  /** Empty for a data file (kind verifier-negatives). */
   inputs: TensorInfo[];
   outputs: TensorInfo[];
 }
@@ -62,15 +79,18 @@ export interface ModelManifest {
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_MANIFEST = path.join(PROJECT_ROOT, 'models', 'manifest.json');
 
-const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'wakeword', 'vad'];
+const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'wakeword', 'vad', 'verifier-negatives'];
+/** Kinds that are pinned data files, not ONNX models: no tensors. */
+const DATA_KINDS: readonly ModelKind[] = ['verifier-negatives'];
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 function invalid(file: string, where: string, problem: string): EarshotError {
   return new EarshotError('MODEL_MANIFEST_INVALID', `${file}: ${where}: ${problem}`, { details: { file, where } });
 }
 
-function checkTensors(file: string, where: string, v: unknown): TensorInfo[] {
-  if (!Array.isArray(v) || v.length === 0) throw invalid(file, where, 'must be a non-empty array of { name, shape }');
+function checkTensors(file: string, where: string, v: unknown, data = false): TensorInfo[] {
+  if (data && v === undefined) return [];
+  if (!Array.isArray(v) || (v.length === 0 && !data)) throw invalid(file, where, 'must be a non-empty array of { name, shape }');
   return v.map((t, i) => {
     const o = t as Partial<TensorInfo>;
     if (typeof o?.name !== 'string' || !Array.isArray(o.shape)) throw invalid(file, `${where}/${i}`, 'needs name and shape');
@@ -115,6 +135,20 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
       if (!SHA256_RE.test(d!['sha256'] as string)) throw invalid(file, `${at}/derivedFrom/sha256`, 'must be 64 lowercase hex digits');
       derivedFrom = { model: d!['model'] as string, sha256: d!['sha256'] as string, generator: d!['generator'] as string, generatorVersion: d!['generatorVersion'] as string };
     }
+    let madeWith: MadeWith | undefined;
+    if (m['madeWith'] !== undefined) {
+      const w = m['madeWith'] as Record<string, unknown> | null;
+      for (const k of ['script', 'scriptVersion'] as const) {
+        if (typeof w?.[k] !== 'string' || w[k] === '') throw invalid(file, `${at}/madeWith/${k}`, 'is required (a string)');
+      }
+      const ms = w!['models'];
+      if (typeof ms !== 'object' || ms === null || Array.isArray(ms)) throw invalid(file, `${at}/madeWith/models`, 'must map model names to their sha256');
+      for (const [k, h] of Object.entries(ms)) {
+        if (typeof h !== 'string' || !SHA256_RE.test(h)) throw invalid(file, `${at}/madeWith/models/${k}`, 'must be 64 lowercase hex digits');
+      }
+      madeWith = { script: w!['script'] as string, scriptVersion: w!['scriptVersion'] as string, models: { ...(ms as Record<string, string>) } };
+    }
+    const data = DATA_KINDS.includes(m['kind'] as ModelKind);
     return {
       name: m['name'],
       kind: m['kind'] as ModelKind,
@@ -125,8 +159,9 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
       licence: m['licence'],
       ...(typeof m['licenceNote'] === 'string' ? { licenceNote: m['licenceNote'] } : {}),
       ...(derivedFrom ? { derivedFrom } : {}),
-      inputs: checkTensors(file, `${at}/inputs`, m['inputs']),
-      outputs: checkTensors(file, `${at}/outputs`, m['outputs']),
+      ...(madeWith ? { madeWith } : {}),
+      inputs: checkTensors(file, `${at}/inputs`, m['inputs'], data),
+      outputs: checkTensors(file, `${at}/outputs`, m['outputs'], data),
     };
   });
   // A derived model's provenance must point at a pinned source with the same hash: otherwise the pin of the
@@ -136,6 +171,14 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
     const src = models.find((x) => x.name === m.derivedFrom!.model);
     if (!src || src.derivedFrom) throw invalid(file, `/models/${i}/derivedFrom/model`, `must name a pinned source model (got '${m.derivedFrom.model}')`);
     if (src.sha256 !== m.derivedFrom.sha256) throw invalid(file, `/models/${i}/derivedFrom/sha256`, `does not match the pinned sha256 of '${src.name}'`);
+  });
+  models.forEach((m, i) => {
+    for (const [name, sha] of Object.entries(m.madeWith?.models ?? {})) {
+      const src = models.find((x) => x.name === name);
+      if (!src || src.sha256 !== sha) {
+        throw invalid(file, `/models/${i}/madeWith/models/${name}`, src ? `does not match the pinned sha256 of '${name}': make ${m.file} again (${m.madeWith!.script})` : `names no pinned model`);
+      }
+    }
   });
   return { manifestVersion: 1, models, dir: path.dirname(file) };
 }

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { EarshotError, errorMessage } from '../core/index.js';
 import type { RecordingRepo, RecordingSummary } from '../core/index.js';
 import type { Capture, Recording } from '../core/index.js';
-import { open, recordingAad, seal, type RecordingBinding } from '../crypto/index.js';
+import { encodeAad, open, recordingAad, seal, type RecordingBinding } from '../crypto/index.js';
+import { bytesToFeatures, featureBytes } from './feature-codec.js';
 import type { StoreContext } from './context.js';
 import type { OwnerDataKey } from './owner-keys.js';
 import type { Scope } from './scope.js';
@@ -26,6 +27,8 @@ interface SealedMeta {
   pcmSha256: string;
   /** The owner marked it "not meant for the speaker" (a false wake); sealed like the rest. */
   falseWake?: boolean;
+  /** Values in the sealed wake features (schema 6), so a column emptied without the key is noticed. */
+  wakeFeatures?: number;
 }
 
 interface RecordingRow {
@@ -37,6 +40,7 @@ interface RecordingRow {
   key_version: number;
   sealed_meta: Buffer;
   uploaded_at: number | null;
+  sealed_features: Buffer | null;
 }
 
 const END_REASONS = new Set(['end-of-speech', 'max-length', 'stream-end']);
@@ -50,6 +54,9 @@ function validateCapture(c: Capture): void {
   if (!Number.isFinite(c.score)) throw bad('score must be a number');
   if (typeof c.wakeword !== 'string') throw bad('wakeword must be a string');
   if (!END_REASONS.has(c.endReason)) throw bad('unknown endReason');
+  if (c.wakeFeatures !== undefined && (!(c.wakeFeatures instanceof Float32Array) || c.wakeFeatures.length === 0)) {
+    throw bad('wakeFeatures must be a non-empty Float32Array');
+  }
 }
 
 function pcmBytes(pcm: Int16Array): Buffer {
@@ -62,6 +69,11 @@ function bytesToPcm(buf: Buffer): Int16Array {
   const pcm = new Int16Array(buf.length / 2);
   new Uint8Array(pcm.buffer).set(buf);
   return pcm;
+}
+
+/** The wake features' associated data: the recording's binding under a label of its own. */
+function featuresAad(b: RecordingBinding): Buffer {
+  return encodeAad('earshot/recording/features/v1', [b.recordingId, b.ownerId, b.deviceId, b.createdAt, b.keyVersion]);
 }
 
 function binding(row: RecordingRow, ownerId: string = row.owner_id): RecordingBinding {
@@ -99,8 +111,11 @@ export class SqliteRecordingRepo implements RecordingRepo {
       endReason: capture.endReason,
       samples: capture.pcm.length,
       pcmSha256: createHash('sha256').update(audio).digest('hex'),
+      ...(capture.wakeFeatures !== undefined ? { wakeFeatures: capture.wakeFeatures.length } : {}),
     };
     const sealedMeta = seal(key.key, Buffer.from(JSON.stringify(meta), 'utf8'), recordingAad('meta', b));
+    // Features, not audio: in the metadata database with the row, so they go with it in every deletion.
+    const sealedFeatures = capture.wakeFeatures !== undefined ? seal(key.key, featureBytes(capture.wakeFeatures), featuresAad(b)) : null;
     const sealedAudio = seal(key.key, audio, recordingAad('audio', b));
     const exists = await this.sql.get('SELECT 1 AS x FROM recordings WHERE id = ?', [capture.id]);
     if (exists) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${capture.id} is already stored`);
@@ -122,9 +137,9 @@ export class SqliteRecordingRepo implements RecordingRepo {
     audioWrite.catch(() => undefined); // awaited below; this only keeps a rejection before then from counting as unhandled
     try {
       await this.sql.run(
-        `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, uploaded_at)
-         VALUES (?,?,?,?,?,?,?,NULL)`,
-        [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta],
+        `INSERT INTO recordings (id, owner_id, device_id, created_at, duration_ms, key_version, sealed_meta, uploaded_at, sealed_features)
+         VALUES (?,?,?,?,?,?,?,NULL,?)`,
+        [capture.id, ownerId, this.ctx.deviceId, capture.startedAt, Math.round(capture.durationMs), key.version, sealedMeta, sealedFeatures],
       );
     } catch (e) {
       // Let the audio write settle first, so the clean-up after the rollback deletes what it wrote.
@@ -278,6 +293,27 @@ export class SqliteRecordingRepo implements RecordingRepo {
     const expired = (await this.sql.all<{ id: string }>(`DELETE FROM recordings WHERE ${where} RETURNING id`, params as (string | number)[])).map((r) => r.id);
     this.removeAudioAfterCommit(ownerId, expired);
     return expired;
+  }
+
+  async wakeFeatures(ownerId: string, recordingId: string): Promise<Float32Array | undefined> {
+    const row = await this.sql.get<RecordingRow>('SELECT * FROM recordings WHERE id = ? AND owner_id = ?', [recordingId, ownerId]);
+    if (!row) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${recordingId}`);
+    const key = await this.ctx.keys.require(this.sql, ownerId);
+    const b = binding(row, ownerId);
+    let meta: SealedMeta;
+    let features: Float32Array | undefined;
+    try {
+      if (row.key_version !== key.version) throw new Error(`sealed under key version ${row.key_version}, not ${key.version}`);
+      meta = JSON.parse(open(key.key, row.sealed_meta, recordingAad('meta', b)).toString('utf8')) as SealedMeta;
+      features = row.sealed_features === null ? undefined : bytesToFeatures(open(key.key, row.sealed_features, featuresAad(b)));
+    } catch (e) {
+      throw new EarshotError('INTEGRITY', `recording ${row.id} does not open for owner ${ownerId}`, { cause: e, details: { recordingId: row.id } });
+    }
+    // The metadata says whether there were features and how many: an emptied or swapped column is refused.
+    if (meta.ownerId !== ownerId || (meta.wakeFeatures ?? 0) !== (features?.length ?? 0)) {
+      throw new EarshotError('INTEGRITY', `recording ${row.id} failed its content check`, { details: { recordingId: row.id } });
+    }
+    return features;
   }
 
   async deleteOwner(ownerId: string): Promise<number> {

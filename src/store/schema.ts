@@ -6,7 +6,8 @@
  * Plaintext columns hold only opaque ids, timestamps, durations, counters and statuses. Everything that
  * identifies or describes a person (owner name, wake word, score, audio, personal audit details) is in a
  * `sealed_*` / `personal` column under that owner's data key. Since version 3 the sealed audio is in the
- * owner's own file (see audio-vault.ts).
+ * owner's own file (see audio-vault.ts); since version 6 a recording's wake features and the owners' verifiers
+ * are sealed too.
  */
 import type { AudioVault } from './audio-vault.js';
 import type { Sql } from './sqlite.js';
@@ -185,6 +186,28 @@ CREATE TABLE web_notice_acks (
   audit_seq INTEGER NOT NULL,
   acked_at  INTEGER NOT NULL,
   PRIMARY KEY (owner_id, audit_seq)
+) WITHOUT ROWID;
+`,
+  },
+  {
+    version: 6,
+    description: "household verifiers: each recording's wake features, and each owner's verifiers per wake word, sealed under the owner's key",
+    // recordings.sealed_features: the wake detection's embedding window (not audio), sealed like the metadata with
+    // the recording's binding; it goes with its row (delete, retention, erasure) and is never uploaded.
+    // verifiers: one row per owner and wake word. The word is in clear only as word_tag, an HMAC under a key derived
+    // from the owner's key; the model and the enrolment features (never audio) are sealed under the owner's key
+    // with associated data naming owner, word tag and key version. Rows go with their owner (erasure, transfer).
+    sql: `
+ALTER TABLE recordings ADD COLUMN sealed_features BLOB;
+
+CREATE TABLE verifiers (
+  owner_id        TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+  word_tag        TEXT NOT NULL,
+  trained_at      INTEGER NOT NULL,
+  key_version     INTEGER NOT NULL,
+  sealed_model    BLOB NOT NULL,
+  sealed_features BLOB NOT NULL,
+  PRIMARY KEY (owner_id, word_tag)
 ) WITHOUT ROWID;
 `,
   },

@@ -15,6 +15,7 @@ import { SqliteRecordingRepo } from './recording-repo.js';
 import type { Scope } from './scope.js';
 import { SqliteSettingsRepo } from './settings-repo.js';
 import type { Sql, SqliteDb } from './sqlite.js';
+import { SqliteVerifierRepo } from './verifier-repo.js';
 import { SqliteNoticeRepo } from './web-notice-repo.js';
 import { SqliteWebSessionRepo } from './web-session-repo.js';
 
@@ -106,6 +107,7 @@ export class SqliteUnitOfWork implements UnitOfWork {
       settings: new SqliteSettingsRepo(scope),
       webSessions: new SqliteWebSessionRepo(scope, this.ctx),
       notices: new SqliteNoticeRepo(scope),
+      verifiers: new SqliteVerifierRepo(scope, this.ctx),
       audit: {
         append: async (e) => {
           await this.audit.appendIn(scope.sql, e);

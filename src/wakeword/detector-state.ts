@@ -10,6 +10,10 @@ export interface WakeDetection {
   score: number;
   /** Audio time of the detecting frame's end, ms since the stream started. */
   atMs: number;
+  /** The base model's score at the detecting frame (differs from `score` when a verifier decided). */
+  baseScore?: number;
+  /** The classifier window of the best phase at the detecting frame (window × 96): the verifier's features. */
+  features?: Float32Array;
 }
 
 export interface DetectorWord {

@@ -8,7 +8,15 @@ export {
   DEFAULT_THRESHOLD,
   type WakeDetectorOptions,
   type LoadedWakeModels,
+  type DetectorFrame,
 } from './wake-detector.js';
+export {
+  featuresOfEnrolmentClip,
+  featuresOfBackground,
+  type EnrolmentFeatures,
+  type EnrolmentFeatureOptions,
+  type BackgroundFeatureOptions,
+} from './enrolment-features.js';
 export { DetectorState, DEFAULT_REFRACTORY_MS, type WakeDetection, type DetectorStateOptions, type DetectorWord, type FrameInput } from './detector-state.js';
 export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcessor } from './wake-loop.js';
 export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './wake-scorer.js';

@@ -11,6 +11,8 @@ import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
 import { openClassifier, openModel, type Classifier } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
+import { EMBEDDING_DIM } from './constants.js';
+import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
 /**
@@ -38,6 +40,22 @@ export interface WakeDetectorOptions {
   manifest?: ModelManifest | string;
   /** Already verified and opened models for these words (shared between detectors; skips loading). */
   models?: LoadedWakeModels;
+  /**
+   * Household verifiers by wake word (issue 13 §3): when a word's base score reaches the verifier's gate, the
+   * verifier's probability on the best phase's window becomes that frame's score (and is held against the
+   * word's threshold); below the gate the base score stands. Each gate must be ≤ its word's threshold.
+   */
+  verifiers?: Record<string, VerifierModel>;
+}
+
+/** What `push`'s onFrame sees: the scorer's frame with the verifiers applied. */
+export interface DetectorFrame extends ScoreFrame {
+  /** Per word: the score that decides (the verifier's where it was consulted, else the base score). */
+  scores: Float32Array;
+  /** Per word: the base model's score. */
+  baseScores: Float32Array;
+  /** Per word: a verifier decided this frame's score. */
+  verified: boolean[];
 }
 
 export interface LoadedWakeModels {
@@ -62,17 +80,60 @@ export async function resolveManifest(m: ModelManifest | string | undefined): Pr
   return typeof m === 'object' ? m : loadManifest(m ?? DEFAULT_MANIFEST);
 }
 
+/** Each verifier must belong to one of the words, fit its classifier's window and gate below its threshold. */
+function checkVerifiers(
+  verifiers: Record<string, VerifierModel> | undefined,
+  names: string[],
+  thresholds: number[],
+  classifiers: Classifier[],
+): (VerifierModel | undefined)[] {
+  if (verifiers === undefined) return names.map(() => undefined);
+  for (const word of Object.keys(verifiers)) {
+    if (!names.includes(word)) throw new EarshotError('BAD_ARGUMENT', `a verifier is given for ${word}, which is not one of the wake words (${names.join(', ')})`);
+  }
+  return names.map((name, i) => {
+    const v = Object.hasOwn(verifiers, name) ? verifiers[name] : undefined;
+    if (v === undefined) return undefined;
+    checkVerifierModel(v);
+    if (v.wakeword !== name) throw new EarshotError('BAD_ARGUMENT', `the verifier given for ${name} was trained for ${v.wakeword}`);
+    const dim = classifiers[i]!.window * EMBEDDING_DIM;
+    if (v.featureDim !== dim) throw new EarshotError('BAD_ARGUMENT', `the verifier for ${name} reads ${v.featureDim} features, its classifier window has ${dim}`);
+    if (v.gate > thresholds[i]!) {
+      throw new EarshotError('BAD_ARGUMENT', `the verifier gate for ${name} (${v.gate}) must not be above its threshold (${thresholds[i]})`);
+    }
+    return v;
+  });
+}
+
 export class WakeDetector {
   private readonly vadCarry = new Int16Array(VAD_CHUNK_SAMPLES);
   private vadCarryLength = 0;
   private vadSamples = 0;
   private busy = false;
+  private readonly frame: DetectorFrame;
+  /** The best phase's window of the current frame, per word (reused). */
+  private readonly windows: Float32Array[];
 
   private constructor(
     readonly scorer: WakeScorer,
     readonly state: DetectorState,
     private readonly vad: SileroVad | undefined,
-  ) {}
+    /** Per word (same order as `words`): its verifier, if any. */
+    private readonly verifiers: (VerifierModel | undefined)[],
+  ) {
+    const n = scorer.words.length;
+    this.frame = {
+      index: 0,
+      endMs: 0,
+      scores: new Float32Array(n),
+      warm: [],
+      gated: [],
+      bestPhase: new Int8Array(n),
+      baseScores: new Float32Array(n),
+      verified: new Array<boolean>(n).fill(false),
+    };
+    this.windows = scorer.words.map((_, w) => new Float32Array(scorer.windowOf(w) * EMBEDDING_DIM));
+  }
 
   static async create(opts: WakeDetectorOptions): Promise<WakeDetector> {
     const words = opts.words.map((w) => (typeof w === 'string' ? { name: w } : w));
@@ -91,17 +152,19 @@ export class WakeDetector {
       phases: opts.phases ?? DEFAULT_PHASES,
       ...(quietRms !== undefined ? { quietRms } : {}),
     });
+    const thresholds = words.map((w) => w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD);
+    const verifiers = checkVerifiers(opts.verifiers, names, thresholds, models.classifiers);
     const state = new DetectorState({
-      words: words.map((w) => ({ name: w.name, threshold: w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD })),
+      words: words.map((w, i) => ({ name: w.name, threshold: thresholds[i]! })),
       ...(opts.patienceFrames !== undefined ? { patienceFrames: opts.patienceFrames } : {}),
       ...(opts.refractoryMs !== undefined ? { refractoryMs: opts.refractoryMs } : {}),
       vadGate: opts.vadGate ?? false,
     });
-    return new WakeDetector(scorer, state, vad);
+    return new WakeDetector(scorer, state, vad, verifiers);
   }
 
   /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate). */
-  static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms' | 'models'> = {}): Promise<WakeDetector> {
+  static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms' | 'models' | 'verifiers'> = {}): Promise<WakeDetector> {
     return WakeDetector.create({
       words: wake.words,
       threshold: wake.threshold,
@@ -121,13 +184,14 @@ export class WakeDetector {
    * Feeds samples; resolves with the detections of the frames they completed. `onFrame` sees every frame's
    * scores (the object is reused). Calls must not overlap: WakeLoop serialises them.
    */
-  async push(samples: Int16Array, onFrame?: (frame: ScoreFrame) => void): Promise<WakeDetection[]> {
+  async push(samples: Int16Array, onFrame?: (frame: DetectorFrame) => void): Promise<WakeDetection[]> {
     if (this.busy) throw new EarshotError('INTERNAL', 'WakeDetector.push called again before the previous call finished');
     this.busy = true;
     const found: WakeDetection[] = [];
-    const handle = (frame: ScoreFrame): void => {
+    const handle = (scored: ScoreFrame): void => {
+      const frame = this.verify(scored);
       onFrame?.(frame);
-      for (const d of this.state.onFrame(frame)) found.push(d);
+      for (const d of this.state.onFrame(frame)) found.push(this.describe(d, frame));
     };
     try {
       if (!this.vad) {
@@ -147,6 +211,40 @@ export class WakeDetector {
       this.busy = false;
     }
     return found;
+  }
+
+  /** Applies the verifier rule to the scorer's frame. */
+  private verify(scored: ScoreFrame): DetectorFrame {
+    const f = this.frame;
+    f.index = scored.index;
+    f.endMs = scored.endMs;
+    f.warm = scored.warm;
+    f.gated = scored.gated;
+    f.bestPhase = scored.bestPhase;
+    for (let w = 0; w < f.scores.length; w++) {
+      const base = scored.scores[w]!;
+      f.baseScores[w] = base;
+      const v = this.verifiers[w];
+      // A frame that is not warm never counts, so its verifier call would be wasted.
+      if (v !== undefined && base >= v.gate && !scored.gated[w] && scored.warm[w]) {
+        this.scorer.copyWindow(w, scored.bestPhase[w]!, this.windows[w]!);
+        f.scores[w] = verifierProbability(v, this.windows[w]!);
+        f.verified[w] = true;
+      } else {
+        f.scores[w] = base;
+        f.verified[w] = false;
+      }
+    }
+    return f;
+  }
+
+  /** A detection with its base score and a copy of the detecting frame's window (for a later "not meant for me"). */
+  private describe(d: WakeDetection, frame: DetectorFrame): WakeDetection {
+    const w = this.scorer.words.indexOf(d.wakeword);
+    if (w < 0 || frame.gated[w]) return d;
+    const features = new Float32Array(this.windows[w]!.length);
+    this.scorer.copyWindow(w, frame.bestPhase[w]!, features);
+    return { ...d, baseScore: frame.baseScores[w]!, features };
   }
 
   private async feedVad(piece: Int16Array): Promise<void> {

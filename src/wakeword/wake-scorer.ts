@@ -25,6 +25,8 @@ export interface ScoreFrame {
   warm: boolean[];
   /** Per word: the quiet gate skipped the classifier (score reported as 0). */
   gated: boolean[];
+  /** Per word: the phase whose window scored best (−1 when gated); `WakeScorer.copyWindow` copies that window. */
+  bestPhase: Int8Array;
 }
 
 export interface WakeScorerOptions {
@@ -81,7 +83,7 @@ export class WakeScorer {
       };
     });
     const n = classifiers.length;
-    this.frame = { index: 0, endMs: 0, scores: new Float32Array(n), warm: new Array<boolean>(n).fill(false), gated: new Array<boolean>(n).fill(false) };
+    this.frame = { index: 0, endMs: 0, scores: new Float32Array(n), warm: new Array<boolean>(n).fill(false), gated: new Array<boolean>(n).fill(false), bestPhase: new Int8Array(n) };
   }
 
   static async create(models: FeatureModels, classifiers: Classifier[], opts: WakeScorerOptions = {}): Promise<WakeScorer> {
@@ -144,6 +146,19 @@ export class WakeScorer {
     }
   }
 
+  /** Embeddings in word w's classifier window (its features are window × 96 values). */
+  windowOf(word: number): number {
+    return this.state[word]!.classifier.window;
+  }
+
+  /**
+   * Copies word w's classifier input on `phase` at the newest frame (window × 96, oldest embedding first):
+   * the verifier's features. Valid inside `onFrame` for a word the quiet gate did not skip.
+   */
+  copyWindow(word: number, phase: number, out: Float32Array): void {
+    this.stream.copyWindow(phase, this.state[word]!.classifier.window, out);
+  }
+
   /** Samples waiting in the carried remainder. */
   get pendingSamples(): number {
     return this.carryLength;
@@ -176,18 +191,24 @@ export class WakeScorer {
       if (this.quietRms !== undefined && n - this.lastLoudChunk >= st.receptiveChunks) {
         frame.gated[w] = true;
         frame.scores[w] = 0;
+        frame.bestPhase[w] = -1;
         continue;
       }
       frame.gated[w] = false;
       let best = 0;
+      let bestPhase = 0;
       // The widest window was ensured above for every phase; a narrower one is a suffix of it.
       for (let p = 0; p < this.stream.phases; p++) {
         this.stream.copyWindow(p, window, st.input);
         const score = await this.classify(st);
         // The reference zeroes each classifier's first 5 predictions.
-        if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) best = score;
+        if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
+          best = score;
+          bestPhase = p;
+        }
       }
       frame.scores[w] = best;
+      frame.bestPhase[w] = bestPhase;
     }
   }
 

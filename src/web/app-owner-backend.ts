@@ -82,8 +82,8 @@ export class AppOwnerBackend implements OwnerBackend {
     return (await asNotFound(() => this.app.deleteRecordings(ownerId, ids, PAGE))).length;
   }
 
-  flagFalseWake(ownerId: string, recordingId: string, on: boolean): Promise<void> {
-    return asNotFound(() => this.app.flagRecording(ownerId, recordingId, on, PAGE));
+  async flagFalseWake(ownerId: string, recordingId: string, on: boolean): Promise<void> {
+    await asNotFound(() => this.app.flagRecording(ownerId, recordingId, on, PAGE));
   }
 
   async privacy(ownerId: string): Promise<PrivacyView> {

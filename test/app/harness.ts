@@ -14,6 +14,7 @@ import { ExportStaging, initDataDir } from '../../src/store/index.js';
 import { FakeClock } from '../privacy/fakes.js';
 import { DEVICE, tamper, tempDir } from '../store/helpers.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { GENERIC_NEGATIVES } from '../support/verifier-features.js';
 
 export type StoreKind = 'memory' | 'sqlite';
 export const STORE_KINDS: readonly StoreKind[] = ['memory', 'sqlite'];
@@ -51,6 +52,7 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
       logger: silentLogger,
       deviceId: DEVICE,
       defaults,
+      genericNegatives: async () => GENERIC_NEGATIVES,
     });
     return {
       kind,
@@ -68,7 +70,7 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
   const base = defaultConfig();
   const config: DeviceConfig = { ...base, dataDir: dir };
   Object.defineProperty(config, 'privacy', { get: () => device });
-  const opened = await openApp({ config, deviceId: DEVICE, logger: silentLogger, clock, fleetPrivacy: () => fleet.privacy });
+  const opened = await openApp({ config, deviceId: DEVICE, logger: silentLogger, clock, fleetPrivacy: () => fleet.privacy, genericNegatives: async () => GENERIC_NEGATIVES });
   return {
     kind,
     app: opened.app,

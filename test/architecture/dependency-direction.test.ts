@@ -6,7 +6,8 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importsOf, SRC, tsFiles } from './source-tree.js';
 
-const AUDIO_SIDE = ['audio', 'models', 'wakeword', 'vad', 'capture'];
+/** The verifier is on the audio side: the detector runs it, so it must not reach storage either (its sealing is the store's job). */
+const AUDIO_SIDE = ['audio', 'models', 'wakeword', 'verifier', 'vad', 'capture'];
 const FORBIDDEN = ['store', 'uplink', 'fleet', 'privacy', 'crypto', 'audit', 'daemon', 'cli', 'app', 'web', 'backup'];
 
 describe('dependency direction', () => {

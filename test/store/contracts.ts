@@ -8,6 +8,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditQueries, Tx, UnitOfWork } from '../../src/core/ports.js';
 import { makeCapture } from './helpers.js';
 
+/** A recognisable feature window (seeded). */
+function window(n: number, seed: number): Float32Array {
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) w[i] = Math.sin(seed * 7.13 + i * 0.37) * (1 + seed / 10);
+  return w;
+}
+
 export interface StoreUnderTest {
   uow: UnitOfWork;
   audit: AuditQueries;
@@ -158,6 +165,88 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         expect((await run((tx) => tx.recordings.open(ra, a))).pcm.length).toBe(160);
         await run((tx) => tx.recordings.setFalseWake(a, ra, false));
         expect(await flags(a)).toEqual([[ra, false], [ra2, false]]);
+      });
+      it('wake features are stored with a recording, read back only for its owner, never returned by open, and go with the row', async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        const features = window(1536, 5);
+        const c = { ...makeCapture({ seed: 9, startedAt: 500, samples: 160 }), wakeFeatures: features };
+        await run((tx) => tx.recordings.insert(a, c));
+        const plain = await addRecording(a, 600);
+        expect(Array.from((await run((tx) => tx.recordings.wakeFeatures(a, c.id)))!)).toEqual(Array.from(features));
+        expect(await run((tx) => tx.recordings.wakeFeatures(a, plain))).toBeUndefined();
+        await expect(run((tx) => tx.recordings.wakeFeatures(b, c.id))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+        // What is opened to play or upload carries no features.
+        expect('wakeFeatures' in (await run((tx) => tx.recordings.open(c.id, a)))).toBe(false);
+        await expect(run((tx) => tx.recordings.insert(a, { ...makeCapture({ seed: 10 }), wakeFeatures: new Float32Array(0) }))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+        await run((tx) => tx.recordings.delete(a, [c.id]));
+        await expect(run((tx) => tx.recordings.wakeFeatures(a, c.id))).rejects.toMatchObject({ code: 'UNKNOWN_RECORDING' });
+      });
+    });
+
+    describe('verifiers', () => {
+      const enrolment = (seed: number) => ({
+        clips: [0, 1, 2].map((i) => ({ peakScore: 0.5 + i / 10, windows: [window(1536, seed + i), window(1536, seed + i + 100)] })),
+        background: [window(1536, seed + 7)],
+      });
+      const verifier = (wakeword: string, seed: number) => ({
+        wakeword,
+        model: new Uint8Array([seed, 1, 2, 3]),
+        clips: 3,
+        cvRecall: 0.9,
+        trainedAt: 10_000 + seed,
+        falseWakes: 0,
+        enrolment: enrolment(seed),
+      });
+      it("put, list and enrolment round-trip per owner and word; put replaces a word's verifier", async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        await run((tx) => tx.verifiers.put(a, verifier('hey_jarvis', 1)));
+        await run((tx) => tx.verifiers.put(a, verifier('alexa', 2)));
+        await run((tx) => tx.verifiers.put(b, verifier('hey_jarvis', 3)));
+        const listA = await run((tx) => tx.verifiers.list(a));
+        expect(listA.map((v) => v.wakeword)).toEqual(['alexa', 'hey_jarvis']);
+        expect(listA[1]).toEqual({ ownerId: a, wakeword: 'hey_jarvis', model: new Uint8Array([1, 1, 2, 3]), clips: 3, cvRecall: 0.9, trainedAt: 10_001, peakScores: [0.5, 0.6, 0.7], backgroundWindows: 1, falseWakes: 0 });
+        const e = await run((tx) => tx.verifiers.enrolment(a, 'hey_jarvis'));
+        expect(e!.clips.map((c) => c.windows.map((w) => Array.from(w)))).toEqual(enrolment(1).clips.map((c) => c.windows.map((w) => Array.from(w))));
+        expect(Array.from(e!.background[0]!)).toEqual(Array.from(window(1536, 8)));
+        expect(await run((tx) => tx.verifiers.enrolment(a, 'hey_mycroft'))).toBeUndefined();
+        expect(await run((tx) => tx.verifiers.enrolment(b, 'alexa'))).toBeUndefined();
+        await run((tx) => tx.verifiers.put(a, { ...verifier('hey_jarvis', 4), cvRecall: 1, falseWakes: 2 }));
+        expect((await run((tx) => tx.verifiers.list(a))).find((v) => v.wakeword === 'hey_jarvis')).toMatchObject({ cvRecall: 1, falseWakes: 2, trainedAt: 10_004 });
+        expect((await run((tx) => tx.verifiers.list(b)))[0]).toMatchObject({ ownerId: b, trainedAt: 10_003 });
+        expect(await run((tx) => tx.verifiers.list('own-0000000000000000'))).toEqual([]);
+        await expect(run((tx) => tx.verifiers.put('own-0000000000000000', verifier('alexa', 5)))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+      });
+      it('windows of mixed lengths or none at all are refused', async () => {
+        const a = await addOwner();
+        const bad = { ...verifier('alexa', 1), enrolment: { clips: [{ peakScore: 0.9, windows: [window(1536, 1), window(96, 2)] }], background: [] } };
+        await expect(run((tx) => tx.verifiers.put(a, bad))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+        await expect(run((tx) => tx.verifiers.put(a, { ...verifier('alexa', 1), enrolment: { clips: [], background: [] } }))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+        expect(await run((tx) => tx.verifiers.list(a))).toEqual([]);
+      });
+      it("remove takes one word's verifier; removeOwner every one of that owner only, and says how many", async () => {
+        const a = await addOwner();
+        const b = await addOwner();
+        await run((tx) => tx.verifiers.put(a, verifier('hey_jarvis', 1)));
+        await run((tx) => tx.verifiers.put(a, verifier('alexa', 2)));
+        await run((tx) => tx.verifiers.put(b, verifier('alexa', 3)));
+        expect(await run((tx) => tx.verifiers.remove(a, 'alexa'))).toBe(true);
+        expect(await run((tx) => tx.verifiers.remove(a, 'alexa'))).toBe(false);
+        expect((await run((tx) => tx.verifiers.list(a))).map((v) => v.wakeword)).toEqual(['hey_jarvis']);
+        expect(await run((tx) => tx.verifiers.removeOwner(a))).toBe(1);
+        expect(await run((tx) => tx.verifiers.list(a))).toEqual([]);
+        expect((await run((tx) => tx.verifiers.list(b))).map((v) => v.wakeword)).toEqual(['alexa']);
+      });
+      it('a unit of work that throws leaves no verifier behind', async () => {
+        const a = await addOwner();
+        await expect(
+          run(async (tx) => {
+            await tx.verifiers.put(a, verifier('alexa', 1));
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await run((tx) => tx.verifiers.list(a))).toEqual([]);
       });
     });
 

@@ -40,7 +40,10 @@ export interface TestApp {
 }
 
 /** An initialised data dir with the application layer on its store (as every caller uses it). */
-export async function freshApp(dataDir: string, opts: { clock?: Clock; init?: boolean; privacy?: Partial<ReturnType<typeof defaultConfig>['privacy']> } = {}): Promise<TestApp> {
+export async function freshApp(
+  dataDir: string,
+  opts: { clock?: Clock; init?: boolean; privacy?: Partial<ReturnType<typeof defaultConfig>['privacy']>; genericNegatives?: () => Promise<Float32Array[]> } = {},
+): Promise<TestApp> {
   if (opts.init !== false) await initDataDir(dataDir, { deviceId: DEVICE });
   const base = defaultConfig();
   return openApp({
@@ -48,6 +51,7 @@ export async function freshApp(dataDir: string, opts: { clock?: Clock; init?: bo
     deviceId: DEVICE,
     logger: silentLogger,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.genericNegatives ? { genericNegatives: opts.genericNegatives } : {}),
   });
 }
 

@@ -22,8 +22,11 @@ import type {
   SettingsRepo,
   StoreMaintenance,
   StoreStats,
+  StoredVerifier,
   Tx,
   UnitOfWork,
+  VerifierEnrolment,
+  VerifierRepo,
   WebSession,
   WebSessionRepo,
 } from '../../src/core/ports.js';
@@ -43,7 +46,13 @@ interface OwnerState {
   profileBroken?: true;
 }
 
-type StoredRecording = Recording & { uploadedAt: number | null; falseWake: boolean };
+type StoredRecording = Recording & { uploadedAt: number | null; falseWake: boolean; wakeFeatures?: Float32Array };
+
+type VerifierState = StoredVerifier & { enrolment: VerifierEnrolment };
+
+function copyEnrolment(e: VerifierEnrolment): VerifierEnrolment {
+  return { clips: e.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows.map((w) => w.slice()) })), background: e.background.map((w) => w.slice()) };
+}
 
 interface State {
   owners: Map<string, OwnerState>;
@@ -53,6 +62,8 @@ interface State {
   sessions: Map<string, WebSession & { idHash: string }>;
   /** `${ownerId} ${seq}` → when acknowledged. */
   acks: Map<string, number>;
+  /** `${ownerId} ${wakeword}` → the verifier. */
+  verifiers: Map<string, VerifierState>;
   consent: ConsentEvent[];
   outbox: Map<string, OutboxEntry>;
   settings: Map<string, string>;
@@ -61,7 +72,7 @@ interface State {
 }
 
 function emptyState(): State {
-  return { owners: new Map(), active: undefined, recordings: new Map(), pairings: new Map(), sessions: new Map(), acks: new Map(), consent: [], outbox: new Map(), settings: new Map(), audit: [], kek: 'kek-0' };
+  return { owners: new Map(), active: undefined, recordings: new Map(), pairings: new Map(), sessions: new Map(), acks: new Map(), verifiers: new Map(), consent: [], outbox: new Map(), settings: new Map(), audit: [], kek: 'kek-0' };
 }
 
 function copy(s: State): State {
@@ -72,6 +83,8 @@ function copy(s: State): State {
     pairings: new Map([...s.pairings].map(([k, v]) => [k, { ...v }])),
     sessions: new Map([...s.sessions].map(([k, v]) => [k, { ...v }])),
     acks: new Map(s.acks),
+    // Entries are replaced, never changed in place, so sharing them between copies is safe.
+    verifiers: new Map(s.verifiers),
     consent: [...s.consent],
     outbox: new Map(s.outbox),
     settings: new Map(s.settings),
@@ -100,6 +113,7 @@ class MemoryTx implements Tx {
   readonly settings: SettingsRepo;
   readonly webSessions: WebSessionRepo;
   readonly notices: NoticeRepo;
+  readonly verifiers: VerifierRepo;
   readonly audit: { append(e: AuditEventInput): Promise<void> };
 
   constructor(s: State, deviceId: string, now: () => number) {
@@ -170,7 +184,11 @@ class MemoryTx implements Tx {
       async insert(ownerId, c: Capture) {
         requireOwner(ownerId);
         if (s.recordings.has(c.id)) throw new EarshotError('BAD_ARGUMENT', `a recording with id ${c.id} is already stored`);
-        const r = { ...c, pcm: c.pcm.slice(), ownerId, deviceId, uploadedAt: null, falseWake: false };
+        if (c.wakeFeatures !== undefined && (!(c.wakeFeatures instanceof Float32Array) || c.wakeFeatures.length === 0)) {
+          throw new EarshotError('BAD_ARGUMENT', 'capture rejected: wakeFeatures must be a non-empty Float32Array');
+        }
+        const { wakeFeatures, ...rest } = c;
+        const r: StoredRecording = { ...rest, pcm: c.pcm.slice(), ownerId, deviceId, uploadedAt: null, falseWake: false, ...(wakeFeatures ? { wakeFeatures: wakeFeatures.slice() } : {}) };
         s.recordings.set(c.id, r);
         return summary(r);
       },
@@ -179,7 +197,7 @@ class MemoryTx implements Tx {
         if (!r) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
         if (asOwner !== undefined && r.ownerId !== asOwner) throw new EarshotError('INTEGRITY', `recording ${id} is not filed under owner ${asOwner}`);
         if (!s.owners.has(r.ownerId)) throw unknownOwner(r.ownerId);
-        const { uploadedAt: _u, falseWake: _f, ...rec } = r;
+        const { uploadedAt: _u, falseWake: _f, wakeFeatures: _w, ...rec } = r;
         return { ...rec, pcm: rec.pcm.slice() };
       },
       async summaries(ownerId) {
@@ -228,6 +246,55 @@ class MemoryTx implements Tx {
         const ids = [...s.recordings.values()].filter((r) => r.ownerId === ownerId).map((r) => r.id);
         for (const id of ids) s.recordings.delete(id);
         return ids.length;
+      },
+      async wakeFeatures(ownerId, id) {
+        const r = s.recordings.get(id);
+        if (!r || r.ownerId !== ownerId) throw new EarshotError('UNKNOWN_RECORDING', `no recording with id ${id}`);
+        requireOwner(ownerId);
+        return r.wakeFeatures?.slice();
+      },
+    };
+    this.verifiers = {
+      async put(ownerId, v) {
+        requireOwner(ownerId);
+        if (typeof v.wakeword !== 'string' || v.wakeword === '') throw new EarshotError('BAD_ARGUMENT', 'a verifier needs a wake word');
+        const dim = v.enrolment.clips[0]?.windows[0]?.length ?? v.enrolment.background[0]?.length ?? 0;
+        const all = [...v.enrolment.clips.flatMap((c) => c.windows), ...v.enrolment.background];
+        if (dim === 0 || all.some((w) => !(w instanceof Float32Array) || w.length !== dim)) {
+          throw new EarshotError('BAD_ARGUMENT', 'every feature window must be a Float32Array of one length');
+        }
+        const { enrolment, ...rest } = v;
+        s.verifiers.set(`${ownerId} ${v.wakeword}`, {
+          ...rest,
+          ownerId,
+          model: v.model.slice(),
+          peakScores: enrolment.clips.map((c) => c.peakScore),
+          backgroundWindows: enrolment.background.length,
+          enrolment: copyEnrolment(enrolment),
+        });
+      },
+      async list(ownerId) {
+        return [...s.verifiers.values()]
+          .filter((v) => v.ownerId === ownerId)
+          .sort((a, b) => a.wakeword.localeCompare(b.wakeword))
+          .map(({ enrolment: _e, ...v }) => ({ ...v, model: v.model.slice(), peakScores: [...v.peakScores] }));
+      },
+      async enrolment(ownerId, wakeword) {
+        const v = s.verifiers.get(`${ownerId} ${wakeword}`);
+        return v && copyEnrolment(v.enrolment);
+      },
+      async remove(ownerId, wakeword) {
+        return s.verifiers.delete(`${ownerId} ${wakeword}`);
+      },
+      async removeOwner(ownerId) {
+        let n = 0;
+        for (const [k, v] of s.verifiers) {
+          if (v.ownerId === ownerId) {
+            s.verifiers.delete(k);
+            n++;
+          }
+        }
+        return n;
       },
     };
     this.consent = {

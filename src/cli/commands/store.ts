@@ -174,7 +174,7 @@ const recordingsList: Command = {
       if (json(args)) out(io, recs);
       else
         for (const r of recs)
-          writeLine(io.stdout, `${r.id}  ${iso(r.createdAt)}  ${r.durationMs} ms  ${r.wakeword} (${r.score.toFixed(2)})  uploaded=${iso(r.uploadedAt)}`);
+          writeLine(io.stdout, `${r.id}  ${iso(r.createdAt)}  ${r.durationMs} ms  ${r.wakeword} (${r.score.toFixed(2)})  uploaded=${iso(r.uploadedAt)}${r.falseWake ? '  false-wake' : ''}`);
       return 0;
     });
   },
@@ -251,6 +251,53 @@ const recordingsDelete: Command = {
   },
 };
 
+const recordingsFlag: Command = {
+  path: ['recordings', 'flag'],
+  summary: 'mark a recording as a false wake ("not meant for the speaker"); retrains your verifier for its wake word',
+  usage: 'earshot recordings flag RECORDING_ID --false-wake [--owner ID] [--json]',
+  help: [
+    "Acts for the active owner (or --owner): another owner's recording cannot be flagged.",
+    'The mark is sealed with the recording. If the owner has enrolled a verifier for the wake word that woke it',
+    '(earshot enroll), the verifier is retrained at once with this recording\'s wake features as an example of',
+    'what is not them (features of the wake word window, never its audio). `earshot recordings unflag` undoes it.',
+    'Options:',
+    '  --false-wake   the kind of mark (the only one there is; required so the command says what it does)',
+  ].join('\n'),
+  options: { owner: { type: 'string' }, 'false-wake': { type: 'boolean' } },
+  allowPositionals: true,
+  async run(args, io) {
+    const id = singlePositional(args, 'recording id');
+    if (args.values['false-wake'] !== true) throw new EarshotError('BAD_ARGUMENT', '--false-wake is required (earshot recordings flag ID --false-wake)', { details: { field: '--false-wake' } });
+    return setFalseWake(args, io, id, true);
+  },
+};
+
+const recordingsUnflag: Command = {
+  path: ['recordings', 'unflag'],
+  summary: 'remove the false-wake mark from a recording; retrains your verifier without it',
+  usage: 'earshot recordings unflag RECORDING_ID [--owner ID] [--json]',
+  help: "Acts for the active owner (or --owner): another owner's recording cannot be changed.",
+  options: { owner: { type: 'string' } },
+  allowPositionals: true,
+  async run(args, io) {
+    return setFalseWake(args, io, singlePositional(args, 'recording id'), false);
+  },
+};
+
+async function setFalseWake(args: ParsedArgs, io: CommandIO, id: string, falseWake: boolean): Promise<number> {
+  return withApp(args, io, async (app) => {
+    const ownerId = await app.resolveOwner(ownerOption(args));
+    if (falseWake) writeLine(io.stderr, 'marking and retraining the verifier if there is one…');
+    const { retrained } = await app.flagRecording(ownerId, id, falseWake, { source: CLI_SOURCE });
+    if (json(args)) out(io, { recordingId: id, falseWake, verifierRetrained: retrained });
+    else {
+      writeLine(io.stdout, falseWake ? `flagged ${id} as a false wake` : `removed the false-wake mark from ${id}`);
+      if (retrained) writeLine(io.stdout, `retrained the verifier for its wake word (earshot enroll status shows it)`);
+    }
+    return 0;
+  });
+}
+
 const exportCmd: Command = {
   path: ['export'],
   summary: "access request: write one owner's recordings, consent history and audit events as a bundle",
@@ -315,7 +362,7 @@ const erase: Command = {
     return withApp(args, io, async (app) => {
       const r = await app.eraseOwner(ownerId, { source: CLI_SOURCE });
       if (json(args)) out(io, r);
-      else writeLine(io.stdout, `erased ${ownerId}: ${r.recordings} recordings, ${r.consentEvents} consent events`);
+      else writeLine(io.stdout, `erased ${ownerId}: ${r.recordings} recordings, ${r.consentEvents} consent events, ${r.verifiers} verifiers`);
       return 0;
     });
   },
@@ -491,6 +538,8 @@ export const commands: Command[] = [
   recordingsList,
   recordingsPlay,
   recordingsDelete,
+  recordingsFlag,
+  recordingsUnflag,
   exportCmd,
   exportOpen,
   erase,

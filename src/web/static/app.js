@@ -227,6 +227,8 @@ const ACTIVITY = {
   'web.session-started': 'A browser was paired',
   'web.session-ended': 'A browser was signed out',
   'notice.acknowledged': 'You acknowledged a notice',
+  'verifier.enrolled': 'Your voice was enrolled for a wake word',
+  'verifier.removed': 'Your voice enrolment for a wake word was removed',
 };
 
 function activityDetail(e) {

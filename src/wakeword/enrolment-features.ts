@@ -1,0 +1,121 @@
+/**
+ * The verifier's training windows from audio (issue 13 §3): the classifier input windows around the peak of
+ * an enrolment clip (positives), and the windows of background audio (negatives). Features only: the audio
+ * is read once and nothing of it is kept.
+ *
+ * Enrolment follows openWakeWord's get_reference_clip_features, made deterministic: instead of random start
+ * offsets the clip is scored from several fixed offsets (default 0, 20, 40, 60 ms: the detector's four
+ * phases), and from each pass the windows of the frames around that pass's peak are kept whenever the base
+ * score there reaches `minScore` (default the verifier's gate: those are the frames at which the detector
+ * will consult the verifier).
+ */
+import { EarshotError, SAMPLE_RATE } from '../core/index.js';
+import { DEFAULT_VERIFIER_GATE } from '../verifier/index.js';
+import { EMBEDDING_DIM } from './constants.js';
+import type { LoadedWakeModels } from './wake-detector.js';
+import { WakeScorer } from './wake-scorer.js';
+
+export interface EnrolmentFeatureOptions {
+  /** Samples dropped from the start of the clip for each pass (default 0, 320, 640, 960: 0–60 ms). */
+  offsets?: number[];
+  /** Frames kept on each side of a pass's peak (default 2). */
+  aroundFrames?: number;
+  /** Base score a frame's window needs to be kept (default DEFAULT_VERIFIER_GATE). */
+  minScore?: number;
+}
+
+export interface EnrolmentFeatures {
+  /** Highest base score over every pass and warm frame (0 when the clip is too short to warm the classifier). */
+  peakScore: number;
+  /** Audio time of the peak frame's end in the clip as given, ms. */
+  peakMs: number;
+  windows: Float32Array[];
+}
+
+export interface BackgroundFeatureOptions {
+  /** Keep every n-th warm frame (default 1). */
+  stride?: number;
+  /** Keep at most this many windows (evenly spread; default no limit). */
+  maxWindows?: number;
+}
+
+const DEFAULT_OFFSETS = [0, 320, 640, 960];
+
+function wordIndex(models: LoadedWakeModels, word: string): number {
+  const i = models.classifiers.findIndex((c) => c.name === word);
+  if (i < 0) throw new EarshotError('BAD_ARGUMENT', `no classifier loaded for ${word} (loaded: ${models.classifiers.map((c) => c.name).join(', ')})`);
+  return i;
+}
+
+interface Pass {
+  frames: { endMs: number; score: number; warm: boolean; window: Float32Array | undefined }[];
+}
+
+/** One pass with a fresh single-phase scorer; a window is copied only for warm frames with `keep(score)`. */
+async function scorePass(scorer: WakeScorer, w: number, pcm: Int16Array, keep: (score: number, frameIndex: number) => boolean): Promise<Pass> {
+  scorer.reset();
+  const dim = scorer.windowOf(w) * EMBEDDING_DIM;
+  const frames: Pass['frames'] = [];
+  await scorer.feed(pcm, (f) => {
+    const score = f.scores[w]!;
+    const warm = f.warm[w] === true;
+    let window: Float32Array | undefined;
+    if (warm && keep(score, frames.length)) {
+      window = new Float32Array(dim);
+      scorer.copyWindow(w, 0, window);
+    }
+    frames.push({ endMs: f.endMs, score, warm, window });
+  });
+  return { frames };
+}
+
+async function singlePhaseScorer(models: LoadedWakeModels, w: number): Promise<WakeScorer> {
+  // No quiet gate: enrolment must see the clip exactly as it is, whatever its level.
+  return WakeScorer.create(models.features, [models.classifiers[w]!], { phases: 1 });
+}
+
+export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: EnrolmentFeatureOptions = {}): Promise<EnrolmentFeatures> {
+  const w = wordIndex(models, word);
+  const offsets = opts.offsets ?? DEFAULT_OFFSETS;
+  const around = opts.aroundFrames ?? 2;
+  const minScore = opts.minScore ?? DEFAULT_VERIFIER_GATE;
+  if (offsets.length === 0 || offsets.some((o) => !Number.isInteger(o) || o < 0 || o >= pcm16k.length)) {
+    throw new EarshotError('BAD_ARGUMENT', 'enrolment offsets must be whole sample counts shorter than the clip');
+  }
+  if (!Number.isInteger(around) || around < 0) throw new EarshotError('BAD_ARGUMENT', 'aroundFrames must be an integer ≥ 0');
+  const scorer = await singlePhaseScorer(models, w);
+  let peakScore = 0;
+  let peakMs = 0;
+  const windows: Float32Array[] = [];
+  for (const offset of offsets) {
+    const pass = await scorePass(scorer, 0, pcm16k.subarray(offset), (score) => score >= minScore);
+    let peak = -1;
+    pass.frames.forEach((f, i) => {
+      if (f.warm && (peak < 0 || f.score > pass.frames[peak]!.score)) peak = i;
+    });
+    if (peak < 0) continue;
+    const top = pass.frames[peak]!;
+    if (top.score > peakScore) {
+      peakScore = top.score;
+      peakMs = top.endMs + (offset * 1000) / SAMPLE_RATE;
+    }
+    for (let i = Math.max(0, peak - around); i <= Math.min(pass.frames.length - 1, peak + around); i++) {
+      const win = pass.frames[i]!.window;
+      if (win) windows.push(win);
+    }
+  }
+  return { peakScore, peakMs, windows };
+}
+
+export async function featuresOfBackground(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: BackgroundFeatureOptions = {}): Promise<Float32Array[]> {
+  const w = wordIndex(models, word);
+  const stride = opts.stride ?? 1;
+  if (!Number.isInteger(stride) || stride < 1) throw new EarshotError('BAD_ARGUMENT', 'stride must be an integer ≥ 1');
+  const scorer = await singlePhaseScorer(models, w);
+  const pass = await scorePass(scorer, 0, pcm16k, (_score, i) => i % stride === 0);
+  const all = pass.frames.flatMap((f) => (f.window ? [f.window] : []));
+  const max = opts.maxWindows;
+  if (max === undefined || all.length <= max) return all;
+  if (!Number.isInteger(max) || max < 1) throw new EarshotError('BAD_ARGUMENT', 'maxWindows must be an integer ≥ 1');
+  return Array.from({ length: max }, (_, k) => all[Math.floor((k * all.length) / max)]!);
+}
