@@ -39,6 +39,7 @@ import { storeCapture } from './store-capture.js';
 import { transferDevice, type TransferOptions } from './transfer.js';
 import { claimWakeword, releaseWakeword, routeWake, setWakeThreshold, wakeClaimsView, wakeSettingsOf, type ClaimChange, type WakeThresholdChange } from './wake-settings.js';
 import { enrolVerifier, type EnrolRequest } from './enrol.js';
+import { tuneInputs, type TuneInputsOfOwner } from './tune-inputs.js';
 import { removeVerifier, verifiersFor, verifierStatus, type VerifierStatus } from './verifiers.js';
 import type { VerifierModel } from '../verifier/index.js';
 import { checkUpload, confirmUpload, uplinkPorts } from './uploads.js';
@@ -88,6 +89,10 @@ export class EarshotApp {
   /** Every owner's claims and thresholds as their keys opened them, and the active owner. */
   wakeClaimsView(): Promise<WakeClaimsView> {
     return wakeClaimsView(this.deps);
+  }
+  /** What `earshot tune` recommends from: the owner's enrolment, verifier, flagged false wakes and settings (not audited; read only). */
+  tuneInputs(ownerId: string, wakeword: string): Promise<TuneInputsOfOwner> {
+    return tuneInputs(this.deps, ownerId, wakeword);
   }
   /** Whose a wake of `word` heard now is: the claimer, else the active owner; withheld (an incident) when it cannot be told. */
   routeWake(word: string): Promise<WakeRoute> {

@@ -21,5 +21,6 @@ export type { SweepResult } from './retention.js';
 export type { TransferOptions } from './transfer.js';
 export type { ClaimChange, WakeThresholdChange } from './wake-settings.js';
 export { checkWakewordName } from './wake-settings.js';
+export type { TuneInputsOfOwner } from './tune-inputs.js';
 export type { DeviceActivity } from './notices.js';
 export type { RedeemResult } from './web-sessions.js';
