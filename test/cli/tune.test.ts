@@ -1,0 +1,93 @@
+/**
+ * `earshot tune` end to end in-process, with the real models: an owner enrolled hey_jarvis from three fixture
+ * clips (a verifier trained on them); tune recommends a threshold and gate from the enrolment, the room
+ * background kept at enrolment and a near-miss clip given as --background, prints the expected miss rate and
+ * false accepts per hour, and --apply writes them to the owner's settings (audited via "tune").
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWavFile } from '../../src/audio/wav.js';
+import { commands as tuneCommands } from '../../src/cli/commands/tune.js';
+import { defaultConfig, ensureStoredDeviceId } from '../../src/config/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { loadManifest } from '../../src/models/index.js';
+import { openApp } from '../../src/open-app.js';
+import { initDataDir } from '../../src/store/index.js';
+import { featuresOfBackground, featuresOfEnrolmentClip, loadWakeModels } from '../../src/wakeword/index.js';
+import { runEarshot } from '../helpers/cli.js';
+import { DEVICE, tempDir } from '../store/helpers.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const fixture = (...p: string[]) => path.join(ROOT, 'test', 'fixtures', ...p);
+
+describe('earshot tune', () => {
+  let t: ReturnType<typeof tempDir>;
+  let dir: string;
+  let owner: string;
+  let unenrolled: string;
+  const cli = (...argv: string[]) => runEarshot(argv, { EARSHOT_DATA_DIR: dir }, tuneCommands);
+
+  beforeAll(async () => {
+    t = tempDir('earshot-tune-');
+    dir = path.join(t.dir, 'data');
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensureStoredDeviceId(dir, DEVICE);
+    await initDataDir(dir, { deviceId: DEVICE });
+    const models = await loadWakeModels(await loadManifest(), ['hey_jarvis']);
+    const speech = (await readWavFile(fixture('audio', 'mic-speech-16k.wav'))).pcm16k;
+    const generic = await featuresOfBackground(models, speech, 'hey_jarvis');
+    const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId: DEVICE, logger: silentLogger, genericNegatives: async () => generic });
+    try {
+      owner = await opened.app.addOwner({ name: 'Tuner', source: 'test' });
+      unenrolled = await opened.app.addOwner({ name: 'Other', source: 'test' });
+      const clips = [];
+      for (const f of ['hey_jarvis__en-us.wav', 'hey_jarvis__en-gb.wav', 'hey_jarvis__en-f3.wav']) {
+        const c = await featuresOfEnrolmentClip(models, (await readWavFile(fixture('wake', f))).pcm16k, 'hey_jarvis');
+        clips.push({ peakScore: c.peakScore, windows: c.windows });
+      }
+      await opened.app.enrolVerifier({ ownerId: owner, wakeword: 'hey_jarvis', clips, background: generic.slice(0, 10), source: 'test' });
+    } finally {
+      await opened.close();
+    }
+  }, 120_000);
+  afterAll(() => t.cleanup());
+
+  it('recommends a threshold and gate with the expected miss rate and false accepts per hour; --apply writes them', async () => {
+    const r = await cli('tune', '--wakeword', 'hey_jarvis', '--owner', owner, '--background', fixture('nearmiss', 'hey_travis.wav'), '--background', fixture('nearmiss', 'hey_service.wav'), '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as Record<string, unknown>;
+    if (process.env['SHOW_TUNE']) console.log(r.out);
+    expect(out).toMatchObject({ ownerId: owner, wakeword: 'hey_jarvis', verifier: true, enrolmentClips: 3, applied: false, targetFaPerHour: 0.3, fleetFloor: 0, inEffect: 0.5 });
+    const threshold = out['threshold'] as number;
+    const gate = out['verifierGate'] as number;
+    expect(threshold).toBeGreaterThan(0);
+    expect(threshold).toBeLessThanOrEqual(0.99);
+    expect(gate).toBeLessThanOrEqual(threshold);
+    expect(out['expectedMissRate']).toBeGreaterThanOrEqual(0);
+    expect(out['negativeHours']).toBeGreaterThan(0);
+    expect(out['notes']).toEqual(expect.arrayContaining([expect.stringContaining('generic negative set')]));
+
+    const applied = await cli('tune', '--wakeword', 'hey_jarvis', '--owner', owner, '--background', fixture('nearmiss', 'hey_travis.wav'), '--background', fixture('nearmiss', 'hey_service.wav'), '--apply');
+    expect(applied.code).toBe(0);
+    expect(applied.out).toContain(`recommended threshold ${threshold}, verifier gate ${gate}`);
+    expect(applied.out).toContain(`applied: in effect ${threshold}`);
+    const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId: DEVICE, logger: silentLogger });
+    try {
+      expect(await opened.app.wakeSettings(owner)).toEqual({ claims: [], thresholds: { hey_jarvis: threshold }, verifierGates: { hey_jarvis: gate } });
+      const entries = (await opened.app.auditLog({ ownerId: owner })).filter((e) => e.type === 'wake.threshold.set');
+      expect(entries.map((e) => [e.detail, e.personal])).toEqual([[{ source: 'owner-cli', via: 'tune' }, { wakeword: 'hey_jarvis', threshold, verifierGate: gate }]]);
+    } finally {
+      await opened.close();
+    }
+  }, 120_000);
+
+  it('an owner who has not enrolled the word, a bad target or no --wakeword is refused naming what to do', async () => {
+    const r = await cli('tune', '--wakeword', 'hey_jarvis', '--owner', unenrolled);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('earshot enroll');
+    expect((await cli('tune', '--wakeword', 'hey_jarvis', '--target-fa-per-hour', '-1')).code).toBe(2);
+    expect((await cli('tune')).code).toBe(2);
+  });
+});
