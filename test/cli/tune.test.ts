@@ -4,6 +4,7 @@
  * background kept at enrolment and a near-miss clip given as --background, prints the expected miss rate and
  * false accepts per hour, and --apply writes them to the owner's settings (audited via "tune").
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { loadManifest } from '../../src/models/index.js';
 import { openApp } from '../../src/open-app.js';
 import { initDataDir } from '../../src/store/index.js';
+import { encodeNegativeRuns } from '../../src/verifier/index.js';
 import { featuresOfBackground, featuresOfEnrolmentClip, loadWakeModels } from '../../src/wakeword/index.js';
 import { runEarshot } from '../helpers/cli.js';
 import { DEVICE, tempDir } from '../store/helpers.js';
@@ -90,4 +92,37 @@ describe('earshot tune', () => {
     expect((await cli('tune', '--wakeword', 'hey_jarvis', '--target-fa-per-hour', '-1')).code).toBe(2);
     expect((await cli('tune')).code).toBe(2);
   });
+
+  it('with the generic negative set of its --manifest: its runs are scored as continuous audio and counted in the hours', async () => {
+    // A manifest like the shipped one plus a small generic set: one run of consecutive embeddings of speech.
+    const models = await loadWakeModels(await loadManifest(), ['hey_jarvis']);
+    const speech = (await readWavFile(fixture('audio', 'mic-speech-16k.wav'))).pcm16k;
+    const windows = await featuresOfBackground(models, speech, 'hey_jarvis');
+    const run = new Float32Array((16 + windows.length - 1) * 96);
+    run.set(windows[0]!);
+    windows.slice(1).forEach((w, i) => run.set(w.subarray(15 * 96), (16 + i) * 96));
+    const bytes = encodeNegativeRuns({ dim: 96, window: 16, stride: 1, runs: [run] });
+    const mdir = path.join(t.dir, 'models');
+    await fs.mkdir(mdir, { recursive: true });
+    await fs.writeFile(path.join(mdir, 'negatives.bin'), bytes);
+    const shipped = JSON.parse(await fs.readFile(path.join(ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { source: { type: string; path: string } }[] };
+    for (const m of shipped.models) if (m.source.type === 'local') await fs.copyFile(path.join(ROOT, 'models', m.source.path), path.join(mdir, m.source.path));
+    shipped.models.push({
+      name: 'generic_negatives',
+      kind: 'verifier-negatives',
+      file: 'negatives.bin',
+      source: { type: 'local', path: 'negatives.bin' },
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      licence: 'Apache-2.0',
+      madeWith: { script: 'test', scriptVersion: '1', models: {} },
+    } as never);
+    await fs.writeFile(path.join(mdir, 'manifest.json'), JSON.stringify(shipped));
+    const r = await cli('tune', '--wakeword', 'hey_jarvis', '--owner', owner, '--manifest', path.join(mdir, 'manifest.json'), '--json');
+    expect(r.err).toBe('scoring the generic negatives: 1/1\n');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as { negativeHours: number; notes: string[] };
+    // The run (about 3 s of speech) plus the 10 background windows kept at enrolment, 80 ms per window.
+    expect(out.negativeHours * 3_600_000).toBeCloseTo((windows.length + 10) * 80, 0);
+    expect(out.notes.some((n) => n.includes('generic negative set'))).toBe(false);
+  }, 120_000);
 });

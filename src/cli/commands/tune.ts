@@ -12,7 +12,7 @@ import { readWavFile } from '../../audio/index.js';
 import type { VerifierEnrolment } from '../../core/index.js';
 import { EarshotError, errorMessage, isEarshotError } from '../../core/index.js';
 import { FRAME_MS } from '../../eval/index.js';
-import { loadManifest, modelOfKind, readVerifiedModel, type ModelManifest } from '../../models/index.js';
+import { DEFAULT_MANIFEST, loadManifest, modelOfKind, readVerifiedModel, type ModelManifest } from '../../models/index.js';
 import { decodeNegativeRuns, verifierProbability, windowsOfRuns, type NegativeRuns, type VerifierModel } from '../../verifier/index.js';
 import { featuresOfBackground, loadWakeModels, type LoadedWakeModels } from '../../wakeword/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
@@ -55,18 +55,19 @@ function verifiedScores(model: VerifierModel | undefined, windows: readonly Floa
 const tune: Command = {
   path: ['tune'],
   summary: "recommend (and with --apply set) an owner's threshold and verifier gate for a wake word from their enrolment, flagged false wakes and background audio",
-  usage: 'earshot tune --wakeword NAME [--owner ID] [--target-fa-per-hour X] [--background FILE.wav]… [--apply] [--json]',
+  usage: 'earshot tune --wakeword NAME [--owner ID] [--target-fa-per-hour X] [--background FILE.wav]… [--manifest FILE] [--apply] [--json]',
   help: [
     `  --wakeword NAME          the word (the owner must have enrolled it: earshot enroll --owner ID --wakeword NAME FILE.wav…)`,
     '  --owner ID               owner (default: the active owner)',
     `  --target-fa-per-hour X   false accepts per hour to stay within (default ${DEFAULT_TARGET_FA_PER_HOUR})`,
     '  --background FILE.wav    more room audio without the wake word (repeatable); read once, only scores are kept',
+    '  --manifest FILE          model manifest (default models/manifest.json): the classifier and the generic negative set',
     "  --apply                  write the recommendation to the owner's settings (a fleet document can still raise it)",
     'Positives: the enrolment clips (with a verifier: scored by the verifier trained on them, so the miss rate is',
     'optimistic; earshot enroll status shows the cross-validated recall). Negatives: the flagged false wakes of the',
     "word, the room background kept at enrolment, --background clips and the shipped generic negative set.",
   ].join('\n'),
-  options: { owner: { type: 'string' }, wakeword: { type: 'string' }, 'target-fa-per-hour': { type: 'string' }, background: { type: 'string', multiple: true }, apply: { type: 'boolean' } },
+  options: { owner: { type: 'string' }, wakeword: { type: 'string' }, 'target-fa-per-hour': { type: 'string' }, background: { type: 'string', multiple: true }, manifest: { type: 'string' }, apply: { type: 'boolean' } },
   async run(args, io) {
     const ownerId = ownerOption(args);
     const word = stringOption(args, 'wakeword');
@@ -81,7 +82,7 @@ const tune: Command = {
       if (inputs.enrolment === undefined) {
         throw new EarshotError('BAD_ARGUMENT', `owner ${owner} has not enrolled ${word}: earshot enroll --owner ${owner} --wakeword ${word} FILE.wav… (at least 3 clips) first`, { details: { field: '--wakeword' } });
       }
-      const manifest = await loadManifest();
+      const manifest = await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST);
       const models = await loadWakeModels(manifest, [word]);
       const notes: string[] = [];
       const plan = await computePlan(io, { models, manifest, word, inputs: { ...inputs, enrolment: inputs.enrolment }, backgroundFiles, target, notes, ctx });
