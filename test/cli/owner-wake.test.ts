@@ -41,6 +41,10 @@ describe('earshot owners wakeword / threshold', () => {
 
     expect((await cli('owners', 'wakeword', '--owner', alice, '--remove', 'hey_jarvis')).out).toContain('hey_jarvis: released');
     expect((await cli('owners', 'wakeword', '--owner', bob, '--add', 'hey_jarvis')).code).toBe(0);
+    // owners list shows each owner's claims.
+    const listed = JSON.parse((await cli('owners', 'list', '--json')).out) as { id: string; claims: string[] }[];
+    expect(listed.map((o) => [o.id, o.claims])).toEqual([[alice, ['alexa']], [bob, ['hey_jarvis']]]);
+    expect((await cli('owners', 'list')).out).toContain('claims=alexa');
     // Without --owner: the active owner (Alice, the first).
     expect((await cli('owners', 'wakeword')).out).toBe(`owner ${alice} claims: alexa\n`);
   });

@@ -100,17 +100,21 @@ const ownersAdd: Command = {
 
 const ownersList: Command = {
   path: ['owners', 'list'],
-  summary: 'list owners (id, name, active, retention, local-only, recording count)',
+  summary: 'list owners (id, name, active, retention, local-only, recording count, claimed wake words)',
   usage: 'earshot owners list [--json]',
   options: {},
   async run(args, io) {
     return withApp(args, io, async (app) => {
       const owners = await app.listOwners();
-      if (json(args)) out(io, owners);
+      // Each owner's claims, opened with their own key (earshot owners wakeword changes them).
+      const claims = new Map<string, string[] | null>((await app.wakeClaimsView()).owners.map((o) => [o.ownerId, 'settings' in o ? o.settings.claims : null]));
+      if (json(args)) out(io, owners.map((o) => ({ ...o, claims: claims.get(o.id) ?? null })));
       else if (owners.length === 0) writeLine(io.stdout, 'no owners (earshot owners add --name NAME)');
       else
-        for (const o of owners)
-          writeLine(io.stdout, `${o.active ? '*' : ' '} ${o.id}  ${o.name}  retention=${o.retentionDays}d  local-only=${o.localOnly ? 'on' : 'off'}  recordings=${o.recordings}`);
+        for (const o of owners) {
+          const c = claims.get(o.id);
+          writeLine(io.stdout, `${o.active ? '*' : ' '} ${o.id}  ${o.name}  retention=${o.retentionDays}d  local-only=${o.localOnly ? 'on' : 'off'}  recordings=${o.recordings}${c && c.length > 0 ? `  claims=${c.join(',')}` : ''}`);
+        }
       return 0;
     });
   },
