@@ -7,7 +7,8 @@ import { commands as fleetCommands } from './commands/fleet.js';
 import { commands as daemonCommands } from './commands/daemon.js';
 import { commands as webCommands } from './commands/web.js';
 import { commands as backupCommands } from './commands/backup.js';
+import { commands as enrolCommands } from './commands/enrol.js';
 
 export function allCommands(): Command[] {
-  return [...wakeCommands, ...storeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands];
+  return [...wakeCommands, ...storeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands, ...enrolCommands];
 }

@@ -8,7 +8,7 @@
  * new detector and carries on with the same source (a replay continues where it stopped, the microphone keeps
  * its recorder). A microphone that fails is restarted by `resilientMicrophone` and reported as `source-failed`.
  */
-import { SAMPLE_RATE, type AudioChunks } from '../core/index.js';
+import { SAMPLE_RATE, type AudioChunks, type Capture } from '../core/index.js';
 import { CaptureSession, type CaptureOutcome, type SpeechProbabilityFn } from '../capture/index.js';
 import type { DeviceConfig } from '../config/index.js';
 import type { Clock } from '../core/index.js';
@@ -205,7 +205,9 @@ export class WakeService implements Service {
       this.deps.emit({ type: 'discarded', wakeword: o.wakeword, atMs: o.wakeAtMs, reason: o.reason });
       return;
     }
-    const c = o.capture;
+    // The detection's window travels with the wake event (never anything from the audio before it): kept sealed
+    // with the recording so that flagging it as a false wake later can teach the owner's verifier.
+    const c: Capture = o.wake.features !== undefined ? { ...o.capture, wakeFeatures: o.wake.features } : o.capture;
     const p = (async () => {
       try {
         const { queued } = await this.deps.data.storeCapture(o.wake.ownerId, c, { uplink: this.deps.uplinkEnabled() });
