@@ -9,9 +9,10 @@ import type { DeviceConfig } from '../../config/index.js';
 import { EarshotError, SAMPLE_RATE, createLogger } from '../../core/index.js';
 import { DEFAULT_MANIFEST, loadManifest } from '../../models/index.js';
 import { featuresOfBackground, featuresOfEnrolmentClip, loadWakeModels, type LoadedWakeModels } from '../../wakeword/index.js';
+import { genericNegatives } from '../../verifier/index.js';
 import { ownerOption, requiredOwnerOption } from '../owner-option.js';
 import { requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
-import { CLI_SOURCE, commandConfig, withApp } from '../command-context.js';
+import { CLI_SOURCE, commandConfig, withApp, type AppExtras } from '../command-context.js';
 
 /** Background windows kept per background clip (a 30 s clip has ~370 frames): enough room, bounded training time. */
 export const MAX_BACKGROUND_WINDOWS_PER_CLIP = 400;
@@ -165,7 +166,13 @@ async function recordClips(
   return { clips, background };
 }
 
-const enroll: Command = {
+/** How the verifier is trained: the generic negatives (default: the set shipped with the models the command uses). */
+export interface EnrolCommandOptions {
+  genericNegatives?: () => Promise<Float32Array[]>;
+}
+
+function enrollCommand(opts: EnrolCommandOptions): Command {
+  return {
   path: ['enroll'],
   summary: "train an owner's verifier for a wake word from a few clips of them saying it (on the device)",
   usage: [
@@ -235,12 +242,18 @@ const enroll: Command = {
       background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io))];
     }
     writeLine(io.stderr, 'training the verifier…');
-    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, source: CLI_SOURCE }));
+    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, source: CLI_SOURCE }), extras(opts, args));
     if (json(args)) writeLine(io.stdout, JSON.stringify({ ...status, trainedAt: new Date(status.trainedAt).toISOString() }));
     else writeLine(io.stdout, `enrolled: ${describe(status)}`);
     return 0;
   },
-};
+  };
+}
+
+/** The generic negatives of the manifest the features came from (--manifest), unless a test gives its own. */
+function extras(opts: EnrolCommandOptions, args: ParsedArgs): AppExtras {
+  return { genericNegatives: opts.genericNegatives ?? (async () => genericNegatives(await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST))) };
+}
 
 const enrollStatus: Command = {
   path: ['enroll', 'status'],
@@ -281,4 +294,9 @@ const enrollRemove: Command = {
   },
 };
 
-export const commands: Command[] = [enroll, enrollStatus, enrollRemove];
+/** The household commands; tests pass their own generic negatives. */
+export function enrolCommands(opts: EnrolCommandOptions = {}): Command[] {
+  return [enrollCommand(opts), enrollStatus, enrollRemove];
+}
+
+export const commands: Command[] = enrolCommands();
