@@ -34,6 +34,7 @@ export async function openAppDaemonData(
     ownerPage: new AppOwnerBackend(app),
     ownerAtWake: () => app.activeOwnerId(),
     storeCapture: (ownerId, capture, { uplink }) => app.storeCapture(ownerId, capture, { uplink }),
+    verifiersFor: (ownerId) => app.verifiersFor(ownerId),
     async sweepRetention() {
       const res = await app.sweepRetention({ source: SOURCE });
       const deleted = res.reduce((n, r) => n + r.deleted, 0);

@@ -8,6 +8,7 @@ import type { Capture } from '../core/index.js';
 import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/index.js';
 import type { FleetPrivacy, PrivacyBaseline } from '../core/index.js';
 import type { EffectivePrivacy } from '../privacy/index.js';
+import type { VerifierModel } from '../verifier/index.js';
 
 export interface DaemonData {
   /** The owner a wake word heard now belongs to (the active owner), or undefined when nobody is active. */
@@ -17,6 +18,12 @@ export interface DaemonData {
    * uplink is on and the consent gate allows it now.
    */
   storeCapture(ownerId: string, capture: Capture, opts: { uplink: boolean }): Promise<{ queued: boolean }>;
+  /**
+   * The household verifiers (decoded models by wake word) of the owner a wake word routes to. The one place the
+   * daemon gets verifiers from: the wake service asks it for the active owner (and, with claimed words, for the
+   * owner who claimed a word). An unknown owner has none; a verifier that does not open throws INTEGRITY.
+   */
+  verifiersFor(ownerId: string): Promise<Record<string, VerifierModel>>;
   /** Applies every owner's retention, capped by the fleet's. */
   sweepRetention(): Promise<void>;
   /** Privacy in effect for the active owner (owner choices, device config, fleet documents). */

@@ -5,7 +5,8 @@
  *   audio input → wake (WakeLoop + CaptureSession) → DaemonData (sealed per owner) → outbox → uplink (MQTT 5)
  *   fleet (broker → FleetConfigReceiver → live settings), retention, privacy watch, health
  *
- * Start-up order: lock → data → fleet → retention → uplink → privacy watch → owner page (web.enabled) → health → wake. Shutdown is the
+ * Start-up order: lock → data → fleet → retention → uplink → privacy watch → owner page (web.enabled) → health → wake →
+ * verifier watch. Shutdown is the
  * reverse, each step bounded, so a broker that never acknowledges cannot keep the process alive.
  */
 import { resolveDeviceId } from '../config/index.js';
@@ -28,6 +29,8 @@ import { bounded, ServiceHost } from './service.js';
 import { openAppDaemonData } from './app-daemon-data.js';
 import { UplinkService } from './uplink-service.js';
 import { WakeService, type BuiltDetector } from './wake-service.js';
+import { VerifierWatchService } from './verifier-watch-service.js';
+import type { VerifierModel } from '../verifier/index.js';
 
 /** After a replay ends, how long the uplink may take to send what was just queued. */
 const REPLAY_DRAIN_MS = 5_000;
@@ -51,8 +54,10 @@ export interface DaemonOptions {
   mqttProtocolVersion?: 4 | 5;
   /** Started before the audio, e.g. to measure start-up. Default performance.now() at call. */
   startedAt?: number;
-  /** Builds the wake-word detector (default: WakeDetector.fromConfig); tests inject failing ones. */
-  buildDetector?: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
+  /** Builds the wake-word detector (default: WakeDetector.fromConfig with the verifiers given); tests inject failing ones. */
+  buildDetector?: (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => Promise<BuiltDetector>;
+  /** How often the household verifiers are looked at again (default VERIFIER_WATCH_MS). */
+  verifierWatchMs?: number;
 }
 
 export interface DaemonResult {
@@ -165,8 +170,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       const uplinkSvc = uplink;
       const buildDetector =
         opts.buildDetector ??
-        (async (w: DeviceConfig['wake']): Promise<BuiltDetector> => {
-          const d = await WakeDetector.fromConfig(w);
+        (async (w: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>): Promise<BuiltDetector> => {
+          const d = await WakeDetector.fromConfig(w, Object.keys(verifiers).length > 0 ? { verifiers } : {});
           return { processor: d, words: d.words };
         });
       const vad = await SileroVad.create();
@@ -200,6 +205,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       if (config.web.enabled) host.add(new OwnerPageService({ backend: data.ownerPage, config, clock, logger: log }), { required: true });
       host.add(new HealthService({ data, source: input.kind, metrics: () => wakeSvc.metrics(), clock, logger: log }));
       host.add(wakeSvc, { restart: WAKE_RESTART, required: true });
+      // After the wake service: it loads the verifiers when it starts; the watch follows changes from then on.
+      host.add(new VerifierWatchService({ data, wake: wakeSvc, logger: log, ...(opts.verifierWatchMs !== undefined ? { intervalMs: opts.verifierWatchMs } : {}) }));
 
       const aborted = new Promise<void>((resolve) => {
         if (signal.aborted) resolve();

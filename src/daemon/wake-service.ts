@@ -17,6 +17,7 @@ import type { Logger } from '../core/index.js';
 import type { WakeDetection, WakeLoopMetrics } from '../wakeword/index.js';
 import { WakeLoop, type FrameProcessor } from '../wakeword/index.js';
 import { SwappableDetector } from '../wakeword/index.js';
+import type { VerifierModel } from '../verifier/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { DaemonEvent } from './events.js';
 import type { Service } from './service.js';
@@ -37,8 +38,11 @@ export interface BuiltDetector {
 
 export interface WakeServiceDeps {
   data: DaemonData;
-  /** Builds a detector for these settings (WakeDetector.fromConfig in the daemon; a fake in tests). */
-  buildDetector: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
+  /**
+   * Builds a detector for these settings and household verifiers (WakeDetector.fromConfig in the daemon; a fake in
+   * tests). Verifiers for words the settings do not listen for are the builder's to leave out.
+   */
+  buildDetector: (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => Promise<BuiltDetector>;
   /** The running configuration (device config with the fleet's documents applied), read at the first start. */
   live: () => DeviceConfig;
   /** The config file, named in configuration errors. */
@@ -71,8 +75,18 @@ export class WakeService implements Service {
   /** Samples handed to the capture session so far: stream time for a restarted detector. */
   private streamSamples = 0;
   private sourceFailed = false;
+  /** The household verifiers the detector runs with, and whose they are ('' when nobody is active). */
+  private verifiers: { ownerId: string; models: Record<string, VerifierModel>; key: string } = { ownerId: '', models: {}, key: '' };
+  /** The last verifier problem reported (reported once, not at every check). */
+  private verifierProblem: string | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: WakeServiceDeps) {}
+
+  /** Words whose verifier the detector applies now (non-personal: names of models, no owner). */
+  get verifiedWords(): string[] {
+    return Object.keys(this.verifiers.models).filter((w) => this.currentWords.includes(w));
+  }
 
   get words(): string[] {
     return this.currentWords;
@@ -103,9 +117,10 @@ export class WakeService implements Service {
       const { vad, clock } = this.deps;
       this.capture = new CaptureSession<OwnedWake>({ vad: vad.process, resetVad: vad.reset, settings: live.capture, clock });
     }
+    if (this.verifiers.key === '') this.verifiers = await this.loadVerifiers();
     let built: BuiltDetector;
     try {
-      built = await this.deps.buildDetector(this.wakeSettings!);
+      built = await this.build(this.wakeSettings!);
     } catch (e) {
       throw wakeConfigError(e, this.wakeSettings!, this.deps.configSource);
     }
@@ -180,7 +195,7 @@ export class WakeService implements Service {
   private reconfigureWake(wake: DeviceConfig['wake']): void {
     if (this.wakeSettings === undefined || JSON.stringify(wake) === JSON.stringify(this.wakeSettings)) return;
     this.wakeSettings = wake;
-    this.deps.buildDetector(wake).then(
+    this.build(wake).then(
       (d) => {
         this.detector?.swap(d.processor);
         this.currentWords = d.words;
@@ -190,6 +205,66 @@ export class WakeService implements Service {
     );
   }
 
+  /**
+   * Looks again at whose verifiers apply (the active owner may have changed, or enrolled, retrained or removed one,
+   * from the CLI or the owner page) and swaps in a detector built with them when they changed. Serialised; the daemon
+   * calls it on a timer and after each wake.
+   */
+  refreshVerifiers(): Promise<void> {
+    this.refreshing = this.refreshing.then(async () => {
+      if (this.detector === undefined || this.wakeSettings === undefined) return;
+      try {
+        const next = await this.loadVerifiers();
+        if (next.key === this.verifiers.key) return;
+        const d = await this.build(this.wakeSettings, next.models);
+        this.verifiers = next;
+        this.detector.swap(d.processor);
+        this.currentWords = d.words;
+        this.deps.logger.info('household verifiers applied', { verifiedWords: this.verifiedWords.length });
+      } catch (e) {
+        // Tried again at the next check; the current detector keeps running meanwhile.
+        this.deps.logger.error('a detector with the new verifiers could not be built; the current one keeps running', { error: errorMessage(e) });
+      }
+    });
+    return this.refreshing;
+  }
+
+  /** The active owner's verifiers. One that does not open is reported once and left out (the base model decides). */
+  private async loadVerifiers(): Promise<{ ownerId: string; models: Record<string, VerifierModel>; key: string }> {
+    const ownerId = (await this.deps.data.ownerAtWake()) ?? '';
+    let models: Record<string, VerifierModel> = {};
+    if (ownerId !== '') {
+      try {
+        models = await this.deps.data.verifiersFor(ownerId);
+        this.verifierProblem = undefined;
+      } catch (e) {
+        const problem = errorMessage(e);
+        if (problem !== this.verifierProblem) this.deps.logger.error('household verifiers not applied', { error: problem });
+        this.verifierProblem = problem;
+      }
+    }
+    const key = `${ownerId}|${Object.entries(models).map(([w, m]) => `${w}:${m.trainedAt}:${m.bias}`).sort().join(',')}`;
+    return { ownerId, models, key };
+  }
+
+  /**
+   * The detector for `wake` with the verifiers of the words it listens for. Verifiers the settings cannot take (a
+   * fleet threshold below a verifier's gate) are logged and the detector is built without them: the speaker keeps
+   * listening with the base model rather than not at all.
+   */
+  private async build(wake: DeviceConfig['wake'], models: Record<string, VerifierModel> = this.verifiers.models): Promise<BuiltDetector> {
+    const names = wake.words.map((w) => (typeof w === 'string' ? w : w.name));
+    const usable = Object.fromEntries(Object.entries(models).filter(([w]) => names.includes(w)));
+    if (Object.keys(usable).length === 0) return this.deps.buildDetector(wake, {});
+    try {
+      return await this.deps.buildDetector(wake, usable);
+    } catch (e) {
+      if (!isEarshotError(e, 'BAD_ARGUMENT')) throw e;
+      this.deps.logger.error('household verifiers do not fit the wake settings; listening without them', { error: errorMessage(e) });
+      return this.deps.buildDetector(wake, {});
+    }
+  }
+
   private async admit(d: WakeDetection): Promise<OwnedWake | undefined> {
     const ownerId = await this.deps.data.ownerAtWake();
     this.deps.emit({ type: 'wake', wakeword: d.wakeword, score: d.score, atMs: d.atMs, owner: ownerId ? 'active' : 'none' });
@@ -197,6 +272,8 @@ export class WakeService implements Service {
       this.deps.logger.warn('wake word heard but no owner is active: nothing is captured (earshot owners add / use)');
       return undefined;
     }
+    // The owner changed since the verifiers were loaded: the next wake is judged by the new owner's.
+    if (ownerId !== this.verifiers.ownerId) void this.refreshVerifiers();
     return { ...d, ownerId };
   }
 
