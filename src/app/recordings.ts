@@ -4,13 +4,13 @@
  * incident or counted.
  */
 import { EarshotError } from '../core/index.js';
-import type { RecordingSummary, StoredVerifier, Tx } from '../core/index.js';
+import type { RecordingSummary, Tx } from '../core/index.js';
 import type { Recording } from '../core/index.js';
 import { DAY_MS } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
-import { falseWakesOf, inputsChanged, sameIds, train, TRAINING_ATTEMPTS } from './verifier-training.js';
+import { applyRetrainPlan, falseWakesOf, inputsChanged, planRetrainWithout, sameIds, sameVerifier, train, TRAINING_ATTEMPTS } from './verifier-training.js';
 
 export interface RecordingListItem extends RecordingSummary {
   /** When retention in effect deletes it (null: after its upload is confirmed, for retention 0). */
@@ -86,11 +86,6 @@ export function flagRecording(deps: AppDeps, ownerId: string, recordingId: strin
   });
 }
 
-function sameVerifier(a: StoredVerifier | undefined, b: StoredVerifier | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.trainedAt === b.trainedAt && Buffer.from(a.model).equals(Buffer.from(b.model));
-}
-
 /**
  * Opens one of the owner's recordings with their key and hands it to `deliver` (a file, a player, an HTTP
  * response); `recording.played` is audited only when the delivery succeeded.
@@ -117,18 +112,47 @@ export async function playRecording(
 /**
  * Deletes the owner's recordings; if any id is not theirs, nothing is deleted (UNKNOWN_RECORDING). Each must
  * also open with the owner's key first: a row moved onto this owner (the plain column says theirs, the sealed
- * data does not) is refused as INTEGRITY and reported, never deleted on the column's word.
+ * data does not) is refused as INTEGRITY and reported, never deleted on the column's word. A verifier that learnt
+ * from one of them (a flagged false wake) is retrained without it in the same unit of work.
  */
 export function deleteRecordings(deps: AppDeps, ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
   if (recordingIds.length === 0) return Promise.resolve([]);
-  return withIntegrityIncident(deps, 'recording', { ownerId }, () => deps.uow.run(async (tx) => {
-    await requireOwner(tx, ownerId);
-    for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
-    for (const id of recordingIds) await tx.recordings.open(id, ownerId);
-    const deleted = await tx.recordings.delete(ownerId, recordingIds);
-    for (const id of deleted) {
-      await tx.audit.append({ type: 'recording.deleted', ownerId, recordingId: id, detail: { reason: 'owner-request', source: origin.source } });
+  const gone = new Set(recordingIds);
+  return withIntegrityIncident(deps, 'recording', { ownerId }, async () => {
+    for (let attempt = 0; attempt < TRAINING_ATTEMPTS; attempt++) {
+      await deps.uow.read(async (tx) => {
+        await requireOwner(tx, ownerId);
+        for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
+      });
+      const plan = await planRetrainWithout(deps, ownerId, gone);
+      const deleted = await deps.uow.run(async (tx) => {
+        await requireOwner(tx, ownerId);
+        for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
+        for (const id of recordingIds) await tx.recordings.open(id, ownerId);
+        if (!(await applyRetrainPlan(tx, ownerId, plan, gone))) return undefined;
+        const retrainedBy = await learntFrom(tx, ownerId, plan, gone);
+        const ids = await tx.recordings.delete(ownerId, recordingIds);
+        for (const id of ids) {
+          await tx.audit.append({
+            type: 'recording.deleted',
+            ownerId,
+            recordingId: id,
+            detail: { reason: 'owner-request', source: origin.source },
+            ...(retrainedBy.has(id) ? { personal: { verifierRetrained: true } } : {}),
+          });
+        }
+        return ids;
+      });
+      if (deleted) return deleted;
     }
-    return deleted;
-  }));
+    throw inputsChanged();
+  });
+}
+
+/** Which of the recordings going were training examples of a verifier the plan retrains. */
+export async function learntFrom(tx: Tx, ownerId: string, plan: { words: { wakeword: string }[] }, gone: ReadonlySet<string>): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (plan.words.length === 0) return out;
+  for (const w of plan.words) for (const id of (await falseWakesOf(tx, ownerId, w.wakeword)).ids) if (gone.has(id)) out.add(id);
+  return out;
 }

@@ -119,6 +119,37 @@ onEveryStore('household verifiers', (kind) => {
     expect(Array.from((await model(alice)).weights)).toEqual(Array.from(before.weights));
   });
 
+  it('deleting a flagged false wake, or its expiry, retrains the verifier without it: nothing learnt from a deleted recording stays', async () => {
+    await enrol(alice);
+    const base = await model(alice);
+    const housemate = VOICE.map((v, i) => v + (i % 2 === 0 ? 0.6 : -0.6));
+    const [w1, w2] = windowsAround(housemate, 2, 900, 0.1);
+    const r1 = await wakeWith(alice, w1!, 'hey_jarvis', 1);
+    const r2 = await wakeWith(alice, w2!, 'hey_jarvis', 2);
+    const plain = await wakeWith(alice, centreOf(600), 'hey_jarvis', 3);
+    await h.app.flagRecording(alice, r1, true, cli);
+    await h.app.flagRecording(alice, r2, true, cli);
+    const flagged = (await h.app.verifierStatus(alice))[0]!;
+    expect(flagged.falseWakes).toBe(2);
+    // An unflagged recording goes without retraining.
+    h.clock.advance(1000);
+    let e = await appendedBy(() => h.app.deleteRecordings(alice, [plain], cli));
+    expect(e.map((x) => [x.type, x.personal])).toEqual([['recording.deleted', null]]);
+    expect((await h.app.verifierStatus(alice))[0]).toEqual(flagged);
+    // The owner deletes one flagged false wake: retrained without it, in the same unit, said in the entry (sealed).
+    h.clock.advance(1000);
+    e = await appendedBy(() => h.app.deleteRecordings(alice, [r1], cli));
+    expect(e.map((x) => [x.type, x.recordingId, x.personal])).toEqual([['recording.deleted', r1, { verifierRetrained: true }]]);
+    expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ falseWakes: 1, trainedAt: h.clock.now() });
+    // Retention takes the other: retrained again, back to exactly the enrolment's own model.
+    await h.app.setRetention(alice, 1, cli);
+    h.clock.advance(3 * 86_400_000);
+    e = await appendedBy(() => h.app.sweepRetention({ source: 'daemon' }));
+    expect(e.filter((x) => x.type === 'retention.swept').map((x) => [x.ownerId, x.detail?.['deleted'], x.personal])).toEqual([[alice, 1, { verifiersRetrained: 1 }]]);
+    expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ falseWakes: 0, trainedAt: h.clock.now() });
+    expect(Array.from((await model(alice)).weights)).toEqual(Array.from(base.weights));
+  });
+
   it("another owner's recording cannot be flagged into Alice's verifier, nor Bob's verifier retrained from Alice's side", async () => {
     await enrol(alice);
     await enrol(bob);
