@@ -106,6 +106,26 @@ describe('earshot enroll and friends', () => {
     expect([again.code, again.err]).toEqual([1, expect.stringContaining('UNKNOWN_VERIFIER')]);
   });
 
+  it('recordings flag --false-wake retrains the enrolled verifier of that word (with the generic negatives shipped in models/)', async () => {
+    expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL)).code).toBe(0);
+    const before = JSON.parse((await cli('enroll', 'status', '--json')).out)[0] as { trainedAt: string; falseWakes: number };
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    // A false wake as the daemon stores it: the detection's window of a near miss.
+    const models = await loadWakeModels(await loadManifest(), ['hey_jarvis']);
+    const travis = await featuresOfBackground(models, (await readWavFile(path.join(FIX, 'nearmiss', 'hey_travis.wav'))).pcm16k, 'hey_jarvis');
+    const cap = { ...makeCapture({ seed: 5 }), wakeFeatures: travis.at(-1)! };
+    const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId, logger: silentLogger });
+    await opened.app.storeCapture(alice, cap, { uplink: false });
+    await opened.close();
+    await new Promise((r) => setTimeout(r, 5)); // a later training time
+    const f = await cli('recordings', 'flag', cap.id, '--false-wake');
+    expect(f.code).toBe(0);
+    expect(f.out).toContain('retrained the verifier');
+    const after = JSON.parse((await cli('enroll', 'status', '--json')).out)[0] as { trainedAt: string; falseWakes: number };
+    expect(after.falseWakes).toBe(1);
+    expect(Date.parse(after.trainedAt)).toBeGreaterThan(Date.parse(before.trainedAt));
+  });
+
   it('recordings flag --false-wake and unflag: the mark shows in the list and the export; another owner cannot flag it', async () => {
     const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
     const cap = { ...makeCapture({ seed: 4 }), wakeword: 'alexa', wakeFeatures: new Float32Array(1536).fill(0.5) };
