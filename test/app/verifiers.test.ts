@@ -4,12 +4,14 @@
  * without it; removal; erasure and transfer destroy the owner's verifiers; the export lists them with what they
  * were trained on. Every operation is audited once, with the wake word only in the sealed personal part.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/core/ports.js';
 import { decodeVerifierModel, verifierProbability } from '../../src/verifier/index.js';
+import { readTar } from '../export/tar-read.js';
 import { makeCapture } from '../store/helpers.js';
 import { centreOf, enrolmentOf, TEST_FEATURE_DIM, VOICE, windowsAround } from '../support/verifier-features.js';
 import { appHarness, onEveryStore, type AppHarness } from './harness.js';
@@ -223,6 +225,13 @@ onEveryStore('household verifiers', (kind) => {
       expect(Array.from(new Float32Array(wf.buffer.slice(wf.byteOffset, wf.byteOffset + wf.length)))).toEqual(Array.from(wake));
       // Nothing of Bob's.
       expect(JSON.stringify(m)).not.toContain('alexa');
+      // The same files in a tar bundle, every one hashed in the manifest.
+      const tar = readTar(readFileSync((await h.app.exportOwner({ ownerId: alice, out: path.join(dir, 'alice.tar'), ...cli })).out));
+      const root = `earshot-export-${alice}`;
+      const tm = JSON.parse(tar.get(`${root}/manifest.json`)!.toString('utf8'));
+      for (const f of [tm.verifiers[0].model, tm.verifiers[0].enrolment, tm.verifiers[0].background, tm.recordings[0].wakeFeatures]) {
+        expect(createHash('sha256').update(tar.get(`${root}/${f.file}`)!).digest('hex')).toBe(f.sha256);
+      }
       expect((await h.app.auditLog()).filter((x) => x.type === 'export.created').at(-1)).toMatchObject({ detail: { verifiers: 1 } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
