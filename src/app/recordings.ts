@@ -10,7 +10,7 @@ import { DAY_MS } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
-import { applyRetrainPlan, falseWakesOf, inputsChanged, planRetrainWithout, sameIds, sameVerifier, train, TRAINING_ATTEMPTS } from './verifier-training.js';
+import { applyRetrainPlan, falseWakesOf, inputsChanged, levelsOf, planRetrainWithout, sameIds, sameVerifier, train, TRAINING_ATTEMPTS } from './verifier-training.js';
 
 export interface RecordingListItem extends RecordingSummary {
   /** When retention in effect deletes it (null: after its upload is confirmed, for retention 0). */
@@ -61,7 +61,7 @@ export function flagRecording(deps: AppDeps, ownerId: string, recordingId: strin
         const flagged = await falseWakesOf(tx, ownerId, wakeword, change);
         return { wakeword, verifier, inputs: { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features } };
       });
-      const trained = plan.inputs ? await train(deps, plan.wakeword, plan.inputs) : undefined;
+      const trained = plan.inputs && plan.verifier ? await train(deps, plan.wakeword, plan.inputs, levelsOf(plan.verifier)) : undefined;
       const done = await deps.uow.run(async (tx) => {
         await requireOwner(tx, ownerId);
         await requireFiledUnder(tx, ownerId, recordingId);

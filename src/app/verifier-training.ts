@@ -10,7 +10,7 @@
 import { EarshotError } from '../core/index.js';
 import type { StoredVerifier, Tx, VerifierEnrolment } from '../core/index.js';
 import { loadManifest } from '../models/index.js';
-import { encodeVerifierModel, genericNegatives, trainVerifier } from '../verifier/index.js';
+import { decodeVerifierModel, encodeVerifierModel, genericNegatives, trainVerifier } from '../verifier/index.js';
 import type { AppDeps } from './app-deps.js';
 
 /** What a verifier was trained on, as the store held it (compared again at commit). */
@@ -62,7 +62,24 @@ export function genericNegativesOf(deps: AppDeps): Promise<Float32Array[]> {
   return shippedNegatives;
 }
 
-export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInputs): Promise<TrainedVerifier> {
+/** The word's threshold (cvRecall is measured against it) and the verifier's gate; defaults: src/verifier's. */
+export interface TrainingLevels {
+  threshold?: number;
+  gate?: number;
+}
+
+/** A retrain keeps the levels the verifier was trained with. */
+export function levelsOf(v: StoredVerifier): TrainingLevels {
+  try {
+    const m = decodeVerifierModel(v.model);
+    return { threshold: m.threshold, gate: m.gate };
+  } catch {
+    // A model that does not decode is reported where it is used (verifiersFor); retraining replaces it with defaults.
+    return {};
+  }
+}
+
+export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInputs, levels: TrainingLevels = {}): Promise<TrainedVerifier> {
   const { enrolment } = inputs;
   const positives: Float32Array[] = [];
   const positiveClip: number[] = [];
@@ -79,7 +96,10 @@ export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInp
   if (wrong !== undefined) {
     throw new EarshotError('BAD_ARGUMENT', `feature windows of ${wrong.length} values do not match the enrolment's ${dim} (were they made with other models?)`);
   }
-  const model = trainVerifier({ positives, positiveClip, negatives }, { wakeword, now: deps.clock.now() });
+  const model = trainVerifier(
+    { positives, positiveClip, negatives },
+    { wakeword, now: deps.clock.now(), ...(levels.threshold !== undefined ? { threshold: levels.threshold } : {}), ...(levels.gate !== undefined ? { gate: levels.gate } : {}) },
+  );
   return {
     wakeword,
     model: encodeVerifierModel(model),
@@ -138,7 +158,7 @@ export async function planRetrainWithout(deps: AppDeps, ownerId: string, goneIds
     return out;
   });
   const words: RetrainPlan['words'] = [];
-  for (const w of inputs) words.push({ wakeword: w.wakeword, before: w.before, falseWakeIds: w.falseWakeIds, trained: await train(deps, w.wakeword, w.inputs) });
+  for (const w of inputs) words.push({ wakeword: w.wakeword, before: w.before, falseWakeIds: w.falseWakeIds, trained: await train(deps, w.wakeword, w.inputs, levelsOf(w.before)) });
   return { words };
 }
 

@@ -73,6 +73,14 @@ onEveryStore('household verifiers', (kind) => {
     expect(all).toEqual(expect.arrayContaining([[alice, 'hey_jarvis', h.clock.now()], [bob, 'alexa', h.clock.now() - 60_000]]));
   });
 
+  it("the word's threshold on the device is what the cross-validated score is measured at, and a retrain keeps it", async () => {
+    await h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: enrolmentOf(VOICE), threshold: 0.7, ...cli });
+    expect(await model(alice)).toMatchObject({ threshold: 0.7, gate: 0.1 });
+    const r = await wakeWith(alice, centreOf(700));
+    expect(await h.app.flagRecording(alice, r, true, cli)).toEqual({ retrained: true });
+    expect(await model(alice)).toMatchObject({ threshold: 0.7, gate: 0.1 });
+  });
+
   it('enrolment refuses fewer than 3 clips, a clip without the word (named by its position), a bad word, an unknown owner', async () => {
     const clips = enrolmentOf(VOICE);
     await expect(h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: clips.slice(0, 2), ...cli })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining('at least 3 clips') });

@@ -242,9 +242,14 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
       background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io))];
     }
     writeLine(io.stderr, 'training the verifier…');
-    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, source: CLI_SOURCE }), extras(opts, args));
+    // Measured at the word's threshold on this device (a configured word's own, else the default).
+    const threshold = config.wake.words.find((w) => w.name === word)?.threshold ?? config.wake.threshold;
+    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, threshold, source: CLI_SOURCE }), extras(opts, args));
     if (json(args)) writeLine(io.stdout, JSON.stringify({ ...status, trainedAt: new Date(status.trainedAt).toISOString() }));
     else writeLine(io.stdout, `enrolled: ${describe(status)}`);
+    if (!config.wake.words.some((w) => w.name === word)) {
+      writeLine(io.stderr, `note: ${word} is not one of this device's wake words (config wake.words): the verifier applies once it is`);
+    }
     return 0;
   },
   };
