@@ -54,21 +54,28 @@ export function flagRecording(deps: AppDeps, ownerId: string, recordingId: strin
       const plan = await deps.uow.read(async (tx) => {
         await requireOwner(tx, ownerId);
         await requireFiledUnder(tx, ownerId, recordingId);
+        // Most owners have no verifier: then nothing else needs opening.
+        const verifiers = await tx.verifiers.list(ownerId);
+        if (verifiers.length === 0) return { wakeword: undefined, verifier: undefined };
         const wakeword = (await tx.recordings.summaries(ownerId)).find((r) => r.id === recordingId)!.wakeword;
-        const verifier = (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === wakeword);
+        const verifier = verifiers.find((v) => v.wakeword === wakeword);
         if (!verifier) return { wakeword, verifier };
         const enrolment = (await tx.verifiers.enrolment(ownerId, wakeword))!;
         const flagged = await falseWakesOf(tx, ownerId, wakeword, change);
         return { wakeword, verifier, inputs: { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features } };
       });
-      const trained = plan.inputs && plan.verifier ? await train(deps, plan.wakeword, plan.inputs, levelsOf(plan.verifier)) : undefined;
+      const trained = plan.inputs && plan.verifier && plan.wakeword !== undefined ? await train(deps, plan.wakeword, plan.inputs, levelsOf(plan.verifier)) : undefined;
       const done = await deps.uow.run(async (tx) => {
         await requireOwner(tx, ownerId);
         await requireFiledUnder(tx, ownerId, recordingId);
         // Enrolled, removed or retrained by another process meanwhile, or other flags changed: plan again.
-        const verifier = (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === plan.wakeword);
-        if (!sameVerifier(verifier, plan.verifier)) return false;
-        if (plan.inputs && !sameIds((await falseWakesOf(tx, ownerId, plan.wakeword, change)).ids, plan.inputs.falseWakeIds)) return false;
+        const verifiers = await tx.verifiers.list(ownerId);
+        if (plan.wakeword === undefined) {
+          if (verifiers.length > 0) return false;
+        } else {
+          if (!sameVerifier(verifiers.find((v) => v.wakeword === plan.wakeword), plan.verifier)) return false;
+          if (plan.inputs && !sameIds((await falseWakesOf(tx, ownerId, plan.wakeword, change)).ids, plan.inputs.falseWakeIds)) return false;
+        }
         await tx.recordings.setFalseWake(ownerId, recordingId, falseWake);
         if (trained) await tx.verifiers.put(ownerId, trained);
         await tx.audit.append({

@@ -13,7 +13,7 @@ import type { AuditEntry } from '../../src/core/ports.js';
 import { decodeVerifierModel, verifierProbability } from '../../src/verifier/index.js';
 import { readTar } from '../export/tar-read.js';
 import { makeCapture } from '../store/helpers.js';
-import { centreOf, enrolmentOf, TEST_FEATURE_DIM, VOICE, windowsAround } from '../support/verifier-features.js';
+import { centreOf, enrolmentOf, GENERIC_NEGATIVES, TEST_FEATURE_DIM, VOICE, windowsAround } from '../support/verifier-features.js';
 import { appHarness, onEveryStore, type AppHarness } from './harness.js';
 
 onEveryStore('household verifiers', (kind) => {
@@ -243,6 +243,39 @@ onEveryStore('household verifiers', (kind) => {
       expect((await h.app.auditLog()).filter((x) => x.type === 'export.created').at(-1)).toMatchObject({ detail: { verifiers: 1 } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a flag committed by another process while a retrain was training is not lost: the commit sees it and trains again', async () => {
+    // A harness whose training hook flags a second recording (as another process would) during the first retrain.
+    let during: (() => Promise<void>) | undefined;
+    const h2 = await appHarness(kind, {
+      genericNegatives: async () => {
+        const f = during;
+        during = undefined;
+        await f?.();
+        return GENERIC_NEGATIVES;
+      },
+    });
+    try {
+      const owner = await h2.app.addOwner({ name: 'Carol', ...cli });
+      await h2.app.enrolVerifier({ ownerId: owner, wakeword: 'hey_jarvis', clips: enrolmentOf(VOICE), ...cli });
+      const ids: string[] = [];
+      for (const [i, w] of windowsAround(centreOf(800), 2, 5).entries()) {
+        const c = { ...makeCapture({ seed: 50 + i, startedAt: h2.clock.advance(1000) }), wakeFeatures: w };
+        await h2.app.storeCapture(owner, c, { uplink: false });
+        ids.push(c.id);
+      }
+      during = async () => {
+        await h2.app.flagRecording(owner, ids[1]!, true, cli);
+      };
+      expect(await h2.app.flagRecording(owner, ids[0]!, true, cli)).toEqual({ retrained: true });
+      expect(during).toBeUndefined();
+      // Both flags are in the stored verifier, and each flag was audited once.
+      expect((await h2.app.verifierStatus(owner))[0]!.falseWakes).toBe(2);
+      expect((await h2.app.auditLog()).filter((e) => e.type === 'recording.flagged').map((e) => e.recordingId).sort()).toEqual([...ids].sort());
+    } finally {
+      await h2.close();
     }
   });
 });
