@@ -29,6 +29,8 @@ export interface EnrolRequest {
   clips: { peakScore: number; windows: Float32Array[] }[];
   /** Feature windows of the room's background (optional). */
   background?: Float32Array[];
+  /** The word's threshold on this device (the verifier's cross-validated score is measured at it; default 0.5). */
+  threshold?: number;
 }
 
 export function checkWakeword(wakeword: string): void {
@@ -64,7 +66,7 @@ export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): 
         await requireOwner(tx, ownerId);
         return falseWakesOf(tx, ownerId, wakeword);
       });
-      const trained = await train(deps, wakeword, { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features });
+      const trained = await train(deps, wakeword, { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features }, req.threshold !== undefined ? { threshold: req.threshold } : {});
       const stored = await deps.uow.run(async (tx) => {
         await requireOwner(tx, ownerId);
         // Another process flagged or unflagged one of this word's recordings while training ran: train again.

@@ -4,13 +4,13 @@
  * incident or counted.
  */
 import { EarshotError } from '../core/index.js';
-import type { RecordingSummary, StoredVerifier, Tx } from '../core/index.js';
+import type { RecordingSummary, Tx } from '../core/index.js';
 import type { Recording } from '../core/index.js';
 import { DAY_MS } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
-import { falseWakesOf, inputsChanged, sameIds, train, TRAINING_ATTEMPTS } from './verifier-training.js';
+import { applyRetrainPlan, falseWakesOf, inputsChanged, levelsOf, planRetrainWithout, sameIds, sameVerifier, train, TRAINING_ATTEMPTS } from './verifier-training.js';
 
 export interface RecordingListItem extends RecordingSummary {
   /** When retention in effect deletes it (null: after its upload is confirmed, for retention 0). */
@@ -54,21 +54,28 @@ export function flagRecording(deps: AppDeps, ownerId: string, recordingId: strin
       const plan = await deps.uow.read(async (tx) => {
         await requireOwner(tx, ownerId);
         await requireFiledUnder(tx, ownerId, recordingId);
+        // Most owners have no verifier: then nothing else needs opening.
+        const verifiers = await tx.verifiers.list(ownerId);
+        if (verifiers.length === 0) return { wakeword: undefined, verifier: undefined };
         const wakeword = (await tx.recordings.summaries(ownerId)).find((r) => r.id === recordingId)!.wakeword;
-        const verifier = (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === wakeword);
+        const verifier = verifiers.find((v) => v.wakeword === wakeword);
         if (!verifier) return { wakeword, verifier };
         const enrolment = (await tx.verifiers.enrolment(ownerId, wakeword))!;
         const flagged = await falseWakesOf(tx, ownerId, wakeword, change);
         return { wakeword, verifier, inputs: { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features } };
       });
-      const trained = plan.inputs ? await train(deps, plan.wakeword, plan.inputs) : undefined;
+      const trained = plan.inputs && plan.verifier && plan.wakeword !== undefined ? await train(deps, plan.wakeword, plan.inputs, levelsOf(plan.verifier)) : undefined;
       const done = await deps.uow.run(async (tx) => {
         await requireOwner(tx, ownerId);
         await requireFiledUnder(tx, ownerId, recordingId);
         // Enrolled, removed or retrained by another process meanwhile, or other flags changed: plan again.
-        const verifier = (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === plan.wakeword);
-        if (!sameVerifier(verifier, plan.verifier)) return false;
-        if (plan.inputs && !sameIds((await falseWakesOf(tx, ownerId, plan.wakeword, change)).ids, plan.inputs.falseWakeIds)) return false;
+        const verifiers = await tx.verifiers.list(ownerId);
+        if (plan.wakeword === undefined) {
+          if (verifiers.length > 0) return false;
+        } else {
+          if (!sameVerifier(verifiers.find((v) => v.wakeword === plan.wakeword), plan.verifier)) return false;
+          if (plan.inputs && !sameIds((await falseWakesOf(tx, ownerId, plan.wakeword, change)).ids, plan.inputs.falseWakeIds)) return false;
+        }
         await tx.recordings.setFalseWake(ownerId, recordingId, falseWake);
         if (trained) await tx.verifiers.put(ownerId, trained);
         await tx.audit.append({
@@ -84,11 +91,6 @@ export function flagRecording(deps: AppDeps, ownerId: string, recordingId: strin
     }
     throw inputsChanged();
   });
-}
-
-function sameVerifier(a: StoredVerifier | undefined, b: StoredVerifier | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.trainedAt === b.trainedAt && Buffer.from(a.model).equals(Buffer.from(b.model));
 }
 
 /**
@@ -117,18 +119,47 @@ export async function playRecording(
 /**
  * Deletes the owner's recordings; if any id is not theirs, nothing is deleted (UNKNOWN_RECORDING). Each must
  * also open with the owner's key first: a row moved onto this owner (the plain column says theirs, the sealed
- * data does not) is refused as INTEGRITY and reported, never deleted on the column's word.
+ * data does not) is refused as INTEGRITY and reported, never deleted on the column's word. A verifier that learnt
+ * from one of them (a flagged false wake) is retrained without it in the same unit of work.
  */
 export function deleteRecordings(deps: AppDeps, ownerId: string, recordingIds: readonly string[], origin: Origin): Promise<string[]> {
   if (recordingIds.length === 0) return Promise.resolve([]);
-  return withIntegrityIncident(deps, 'recording', { ownerId }, () => deps.uow.run(async (tx) => {
-    await requireOwner(tx, ownerId);
-    for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
-    for (const id of recordingIds) await tx.recordings.open(id, ownerId);
-    const deleted = await tx.recordings.delete(ownerId, recordingIds);
-    for (const id of deleted) {
-      await tx.audit.append({ type: 'recording.deleted', ownerId, recordingId: id, detail: { reason: 'owner-request', source: origin.source } });
+  const gone = new Set(recordingIds);
+  return withIntegrityIncident(deps, 'recording', { ownerId }, async () => {
+    for (let attempt = 0; attempt < TRAINING_ATTEMPTS; attempt++) {
+      await deps.uow.read(async (tx) => {
+        await requireOwner(tx, ownerId);
+        for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
+      });
+      const plan = await planRetrainWithout(deps, ownerId, gone);
+      const deleted = await deps.uow.run(async (tx) => {
+        await requireOwner(tx, ownerId);
+        for (const id of recordingIds) await requireFiledUnder(tx, ownerId, id);
+        for (const id of recordingIds) await tx.recordings.open(id, ownerId);
+        if (!(await applyRetrainPlan(tx, ownerId, plan, gone))) return undefined;
+        const retrainedBy = await learntFrom(tx, ownerId, plan, gone);
+        const ids = await tx.recordings.delete(ownerId, recordingIds);
+        for (const id of ids) {
+          await tx.audit.append({
+            type: 'recording.deleted',
+            ownerId,
+            recordingId: id,
+            detail: { reason: 'owner-request', source: origin.source },
+            ...(retrainedBy.has(id) ? { personal: { verifierRetrained: true } } : {}),
+          });
+        }
+        return ids;
+      });
+      if (deleted) return deleted;
     }
-    return deleted;
-  }));
+    throw inputsChanged();
+  });
+}
+
+/** Which of the recordings going were training examples of a verifier the plan retrains. */
+export async function learntFrom(tx: Tx, ownerId: string, plan: { words: { wakeword: string }[] }, gone: ReadonlySet<string>): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (plan.words.length === 0) return out;
+  for (const w of plan.words) for (const id of (await falseWakesOf(tx, ownerId, w.wakeword)).ids) if (gone.has(id)) out.add(id);
+  return out;
 }

@@ -3,9 +3,12 @@
  * the daemon's hourly timer and `earshot retention sweep` alike.
  */
 import { EarshotError } from '../core/index.js';
+import type { RecordingSummary } from '../core/index.js';
 import { retentionRule } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { requireOwner } from './owners.js';
+import { learntFrom } from './recordings.js';
+import { applyRetrainPlan, inputsChanged, planRetrainWithout, TRAINING_ATTEMPTS } from './verifier-training.js';
 
 export function checkRetentionDays(days: number): void {
   if (!Number.isInteger(days) || days < 0 || days > 36_500) {
@@ -29,7 +32,10 @@ export interface SweepResult {
   deleted: number;
 }
 
-/** Deletes what every owner's retention in effect no longer allows; one audit entry per owner with deletions. */
+/**
+ * Deletes what every owner's retention in effect no longer allows; one audit entry per owner with deletions. A
+ * verifier that learnt from an expiring recording (a flagged false wake) is retrained without it in the same unit.
+ */
 export async function sweepRetention(deps: AppDeps, origin: Origin): Promise<SweepResult[]> {
   const rules = await deps.policy.rules();
   const owners = await deps.uow.read((tx) => tx.owners.privacyAll());
@@ -37,12 +43,35 @@ export async function sweepRetention(deps: AppDeps, origin: Origin): Promise<Swe
   for (const owner of owners) {
     const { retentionDays } = rules.inEffect(owner);
     const rule = retentionRule(retentionDays, deps.clock.now());
+    const deleted = await sweepOwner(deps, owner.ownerId, rule, retentionDays, origin);
+    out.push({ ownerId: owner.ownerId, retentionDays, deleted });
+  }
+  return out;
+}
+
+type Rule = ReturnType<typeof retentionRule>;
+
+function expires(rule: Rule, r: RecordingSummary): boolean {
+  return 'uploadedOnly' in rule ? r.uploadedAt !== null : r.createdAt < rule.createdBefore;
+}
+
+async function sweepOwner(deps: AppDeps, ownerId: string, rule: Rule, retentionDays: number, origin: Origin): Promise<number> {
+  for (let attempt = 0; attempt < TRAINING_ATTEMPTS; attempt++) {
+    // Only an owner with a verifier needs to know beforehand what goes (their metadata is opened for it).
+    const expiring = await deps.uow.read(async (tx) =>
+      (await tx.verifiers.list(ownerId)).length === 0 ? new Set<string>() : new Set((await tx.recordings.summaries(ownerId)).filter((r) => expires(rule, r)).map((r) => r.id)),
+    );
+    const plan = await planRetrainWithout(deps, ownerId, expiring);
     const deleted = await deps.uow.run(async (tx) => {
-      const ids = await tx.recordings.deleteExpired(owner.ownerId, rule);
+      if (!(await applyRetrainPlan(tx, ownerId, plan, expiring))) return undefined;
+      const retrainedBy = await learntFrom(tx, ownerId, plan, expiring);
+      const ids = await tx.recordings.deleteExpired(ownerId, rule);
+      // A recording that expired between the plan and now, which a verifier learnt from: plan again.
+      if (ids.some((id) => !expiring.has(id)) && (await tx.verifiers.list(ownerId)).length > 0) throw RETRY;
       if (ids.length > 0) {
         await tx.audit.append({
           type: 'retention.swept',
-          ownerId: owner.ownerId,
+          ownerId,
           detail: {
             deleted: ids.length,
             // Named, so a start-up repair can tell this deletion from tampering (ids are opaque, not personal).
@@ -51,11 +80,18 @@ export async function sweepRetention(deps: AppDeps, origin: Origin): Promise<Swe
             ...('createdBefore' in rule ? { createdBefore: rule.createdBefore } : { afterUpload: true }),
             source: origin.source,
           },
+          ...(retrainedBy.size > 0 ? { personal: { verifiersRetrained: plan.words.length } } : {}),
         });
       }
       return ids.length;
+    }).catch((e: unknown) => {
+      if (e === RETRY) return undefined;
+      throw e;
     });
-    out.push({ ownerId: owner.ownerId, retentionDays, deleted });
+    if (deleted !== undefined) return deleted;
   }
-  return out;
+  throw inputsChanged();
 }
+
+/** Rolls a sweep's unit of work back to plan again (never leaves this module). */
+const RETRY = Symbol('retry the sweep with a new plan');

@@ -8,9 +8,9 @@
  * enrolment, and the generic negative set the project ships (src/verifier). Positives: the enrolment windows.
  */
 import { EarshotError } from '../core/index.js';
-import type { Tx, VerifierEnrolment } from '../core/index.js';
+import type { StoredVerifier, Tx, VerifierEnrolment } from '../core/index.js';
 import { loadManifest } from '../models/index.js';
-import { encodeVerifierModel, genericNegatives, trainVerifier } from '../verifier/index.js';
+import { decodeVerifierModel, encodeVerifierModel, genericNegatives, trainVerifier } from '../verifier/index.js';
 import type { AppDeps } from './app-deps.js';
 
 /** What a verifier was trained on, as the store held it (compared again at commit). */
@@ -62,7 +62,24 @@ export function genericNegativesOf(deps: AppDeps): Promise<Float32Array[]> {
   return shippedNegatives;
 }
 
-export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInputs): Promise<TrainedVerifier> {
+/** The word's threshold (cvRecall is measured against it) and the verifier's gate; defaults: src/verifier's. */
+export interface TrainingLevels {
+  threshold?: number;
+  gate?: number;
+}
+
+/** A retrain keeps the levels the verifier was trained with. */
+export function levelsOf(v: StoredVerifier): TrainingLevels {
+  try {
+    const m = decodeVerifierModel(v.model);
+    return { threshold: m.threshold, gate: m.gate };
+  } catch {
+    // A model that does not decode is reported where it is used (verifiersFor); retraining replaces it with defaults.
+    return {};
+  }
+}
+
+export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInputs, levels: TrainingLevels = {}): Promise<TrainedVerifier> {
   const { enrolment } = inputs;
   const positives: Float32Array[] = [];
   const positiveClip: number[] = [];
@@ -79,7 +96,10 @@ export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInp
   if (wrong !== undefined) {
     throw new EarshotError('BAD_ARGUMENT', `feature windows of ${wrong.length} values do not match the enrolment's ${dim} (were they made with other models?)`);
   }
-  const model = trainVerifier({ positives, positiveClip, negatives }, { wakeword, now: deps.clock.now() });
+  const model = trainVerifier(
+    { positives, positiveClip, negatives },
+    { wakeword, now: deps.clock.now(), ...(levels.threshold !== undefined ? { threshold: levels.threshold } : {}), ...(levels.gate !== undefined ? { gate: levels.gate } : {}) },
+  );
   return {
     wakeword,
     model: encodeVerifierModel(model),
@@ -96,4 +116,67 @@ export const TRAINING_ATTEMPTS = 3;
 
 export function inputsChanged(): EarshotError {
   return new EarshotError('CONFLICT', "the owner's verifier or flagged recordings kept changing (another process) while the verifier trained; try again");
+}
+
+/**
+ * Deleting recordings (by the owner, by retention) must not leave anything learnt from them: a verifier that was
+ * trained with one of them as a flagged false wake is retrained without it, in the unit of work that deletes it.
+ * The plan is made (and trained) before the write transaction; `stillHolds` checks it inside.
+ */
+export interface RetrainPlan {
+  words: { wakeword: string; before: StoredVerifier; falseWakeIds: string[]; trained: TrainedVerifier }[];
+}
+
+/** Words among the owner's verifiers that learnt from one of `goneIds` (flagged, with wake features). */
+async function affected(tx: Tx, ownerId: string, goneIds: ReadonlySet<string>): Promise<{ verifiers: StoredVerifier[]; words: string[] }> {
+  const verifiers = await tx.verifiers.list(ownerId);
+  if (verifiers.length === 0 || goneIds.size === 0) return { verifiers, words: [] };
+  const withVerifier = new Set(verifiers.map((v) => v.wakeword));
+  const words = new Set<string>();
+  for (const r of await tx.recordings.summaries(ownerId)) {
+    if (goneIds.has(r.id) && r.falseWake && withVerifier.has(r.wakeword) && (await tx.recordings.wakeFeatures(ownerId, r.id)) !== undefined) words.add(r.wakeword);
+  }
+  return { verifiers, words: [...words].sort() };
+}
+
+async function remainingFalseWakes(tx: Tx, ownerId: string, wakeword: string, goneIds: ReadonlySet<string>): Promise<{ ids: string[]; features: Float32Array[] }> {
+  const all = await falseWakesOf(tx, ownerId, wakeword);
+  const keep = all.ids.map((id, i) => [id, i] as const).filter(([id]) => !goneIds.has(id));
+  return { ids: keep.map(([id]) => id), features: keep.map(([, i]) => all.features[i]!) };
+}
+
+export async function planRetrainWithout(deps: AppDeps, ownerId: string, goneIds: ReadonlySet<string>): Promise<RetrainPlan> {
+  const inputs = await deps.uow.read(async (tx) => {
+    const { verifiers, words } = await affected(tx, ownerId, goneIds);
+    const out: { wakeword: string; before: StoredVerifier; falseWakeIds: string[]; inputs: TrainingInputs }[] = [];
+    for (const wakeword of words) {
+      const before = verifiers.find((v) => v.wakeword === wakeword)!;
+      const enrolment = (await tx.verifiers.enrolment(ownerId, wakeword))!;
+      const rest = await remainingFalseWakes(tx, ownerId, wakeword, goneIds);
+      out.push({ wakeword, before, falseWakeIds: rest.ids, inputs: { enrolment, falseWakeIds: rest.ids, falseWakes: rest.features } });
+    }
+    return out;
+  });
+  const words: RetrainPlan['words'] = [];
+  for (const w of inputs) words.push({ wakeword: w.wakeword, before: w.before, falseWakeIds: w.falseWakeIds, trained: await train(deps, w.wakeword, w.inputs, levelsOf(w.before)) });
+  return { words };
+}
+
+/** Inside the unit of work, before the deletion: true (and the retrained verifiers stored) when nothing the plan used changed. */
+export async function applyRetrainPlan(tx: Tx, ownerId: string, plan: RetrainPlan, goneIds: ReadonlySet<string>): Promise<boolean> {
+  const now = await affected(tx, ownerId, goneIds);
+  if (!sameIds(now.words, plan.words.map((w) => w.wakeword))) return false;
+  for (const w of plan.words) {
+    const current = now.verifiers.find((v) => v.wakeword === w.wakeword);
+    if (!sameVerifier(current, w.before)) return false;
+    if (!sameIds((await remainingFalseWakes(tx, ownerId, w.wakeword, goneIds)).ids, w.falseWakeIds)) return false;
+  }
+  for (const w of plan.words) await tx.verifiers.put(ownerId, w.trained);
+  return true;
+}
+
+/** The same verifier as before (not re-enrolled, retrained or removed meanwhile). */
+export function sameVerifier(a: StoredVerifier | undefined, b: StoredVerifier | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.trainedAt === b.trainedAt && Buffer.from(a.model).equals(Buffer.from(b.model));
 }

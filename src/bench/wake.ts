@@ -323,6 +323,8 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
   const emb = await run('embedding model alone: window vs streaming step, interleaved', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
   for (const [k, v] of Object.entries(emb.perCall ?? {})) res[`wake.embeddingMsPerCall.${k}`] = r3(v);
+  // The household verifier: its cost per consulted frame and its training time (src/bench/verifier.ts).
+  Object.assign(res, await (await import('./verifier.js')).benchVerifier({ log }));
   res['wake.loadAverageAtEnd'] = r1(os.loadavg()[0]!);
   if (opts.instructions !== false) {
     const { instructionsPerFrame } = await import('./wake-instructions.js');

@@ -6,7 +6,7 @@
 import type { EarshotApp } from '../app/index.js';
 import { loadConfig, resolveDeviceId, type DeviceConfig } from '../config/index.js';
 import { createLogger } from '../core/index.js';
-import { openApp } from '../open-app.js';
+import { openApp, type OpenAppOptions } from '../open-app.js';
 import type { RecordingStore } from '../store/index.js';
 import { globalPaths, type CommandIO, type ParsedArgs } from './command.js';
 
@@ -25,10 +25,13 @@ export interface AppContext {
   store: RecordingStore;
 }
 
-export async function withApp<T>(args: ParsedArgs, io: CommandIO, fn: (app: EarshotApp, ctx: AppContext) => Promise<T>): Promise<T> {
+/** What a command may add to how the application layer is opened. */
+export type AppExtras = Pick<OpenAppOptions, 'genericNegatives'>;
+
+export async function withApp<T>(args: ParsedArgs, io: CommandIO, fn: (app: EarshotApp, ctx: AppContext) => Promise<T>, extras: AppExtras = {}): Promise<T> {
   const config = await commandConfig(args, io);
   const deviceId = await resolveDeviceId(config);
-  const opened = await openApp({ config, deviceId, logger: createLogger({ level: config.log.level, out: io.stderr }) });
+  const opened = await openApp({ config, deviceId, logger: createLogger({ level: config.log.level, out: io.stderr }), ...extras });
   try {
     return await fn(opened.app, { config, deviceId, store: opened.store });
   } finally {

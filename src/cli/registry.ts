@@ -10,7 +10,8 @@ import { commands as backupCommands } from './commands/backup.js';
 import { commands as ownerWakeCommands } from './commands/owner-wake.js';
 import { commands as evalCommands } from './commands/eval.js';
 import { commands as tuneCommands } from './commands/tune.js';
+import { commands as enrolCommands } from './commands/enrol.js';
 
 export function allCommands(): Command[] {
-  return [...wakeCommands, ...evalCommands, ...tuneCommands, ...storeCommands, ...ownerWakeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands];
+  return [...wakeCommands, ...evalCommands, ...tuneCommands, ...storeCommands, ...ownerWakeCommands, ...privacyCommands, ...fleetCommands, ...daemonCommands, ...backupCommands, ...webCommands, ...enrolCommands];
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../core/index.js';
 import { openApp } from '../open-app.js';
 import { settingsOwnerFor } from '../privacy/index.js';
 import { AppOwnerBackend, type OwnerBackend } from '../web/index.js';
-import type { DaemonData, DaemonDataOptions } from './daemon-data.js';
+import type { DaemonData, DaemonDataOptions, WakeOwnerChoice } from './daemon-data.js';
 
 /** The origin the app records for what the daemon does. */
 const SOURCE = 'daemon';
@@ -34,16 +34,20 @@ export async function openAppDaemonData(
   return {
     ownerPage: new AppOwnerBackend(app),
     routeWake: (word) => app.routeWake(word),
-    async ownerThresholds(words) {
+    async wakeOwners(words) {
       const view = await app.wakeClaimsView();
-      const out: Record<string, number> = {};
+      const out: Record<string, WakeOwnerChoice> = {};
       for (const w of words) {
-        const t = settingsOwnerFor(w, view)?.settings.thresholds[w];
-        if (t !== undefined) out[w] = t;
+        const o = settingsOwnerFor(w, view);
+        if (o === undefined) continue;
+        const threshold = o.settings.thresholds[w];
+        const verifierGate = o.settings.verifierGates[w];
+        out[w] = { ownerId: o.ownerId, ...(threshold !== undefined ? { threshold } : {}), ...(verifierGate !== undefined ? { verifierGate } : {}) };
       }
       return out;
     },
     storeCapture: (ownerId, capture, { uplink }) => app.storeCapture(ownerId, capture, { uplink }),
+    verifiersFor: (ownerId) => app.verifiersFor(ownerId),
     async sweepRetention() {
       const res = await app.sweepRetention({ source: SOURCE });
       const deleted = res.reduce((n, r) => n + r.deleted, 0);

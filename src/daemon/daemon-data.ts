@@ -8,6 +8,14 @@ import type { Capture } from '../core/index.js';
 import type { AuditSink, OutboxRepo, RecordingReader, SettingsRepo, UploadGate } from '../core/index.js';
 import type { FleetPrivacy, PrivacyBaseline } from '../core/index.js';
 import type { EffectivePrivacy, WakeRoute } from '../privacy/index.js';
+import type { VerifierModel } from '../verifier/index.js';
+
+/** The owner a word routes to and their own settings for it. */
+export interface WakeOwnerChoice {
+  ownerId: string;
+  threshold?: number;
+  verifierGate?: number;
+}
 
 export interface DaemonData {
   /**
@@ -15,13 +23,22 @@ export interface DaemonData {
    * neither; `withheld` (recorded as an incident) when an owner's claims do not open and it cannot be told.
    */
   routeWake(word: string): Promise<WakeRoute>;
-  /** Per word, the threshold the owner it routes to now (claimer, else active owner) chose, where they chose one. */
-  ownerThresholds(words: readonly string[]): Promise<Record<string, number>>;
+  /**
+   * Per word, the owner it routes to now (the claimer, else the active owner) and what they chose for it (their
+   * threshold and verifier gate); a word that routes to nobody (nobody active, or withheld) is absent.
+   */
+  wakeOwners(words: readonly string[]): Promise<Record<string, WakeOwnerChoice>>;
   /**
    * Seals and stores a finished capture under `ownerId` (decided at wake time); queues it for upload when the
    * uplink is on and the consent gate allows it now.
    */
   storeCapture(ownerId: string, capture: Capture, opts: { uplink: boolean }): Promise<{ queued: boolean }>;
+  /**
+   * The household verifiers (decoded models by wake word) of the owner a wake word routes to. The one place the
+   * daemon gets verifiers from: the wake service asks it, per word, for the owner the word routes to (the claimer,
+   * else the active owner). An unknown owner has none; a verifier that does not open throws INTEGRITY.
+   */
+  verifiersFor(ownerId: string): Promise<Record<string, VerifierModel>>;
   /** Applies every owner's retention, capped by the fleet's. */
   sweepRetention(): Promise<void>;
   /** Privacy in effect for the active owner (owner choices, device config, fleet documents). */

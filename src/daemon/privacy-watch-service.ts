@@ -1,6 +1,5 @@
 /**
- * Watches what another process (the CLI) changes: local-only, uploads or consent toggled, an owner erased, and
- * (through `alsoCheck`) the owners' wake settings.
+ * Watches what another process (the CLI) changes: local-only, uploads or consent toggled, an owner erased.
  * The retained status shows a new mode promptly and a lifted hold resumes uploads; an owner whose consent was
  * withdrawn has their queued uploads and whatever the MQTT client still holds for them withdrawn.
  */
@@ -24,16 +23,7 @@ export class PrivacyWatchService implements Service {
   private consented: Set<string> | undefined;
   private checking: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly deps: {
-      data: DaemonData;
-      uplink: PrivacyWatchTarget | undefined;
-      logger: Logger;
-      intervalMs?: number;
-      /** Also run on every pass: the owners' wake settings (claims, thresholds, the active owner) followed by the wake service. */
-      alsoCheck?: () => Promise<void>;
-    },
-  ) {}
+  constructor(private readonly deps: { data: DaemonData; uplink: PrivacyWatchTarget | undefined; logger: Logger; intervalMs?: number }) {}
 
   async start(): Promise<void> {
     await this.check();
@@ -74,7 +64,6 @@ export class PrivacyWatchService implements Service {
     } catch (e) {
       logger.warn('privacy watch failed', { error: errorMessage(e) });
     }
-    if (this.deps.alsoCheck) await this.deps.alsoCheck().catch((e: unknown) => logger.warn('wake settings check failed', { error: errorMessage(e) }));
     // An owner erased by another process: drop our handle on their removed audio file.
     await data.releaseErasedFiles().catch((e: unknown) => logger.warn('releasing erased audio files failed', { error: errorMessage(e) }));
   }

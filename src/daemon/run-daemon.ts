@@ -5,7 +5,8 @@
  *   audio input → wake (WakeLoop + CaptureSession) → DaemonData (sealed per owner) → outbox → uplink (MQTT 5)
  *   fleet (broker → FleetConfigReceiver → live settings), retention, privacy watch, health
  *
- * Start-up order: lock → data → fleet → retention → uplink → privacy watch → owner page (web.enabled) → health → wake. Shutdown is the
+ * Start-up order: lock → data → fleet → retention → uplink → privacy watch → owner page (web.enabled) → health → wake →
+ * verifier watch. Shutdown is the
  * reverse, each step bounded, so a broker that never acknowledges cannot keep the process alive.
  */
 import { resolveDeviceId } from '../config/index.js';
@@ -16,7 +17,6 @@ import { silentLogger, type Logger } from '../core/index.js';
 import type { FleetConfigReport } from '../uplink/index.js';
 import { SileroVad } from '../vad/index.js';
 import { WakeDetector, type WakeLoopMetrics } from '../wakeword/index.js';
-import { wakeWithOwnerThresholds } from '../fleet/index.js';
 import type { DaemonEvent } from './events.js';
 import { FleetService } from './fleet-service.js';
 import { HealthService } from './health-service.js';
@@ -29,6 +29,8 @@ import { bounded, ServiceHost } from './service.js';
 import { openAppDaemonData } from './app-daemon-data.js';
 import { UplinkService } from './uplink-service.js';
 import { WakeService, type BuiltDetector } from './wake-service.js';
+import { VerifierWatchService } from './verifier-watch-service.js';
+import type { VerifierModel } from '../verifier/index.js';
 
 /** After a replay ends, how long the uplink may take to send what was just queued. */
 const REPLAY_DRAIN_MS = 5_000;
@@ -52,8 +54,10 @@ export interface DaemonOptions {
   mqttProtocolVersion?: 4 | 5;
   /** Started before the audio, e.g. to measure start-up. Default performance.now() at call. */
   startedAt?: number;
-  /** Builds the wake-word detector (default: WakeDetector.fromConfig); tests inject failing ones. */
-  buildDetector?: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
+  /** Builds the wake-word detector (default: WakeDetector.fromConfig with the verifiers given); tests inject failing ones. */
+  buildDetector?: (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => Promise<BuiltDetector>;
+  /** How often the household verifiers are looked at again (default VERIFIER_WATCH_MS). */
+  verifierWatchMs?: number;
 }
 
 export interface DaemonResult {
@@ -166,8 +170,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       const uplinkSvc = uplink;
       const buildDetector =
         opts.buildDetector ??
-        (async (w: DeviceConfig['wake']): Promise<BuiltDetector> => {
-          const d = await WakeDetector.fromConfig(w);
+        (async (w: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>): Promise<BuiltDetector> => {
+          const d = await WakeDetector.fromConfig(w, Object.keys(verifiers).length > 0 ? { verifiers } : {});
           return { processor: d, words: d.words };
         });
       const vad = await SileroVad.create();
@@ -175,11 +179,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
         data,
         buildDetector,
         live: () => fleetSvc.state().config,
-        // Each word at the threshold of the owner it routes to, never below the fleet documents' floor.
-        detectorWake: async (live) => {
-          const chosen = await data.ownerThresholds(live.words.map((w) => w.name));
-          return wakeWithOwnerThresholds(live, fleetSvc.state().documents, (w) => chosen[w]);
-        },
+        // An owner's threshold never goes below what the applied fleet documents set.
+        fleetDocuments: () => fleetSvc.state().documents,
         ...(opts.configSource !== undefined ? { configSource: opts.configSource } : {}),
         vad: { process: (c) => vad.process(c), reset: () => vad.reset() },
         clock,
@@ -202,10 +203,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
       host.add(fleetSvc, { required: true });
       host.add(new RetentionService({ data, logger: log }));
       if (uplinkSvc.enabled) host.add(uplinkSvc);
-      host.add(new PrivacyWatchService({ data, uplink: uplinkSvc.enabled ? uplinkSvc : undefined, logger: log, alsoCheck: () => wakeSvc.refreshWake() }));
+      host.add(new PrivacyWatchService({ data, uplink: uplinkSvc.enabled ? uplinkSvc : undefined, logger: log }));
       if (config.web.enabled) host.add(new OwnerPageService({ backend: data.ownerPage, config, clock, logger: log }), { required: true });
       host.add(new HealthService({ data, source: input.kind, metrics: () => wakeSvc.metrics(), clock, logger: log }));
       host.add(wakeSvc, { restart: WAKE_RESTART, required: true });
+      // After the wake service: it reads the owners' settings and verifiers when it starts; the watch follows changes from then on.
+      host.add(new VerifierWatchService({ data, wake: wakeSvc, logger: log, ...(opts.verifierWatchMs !== undefined ? { intervalMs: opts.verifierWatchMs } : {}) }));
 
       const aborted = new Promise<void>((resolve) => {
         if (signal.aborted) resolve();

@@ -5,16 +5,17 @@
  * the owner who claimed the word, else whoever was active at the wake (even if the active owner changes
  * mid-command); a wake whose owner cannot be told (claims that do not open) is not captured.
  *
- * Each word runs at the threshold of the owner it routes to (their own choice, never below the fleet's floor):
- * the detector is rebuilt when that changes (a claim, `earshot tune --apply`, another active owner, a fleet
- * document) and swapped in at a chunk boundary; a wake that fires between such a change and the swap is
+ * Each word runs with the settings of the owner it routes to: their own threshold (never below the fleet's
+ * floor) and their household verifier, at their verifier gate. The detector is rebuilt when any of that
+ * changes — a claim, `earshot tune --apply`, another active owner, a verifier enrolled, retrained or removed, a
+ * fleet document — and swapped in at a chunk boundary; a wake that fires between such a change and the swap is
  * checked against the threshold of the owner it now routes to.
  *
  * Failures: a detector that throws fails `run`; the host restarts the service with backoff, which builds a
  * new detector and carries on with the same source (a replay continues where it stopped, the microphone keeps
  * its recorder). A microphone that fails is restarted by `resilientMicrophone` and reported as `source-failed`.
  */
-import { SAMPLE_RATE, type AudioChunks } from '../core/index.js';
+import { SAMPLE_RATE, type AudioChunks, type Capture } from '../core/index.js';
 import { CaptureSession, type CaptureOutcome, type SpeechProbabilityFn } from '../capture/index.js';
 import type { DeviceConfig } from '../config/index.js';
 import type { Clock } from '../core/index.js';
@@ -23,6 +24,8 @@ import type { Logger } from '../core/index.js';
 import type { WakeDetection, WakeLoopMetrics } from '../wakeword/index.js';
 import { WakeLoop, type FrameProcessor } from '../wakeword/index.js';
 import { SwappableDetector } from '../wakeword/index.js';
+import { wakeWithOwnerThresholds, type AppliedFleetDocument } from '../fleet/index.js';
+import type { VerifierModel } from '../verifier/index.js';
 import type { DaemonData } from './daemon-data.js';
 import type { DaemonEvent } from './events.js';
 import type { Service } from './service.js';
@@ -35,6 +38,18 @@ export interface OwnedWake extends WakeDetection {
 /** A replay may run ahead of the detector by this much audio before reading pauses (10 s). */
 export const REPLAY_MAX_BACKLOG_SAMPLES = 10 * SAMPLE_RATE;
 
+/**
+ * What the detector runs with: the running config's wake settings with, per word, the threshold of the owner the
+ * word routes to, and that owner's verifier at their gate. `owners` says whose settings each word has ('' for
+ * nobody's); `key` identifies the whole (a rebuild only when it changes).
+ */
+export interface DetectorPlan {
+  wake: DeviceConfig['wake'];
+  verifiers: Record<string, VerifierModel>;
+  owners: Record<string, string>;
+  key: string;
+}
+
 /** A detector with the words it listens for. */
 export interface BuiltDetector {
   processor: FrameProcessor;
@@ -43,15 +58,15 @@ export interface BuiltDetector {
 
 export interface WakeServiceDeps {
   data: DaemonData;
-  /** Builds a detector for these settings (WakeDetector.fromConfig in the daemon; a fake in tests). */
-  buildDetector: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
+  /**
+   * Builds a detector for these settings and household verifiers (WakeDetector.fromConfig in the daemon; a fake in
+   * tests). Verifiers for words the settings do not listen for are the builder's to leave out.
+   */
+  buildDetector: (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => Promise<BuiltDetector>;
   /** The running configuration (device config with the fleet's documents applied), read at the first start. */
   live: () => DeviceConfig;
-  /**
-   * The wake settings the detector runs with for the running config's: each word at the threshold of the
-   * owner it routes to now (their choice under the fleet's floor). Default: the running config's as they are.
-   */
-  detectorWake?: (live: DeviceConfig['wake']) => Promise<DeviceConfig['wake']>;
+  /** The applied fleet documents in layering order: an owner's threshold never goes below their floor. Default none. */
+  fleetDocuments?: () => readonly AppliedFleetDocument[];
   /** The config file, named in configuration errors. */
   configSource?: string;
   vad: { process: SpeechProbabilityFn; reset: () => void };
@@ -73,10 +88,10 @@ export class WakeService implements Service {
   private capture: CaptureSession<OwnedWake> | undefined;
   /** The running config's wake section. */
   private wakeSettings: DeviceConfig['wake'] | undefined;
-  /** What the current detector was built with (owners' thresholds applied). */
-  private detectorSettings: DeviceConfig['wake'] | undefined;
+  /** What the current detector was built with. */
+  private plan: DetectorPlan | undefined;
   /** Rebuilds run one after another, so an older one never swaps in after a newer one. */
-  private rebuilding: Promise<void> = Promise.resolve();
+  private refreshing: Promise<void> = Promise.resolve();
   private currentWords: string[] = [];
   private iterator: AsyncIterator<Int16Array> | undefined;
   private readonly sourceAbort = new AbortController();
@@ -87,8 +102,15 @@ export class WakeService implements Service {
   /** Samples handed to the capture session so far: stream time for a restarted detector. */
   private streamSamples = 0;
   private sourceFailed = false;
+  /** The last problem reading the owners' settings or verifiers (reported once, not at every check). */
+  private planProblem: string | undefined;
 
   constructor(private readonly deps: WakeServiceDeps) {}
+
+  /** Words whose verifier the detector applies now (non-personal: names of models, no owner). */
+  get verifiedWords(): string[] {
+    return Object.keys(this.plan?.verifiers ?? {}).filter((w) => this.currentWords.includes(w));
+  }
 
   get words(): string[] {
     return this.currentWords;
@@ -119,14 +141,14 @@ export class WakeService implements Service {
       const { vad, clock } = this.deps;
       this.capture = new CaptureSession<OwnedWake>({ vad: vad.process, resetVad: vad.reset, settings: live.capture, clock });
     }
+    const plan = await this.planFor(this.wakeSettings!);
     let built: BuiltDetector;
-    const settings = await this.detectorWakeFor(this.wakeSettings!);
     try {
-      built = await this.deps.buildDetector(settings);
+      built = await this.build(plan);
     } catch (e) {
       throw wakeConfigError(e, this.wakeSettings!, this.deps.configSource);
     }
-    this.detectorSettings = settings;
+    this.plan = plan;
     const capture = this.capture;
     this.detector = new SwappableDetector(built.processor);
     this.currentWords = built.words;
@@ -192,46 +214,96 @@ export class WakeService implements Service {
     } catch (e) {
       this.deps.logger.error('capture settings from fleet config not applied', { error: errorMessage(e) });
     }
-    this.reconfigureWake(config.wake);
-  }
-
-  private reconfigureWake(wake: DeviceConfig['wake']): void {
-    if (this.wakeSettings === undefined || JSON.stringify(wake) === JSON.stringify(this.wakeSettings)) return;
-    this.wakeSettings = wake;
-    void this.refreshWake();
+    if (this.wakeSettings === undefined || JSON.stringify(config.wake) === JSON.stringify(this.wakeSettings)) return;
+    this.wakeSettings = config.wake;
+    void this.refreshDetector();
   }
 
   /**
-   * The owners' wake settings may have changed (another process claimed a word, applied a tuned threshold or
-   * switched the active owner): rebuild the detector if what it should run with differs. Resolves when done.
+   * Looks again at what the detector should run with — the owners' claims, thresholds and verifiers and the
+   * active owner may have changed in another process (the CLI, the owner page) — and swaps in a detector built
+   * with it when it differs. Serialised; the daemon calls it when the audit log moves and after a stale wake.
    */
-  refreshWake(): Promise<void> {
-    const next = this.rebuilding.then(async () => {
-      if (this.wakeSettings === undefined || this.detector === undefined) return;
-      const settings = await this.detectorWakeFor(this.wakeSettings);
-      if (JSON.stringify(settings) === JSON.stringify(this.detectorSettings)) return;
+  refreshDetector(): Promise<void> {
+    this.refreshing = this.refreshing.then(async () => {
+      if (this.detector === undefined || this.wakeSettings === undefined) return;
       try {
-        const d = await this.deps.buildDetector(settings);
+        const next = await this.planFor(this.wakeSettings);
+        if (next.key === this.plan?.key) return;
+        const d = await this.build(next);
+        this.plan = next;
         this.detector.swap(d.processor);
-        this.detectorSettings = settings;
         this.currentWords = d.words;
-        this.deps.logger.info('wake-word settings applied live', { words: d.words.length });
+        this.deps.logger.info('wake-word settings applied live', { words: d.words.length, verifiedWords: this.verifiedWords.length });
       } catch (e) {
-        this.deps.logger.error('wake-word settings not applied', { error: errorMessage(e) });
+        // Tried again at the next check; the current detector keeps running meanwhile.
+        this.deps.logger.error('a detector with the new wake settings could not be built; the current one keeps running', { error: errorMessage(e) });
       }
     });
-    this.rebuilding = next;
-    return next;
+    return this.refreshing;
   }
 
-  /** The owners' thresholds applied to `live`; if they cannot be read, the running config as it is (logged). */
-  private async detectorWakeFor(live: DeviceConfig['wake']): Promise<DeviceConfig['wake']> {
-    if (!this.deps.detectorWake) return live;
+  /**
+   * The detector plan for the running config's wake settings: per word, the owner it routes to now, their
+   * threshold under the fleet's floor, and their verifier at their gate (never above the word's threshold). What
+   * cannot be read (a profile or verifier that does not open) is reported once and left out: the device config's
+   * threshold and the base model decide, and a wake of a word whose owner cannot be told is withheld at admit.
+   */
+  private async planFor(live: DeviceConfig['wake']): Promise<DetectorPlan> {
+    const names = live.words.map((w) => (typeof w === 'string' ? w : w.name));
+    const problems: string[] = [];
+    let owners: Awaited<ReturnType<DaemonData['wakeOwners']>> = {};
     try {
-      return await this.deps.detectorWake(live);
+      owners = await this.deps.data.wakeOwners(names);
     } catch (e) {
-      this.deps.logger.error("the owners' wake thresholds could not be read; the device config's apply", { error: errorMessage(e) });
-      return live;
+      problems.push(`owners' wake settings: ${errorMessage(e)}`);
+    }
+    const wake = wakeWithOwnerThresholds(live, this.deps.fleetDocuments?.() ?? [], (w) => owners[w]?.threshold);
+    const models = new Map<string, Record<string, VerifierModel>>();
+    for (const ownerId of new Set(Object.values(owners).map((o) => o.ownerId))) {
+      try {
+        models.set(ownerId, await this.deps.data.verifiersFor(ownerId));
+      } catch (e) {
+        problems.push(`household verifiers: ${errorMessage(e)}`);
+      }
+    }
+    const verifiers: Record<string, VerifierModel> = {};
+    const whose: Record<string, string> = {};
+    for (const w of names) {
+      const o = owners[w];
+      whose[w] = o?.ownerId ?? '';
+      const m = o === undefined ? undefined : models.get(o.ownerId)?.[w];
+      if (m === undefined) continue;
+      const cfg = wake.words.find((x) => x.name === w);
+      const threshold = cfg?.threshold ?? wake.threshold;
+      const gate = Math.min(o!.verifierGate ?? m.gate, threshold);
+      verifiers[w] = gate === m.gate ? m : { ...m, gate };
+    }
+    const problem = problems.join('; ') || undefined;
+    if (problem !== undefined && problem !== this.planProblem) this.deps.logger.error('wake settings of owners not applied', { error: problem });
+    this.planProblem = problem;
+    const key = JSON.stringify({
+      wake,
+      whose,
+      verifiers: Object.entries(verifiers)
+        .map(([w, m]) => [w, m.trainedAt, m.bias, m.gate] as const)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    });
+    return { wake, verifiers, owners: whose, key };
+  }
+
+  /**
+   * The detector for a plan. Verifiers the settings cannot take anyway are logged and the detector is built
+   * without them: the speaker keeps listening with the base model rather than not at all.
+   */
+  private async build(plan: DetectorPlan): Promise<BuiltDetector> {
+    if (Object.keys(plan.verifiers).length === 0) return this.deps.buildDetector(plan.wake, {});
+    try {
+      return await this.deps.buildDetector(plan.wake, plan.verifiers);
+    } catch (e) {
+      if (!isEarshotError(e, 'BAD_ARGUMENT')) throw e;
+      this.deps.logger.error('household verifiers do not fit the wake settings; listening without them', { error: errorMessage(e) });
+      return this.deps.buildDetector(plan.wake, {});
     }
   }
 
@@ -247,18 +319,32 @@ export class WakeService implements Service {
       this.deps.logger.warn("wake word heard but an owner's wake-word claims do not open: nothing is captured (earshot notices)");
       return undefined;
     }
-    // Fired by a detector built before the owners' settings changed: their threshold now decides.
-    if (this.wakeSettings !== undefined && this.deps.detectorWake) {
-      const now = await this.detectorWakeFor(this.wakeSettings);
-      const w = now.words.find((x) => x.name === d.wakeword);
-      const threshold = w?.threshold ?? now.threshold;
-      if (d.score < threshold) {
+    // The word routes to another owner than the detector was built for: the next wake is judged by theirs.
+    if (this.plan !== undefined && this.plan.owners[d.wakeword] !== route.ownerId) void this.refreshDetector();
+    // Fired by a detector built before the owner's threshold changed: their threshold now decides.
+    if (this.wakeSettings !== undefined) {
+      const threshold = await this.thresholdNow(this.wakeSettings, d.wakeword);
+      if (threshold !== undefined && d.score < threshold) {
         this.deps.emit({ type: 'discarded', wakeword: d.wakeword, atMs: d.atMs, reason: 'below-owner-threshold' });
-        void this.refreshWake();
+        void this.refreshDetector();
         return undefined;
       }
     }
     return { ...d, ownerId: route.ownerId };
+  }
+
+  /** The threshold `word` has now for the owner it routes to (undefined when that cannot be read). */
+  private async thresholdNow(live: DeviceConfig['wake'], word: string): Promise<number | undefined> {
+    try {
+      const owners = await this.deps.data.wakeOwners([word]);
+      const wake = wakeWithOwnerThresholds(live, this.deps.fleetDocuments?.() ?? [], (w) => owners[w]?.threshold);
+      const w = wake.words.find((x) => x.name === word);
+      return w?.threshold ?? wake.threshold;
+    } catch (e) {
+      // The detector's own threshold stands; the next plan reports the problem too.
+      this.deps.logger.warn("the owner's threshold could not be read at a wake", { error: errorMessage(e) });
+      return undefined;
+    }
   }
 
   private onOutcome(o: CaptureOutcome<OwnedWake>): void {
@@ -266,7 +352,9 @@ export class WakeService implements Service {
       this.deps.emit({ type: 'discarded', wakeword: o.wakeword, atMs: o.wakeAtMs, reason: o.reason });
       return;
     }
-    const c = o.capture;
+    // The detection's window travels with the wake event (never anything from the audio before it): kept sealed
+    // with the recording so that flagging it as a false wake later can teach the owner's verifier.
+    const c: Capture = o.wake.features !== undefined ? { ...o.capture, wakeFeatures: o.wake.features } : o.capture;
     const p = (async () => {
       try {
         const { queued } = await this.deps.data.storeCapture(o.wake.ownerId, c, { uplink: this.deps.uplinkEnabled() });

@@ -30,7 +30,23 @@ export interface TrainVerifierOptions {
   threshold?: number;
   /** L2 penalty (default DEFAULT_VERIFIER_L2). */
   l2?: number;
+  /**
+   * Class weighting: the share of the loss the positives carry, whatever their number (default
+   * DEFAULT_VERIFIER_POSITIVE_SHARE; 0.5 = balanced classes, positives/(all windows) = unweighted).
+   */
+  positiveShare?: number;
   maxIterations?: number;
+  /** Progress: called after each fit (the full model, then one per cross-validation fold). */
+  onProgress?: (p: TrainingProgress) => void;
+}
+
+export interface TrainingProgress {
+  /** 1-based: fit 1 is the model itself, fits 2… the leave-one-clip-out folds. */
+  fit: number;
+  fits: number;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
 }
 
 /** openWakeWord's default custom_verifier_threshold. */
@@ -41,7 +57,15 @@ export const DEFAULT_VERIFIER_THRESHOLD = 0.5;
  * of mean loss: 1 / (C · n) = 0.05.
  */
 export const DEFAULT_VERIFIER_L2 = 0.05;
+export const DEFAULT_VERIFIER_POSITIVE_SHARE = 0.5;
 const MIN_SCALE = 1e-6;
+/**
+ * Stopping rule. Measured on real enrolment windows against the shipped negatives: stopping at 1e-4 / 1e-8
+ * instead of 1e-5 / 1e-10 halves the training time (5.3 → 2.3 s on the loaded build machine) and moves the
+ * verifier's probabilities on the fixtures by less than 0.01.
+ */
+const GRAD_TOLERANCE = 1e-4;
+const REL_TOLERANCE = 1e-8;
 
 interface Fit {
   mean: Float32Array;
@@ -103,7 +127,15 @@ function checkSet(set: TrainingSet): number {
 }
 
 /** Standardises, then fits the class-weighted, L2-regularised logistic regression. */
-function fit(pos: Float32Array[], neg: Float32Array[], dim: number, l2: number, maxIterations: number, warm?: Float64Array): { fit: Fit; theta: Float64Array } {
+function fit(
+  pos: Float32Array[],
+  neg: Float32Array[],
+  dim: number,
+  l2: number,
+  share: number,
+  maxIterations: number,
+  warm?: Float64Array,
+): { fit: Fit; theta: Float64Array; iterations: number; evaluations: number; converged: boolean } {
   const n = pos.length + neg.length;
   const rows = [...pos, ...neg];
   const mean64 = new Float64Array(dim);
@@ -131,9 +163,9 @@ function fit(pos: Float32Array[], neg: Float32Array[], dim: number, l2: number, 
     const o = i * dim;
     for (let j = 0; j < dim; j++) X[o + j] = (r[j]! - mean[j]!) * inv[j]!;
   });
-  // Balanced class weights: each class carries half of the loss, however few its windows.
-  const cPos = n / (2 * pos.length);
-  const cNeg = n / (2 * neg.length);
+  // Class weights: the positives carry `share` of the loss, however few their windows.
+  const cPos = (share * n) / pos.length;
+  const cNeg = ((1 - share) * n) / neg.length;
   const objective = (theta: Float64Array, grad: Float64Array): number => {
     const b = theta[dim]!;
     let loss = 0;
@@ -159,10 +191,10 @@ function fit(pos: Float32Array[], neg: Float32Array[], dim: number, l2: number, 
     grad[dim] = gb;
     return loss / n + 0.5 * l2 * reg;
   };
-  const res = minimizeLbfgs(objective, warm ?? new Float64Array(dim + 1), { maxIterations });
+  const res = minimizeLbfgs(objective, warm ?? new Float64Array(dim + 1), { maxIterations, gradTolerance: GRAD_TOLERANCE, relTolerance: REL_TOLERANCE });
   const weights = new Float32Array(dim);
   for (let j = 0; j < dim; j++) weights[j] = res.x[j]!;
-  return { fit: { mean, scale, weights, bias: res.x[dim]! }, theta: res.x };
+  return { fit: { mean, scale, weights, bias: res.x[dim]! }, theta: res.x, iterations: res.iterations, evaluations: res.evaluations, converged: res.converged };
 }
 
 function probability(f: Fit, x: Float32Array): number {
@@ -177,19 +209,26 @@ export function trainVerifier(set: TrainingSet, opts: TrainVerifierOptions): Ver
   const threshold = opts.threshold ?? DEFAULT_VERIFIER_THRESHOLD;
   const l2 = opts.l2 ?? DEFAULT_VERIFIER_L2;
   const maxIterations = opts.maxIterations ?? 300;
+  const share = opts.positiveShare ?? DEFAULT_VERIFIER_POSITIVE_SHARE;
+  if (!(share > 0 && share < 1)) throw new EarshotError('BAD_ARGUMENT', `verifier positiveShare must be in (0, 1) (got ${share})`);
   if (!(threshold > 0 && threshold <= 1)) throw new EarshotError('BAD_ARGUMENT', `verifier threshold must be in (0, 1] (got ${threshold})`);
   if (!(gate >= 0 && gate <= threshold)) throw new EarshotError('BAD_ARGUMENT', `verifier gate must be in [0, threshold ${threshold}] (got ${gate})`);
   if (!(l2 > 0 && Number.isFinite(l2))) throw new EarshotError('BAD_ARGUMENT', `verifier l2 must be a positive number (got ${l2})`);
   if (!Number.isSafeInteger(opts.now) || opts.now < 0) throw new EarshotError('BAD_ARGUMENT', 'verifier training needs the clock time (now, ms)');
 
-  const full = fit(set.positives, set.negatives, dim, l2, maxIterations);
   const clipIds = [...new Set(set.positiveClip)].sort((a, b) => a - b);
+  const fits = 1 + clipIds.length;
+  const report = (n: number, r: { iterations: number; evaluations: number; converged: boolean }): void =>
+    opts.onProgress?.({ fit: n, fits, iterations: r.iterations, evaluations: r.evaluations, converged: r.converged });
+  const full = fit(set.positives, set.negatives, dim, l2, share, maxIterations);
+  report(1, full);
   let recalled = 0;
-  for (const clip of clipIds) {
+  for (const [k, clip] of clipIds.entries()) {
     const train = set.positives.filter((_, i) => set.positiveClip[i] !== clip);
     const held = set.positives.filter((_, i) => set.positiveClip[i] === clip);
-    const fold = fit(train, set.negatives, dim, l2, maxIterations, full.theta).fit;
-    if (held.some((x) => probability(fold, x) >= threshold)) recalled++;
+    const fold = fit(train, set.negatives, dim, l2, share, maxIterations, full.theta);
+    report(k + 2, fold);
+    if (held.some((x) => probability(fold.fit, x) >= threshold)) recalled++;
   }
   const model: VerifierModel = {
     wakeword: opts.wakeword,

@@ -18,8 +18,10 @@ import { WakeScorer } from './wake-scorer.js';
 export interface EnrolmentFeatureOptions {
   /** Samples dropped from the start of the clip for each pass (default 0, 320, 640, 960: 0–60 ms). */
   offsets?: number[];
-  /** Frames kept on each side of a pass's peak (default 2). */
-  aroundFrames?: number;
+  /** Frames kept before a pass's peak (default DEFAULT_FRAMES_BEFORE_PEAK). */
+  framesBefore?: number;
+  /** Frames kept after a pass's peak (default DEFAULT_FRAMES_AFTER_PEAK). */
+  framesAfter?: number;
   /** Base score a frame's window needs to be kept (default DEFAULT_VERIFIER_GATE). */
   minScore?: number;
 }
@@ -40,6 +42,12 @@ export interface BackgroundFeatureOptions {
 }
 
 const DEFAULT_OFFSETS = [0, 320, 640, 960];
+/**
+ * Few frames before the peak: there the classifier has heard only part of the phrase ("hey jar…"), and a
+ * verifier taught to accept those windows accepts the near misses that sound like that part.
+ */
+export const DEFAULT_FRAMES_BEFORE_PEAK = 1;
+export const DEFAULT_FRAMES_AFTER_PEAK = 3;
 
 function wordIndex(models: LoadedWakeModels, word: string): number {
   const i = models.classifiers.findIndex((c) => c.name === word);
@@ -77,12 +85,15 @@ async function singlePhaseScorer(models: LoadedWakeModels, w: number): Promise<W
 export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: EnrolmentFeatureOptions = {}): Promise<EnrolmentFeatures> {
   const w = wordIndex(models, word);
   const offsets = opts.offsets ?? DEFAULT_OFFSETS;
-  const around = opts.aroundFrames ?? 2;
+  const before = opts.framesBefore ?? DEFAULT_FRAMES_BEFORE_PEAK;
+  const after = opts.framesAfter ?? DEFAULT_FRAMES_AFTER_PEAK;
   const minScore = opts.minScore ?? DEFAULT_VERIFIER_GATE;
   if (offsets.length === 0 || offsets.some((o) => !Number.isInteger(o) || o < 0 || o >= pcm16k.length)) {
     throw new EarshotError('BAD_ARGUMENT', 'enrolment offsets must be whole sample counts shorter than the clip');
   }
-  if (!Number.isInteger(around) || around < 0) throw new EarshotError('BAD_ARGUMENT', 'aroundFrames must be an integer ≥ 0');
+  if (!Number.isInteger(before) || before < 0 || !Number.isInteger(after) || after < 0) {
+    throw new EarshotError('BAD_ARGUMENT', 'framesBefore and framesAfter must be integers ≥ 0');
+  }
   const scorer = await singlePhaseScorer(models, w);
   let peakScore = 0;
   let peakMs = 0;
@@ -99,7 +110,7 @@ export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: 
       peakScore = top.score;
       peakMs = top.endMs + (offset * 1000) / SAMPLE_RATE;
     }
-    for (let i = Math.max(0, peak - around); i <= Math.min(pass.frames.length - 1, peak + around); i++) {
+    for (let i = Math.max(0, peak - before); i <= Math.min(pass.frames.length - 1, peak + after); i++) {
       const win = pass.frames[i]!.window;
       if (win) windows.push(win);
     }

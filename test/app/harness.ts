@@ -34,7 +34,9 @@ export interface AppHarness {
   close(): Promise<void>;
 }
 
-export async function appHarness(kind: StoreKind): Promise<AppHarness> {
+/** `genericNegatives`: what verifiers train against (default the small synthetic set); a test can hook training with it. */
+export async function appHarness(kind: StoreKind, opts: { genericNegatives?: () => Promise<Float32Array[]> } = {}): Promise<AppHarness> {
+  const negatives = opts.genericNegatives ?? (async () => GENERIC_NEGATIVES);
   const clock = new FakeClock();
   const fleet = { privacy: {} as FleetPrivacy };
   const device = { ...defaultConfig().privacy };
@@ -52,7 +54,7 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
       logger: silentLogger,
       deviceId: DEVICE,
       defaults,
-      genericNegatives: async () => GENERIC_NEGATIVES,
+      genericNegatives: negatives,
     });
     return {
       kind,
@@ -70,7 +72,7 @@ export async function appHarness(kind: StoreKind): Promise<AppHarness> {
   const base = defaultConfig();
   const config: DeviceConfig = { ...base, dataDir: dir };
   Object.defineProperty(config, 'privacy', { get: () => device });
-  const opened = await openApp({ config, deviceId: DEVICE, logger: silentLogger, clock, fleetPrivacy: () => fleet.privacy, genericNegatives: async () => GENERIC_NEGATIVES });
+  const opened = await openApp({ config, deviceId: DEVICE, logger: silentLogger, clock, fleetPrivacy: () => fleet.privacy, genericNegatives: negatives });
   return {
     kind,
     app: opened.app,

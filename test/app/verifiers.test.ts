@@ -4,14 +4,16 @@
  * without it; removal; erasure and transfer destroy the owner's verifiers; the export lists them with what they
  * were trained on. Every operation is audited once, with the wake word only in the sealed personal part.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/core/ports.js';
 import { decodeVerifierModel, verifierProbability } from '../../src/verifier/index.js';
+import { readTar } from '../export/tar-read.js';
 import { makeCapture } from '../store/helpers.js';
-import { centreOf, enrolmentOf, TEST_FEATURE_DIM, VOICE, windowsAround } from '../support/verifier-features.js';
+import { centreOf, enrolmentOf, GENERIC_NEGATIVES, TEST_FEATURE_DIM, VOICE, windowsAround } from '../support/verifier-features.js';
 import { appHarness, onEveryStore, type AppHarness } from './harness.js';
 
 onEveryStore('household verifiers', (kind) => {
@@ -71,6 +73,14 @@ onEveryStore('household verifiers', (kind) => {
     expect(all).toEqual(expect.arrayContaining([[alice, 'hey_jarvis', h.clock.now()], [bob, 'alexa', h.clock.now() - 60_000]]));
   });
 
+  it("the word's threshold on the device is what the cross-validated score is measured at, and a retrain keeps it", async () => {
+    await h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: enrolmentOf(VOICE), threshold: 0.7, ...cli });
+    expect(await model(alice)).toMatchObject({ threshold: 0.7, gate: 0.1 });
+    const r = await wakeWith(alice, centreOf(700));
+    expect(await h.app.flagRecording(alice, r, true, cli)).toEqual({ retrained: true });
+    expect(await model(alice)).toMatchObject({ threshold: 0.7, gate: 0.1 });
+  });
+
   it('enrolment refuses fewer than 3 clips, a clip without the word (named by its position), a bad word, an unknown owner', async () => {
     const clips = enrolmentOf(VOICE);
     await expect(h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: clips.slice(0, 2), ...cli })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining('at least 3 clips') });
@@ -117,6 +127,37 @@ onEveryStore('household verifiers', (kind) => {
     }
     expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ falseWakes: 0, trainedAt: h.clock.now() });
     expect(Array.from((await model(alice)).weights)).toEqual(Array.from(before.weights));
+  });
+
+  it('deleting a flagged false wake, or its expiry, retrains the verifier without it: nothing learnt from a deleted recording stays', async () => {
+    await enrol(alice);
+    const base = await model(alice);
+    const housemate = VOICE.map((v, i) => v + (i % 2 === 0 ? 0.6 : -0.6));
+    const [w1, w2] = windowsAround(housemate, 2, 900, 0.1);
+    const r1 = await wakeWith(alice, w1!, 'hey_jarvis', 1);
+    const r2 = await wakeWith(alice, w2!, 'hey_jarvis', 2);
+    const plain = await wakeWith(alice, centreOf(600), 'hey_jarvis', 3);
+    await h.app.flagRecording(alice, r1, true, cli);
+    await h.app.flagRecording(alice, r2, true, cli);
+    const flagged = (await h.app.verifierStatus(alice))[0]!;
+    expect(flagged.falseWakes).toBe(2);
+    // An unflagged recording goes without retraining.
+    h.clock.advance(1000);
+    let e = await appendedBy(() => h.app.deleteRecordings(alice, [plain], cli));
+    expect(e.map((x) => [x.type, x.personal])).toEqual([['recording.deleted', null]]);
+    expect((await h.app.verifierStatus(alice))[0]).toEqual(flagged);
+    // The owner deletes one flagged false wake: retrained without it, in the same unit, said in the entry (sealed).
+    h.clock.advance(1000);
+    e = await appendedBy(() => h.app.deleteRecordings(alice, [r1], cli));
+    expect(e.map((x) => [x.type, x.recordingId, x.personal])).toEqual([['recording.deleted', r1, { verifierRetrained: true }]]);
+    expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ falseWakes: 1, trainedAt: h.clock.now() });
+    // Retention takes the other: retrained again, back to exactly the enrolment's own model.
+    await h.app.setRetention(alice, 1, cli);
+    h.clock.advance(3 * 86_400_000);
+    e = await appendedBy(() => h.app.sweepRetention({ source: 'daemon' }));
+    expect(e.filter((x) => x.type === 'retention.swept').map((x) => [x.ownerId, x.detail?.['deleted'], x.personal])).toEqual([[alice, 1, { verifiersRetrained: 1 }]]);
+    expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ falseWakes: 0, trainedAt: h.clock.now() });
+    expect(Array.from((await model(alice)).weights)).toEqual(Array.from(base.weights));
   });
 
   it("another owner's recording cannot be flagged into Alice's verifier, nor Bob's verifier retrained from Alice's side", async () => {
@@ -192,9 +233,49 @@ onEveryStore('household verifiers', (kind) => {
       expect(Array.from(new Float32Array(wf.buffer.slice(wf.byteOffset, wf.byteOffset + wf.length)))).toEqual(Array.from(wake));
       // Nothing of Bob's.
       expect(JSON.stringify(m)).not.toContain('alexa');
+      // The same files in a tar bundle, every one hashed in the manifest.
+      const tar = readTar(readFileSync((await h.app.exportOwner({ ownerId: alice, out: path.join(dir, 'alice.tar'), ...cli })).out));
+      const root = `earshot-export-${alice}`;
+      const tm = JSON.parse(tar.get(`${root}/manifest.json`)!.toString('utf8'));
+      for (const f of [tm.verifiers[0].model, tm.verifiers[0].enrolment, tm.verifiers[0].background, tm.recordings[0].wakeFeatures]) {
+        expect(createHash('sha256').update(tar.get(`${root}/${f.file}`)!).digest('hex')).toBe(f.sha256);
+      }
       expect((await h.app.auditLog()).filter((x) => x.type === 'export.created').at(-1)).toMatchObject({ detail: { verifiers: 1 } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a flag committed by another process while a retrain was training is not lost: the commit sees it and trains again', async () => {
+    // A harness whose training hook flags a second recording (as another process would) during the first retrain.
+    let during: (() => Promise<void>) | undefined;
+    const h2 = await appHarness(kind, {
+      genericNegatives: async () => {
+        const f = during;
+        during = undefined;
+        await f?.();
+        return GENERIC_NEGATIVES;
+      },
+    });
+    try {
+      const owner = await h2.app.addOwner({ name: 'Carol', ...cli });
+      await h2.app.enrolVerifier({ ownerId: owner, wakeword: 'hey_jarvis', clips: enrolmentOf(VOICE), ...cli });
+      const ids: string[] = [];
+      for (const [i, w] of windowsAround(centreOf(800), 2, 5).entries()) {
+        const c = { ...makeCapture({ seed: 50 + i, startedAt: h2.clock.advance(1000) }), wakeFeatures: w };
+        await h2.app.storeCapture(owner, c, { uplink: false });
+        ids.push(c.id);
+      }
+      during = async () => {
+        await h2.app.flagRecording(owner, ids[1]!, true, cli);
+      };
+      expect(await h2.app.flagRecording(owner, ids[0]!, true, cli)).toEqual({ retrained: true });
+      expect(during).toBeUndefined();
+      // Both flags are in the stored verifier, and each flag was audited once.
+      expect((await h2.app.verifierStatus(owner))[0]!.falseWakes).toBe(2);
+      expect((await h2.app.auditLog()).filter((e) => e.type === 'recording.flagged').map((e) => e.recordingId).sort()).toEqual([...ids].sort());
+    } finally {
+      await h2.close();
     }
   });
 });

@@ -13,6 +13,7 @@ import { FileKeyStore } from '../../src/store/index.js';
 import { defaultConfig, type DeviceConfig } from '../../src/config/index.js';
 import { runEarshot } from '../helpers/cli.js';
 import { DEVICE, TEST, freshApp, makeCapture, openRecording, samePcm, tempDir } from '../store/helpers.js';
+import { GENERIC_NEGATIVES, centreOf, enrolmentOf, VOICE } from '../support/verifier-features.js';
 
 const PASS = 'correct horse battery staple';
 const clock = { now: () => Date.UTC(2026, 11, 1) };
@@ -155,6 +156,34 @@ describe('backup and restore', () => {
     expect(existsSync(path.join(d, 'audio', `${bob}.db`))).toBe(false);
     expect(readdirSync(d).filter((n) => n.startsWith('.restore-'))).toEqual([]);
     expect(existsSync(path.join(d, 'export-staging')) ? readdirSync(path.join(d, 'export-staging')) : []).toEqual([]);
+  });
+
+  it("verifiers: a backup keeps them (still sealed, openable after restore); an owner erased after it comes back without theirs", async () => {
+    const d = dir();
+    const out = path.join(dir('earshot-backup-out-'), 'b.bak');
+    const { alice, bob } = await twoOwners(d);
+    const negatives = async () => GENERIC_NEGATIVES;
+    const s0 = await freshApp(d, { init: false, genericNegatives: negatives });
+    await s0.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: enrolmentOf(VOICE), ...TEST });
+    await s0.app.enrolVerifier({ ownerId: bob, wakeword: 'alexa', clips: enrolmentOf(centreOf(7)), ...TEST });
+    const aliceModel = (await s0.app.verifiersFor(alice))['hey_jarvis']!;
+    await s0.close();
+    await createBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { out, passphrase: PASS });
+    const s = await open(d);
+    expect((await s.app.eraseOwner(bob, TEST)).verifiers).toBe(1);
+    await s.close();
+    const r = await restoreBackup({ config: cfg(d), dataDir: d, deviceId: DEVICE, keyStore: keyStoreOf(d), clock }, { in: out, passphrase: PASS });
+    expect(r.erasedAgain).toEqual([bob]);
+    const s2 = await open(d);
+    try {
+      expect((await s2.app.verifierStatus()).map((v) => [v.ownerId, v.wakeword])).toEqual([[alice, 'hey_jarvis']]);
+      expect(Array.from((await s2.app.verifiersFor(alice))['hey_jarvis']!.weights)).toEqual(Array.from(aliceModel.weights));
+      expect(await s2.store.uow.read((tx) => tx.verifiers.list(bob))).toEqual([]);
+      const erased = (await s2.store.audit.list()).filter((e) => e.type === 'owner.erased' && e.detail?.['reason'] === 'erased-after-backup');
+      expect(erased.map((e) => e.detail?.['verifiers'])).toEqual([1]);
+    } finally {
+      await s2.close();
+    }
   });
 
   it('a wrong passphrase or a modified backup changes nothing', async () => {

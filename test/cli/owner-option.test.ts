@@ -49,6 +49,13 @@ describe('--owner must be a well-formed owner id when given', () => {
     ['erase', ['erase', '--yes']],
     ['retention set', ['retention', 'set', '--days', '7']],
     ['audit log', ['audit', 'log']],
+    ['recordings flag', ['recordings', 'flag', 'RID', '--false-wake']],
+    ['recordings unflag', ['recordings', 'unflag', 'RID']],
+    ['enroll', ['enroll', '--wakeword', 'hey_jarvis', 'OUT', 'OUT', 'OUT']],
+    ['enroll --record', ['enroll', '--wakeword', 'hey_jarvis', '--record', '3']],
+    ['enroll status', ['enroll', 'status']],
+    ['enroll remove', ['enroll', 'remove', '--wakeword', 'hey_jarvis']],
+    ['detect', ['detect', 'OUT']],
   ];
   for (const bad of ['', ' ', 'own-1 ; rm', '../own-x', '\u0000']) {
     for (const [name, argv] of cases) {

@@ -32,7 +32,9 @@ async function runWith(opts: { route: (word: string) => WakeRoute; detections: M
   config.wake.words = [{ name: 'alexa' }, { name: 'hey_jarvis' }];
   const data = {
     routeWake: async (w: string) => opts.route(w),
-    ownerThresholds: async () => opts.thresholds(),
+    wakeOwners: async (words: string[]) =>
+      Object.fromEntries(words.map((w) => [w, { ownerId: 'own-aaaaaaaaaaaaaaaa', ...(opts.thresholds()[w] !== undefined ? { threshold: opts.thresholds()[w] } : {}) }])),
+    verifiersFor: async () => ({}),
     storeCapture: async (ownerId: string, c: Capture) => {
       stored.push({ ownerId, wakeword: c.wakeword });
       return { queued: false };
@@ -47,7 +49,6 @@ async function runWith(opts: { route: (word: string) => WakeRoute; detections: M
       return { processor: scripted(built.length === 1 ? opts.detections : new Map()), words: wake.words.map((w) => w.name) };
     },
     live: () => config,
-    detectorWake: async (live) => ({ ...live, words: live.words.map((w) => (opts.thresholds()[w.name] !== undefined ? { name: w.name, threshold: opts.thresholds()[w.name]! } : w)) }),
     // Loud "speech" everywhere: every admitted wake becomes a capture when the input ends.
     vad: { process: () => 0.9, reset: () => {} },
     clock: { now: () => 1_000 },

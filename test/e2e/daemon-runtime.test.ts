@@ -164,7 +164,7 @@ describe('one daemon per data directory', () => {
       daemon: { running: boolean; pid: number; source: string; services: { name: string; state: string }[]; wake: { framesProcessed: number } };
     };
     expect(status.daemon).toMatchObject({ running: true, pid: a.child.pid, source: 'stdin' });
-    expect(status.daemon.services.map((s) => s.name)).toEqual(['fleet', 'retention', 'privacy-watch', 'health', 'wake']);
+    expect(status.daemon.services.map((s) => s.name)).toEqual(['fleet', 'retention', 'privacy-watch', 'health', 'wake', 'verifier-watch']);
     expect(status.daemon.services.every((s) => s.state === 'running')).toBe(true);
     const text = (await cli(['status'])).stdout;
     expect(text).toMatch(new RegExp(`daemon +running \\(pid ${a.child.pid}, since `));

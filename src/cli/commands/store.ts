@@ -330,7 +330,7 @@ const exportCmd: Command = {
         });
         progress.end();
         if (json(args)) out(io, r);
-        else writeLine(io.stdout, `exported ${r.recordings} recordings of ${r.ownerId} to ${r.out} (${r.format}, sha256 ${r.sha256})`);
+        else writeLine(io.stdout, `exported ${r.recordings} recordings${r.verifiers > 0 ? ` and ${r.verifiers} verifiers` : ''} of ${r.ownerId} to ${r.out} (${r.format}, sha256 ${r.sha256})`);
         return 0;
       } catch (e) {
         progress.end();

@@ -7,7 +7,9 @@ import { EarshotError } from '../../core/index.js';
 import { DEFAULT_MANIFEST, loadManifest, resolveModelPath } from '../../models/index.js';
 import { verifyModels, WakeDetector } from '../../wakeword/index.js';
 import { writeLine, type Command, type ParsedArgs } from '../command.js';
-import { commandConfig } from '../command-context.js';
+import { commandConfig, withApp } from '../command-context.js';
+import { ownerOption } from '../owner-option.js';
+import type { VerifierModel } from '../../verifier/index.js';
 
 function manifestPath(args: ParsedArgs): string {
   const v = args.values['manifest'];
@@ -32,13 +34,14 @@ function round2(x: number): number {
 const detect: Command = {
   path: ['detect'],
   summary: 'run the wake-word detector over a WAV file and print the detections',
-  usage: 'earshot detect FILE.wav [--wakeword NAME ...] [--threshold X] [--phases N] [--json]',
+  usage: 'earshot detect FILE.wav [--wakeword NAME ...] [--threshold X] [--phases N] [--owner ID] [--json]',
   help: [
     'Options:',
     '  --wakeword NAME   model name from models/manifest.json (repeatable; default: the config wake.words)',
     '  --threshold X     score threshold in (0, 1] for every word (default: config, per word)',
     '  --phases N        chunk phases scored per 80 ms, 1 = openWakeWord reference (default: config wake.phases)',
     '  --manifest FILE   model manifest (default models/manifest.json)',
+    "  --owner ID        apply this owner's household verifiers (earshot enroll) to the words they enrolled",
     '  --json            one JSON object per detection: {"wakeword":"hey_jarvis","score":0.97,"atMs":1840}',
     '',
     'atMs is the audio time of the end of the detecting 80 ms frame. Any PCM or float WAV is converted to',
@@ -49,10 +52,12 @@ const detect: Command = {
     threshold: { type: 'string' },
     phases: { type: 'string' },
     manifest: { type: 'string' },
+    owner: { type: 'string' },
   },
   allowPositionals: true,
   async run(args, io) {
     if (args.positionals.length !== 1) throw new EarshotError('BAD_ARGUMENT', 'expected exactly one WAV file');
+    const owner = ownerOption(args);
     const file = args.positionals[0]!;
     const threshold = numberOption(args, 'threshold', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
     const phases = numberOption(args, 'phases', (x) => Number.isInteger(x) && x >= 1 && x <= 8, 'an integer from 1 to 8');
@@ -64,6 +69,13 @@ const detect: Command = {
         : config.wake.words.map((w) => (threshold === undefined ? w : { name: w.name }));
     // Read the audio first: a bad file should fail fast, before models load.
     const wav = await readWavFile(file);
+    // The owner's verifiers come through the application layer (opened with their key), for the words listened for.
+    const verifiers: Record<string, VerifierModel> = {};
+    if (owner !== undefined) {
+      const all = await withApp(args, io, (app) => app.verifiersFor(owner));
+      for (const w of words) if (Object.hasOwn(all, w.name)) verifiers[w.name] = all[w.name]!;
+      writeLine(io.stderr, `verifiers of ${owner}: ${Object.keys(verifiers).join(', ') || 'none for these words'}`);
+    }
     const detector = await WakeDetector.create({
       words,
       threshold: threshold ?? config.wake.threshold,
@@ -72,11 +84,12 @@ const detect: Command = {
       phases: phases ?? config.wake.phases,
       vadGate: config.wake.vadGate,
       manifest: manifestPath(args),
+      ...(Object.keys(verifiers).length > 0 ? { verifiers } : {}),
     });
     const found = await detector.push(wav.pcm16k);
     const json = args.values['json'] === true;
     for (const d of found) {
-      if (json) writeLine(io.stdout, JSON.stringify({ wakeword: d.wakeword, score: round2(d.score), atMs: d.atMs }));
+      if (json) writeLine(io.stdout, JSON.stringify({ wakeword: d.wakeword, score: round2(d.score), atMs: d.atMs, ...(verifiers[d.wakeword] && d.baseScore !== undefined ? { baseScore: round2(d.baseScore) } : {}) }));
       else writeLine(io.stdout, `${(d.atMs / 1000).toFixed(2)} s  ${d.wakeword}  score ${d.score.toFixed(2)}`);
     }
     if (!json) {

@@ -1,0 +1,307 @@
+/**
+ * Household verifier commands (issue 13 §3): `earshot enroll` (from WAV files or the microphone), `earshot enroll
+ * status`, `earshot enroll remove`. The audio is turned into embedding features here, on the device, and only the
+ * features reach the application layer: no enrolment audio is stored anywhere.
+ */
+import { MicrophoneSource, readWavFile, type RecorderName } from '../../audio/index.js';
+import { MIN_ENROLMENT_CLIPS, MIN_ENROLMENT_PEAK, checkWakeword, type VerifierStatus } from '../../app/index.js';
+import type { DeviceConfig } from '../../config/index.js';
+import { EarshotError, SAMPLE_RATE, createLogger } from '../../core/index.js';
+import { DEFAULT_MANIFEST, loadManifest } from '../../models/index.js';
+import { featuresOfBackground, featuresOfEnrolmentClip, loadWakeModels, type LoadedWakeModels } from '../../wakeword/index.js';
+import { genericNegatives } from '../../verifier/index.js';
+import { ownerOption, requiredOwnerOption } from '../owner-option.js';
+import { requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { CLI_SOURCE, commandConfig, withApp, type AppExtras } from '../command-context.js';
+
+/** Background windows kept per background clip (a 30 s clip has ~370 frames): enough room, bounded training time. */
+export const MAX_BACKGROUND_WINDOWS_PER_CLIP = 400;
+/** Recording: seconds per wake phrase, and attempts per phrase before giving up. */
+export const DEFAULT_PHRASE_SECONDS = 3;
+export const PHRASE_ATTEMPTS = 3;
+
+function json(args: ParsedArgs): boolean {
+  return args.values['json'] === true;
+}
+
+function positiveNumber(args: ParsedArgs, name: string, opts: { integer?: boolean; max: number }): number | undefined {
+  const v = stringOption(args, name);
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0 || x > opts.max || (opts.integer === true && !Number.isInteger(x))) {
+    throw new EarshotError('BAD_ARGUMENT', `--${name} must be ${opts.integer === true ? 'a whole number' : 'a number'} in (0, ${opts.max}] (got '${v}')`, { details: { field: `--${name}` } });
+  }
+  return x;
+}
+
+function spoken(word: string): string {
+  return word.replace(/_/g, ' ');
+}
+
+function describe(s: VerifierStatus): string {
+  return `${s.ownerId}  ${s.wakeword}  clips=${s.clips}  cross-validated=${Math.round(s.cvRecall * 100)}%  trained=${new Date(s.trainedAt).toISOString()}  false-wakes=${s.falseWakes}  background=${s.backgroundWindows}`;
+}
+
+async function loadModelsFor(args: ParsedArgs, word: string): Promise<LoadedWakeModels> {
+  const manifest = await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST);
+  return loadWakeModels(manifest, [word]);
+}
+
+interface Clip {
+  /** The file, or "recording N". */
+  name: string;
+  pcm: Int16Array;
+}
+
+/** Features of each clip; every clip whose peak is too low is named in one error (nothing is enrolled). */
+async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO): Promise<{ peakScore: number; windows: Float32Array[] }[]> {
+  const out: { peakScore: number; windows: Float32Array[] }[] = [];
+  const refused: string[] = [];
+  for (const [i, c] of clips.entries()) {
+    const f = await featuresOfEnrolmentClip(models, c.pcm, word);
+    writeLine(io.stderr, `clip ${i + 1}/${clips.length} ${c.name}: peak ${f.peakScore.toFixed(2)} at ${(f.peakMs / 1000).toFixed(2)} s, ${f.windows.length} windows`);
+    if (f.peakScore < MIN_ENROLMENT_PEAK || f.windows.length === 0) refused.push(`${c.name} (peak ${f.peakScore.toFixed(2)})`);
+    out.push({ peakScore: f.peakScore, windows: f.windows });
+  }
+  if (refused.length > 0) {
+    throw new EarshotError('BAD_ARGUMENT', `${refused.join(', ')}: ${refused.length === 1 ? 'does' : 'do'} not contain "${spoken(word)}" as the model hears it (peak score below ${MIN_ENROLMENT_PEAK}); nothing was enrolled`, {
+      details: { files: refused.length },
+    });
+  }
+  return out;
+}
+
+async function backgroundFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const c of clips) {
+    const w = await featuresOfBackground(models, c.pcm, word, { maxWindows: MAX_BACKGROUND_WINDOWS_PER_CLIP });
+    writeLine(io.stderr, `background ${c.name}: ${w.length} windows`);
+    out.push(...w);
+  }
+  return out;
+}
+
+async function readClips(files: string[]): Promise<Clip[]> {
+  const out: Clip[] = [];
+  for (const f of files) out.push({ name: f, pcm: (await readWavFile(f)).pcm16k });
+  return out;
+}
+
+/** Samples from the microphone, `seconds` at a time, with a prompt on stderr before each take. */
+class Takes {
+  private readonly it: AsyncIterator<Int16Array>;
+  private carry: Int16Array = new Int16Array(0);
+
+  constructor(source: AsyncIterable<Int16Array>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  async take(seconds: number): Promise<Int16Array> {
+    const n = Math.round(seconds * SAMPLE_RATE);
+    const out = new Int16Array(n);
+    let have = Math.min(this.carry.length, n);
+    out.set(this.carry.subarray(0, have));
+    this.carry = this.carry.subarray(have);
+    while (have < n) {
+      const r = await this.it.next();
+      if (r.done) throw new EarshotError('RECORDER_FAILED', 'the microphone stopped before the recording was complete');
+      const use = Math.min(r.value.length, n - have);
+      out.set(r.value.subarray(0, use), have);
+      have += use;
+      if (use < r.value.length) this.carry = r.value.slice(use);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+async function recordClips(
+  args: ParsedArgs,
+  io: CommandIO,
+  config: DeviceConfig,
+  models: LoadedWakeModels,
+  word: string,
+  count: number,
+): Promise<{ clips: { peakScore: number; windows: Float32Array[] }[]; background: Float32Array[] }> {
+  const seconds = positiveNumber(args, 'seconds', { max: 30 }) ?? DEFAULT_PHRASE_SECONDS;
+  const backgroundSeconds = positiveNumber(args, 'background-seconds', { max: 300 });
+  const mic = new MicrophoneSource({
+    recorder: config.audio.recorder as RecorderName,
+    device: stringOption(args, 'device') ?? config.audio.device,
+    signal: io.signal,
+    logger: createLogger({ level: config.log.level, out: io.stderr }),
+  });
+  writeLine(io.stderr, `recording ${count} times "${spoken(word)}" through ${mic.description}, ${seconds} s each; the audio is turned into features and not kept`);
+  const takes = new Takes(mic);
+  const clips: { peakScore: number; windows: Float32Array[] }[] = [];
+  let background: Float32Array[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      for (let attempt = 1; ; attempt++) {
+        writeLine(io.stderr, `[${i + 1}/${count}] say "${spoken(word)}" now…`);
+        const pcm = await takes.take(seconds);
+        const f = await featuresOfEnrolmentClip(models, pcm, word);
+        if (f.peakScore >= MIN_ENROLMENT_PEAK && f.windows.length > 0) {
+          writeLine(io.stderr, `[${i + 1}/${count}] heard it (peak ${f.peakScore.toFixed(2)}, ${f.windows.length} windows)`);
+          clips.push({ peakScore: f.peakScore, windows: f.windows });
+          break;
+        }
+        if (attempt >= PHRASE_ATTEMPTS) {
+          throw new EarshotError('BAD_ARGUMENT', `recording ${i + 1}: "${spoken(word)}" was not heard in ${PHRASE_ATTEMPTS} attempts (best peak score below ${MIN_ENROLMENT_PEAK}); nothing was enrolled`);
+        }
+        writeLine(io.stderr, `[${i + 1}/${count}] did not hear "${spoken(word)}" (peak ${f.peakScore.toFixed(2)}); once more`);
+      }
+    }
+    if (backgroundSeconds !== undefined) {
+      writeLine(io.stderr, `now ${backgroundSeconds} s of the room as it usually sounds (talk, TV, quiet), without the wake word…`);
+      background = await featuresOfBackground(models, await takes.take(backgroundSeconds), word, { maxWindows: MAX_BACKGROUND_WINDOWS_PER_CLIP });
+      writeLine(io.stderr, `background: ${background.length} windows`);
+    }
+  } finally {
+    await takes.close();
+  }
+  return { clips, background };
+}
+
+/** How the verifier is trained: the generic negatives (default: the set shipped with the models the command uses). */
+export interface EnrolCommandOptions {
+  genericNegatives?: () => Promise<Float32Array[]>;
+}
+
+function enrollCommand(opts: EnrolCommandOptions): Command {
+  return {
+  path: ['enroll'],
+  summary: "train an owner's verifier for a wake word from a few clips of them saying it (on the device)",
+  usage: [
+    'earshot enroll --owner ID --wakeword NAME FILE.wav... [--background FILE.wav...] [--json]',
+    '       earshot enroll --owner ID --wakeword NAME --record N [--seconds S] [--background-seconds S] [--device ALSA_DEVICE] [--json]',
+  ].join('\n'),
+  help: [
+    `At least ${MIN_ENROLMENT_CLIPS} clips of the owner saying the wake word. Each clip must contain it as the wake-word model`,
+    `hears it (peak score ≥ ${MIN_ENROLMENT_PEAK}); a clip that does not is refused, by name, and nothing is enrolled.`,
+    'The verifier is a small model on the embedding features around each clip\'s peak, trained against the room',
+    "background (--background), the owner's recordings flagged as false wakes and a generic set shipped with Earshot.",
+    'From then on the speaker asks it whenever the wake word\'s score passes a low gate, and its score decides.',
+    'Only features are kept (sealed under the owner\'s key, in their export, erased with them), never the audio.',
+    'Enrolling a word again replaces its verifier.',
+    'Options:',
+    '  --owner ID               whose voice this is (required)',
+    '  --wakeword NAME          model name (earshot models list)',
+    '  --background FILE.wav    a recording of the room without the wake word (repeatable)',
+    `  --record N               record N (≥ ${MIN_ENROLMENT_CLIPS}) wake phrases through the microphone, prompting on stderr`,
+    `  --seconds S              seconds per phrase when recording (default ${DEFAULT_PHRASE_SECONDS})`,
+    '  --background-seconds S   then record S seconds of the room as background',
+    '  --device ALSA_DEVICE     microphone device (default: config audio.device)',
+    '  --manifest FILE          model manifest (default models/manifest.json)',
+  ].join('\n'),
+  options: {
+    owner: { type: 'string' },
+    wakeword: { type: 'string' },
+    background: { type: 'string', multiple: true },
+    record: { type: 'string' },
+    seconds: { type: 'string' },
+    'background-seconds': { type: 'string' },
+    device: { type: 'string' },
+    manifest: { type: 'string' },
+  },
+  allowPositionals: true,
+  async run(args, io) {
+    const ownerId = requiredOwnerOption(args);
+    const word = requiredOption(args, 'wakeword');
+    checkWakeword(word);
+    const record = positiveNumber(args, 'record', { integer: true, max: 50 });
+    const files = args.positionals;
+    const backgroundFiles = (args.values['background'] as string[] | undefined) ?? [];
+    if (record !== undefined && files.length > 0) throw new EarshotError('BAD_ARGUMENT', 'give either clip files or --record N, not both');
+    if (record === undefined && (args.values['seconds'] !== undefined || args.values['background-seconds'] !== undefined || args.values['device'] !== undefined)) {
+      throw new EarshotError('BAD_ARGUMENT', '--seconds, --background-seconds and --device are for --record');
+    }
+    const clipCount = record ?? files.length;
+    if (clipCount < MIN_ENROLMENT_CLIPS) {
+      throw new EarshotError('BAD_ARGUMENT', `enrolment needs at least ${MIN_ENROLMENT_CLIPS} clips of the wake word (got ${clipCount}): earshot enroll --owner ID --wakeword NAME A.wav B.wav C.wav, or --record ${MIN_ENROLMENT_CLIPS}`);
+    }
+    const config = await commandConfig(args, io);
+    // Bad files fail before the models load, and before the owner's data is opened.
+    const clipsAudio = record === undefined ? await readClips(files) : [];
+    const backgroundAudio = await readClips(backgroundFiles);
+    // The owner must exist before anyone is asked to speak.
+    await withApp(args, io, (app) => app.getOwner(ownerId));
+    writeLine(io.stderr, `loading the ${word} model…`);
+    const models = await loadModelsFor(args, word);
+    let clips: { peakScore: number; windows: Float32Array[] }[];
+    let background: Float32Array[];
+    if (record === undefined) {
+      clips = await enrolmentFeatures(models, word, clipsAudio, io);
+      background = await backgroundFeatures(models, word, backgroundAudio, io);
+    } else {
+      const recorded = await recordClips(args, io, config, models, word, record);
+      clips = recorded.clips;
+      background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io))];
+    }
+    writeLine(io.stderr, 'training the verifier…');
+    // Measured at the word's threshold on this device (a configured word's own, else the default).
+    const threshold = config.wake.words.find((w) => w.name === word)?.threshold ?? config.wake.threshold;
+    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, threshold, source: CLI_SOURCE }), extras(opts, args));
+    if (json(args)) writeLine(io.stdout, JSON.stringify({ ...status, trainedAt: new Date(status.trainedAt).toISOString() }));
+    else writeLine(io.stdout, `enrolled: ${describe(status)}`);
+    if (!config.wake.words.some((w) => w.name === word)) {
+      writeLine(io.stderr, `note: ${word} is not one of this device's wake words (config wake.words): the verifier applies once it is`);
+    }
+    return 0;
+  },
+  };
+}
+
+/** The generic negatives of the manifest the features came from (--manifest), unless a test gives its own. */
+function extras(opts: EnrolCommandOptions, args: ParsedArgs): AppExtras {
+  return { genericNegatives: opts.genericNegatives ?? (async () => genericNegatives(await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST))) };
+}
+
+const enrollStatus: Command = {
+  path: ['enroll', 'status'],
+  summary: 'per owner and wake word: enrolment clips, cross-validated score on its own enrolment, when trained',
+  usage: 'earshot enroll status [--owner ID] [--json]',
+  help: [
+    'Without --owner: every owner\'s verifiers. "cross-validated" is the share of enrolment clips a model trained',
+    'without that clip still accepts (leave one clip out): low values mean the clips disagree, enroll again.',
+  ].join('\n'),
+  options: { owner: { type: 'string' } },
+  async run(args, io) {
+    const ownerId = ownerOption(args);
+    return withApp(args, io, async (app) => {
+      const list = await app.verifierStatus(ownerId);
+      if (json(args)) writeLine(io.stdout, JSON.stringify(list.map((s) => ({ ...s, trainedAt: new Date(s.trainedAt).toISOString() }))));
+      else if (list.length === 0) writeLine(io.stderr, `no verifiers${ownerId !== undefined ? ` for ${ownerId}` : ''} (earshot enroll --owner ID --wakeword NAME ...)`);
+      else for (const s of list) writeLine(io.stdout, describe(s));
+      return 0;
+    });
+  },
+};
+
+const enrollRemove: Command = {
+  path: ['enroll', 'remove'],
+  summary: "remove an owner's verifier for a wake word (the speaker goes back to the base model for them)",
+  usage: 'earshot enroll remove --owner ID --wakeword NAME [--json]',
+  options: { owner: { type: 'string' }, wakeword: { type: 'string' } },
+  async run(args, io) {
+    const ownerId = requiredOwnerOption(args);
+    const word = requiredOption(args, 'wakeword');
+    checkWakeword(word);
+    return withApp(args, io, async (app) => {
+      await app.removeVerifier(ownerId, word, { source: CLI_SOURCE });
+      if (json(args)) writeLine(io.stdout, JSON.stringify({ ownerId, wakeword: word, removed: true }));
+      else writeLine(io.stdout, `removed the ${word} verifier of ${ownerId}`);
+      return 0;
+    });
+  },
+};
+
+/** The household commands; tests pass their own generic negatives. */
+export function enrolCommands(opts: EnrolCommandOptions = {}): Command[] {
+  return [enrollCommand(opts), enrollStatus, enrollRemove];
+}
+
+export const commands: Command[] = enrolCommands();

@@ -1,0 +1,154 @@
+/**
+ * `earshot enroll` / `enroll status` / `enroll remove`, `earshot recordings flag|unflag`, `earshot detect --owner`,
+ * in-process on a real data directory with the real wake-word models and fixture clips.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readWavFile } from '../../src/audio/index.js';
+import { enrolCommands } from '../../src/cli/commands/enrol.js';
+import { commands as storeCommands } from '../../src/cli/commands/store.js';
+import { commands as wakeCommands } from '../../src/cli/commands/wake.js';
+import { defaultConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { loadManifest } from '../../src/models/index.js';
+import { openApp } from '../../src/open-app.js';
+import { featuresOfBackground, loadWakeModels } from '../../src/wakeword/index.js';
+import { runEarshot } from '../helpers/cli.js';
+import { makeCapture, tempDir } from '../store/helpers.js';
+
+const FIX = path.join(import.meta.dirname, '../fixtures');
+const clip = (name: string) => path.join(FIX, 'wake', `${name}.wav`);
+const ENROL = ['hey_jarvis__en-us', 'hey_jarvis__en-gb', 'hey_jarvis__en-f3'].map(clip);
+
+let negatives: Float32Array[] = [];
+beforeAll(async () => {
+  // Real windows of other audio stand in for the shipped generic negatives (fewer, so training is quick).
+  const models = await loadWakeModels(await loadManifest(), ['hey_jarvis']);
+  for (const f of ['audio/mic-speech-16k.wav', 'nearmiss/hey_travis.wav', 'nearmiss/hey_service.wav', 'wake/alexa__en-us.wav']) {
+    negatives.push(...(await featuresOfBackground(models, (await readWavFile(path.join(FIX, f))).pcm16k, 'hey_jarvis')));
+  }
+});
+
+describe('earshot enroll and friends', () => {
+  let t: ReturnType<typeof tempDir>;
+  let dir: string;
+  let alice: string;
+  const commands = () => [...storeCommands, ...wakeCommands, ...enrolCommands({ genericNegatives: async () => negatives })];
+  const cli = (...argv: string[]) => runEarshot(argv, { EARSHOT_DATA_DIR: dir }, commands());
+  beforeEach(async () => {
+    t = tempDir();
+    dir = path.join(t.dir, 'data');
+    expect((await cli('init')).code).toBe(0);
+    alice = (await cli('owners', 'add', '--name', 'Alice')).out.trim();
+  });
+  afterEach(() => t.cleanup());
+
+  it('enroll from 3 clips and a background clip → status shows clips, cross-validated score and time; progress on stderr', async () => {
+    const r = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--background', path.join(FIX, 'audio', 'mic-speech-16k.wav'));
+    expect(r.err).toMatch(/clip 1\/3 .*hey_jarvis__en-us\.wav: peak [01]\.\d\d at \d+\.\d\d s, \d+ windows/);
+    expect(r.err).toMatch(/background .*mic-speech-16k\.wav: \d+ windows/);
+    expect(r.err).toContain('training the verifier');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^enrolled: ${alice}  hey_jarvis  clips=3  cross-validated=\\d+%  trained=\\d{4}-`));
+    const status = JSON.parse((await cli('enroll', 'status', '--json')).out) as { ownerId: string; wakeword: string; clips: number; cvRecall: number; trainedAt: string; backgroundWindows: number }[];
+    expect(status).toHaveLength(1);
+    expect(status[0]).toMatchObject({ ownerId: alice, wakeword: 'hey_jarvis', clips: 3 });
+    expect(status[0]!.cvRecall).toBeGreaterThanOrEqual(2 / 3);
+    expect(status[0]!.backgroundWindows).toBeGreaterThan(0);
+    expect(Date.parse(status[0]!.trainedAt)).toBeGreaterThan(0);
+    expect((await cli('enroll', 'status', '--owner', alice)).out).toContain('hey_jarvis  clips=3');
+    // The audit log has one entry, without the word in clear.
+    const log = (await cli('audit', 'log', '--json')).out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; detail: unknown });
+    const enrolled = log.filter((e) => e.type === 'verifier.enrolled');
+    expect(enrolled).toHaveLength(1);
+    expect(JSON.stringify(enrolled[0]!.detail)).not.toContain('jarvis');
+  });
+
+  it('a clip without the wake word is refused by name and nothing is enrolled; fewer than 3 clips, no --owner, a bad word are refused', async () => {
+    const travis = path.join(FIX, 'nearmiss', 'hey_travis.wav');
+    const r = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ENROL[0]!, travis, ENROL[1]!);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/hey_travis\.wav \(peak 0\.\d\d\): does not contain "hey jarvis"/);
+    expect(r.err).not.toMatch(/hey_jarvis__en-us\.wav \(peak/);
+    expect(JSON.parse((await cli('enroll', 'status', '--json')).out)).toEqual([]);
+    const two = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL.slice(0, 2));
+    expect([two.code, two.err]).toEqual([2, expect.stringContaining('at least 3 clips')]);
+    const noOwner = await cli('enroll', '--wakeword', 'hey_jarvis', ...ENROL);
+    expect([noOwner.code, noOwner.err]).toEqual([2, expect.stringContaining('--owner is required')]);
+    const badWord = await cli('enroll', '--owner', alice, '--wakeword', 'Hey Jarvis', ...ENROL);
+    expect(badWord.code).toBe(2);
+    const missing = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ENROL[0]!, ENROL[1]!, path.join(t.dir, 'nope.wav'));
+    expect(missing.code).not.toBe(0);
+    expect(missing.err).toContain('nope.wav');
+    const unknownOwner = await cli('enroll', '--owner', 'own-0000000000000000', '--wakeword', 'hey_jarvis', ...ENROL);
+    expect([unknownOwner.code, unknownOwner.err]).toEqual([1, expect.stringContaining('UNKNOWN_OWNER')]);
+    expect((await cli('enroll', '--help')).out).toContain('--record N');
+  });
+
+  it('detect --owner applies the enrolled verifier; remove takes it away again (a second remove is UNKNOWN_VERIFIER)', async () => {
+    expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL)).code).toBe(0);
+    const test = clip('hey_jarvis__en-us-m7');
+    const plain = await cli('detect', test, '--wakeword', 'hey_jarvis', '--json');
+    expect(plain.out).not.toContain('baseScore');
+    const verified = await cli('detect', test, '--wakeword', 'hey_jarvis', '--owner', alice, '--json');
+    expect(verified.code).toBe(0);
+    expect(verified.err).toContain(`verifiers of ${alice}: hey_jarvis`);
+    // Each detection now says what the base model scored; the verifier's score decided. The owner's own voice passes.
+    const own = await cli('detect', ENROL[0]!, '--wakeword', 'hey_jarvis', '--owner', alice, '--json');
+    const detections = own.out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { score: number; baseScore: number });
+    expect(detections.length).toBeGreaterThanOrEqual(1);
+    for (const d of detections) expect(d.baseScore).toBeGreaterThan(0);
+    const removed = await cli('enroll', 'remove', '--owner', alice, '--wakeword', 'hey_jarvis');
+    expect([removed.code, removed.out.trim()]).toEqual([0, `removed the hey_jarvis verifier of ${alice}`]);
+    expect((await cli('detect', test, '--wakeword', 'hey_jarvis', '--owner', alice)).err).toContain('none for these words');
+    const again = await cli('enroll', 'remove', '--owner', alice, '--wakeword', 'hey_jarvis');
+    expect([again.code, again.err]).toEqual([1, expect.stringContaining('UNKNOWN_VERIFIER')]);
+  });
+
+  it('recordings flag --false-wake retrains the enrolled verifier of that word (with the generic negatives shipped in models/)', async () => {
+    expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL)).code).toBe(0);
+    const before = JSON.parse((await cli('enroll', 'status', '--json')).out)[0] as { trainedAt: string; falseWakes: number };
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    // A false wake as the daemon stores it: the detection's window of a near miss.
+    const models = await loadWakeModels(await loadManifest(), ['hey_jarvis']);
+    const travis = await featuresOfBackground(models, (await readWavFile(path.join(FIX, 'nearmiss', 'hey_travis.wav'))).pcm16k, 'hey_jarvis');
+    const cap = { ...makeCapture({ seed: 5 }), wakeFeatures: travis.at(-1)! };
+    const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId, logger: silentLogger });
+    await opened.app.storeCapture(alice, cap, { uplink: false });
+    await opened.close();
+    await new Promise((r) => setTimeout(r, 5)); // a later training time
+    const f = await cli('recordings', 'flag', cap.id, '--false-wake');
+    expect(f.code).toBe(0);
+    expect(f.out).toContain('retrained the verifier');
+    const after = JSON.parse((await cli('enroll', 'status', '--json')).out)[0] as { trainedAt: string; falseWakes: number };
+    expect(after.falseWakes).toBe(1);
+    expect(Date.parse(after.trainedAt)).toBeGreaterThan(Date.parse(before.trainedAt));
+  });
+
+  it('recordings flag --false-wake and unflag: the mark shows in the list and the export; another owner cannot flag it', async () => {
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    const cap = { ...makeCapture({ seed: 4 }), wakeword: 'alexa', wakeFeatures: new Float32Array(1536).fill(0.5) };
+    const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId, logger: silentLogger });
+    await opened.app.storeCapture(alice, cap, { uplink: false });
+    await opened.close();
+    const bob = (await cli('owners', 'add', '--name', 'Bob')).out.trim();
+    const noKind = await cli('recordings', 'flag', cap.id);
+    expect([noKind.code, noKind.err]).toEqual([2, expect.stringContaining('--false-wake is required')]);
+    const f = await cli('recordings', 'flag', cap.id, '--false-wake', '--json');
+    expect(f.code).toBe(0);
+    expect(JSON.parse(f.out)).toEqual({ recordingId: cap.id, falseWake: true, verifierRetrained: false });
+    expect((await cli('recordings', 'list')).out).toContain('false-wake');
+    const list = JSON.parse((await cli('recordings', 'list', '--json')).out) as { id: string; falseWake: boolean }[];
+    expect(list).toMatchObject([{ id: cap.id, falseWake: true }]);
+    const other = await cli('recordings', 'flag', cap.id, '--false-wake', '--owner', bob);
+    expect([other.code, other.err]).toEqual([1, expect.stringContaining('UNKNOWN_RECORDING')]);
+    const exportDir = path.join(t.dir, 'export');
+    expect((await cli('export', '--owner', alice, '--out', exportDir)).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(exportDir, 'manifest.json'), 'utf8'));
+    expect(manifest.recordings[0]).toMatchObject({ id: cap.id, falseWake: true, wakeFeatures: { dim: 1536, windows: 1 } });
+    const u = await cli('recordings', 'unflag', cap.id);
+    expect([u.code, u.out.trim()]).toEqual([0, `removed the false-wake mark from ${cap.id}`]);
+    expect((await cli('recordings', 'list')).out).not.toContain('false-wake');
+  });
+});
