@@ -21,6 +21,7 @@ import { FleetService } from './fleet-service.js';
 import { HealthService } from './health-service.js';
 import { prepareInput } from './input.js';
 import { InstanceLock } from './instance-lock.js';
+import { NearMissWatch } from './near-miss-watch.js';
 import { OwnerPageService } from './owner-page-service.js';
 import { PrivacyWatchService } from './privacy-watch-service.js';
 import { RetentionService } from './retention-service.js';
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   startedAt?: number;
   /** Builds the wake-word detector (default: WakeDetector.fromConfig); tests inject failing ones. */
   buildDetector?: (wake: DeviceConfig['wake']) => Promise<BuiltDetector>;
+  /** Log near misses (a score above half a word's threshold that did not fire): word, score, time; never audio. */
+  logNearMisses?: boolean;
 }
 
 export interface DaemonResult {
@@ -167,7 +170,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
         opts.buildDetector ??
         (async (w: DeviceConfig['wake']): Promise<BuiltDetector> => {
           const d = await WakeDetector.fromConfig(w);
-          return { processor: d, words: d.words };
+          if (opts.logNearMisses !== true) return { processor: d, words: d.words };
+          const watch = new NearMissWatch(d.state.words, (n) => log.info('near miss', { wakeword: n.wakeword, score: Math.round(n.score * 1000) / 1000, atMs: n.atMs }));
+          return { processor: { push: (samples) => d.push(samples, (f) => watch.onFrame(f)) }, words: d.words };
         });
       const vad = await SileroVad.create();
       const wakeSvc = new WakeService({
