@@ -37,6 +37,7 @@ describe('evaluateWord', () => {
     expect(e.frr).toBe(0.5);
     expect(e.positiveBackgroundFires).toBe(2);
     expect(e.byNoise).toEqual({ clean: { positives: 2, missed: 1, frr: 0.5 }, 'pink10': { positives: 2, missed: 1, frr: 0.5 } });
+    expect(e.byVoice).toEqual({ unlabelled: { positives: 4, missed: 2, frr: 0.5 } });
     expect(e.generalHours).toBe(0.5);
     expect(e.generalFalseAccepts).toBe(2);
     expect(e.faPerHour).toBe(4);
