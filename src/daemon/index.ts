@@ -8,3 +8,4 @@ export { askDaemon, InstanceLock, LOCK_ID_FILE, type DaemonAnswer } from './inst
 export type { DaemonData } from './daemon-data.js';
 export { ServiceHost, type Service, type ServiceStatus, type ServiceState } from './service.js';
 export { WakeService, REPLAY_MAX_BACKLOG_SAMPLES, type OwnedWake, type BuiltDetector } from './wake-service.js';
+export { NearMissWatch, type NearMiss } from './near-miss-watch.js';

@@ -22,6 +22,7 @@ import { FleetService } from './fleet-service.js';
 import { HealthService } from './health-service.js';
 import { prepareInput } from './input.js';
 import { InstanceLock } from './instance-lock.js';
+import { NearMissWatch } from './near-miss-watch.js';
 import { OwnerPageService } from './owner-page-service.js';
 import { PrivacyWatchService } from './privacy-watch-service.js';
 import { RetentionService } from './retention-service.js';
@@ -56,8 +57,10 @@ export interface DaemonOptions {
   startedAt?: number;
   /** Builds the wake-word detector (default: WakeDetector.fromConfig with the verifiers given); tests inject failing ones. */
   buildDetector?: (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => Promise<BuiltDetector>;
-  /** How often the household verifiers are looked at again (default VERIFIER_WATCH_MS). */
+  /** How often the owners' wake settings and household verifiers are looked at again (default VERIFIER_WATCH_MS). */
   verifierWatchMs?: number;
+  /** Log near misses (a score above half a word's threshold that did not fire): word, score, time; never audio. */
+  logNearMisses?: boolean;
 }
 
 export interface DaemonResult {
@@ -172,7 +175,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
         opts.buildDetector ??
         (async (w: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>): Promise<BuiltDetector> => {
           const d = await WakeDetector.fromConfig(w, Object.keys(verifiers).length > 0 ? { verifiers } : {});
-          return { processor: d, words: d.words };
+          if (opts.logNearMisses !== true) return { processor: d, words: d.words };
+          const watch = new NearMissWatch(d.state.words, (n) => log.info('near miss', { wakeword: n.wakeword, score: Math.round(n.score * 1000) / 1000, atMs: n.atMs }));
+          return { processor: { push: (samples) => d.push(samples, (f) => watch.onFrame(f)) }, words: d.words };
         });
       const vad = await SileroVad.create();
       const wakeSvc = new WakeService({

@@ -25,6 +25,8 @@ export interface EvaluationRequest {
   cache?: boolean;
   /** With a target, each setup and word also gets a recommended threshold (recommendThreshold). */
   targetFaPerHour?: number;
+  /** Lowest threshold the recommendation may give (default recommendThreshold's 0.05). */
+  minThreshold?: number;
   /** Progress of the scoring (setup name, clips done/total, audio ms scored or read from the cache). */
   onProgress?: (setup: string, what: 'positives' | 'negatives', done: number, total: number, audioMs: number) => void;
   signal?: AbortSignal;
@@ -123,6 +125,7 @@ export async function runEvaluation(req: EvaluationRequest): Promise<EvaluationR
           negatives: general.map((x) => x.trace),
           negativeHours: general.reduce((s, x) => s + x.clip.durationMs, 0) / 3_600_000,
           targetFaPerHour: req.targetFaPerHour,
+          ...(req.minThreshold !== undefined ? { minThreshold: req.minThreshold } : {}),
           rules,
         });
       }

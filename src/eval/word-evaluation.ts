@@ -23,8 +23,9 @@ export interface WordEvaluation {
   missed: number;
   /** missed ÷ positives (0 when there are no positives). */
   frr: number;
-  /** Per positive group (noise condition): count and misses. */
+  /** Per positive group (noise condition; voice): count and misses. */
   byNoise: Record<string, { positives: number; missed: number; frr: number }>;
+  byVoice: Record<string, { positives: number; missed: number; frr: number }>;
   /** Detections on positive clips outside the phrase's window (the background before it, or long after). */
   positiveBackgroundFires: number;
   /** Detection time − phrase end, over hits with a labelled phrase (ms). */
@@ -57,6 +58,7 @@ export function evaluateWord(
   let backgroundFires = 0;
   const latencies: number[] = [];
   const byNoise: WordEvaluation['byNoise'] = {};
+  const byVoice: WordEvaluation['byVoice'] = {};
   for (const p of positives) {
     const hits = detectionsOfTrace(p.trace, threshold, rules);
     const start = p.clip.phraseStartMs ?? Number.NEGATIVE_INFINITY;
@@ -64,14 +66,14 @@ export function evaluateWord(
     const latest = end === undefined ? Number.POSITIVE_INFINITY : end + HIT_WINDOW_AFTER_END_MS;
     const hit = hits.find((d) => d.atMs >= start && d.atMs <= latest);
     backgroundFires += hits.filter((d) => d !== hit).length;
-    const group = (byNoise[p.clip.noise ?? 'unlabelled'] ??= { positives: 0, missed: 0, frr: 0 });
-    group.positives++;
+    const groups = [(byNoise[p.clip.noise ?? 'unlabelled'] ??= { positives: 0, missed: 0, frr: 0 }), (byVoice[p.clip.voiceId ?? 'unlabelled'] ??= { positives: 0, missed: 0, frr: 0 })];
+    for (const g of groups) g.positives++;
     if (!hit) {
       missed++;
-      group.missed++;
+      for (const g of groups) g.missed++;
     } else if (end !== undefined) latencies.push(hit.atMs - end);
   }
-  for (const g of Object.values(byNoise)) g.frr = g.missed / g.positives;
+  for (const g of [...Object.values(byNoise), ...Object.values(byVoice)]) g.frr = g.missed / g.positives;
 
   let generalMs = 0;
   let nearMs = 0;
@@ -99,6 +101,7 @@ export function evaluateWord(
     missed,
     frr: positives.length === 0 ? 0 : missed / positives.length,
     byNoise,
+    byVoice,
     positiveBackgroundFires: backgroundFires,
     latencyMs:
       latencies.length === 0

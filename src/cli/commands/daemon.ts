@@ -50,12 +50,14 @@ export function describeEvent(e: DaemonEvent): string {
 const run: Command = {
   path: ['run'],
   summary: 'Run the daemon: listen, detect wake words, capture, store encrypted, upload with consent',
-  usage: 'earshot run [--config FILE] [--data-dir DIR] [--input FILE.wav | --input -] [--realtime] [--json]',
+  usage: 'earshot run [--config FILE] [--data-dir DIR] [--input FILE.wav | --input -] [--realtime] [--log-near-misses] [--json]',
   help: [
     'Options:',
     '  --input FILE.wav  replay a WAV file instead of the microphone; exits once it is processed and stored',
     '  --input -         read raw 16 kHz mono s16le PCM from stdin',
     '  --realtime        replay --input at real-time pace (default: as fast as possible)',
+    '  --log-near-misses log each near miss (a score above half a word\'s threshold that did not fire) at info',
+    '                    level: the word, the peak score and the audio time only, never audio',
     '  --json            one JSON object per event on stdout',
     '',
     'Stops cleanly on SIGINT/SIGTERM within a second or so, even mid-replay: the capture in progress is stored,',
@@ -64,7 +66,7 @@ const run: Command = {
     'A failed wake loop is restarted with backoff (reported as service-failed and in `earshot status`).',
     'Logs go to stderr as JSON lines (level from config log.level); they never contain audio or owner names.',
   ].join('\n'),
-  options: { input: { type: 'string' }, realtime: { type: 'boolean' } },
+  options: { input: { type: 'string' }, realtime: { type: 'boolean' }, 'log-near-misses': { type: 'boolean' } },
   async run(args: ParsedArgs, io: CommandIO): Promise<number> {
     const startedAt = performance.now();
     const { configFile, dataDir } = globalPaths(args, io.env);
@@ -77,6 +79,7 @@ const run: Command = {
       configSource: source,
       ...(input !== undefined ? { input } : {}),
       realtime: args.values['realtime'] === true,
+      logNearMisses: args.values['log-near-misses'] === true,
       stdin: io.stdin,
       signal: io.signal,
       logger,

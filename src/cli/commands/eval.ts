@@ -41,6 +41,10 @@ function printText(report: EvaluationReport, out: NodeJS.WritableStream): void {
         .map(([k, g]) => `${k} ${pct(g.frr)}`)
         .join(', ');
       writeLine(out, `  ${r.setup}: FRR by background: ${groups}`);
+      const voices = Object.entries(r.at.byVoice)
+        .map(([k, g]) => `${k} ${pct(g.frr)}`)
+        .join(', ');
+      writeLine(out, `  ${r.setup}: FRR by voice: ${voices}`);
     }
     writeLine(out, `  sweep (FRR / FA/h / near-miss fires):`);
     writeLine(out, `  ${'thr'.padEnd(5)} ${report.results.filter((x) => x.word === word).map((r) => r.setup.padStart(24)).join(' ')}`);
@@ -67,7 +71,7 @@ const evalCommand: Command = {
   path: ['eval'],
   summary: 'measure wake-word misses, false accepts per hour, near-miss fires and latency on labelled clips',
   usage:
-    'earshot eval --wakeword NAME [--wakeword NAME ...] --positives DIR --negatives DIR [--setup SPEC ...] [--voices all|held-out|tuning] [--plot FILE.svg] [--target-fa-per-hour X] [--no-cache] [--json]',
+    'earshot eval --wakeword NAME [--wakeword NAME ...] --positives DIR --negatives DIR [--setup SPEC ...] [--voices all|held-out|tuning] [--plot FILE.svg] [--target-fa-per-hour X [--min-threshold X]] [--no-cache] [--json]',
   help: [
     'Options:',
     '  --wakeword NAME    model name from models/manifest.json (repeatable: scored together, reported per word)',
@@ -84,6 +88,7 @@ const evalCommand: Command = {
     '  --voices SPLIT     all (default), held-out (only voices marked heldOut), tuning (only the others)',
     '  --plot FILE.svg    write the DET curves (false-reject rate against false accepts per hour, log x)',
     '  --target-fa-per-hour X  also recommend each setup’s threshold for that many false accepts per hour',
+    '  --min-threshold X  lowest threshold to recommend (default 0.05)',
     '  --no-cache         score everything again (traces are otherwise kept under DIR/' + TRACE_DIR + '/)',
     '  --manifest FILE    model manifest (default models/manifest.json)',
     '  --json             the whole report as one JSON object (sweep: every threshold 0.01 … 0.99)',
@@ -102,6 +107,7 @@ const evalCommand: Command = {
     voices: { type: 'string' },
     plot: { type: 'string' },
     'target-fa-per-hour': { type: 'string' },
+    'min-threshold': { type: 'string' },
     'no-cache': { type: 'boolean' },
     manifest: { type: 'string' },
   },
@@ -119,6 +125,11 @@ const evalCommand: Command = {
     if (target !== undefined && !(Number.isFinite(target) && target >= 0)) {
       throw new EarshotError('BAD_ARGUMENT', `--target-fa-per-hour must be a number ≥ 0 (got '${targetText}')`);
     }
+    const minText = stringOption(args, 'min-threshold');
+    const minThreshold = minText === undefined ? undefined : Number(minText);
+    if (minThreshold !== undefined && !(minThreshold > 0 && minThreshold <= 1)) {
+      throw new EarshotError('BAD_ARGUMENT', `--min-threshold must be a number in (0, 1] (got '${minText}')`);
+    }
     const plot = stringOption(args, 'plot');
     const manifest = await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST);
     const started = Date.now();
@@ -132,6 +143,7 @@ const evalCommand: Command = {
       split,
       cache: args.values['no-cache'] !== true,
       ...(target !== undefined ? { targetFaPerHour: target } : {}),
+      ...(minThreshold !== undefined ? { minThreshold } : {}),
       signal: io.signal,
       onProgress: (setup, what, done, total, audioMs) => {
         const now = Date.now();
@@ -142,7 +154,7 @@ const evalCommand: Command = {
     });
     if (plot !== undefined) {
       const svg = detPlotSvg({
-        title: `DET: ${words.join(', ')} (voices: ${split}; ${(report.generalHours * 60).toFixed(0)} min general audio)`,
+        title: `DET: ${words.join(', ')} (voices: ${split}; ${(report.generalHours * 60).toFixed(1)} min general audio)`,
         panels: words.map((word) => ({
           title: `${word} (${report.positives[word]} clips)`,
           series: report.results

@@ -34,7 +34,7 @@ function round2(x: number): number {
 const detect: Command = {
   path: ['detect'],
   summary: 'run the wake-word detector over a WAV file and print the detections',
-  usage: 'earshot detect FILE.wav [--wakeword NAME ...] [--threshold X] [--phases N] [--owner ID] [--json]',
+  usage: 'earshot detect FILE.wav [--wakeword NAME ...] [--threshold X] [--phases N] [--owner ID] [--scores] [--json]',
   help: [
     'Options:',
     '  --wakeword NAME   model name from models/manifest.json (repeatable; default: the config wake.words)',
@@ -42,7 +42,9 @@ const detect: Command = {
     '  --phases N        chunk phases scored per 80 ms, 1 = openWakeWord reference (default: config wake.phases)',
     '  --manifest FILE   model manifest (default models/manifest.json)',
     "  --owner ID        apply this owner's household verifiers (earshot enroll) to the words they enrolled",
-    '  --json            one JSON object per detection: {"wakeword":"hey_jarvis","score":0.97,"atMs":1840}',
+    '  --scores          print every 80 ms frame\'s score per word (for tuning by hand), detections marked',
+    '  --json            one JSON object per detection: {"wakeword":"hey_jarvis","score":0.97,"atMs":1840};',
+    '                    with --scores one per frame: {"endMs":1840,"scores":{"hey_jarvis":0.973},"warm":true,"fired":["hey_jarvis"]}',
     '',
     'atMs is the audio time of the end of the detecting 80 ms frame. Any PCM or float WAV is converted to',
     '16 kHz mono first.',
@@ -53,6 +55,7 @@ const detect: Command = {
     phases: { type: 'string' },
     manifest: { type: 'string' },
     owner: { type: 'string' },
+    scores: { type: 'boolean' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -86,8 +89,9 @@ const detect: Command = {
       manifest: manifestPath(args),
       ...(Object.keys(verifiers).length > 0 ? { verifiers } : {}),
     });
-    const found = await detector.push(wav.pcm16k);
     const json = args.values['json'] === true;
+    if (args.values['scores'] === true) return printScores(detector, wav.pcm16k, json, io.stdout);
+    const found = await detector.push(wav.pcm16k);
     for (const d of found) {
       if (json) writeLine(io.stdout, JSON.stringify({ wakeword: d.wakeword, score: round2(d.score), atMs: d.atMs, ...(verifiers[d.wakeword] && d.baseScore !== undefined ? { baseScore: round2(d.baseScore) } : {}) }));
       else writeLine(io.stdout, `${(d.atMs / 1000).toFixed(2)} s  ${d.wakeword}  score ${d.score.toFixed(2)}`);
@@ -98,6 +102,34 @@ const detect: Command = {
     return 0;
   },
 };
+
+/** Scores rounded for the per-frame readout: three decimals, enough to see a score creep towards a threshold. */
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** `detect --scores`: every frame's score per word, with the detections of that frame. */
+async function printScores(detector: WakeDetector, pcm: Int16Array, json: boolean, out: NodeJS.WritableStream): Promise<number> {
+  const words = detector.words;
+  const frames: { endMs: number; scores: number[]; warm: boolean }[] = [];
+  const found = await detector.push(pcm, (f) => {
+    frames.push({ endMs: f.endMs, scores: Array.from(f.scores, round3), warm: f.warm.every(Boolean) });
+  });
+  const firedAt = new Map<number, string[]>();
+  for (const d of found) firedAt.set(d.atMs, [...(firedAt.get(d.atMs) ?? []), d.wakeword]);
+  if (!json) writeLine(out, `${'time'.padStart(8)}  ${words.map((w) => w.padStart(Math.max(8, w.length))).join('  ')}`);
+  for (const f of frames) {
+    const fired = firedAt.get(f.endMs) ?? [];
+    if (json) {
+      writeLine(out, JSON.stringify({ endMs: f.endMs, scores: Object.fromEntries(words.map((w, i) => [w, f.scores[i]])), warm: f.warm, fired }));
+    } else {
+      const cells = words.map((w, i) => f.scores[i]!.toFixed(3).padStart(Math.max(8, w.length))).join('  ');
+      const notes = [f.warm ? '' : 'warming up', fired.length > 0 ? `fired: ${fired.join(', ')}` : ''].filter((x) => x !== '').join('; ');
+      writeLine(out, `${(f.endMs / 1000).toFixed(2).padStart(6)} s  ${cells}${notes ? '  ' + notes : ''}`);
+    }
+  }
+  return 0;
+}
 
 const modelsList: Command = {
   path: ['models', 'list'],
