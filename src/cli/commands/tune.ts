@@ -165,6 +165,10 @@ async function computePlan(
     progress.end();
   }
   if (verifier) notes.push('the miss rate is measured on the enrolment clips the verifier was trained on (optimistic)');
+  const hours = negatives.reduce((h, n) => h + (n.base.length * n.frameMs) / 3_600_000, 0);
+  if (hours > 0 && hours * p.target < 1) {
+    notes.push(`the negatives are ${(hours * 60).toFixed(1)} min of audio: one false accept counts as ${(1 / hours).toFixed(1)} per hour, so the target is met only where none fires (add --background clips of the room)`);
+  }
   const { live } = await runningConfig(p.ctx.config, p.ctx.deviceId, p.ctx.store);
   const floor = (await thresholdReport(p.ctx, word, undefined)).fleetFloor;
   return planTuning({
