@@ -10,6 +10,7 @@ import type { Capture } from '../../src/core/recording.js';
 import type { DaemonData, DaemonEvent } from '../../src/daemon/index.js';
 import { WakeService } from '../../src/daemon/wake-service.js';
 import type { WakeRoute } from '../../src/privacy/index.js';
+import type { VerifierModel } from '../../src/verifier/index.js';
 import type { WakeDetection } from '../../src/wakeword/index.js';
 
 const CHUNK = 1280;
@@ -24,17 +25,27 @@ function scripted(detections: Map<number, WakeDetection>) {
   };
 }
 
-async function runWith(opts: { route: (word: string) => WakeRoute; detections: Map<number, WakeDetection>; thresholds: () => Record<string, number> }) {
+interface RunOptions {
+  route: (word: string) => WakeRoute;
+  detections: Map<number, WakeDetection>;
+  thresholds: () => Record<string, number>;
+  /** Per word, whose settings (default: owner A for every word). */
+  owners?: Record<string, { ownerId: string; threshold?: number; verifierGate?: number }>;
+  verifiers?: Record<string, Record<string, VerifierModel>>;
+}
+
+async function runWith(opts: RunOptions) {
   const stored: { ownerId: string; wakeword: string }[] = [];
   const events: DaemonEvent[] = [];
   const built: DeviceConfig['wake'][] = [];
+  const builtVerifiers: Record<string, VerifierModel>[] = [];
   const config = defaultConfig();
   config.wake.words = [{ name: 'alexa' }, { name: 'hey_jarvis' }];
   const data = {
     routeWake: async (w: string) => opts.route(w),
     wakeOwners: async (words: string[]) =>
-      Object.fromEntries(words.map((w) => [w, { ownerId: 'own-aaaaaaaaaaaaaaaa', ...(opts.thresholds()[w] !== undefined ? { threshold: opts.thresholds()[w] } : {}) }])),
-    verifiersFor: async () => ({}),
+      Object.fromEntries(words.map((w) => [w, opts.owners?.[w] ?? { ownerId: 'own-aaaaaaaaaaaaaaaa', ...(opts.thresholds()[w] !== undefined ? { threshold: opts.thresholds()[w] } : {}) }])),
+    verifiersFor: async (ownerId: string) => opts.verifiers?.[ownerId] ?? {},
     storeCapture: async (ownerId: string, c: Capture) => {
       stored.push({ ownerId, wakeword: c.wakeword });
       return { queued: false };
@@ -43,8 +54,9 @@ async function runWith(opts: { route: (word: string) => WakeRoute; detections: M
   const chunks = 120;
   const svc = new WakeService({
     data,
-    buildDetector: async (wake) => {
+    buildDetector: async (wake, verifiers) => {
       built.push(structuredClone(wake));
+      builtVerifiers.push(verifiers);
       // Only the first detector has a script: a rebuilt one hears nothing more.
       return { processor: scripted(built.length === 1 ? opts.detections : new Map()), words: wake.words.map((w) => w.name) };
     },
@@ -63,7 +75,7 @@ async function runWith(opts: { route: (word: string) => WakeRoute; detections: M
   });
   await svc.start();
   await svc.run(new AbortController().signal);
-  return { stored, events, built };
+  return { stored, events, built, builtVerifiers };
 }
 
 const wake = (wakeword: string, score: number, atMs: number): WakeDetection => ({ wakeword, score, atMs });
@@ -98,5 +110,24 @@ describe('the wake service routes each wake', () => {
       [{ name: 'alexa' }, { name: 'hey_jarvis' }],
       [{ name: 'alexa', threshold: 0.7 }, { name: 'hey_jarvis' }],
     ]);
+  });
+
+  it("each word gets the verifier of the owner it routes to, at that owner's gate, never above the word's threshold", async () => {
+    const A = 'own-aaaaaaaaaaaaaaaa';
+    const B = 'own-bbbbbbbbbbbbbbbb';
+    const model = (wakeword: string, gate: number, trainedAt: number) => ({ wakeword, gate, trainedAt, bias: 0 }) as unknown as VerifierModel;
+    const { builtVerifiers, built } = await runWith({
+      route: () => ({ kind: 'none' }),
+      detections: new Map(),
+      thresholds: () => ({}),
+      // Alice claimed alexa (her threshold 0.25, gate 0.3: clamped to 0.25); hey_jarvis routes to Bob (active).
+      owners: { alexa: { ownerId: A, threshold: 0.25, verifierGate: 0.3 }, hey_jarvis: { ownerId: B } },
+      verifiers: { [A]: { alexa: model('alexa', 0.1, 1), hey_jarvis: model('hey_jarvis', 0.1, 2) }, [B]: { alexa: model('alexa', 0.2, 3), hey_jarvis: model('hey_jarvis', 0.15, 4) } },
+    });
+    expect(built[0]!.words).toEqual([{ name: 'alexa', threshold: 0.25 }, { name: 'hey_jarvis' }]);
+    const v = builtVerifiers[0]!;
+    expect(Object.keys(v).sort()).toEqual(['alexa', 'hey_jarvis']);
+    expect([v['alexa']!.trainedAt, v['alexa']!.gate]).toEqual([1, 0.25]);
+    expect([v['hey_jarvis']!.trainedAt, v['hey_jarvis']!.gate]).toEqual([4, 0.15]);
   });
 });
