@@ -119,4 +119,17 @@ onEveryStore('wake words per owner', (kind) => {
       t.cleanup();
     }
   });
+
+  it('a transfer of the device destroys every claim: the new owner may claim any word', async () => {
+    await h.app.claimWakeword(alice, 'alexa', cli);
+    await h.app.claimWakeword(bob, 'hey_jarvis', cli);
+    await h.app.transferDevice({ newOwnerName: 'Carol', ...cli });
+    const view = await h.app.wakeClaimsView();
+    expect(view.owners).toHaveLength(1);
+    const carol = view.owners[0]!.ownerId;
+    expect(view.owners[0]).toEqual({ ownerId: carol, settings: { claims: [], thresholds: {}, verifierGates: {} } });
+    await h.app.claimWakeword(carol, 'alexa', cli);
+    await h.app.claimWakeword(carol, 'hey_jarvis', cli);
+    expect(await h.app.routeWake('alexa')).toEqual({ kind: 'owner', ownerId: carol, by: 'claim' });
+  });
 });
