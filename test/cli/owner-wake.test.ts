@@ -3,13 +3,14 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commands as ownerWake } from '../../src/cli/commands/owner-wake.js';
 import { commands as store } from '../../src/cli/commands/store.js';
+import { commands as wake } from '../../src/cli/commands/wake.js';
 import { runEarshot } from '../helpers/cli.js';
 import { tempDir } from '../store/helpers.js';
 
 describe('earshot owners wakeword / threshold', () => {
   let t: ReturnType<typeof tempDir>;
   let dir: string;
-  const cli = (...argv: string[]) => runEarshot(argv, { EARSHOT_DATA_DIR: dir }, [...store, ...ownerWake]);
+  const cli = (...argv: string[]) => runEarshot(argv, { EARSHOT_DATA_DIR: dir }, [...store, ...ownerWake, ...wake]);
   beforeEach(() => {
     t = tempDir('earshot-cli-claims-');
     dir = path.join(t.dir, 'data');
@@ -61,4 +62,19 @@ describe('earshot owners wakeword / threshold', () => {
     const cleared = JSON.parse((await cli('owners', 'threshold', '--owner', alice, '--wakeword', 'hey_jarvis', '--threshold', 'clear', '--json')).out) as Record<string, unknown>;
     expect(cleared).toMatchObject({ threshold: null, verifierGate: 0.1, inEffect: 0.5 });
   });
+
+  it("detect --owner runs each word at the owner's own threshold (the fixture peaks at 0.997: an owner's 0.999 hears nothing)", async () => {
+    expect((await cli('init')).code).toBe(0);
+    const alice = (await cli('owners', 'add', '--name', 'Alice')).out.trim();
+    const clip = path.resolve(__dirname, '../fixtures/wake/hey_jarvis__en-us.wav');
+    const plain = await cli('detect', clip, '--json');
+    expect(plain.out.trim().split('\n').map((l) => (JSON.parse(l) as { wakeword: string }).wakeword)).toEqual(['hey_jarvis']);
+    expect((await cli('owners', 'threshold', '--owner', alice, '--wakeword', 'hey_jarvis', '--threshold', '0.999')).code).toBe(0);
+    const owned = await cli('detect', clip, '--owner', alice, '--json');
+    expect(owned.code).toBe(0);
+    expect(owned.out).toBe('');
+    expect(owned.err).toContain('own thresholds: hey_jarvis 0.999');
+    // An explicit --threshold still decides.
+    expect((await cli('detect', clip, '--owner', alice, '--threshold', '0.5', '--json')).out).toContain('hey_jarvis');
+  }, 60_000);
 });

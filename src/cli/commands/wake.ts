@@ -8,6 +8,8 @@ import { DEFAULT_MANIFEST, loadManifest, resolveModelPath } from '../../models/i
 import { verifyModels, WakeDetector } from '../../wakeword/index.js';
 import { writeLine, type Command, type ParsedArgs } from '../command.js';
 import { commandConfig, withApp } from '../command-context.js';
+import { runningConfig } from './owner-wake.js';
+import { wakeWithOwnerThresholds } from '../../fleet/index.js';
 import { ownerOption } from '../owner-option.js';
 import type { VerifierModel } from '../../verifier/index.js';
 
@@ -72,12 +74,28 @@ const detect: Command = {
         : config.wake.words.map((w) => (threshold === undefined ? w : { name: w.name }));
     // Read the audio first: a bad file should fail fast, before models load.
     const wav = await readWavFile(file);
-    // The owner's verifiers come through the application layer (opened with their key), for the words listened for.
+    // The owner's verifiers and own thresholds come through the application layer (opened with their key), for the
+    // words listened for: the word runs as it would in the daemon for that owner (an explicit --threshold wins).
     const verifiers: Record<string, VerifierModel> = {};
     if (owner !== undefined) {
-      const all = await withApp(args, io, (app) => app.verifiersFor(owner));
-      for (const w of words) if (Object.hasOwn(all, w.name)) verifiers[w.name] = all[w.name]!;
-      writeLine(io.stderr, `verifiers of ${owner}: ${Object.keys(verifiers).join(', ') || 'none for these words'}`);
+      const mine = await withApp(args, io, async (app, ctx) => ({
+        all: await app.verifiersFor(owner),
+        settings: await app.wakeSettings(owner),
+        documents: (await runningConfig(ctx.config, ctx.deviceId, ctx.store)).documents,
+      }));
+      if (threshold === undefined) {
+        const owned = wakeWithOwnerThresholds({ ...config.wake, words }, mine.documents, (w) => mine.settings.thresholds[w]);
+        words.splice(0, words.length, ...owned.words);
+      }
+      for (const w of words) {
+        const m = Object.hasOwn(mine.all, w.name) ? mine.all[w.name]! : undefined;
+        if (m === undefined) continue;
+        const t = threshold ?? w.threshold ?? config.wake.threshold;
+        const gate = Math.min(mine.settings.verifierGates[w.name] ?? m.gate, t);
+        verifiers[w.name] = gate === m.gate ? m : { ...m, gate };
+      }
+      const own = words.filter((w) => mine.settings.thresholds[w.name] !== undefined).map((w) => `${w.name} ${w.threshold}`);
+      writeLine(io.stderr, `verifiers of ${owner}: ${Object.keys(verifiers).join(', ') || 'none for these words'}${own.length > 0 && threshold === undefined ? `; own thresholds: ${own.join(', ')}` : ''}`);
     }
     const detector = await WakeDetector.create({
       words,
