@@ -10,7 +10,7 @@ import type { OwnerWakeSettings, OwnerWakeSettingsRead, Tx } from '../core/index
 import { ownerForWake, type WakeClaimsView, type WakeRoute } from '../privacy/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { recordIncident, withIntegrityIncident } from './incidents.js';
-import { requireOwner } from './owners.js';
+import { requireOwner, unknownOwner } from './owners.js';
 
 export interface ClaimChange {
   ownerId: string;
@@ -38,10 +38,6 @@ function checkScore(v: number, field: string): number {
 /** The owner's wake settings (an INTEGRITY failure is an incident). */
 export function wakeSettingsOf(deps: AppDeps, ownerId: string): Promise<OwnerWakeSettings> {
   return withIntegrityIncident(deps, 'owner-profile', { ownerId }, () => deps.uow.read((tx) => tx.owners.wakeSettings(ownerId)));
-}
-
-function unknown(ownerId: string): EarshotError {
-  return new EarshotError('UNKNOWN_OWNER', `no owner with id ${ownerId} (earshot owners list shows them)`, { details: { ownerId } });
 }
 
 /** Another owner whose claims do not open: the uniqueness of a claim cannot be checked. */
@@ -151,7 +147,7 @@ function apply(m: Record<string, number>, word: string, v: number | null | undef
 
 function ownSettings(all: readonly OwnerWakeSettingsRead[], ownerId: string): OwnerWakeSettings {
   const mine = all.find((o) => o.ownerId === ownerId);
-  if (!mine) throw unknown(ownerId);
+  if (!mine) throw unknownOwner(ownerId);
   if ('unreadable' in mine) throw new EarshotError('INTEGRITY', mine.unreadable, { details: { what: 'owner-profile', ownerId } });
   return mine.settings;
 }
