@@ -144,8 +144,8 @@ export class EarshotApp {
     return removeVerifier(this.deps, ownerId, wakeword, origin);
   }
   /** The owner's decoded verifier models by wake word, for the detector. */
-  verifiersFor(ownerId: string): Promise<Record<string, VerifierModel>> {
-    return verifiersFor(this.deps, ownerId);
+  verifiersFor(ownerId: string, opts?: { incident?: boolean }): Promise<Record<string, VerifierModel>> {
+    return verifiersFor(this.deps, ownerId, opts);
   }
 
   // consent, local-only, retention

@@ -60,10 +60,11 @@ export function removeVerifier(deps: AppDeps, ownerId: string, wakeword: string,
 /**
  * The owner's verifier models by wake word, decoded and validated, for the detector. An unknown (e.g. just erased)
  * owner has none. A model that does not open or decode is an integrity incident and is thrown, never skipped: a
- * verifier silently missing would change what the speaker wakes on.
+ * verifier silently missing would change what the speaker wakes on. With `incident: false` the caller records
+ * the incident itself (the daemon, which looks again at every audit entry, records each failure once).
  */
-export function verifiersFor(deps: AppDeps, ownerId: string): Promise<Record<string, VerifierModel>> {
-  return withIntegrityIncident(deps, 'verifier', { ownerId }, async () => {
+export function verifiersFor(deps: AppDeps, ownerId: string, opts: { incident?: boolean } = {}): Promise<Record<string, VerifierModel>> {
+  const read = async () => {
     const stored = await deps.uow.read((tx) => tx.verifiers.list(ownerId));
     const out: Record<string, VerifierModel> = {};
     for (const v of stored) {
@@ -78,5 +79,6 @@ export function verifiersFor(deps: AppDeps, ownerId: string): Promise<Record<str
       out[v.wakeword] = m;
     }
     return out;
-  });
+  };
+  return opts.incident === false ? read() : withIntegrityIncident(deps, 'verifier', { ownerId }, read);
 }

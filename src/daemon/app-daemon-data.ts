@@ -3,6 +3,7 @@
  * data half of the tree. Every operation here is an app operation, audited once by the app.
  */
 import type { Clock } from '../core/index.js';
+import { errorMessage, isEarshotError } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { openApp } from '../open-app.js';
 import { settingsOwnerFor } from '../privacy/index.js';
@@ -31,6 +32,7 @@ export async function openAppDaemonData(
       if (purpose === 'cloud-processing') await opts.onConsentWithdrawn?.(ownerId);
     },
   });
+  const reportedVerifierFailures = new Set<string>();
   return {
     ownerPage: new AppOwnerBackend(app),
     routeWake: (word) => app.routeWake(word),
@@ -47,7 +49,20 @@ export async function openAppDaemonData(
       return out;
     },
     storeCapture: (ownerId, capture, { uplink }) => app.storeCapture(ownerId, capture, { uplink }),
-    verifiersFor: (ownerId) => app.verifiersFor(ownerId),
+    async verifiersFor(ownerId) {
+      try {
+        return await app.verifiersFor(ownerId, { incident: false });
+      } catch (e) {
+        // The daemon asks again whenever the audit log moves, and an incident moves it: each failure is recorded
+        // once per run, or the log would fill with the same incident at every look.
+        const key = `${ownerId} ${errorMessage(e)}`;
+        if (isEarshotError(e, 'INTEGRITY') && !reportedVerifierFailures.has(key)) {
+          reportedVerifierFailures.add(key);
+          await app.recordIncident({ kind: 'integrity', what: 'verifier', reason: e.message }, ownerId);
+        }
+        throw e;
+      }
+    },
     async sweepRetention() {
       const res = await app.sweepRetention({ source: SOURCE });
       const deleted = res.reduce((n, r) => n + r.deleted, 0);
