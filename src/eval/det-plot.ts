@@ -14,12 +14,16 @@ export interface DetSeries {
 
 export interface DetPanel {
   title: string;
+  /** x-axis label (default "false accepts per hour (log)"). */
+  xLabel?: string;
   series: DetSeries[];
 }
 
 export interface DetPlotOptions {
   title: string;
   panels: DetPanel[];
+  /** Panels per row (default: all in one row). */
+  columns?: number;
   /** Log-scale x range in FA/h; 0 FA/h is drawn at the left edge (below `minFa`), labelled "0". */
   minFa?: number;
   maxFa?: number;
@@ -50,16 +54,18 @@ export function detPlotSvg(opts: DetPlotOptions): string {
   const yOf = (frr: number): number => MARGIN.top + (1 - Math.min(1, Math.max(0, frr))) * plotH;
   const names = [...new Set(opts.panels.flatMap((p) => p.series.map((s) => s.name)))];
   const colour = (name: string): string => COLOURS[names.indexOf(name) % COLOURS.length]!;
-  const width = PANEL_W * Math.max(1, opts.panels.length);
+  const columns = Math.max(1, Math.min(opts.columns ?? opts.panels.length, opts.panels.length));
+  const rows = Math.max(1, Math.ceil(opts.panels.length / columns));
+  const width = PANEL_W * columns;
   const legendH = 22 * names.length + 10;
-  const height = PANEL_H + 30 + legendH;
+  const height = PANEL_H * rows + 30 + legendH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(opts.title)}</text>`,
   ];
   opts.panels.forEach((panel, i) => {
-    out.push(`<g transform="translate(${i * PANEL_W},12)">`);
+    out.push(`<g transform="translate(${(i % columns) * PANEL_W},${12 + Math.floor(i / columns) * PANEL_H})">`);
     out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top - 8}" text-anchor="middle" font-size="12">${esc(panel.title)}</text>`);
     out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#444"/>`);
     for (let frr = 0; frr <= 1.0001; frr += 0.2) {
@@ -73,7 +79,7 @@ export function detPlotSvg(opts: DetPlotOptions): string {
       out.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#ddd"/>`);
       out.push(`<text x="${x}" y="${MARGIN.top + plotH + 14}" text-anchor="middle">${fa === 0 ? '0' : fa >= 1 ? String(Math.round(fa)) : String(fa)}</text>`);
     }
-    out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 32}" text-anchor="middle">false accepts per hour (log)</text>`);
+    out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 32}" text-anchor="middle">${esc(panel.xLabel ?? 'false accepts per hour (log)')}</text>`);
     out.push(`<text transform="translate(14,${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">false-reject rate</text>`);
     for (const s of panel.series) {
       // A DET curve runs from many false accepts / few misses to the reverse: order by FA/h, then by FRR.
@@ -90,7 +96,7 @@ export function detPlotSvg(opts: DetPlotOptions): string {
     out.push('</g>');
   });
   names.forEach((name, k) => {
-    const y = PANEL_H + 30 + 22 * k;
+    const y = PANEL_H * rows + 30 + 22 * k;
     out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + 24}" y1="${y}" y2="${y}" stroke="${colour(name)}" stroke-width="2.5"/>`);
     out.push(`<text x="${MARGIN.left + 32}" y="${y + 4}">${esc(name)} (dot: its threshold)</text>`);
   });

@@ -121,6 +121,8 @@ export interface SweepPoint {
   frr: number;
   faPerHour: number;
   nearMissFires: number;
+  /** Near-miss fires per hour of near-miss audio (0 without near misses). */
+  nearMissPerHour: number;
 }
 
 /** The evaluation at every grid threshold (default 0.01 … 0.99): the DET curve's points. */
@@ -133,7 +135,8 @@ export function sweepWord(
 ): SweepPoint[] {
   return grid.map((t) => {
     const e = evaluateWord(word, t, positives, negatives, rules);
-    return { threshold: t, frr: e.frr, faPerHour: e.faPerHour, nearMissFires: e.nearMissFires };
+    const nearMissPerHour = e.nearMissMinutes > 0 ? (e.nearMissFires * 60) / e.nearMissMinutes : 0;
+    return { threshold: t, frr: e.frr, faPerHour: e.faPerHour, nearMissFires: e.nearMissFires, nearMissPerHour };
   });
 }
 

@@ -33,6 +33,14 @@ describe('DET plot SVG', () => {
     expect(dx(3, 4) / dx(2, 3)).toBeCloseTo(1 / Math.log10(5), 1);
   });
 
+  it('wraps panels into rows with `columns`', () => {
+    const grid = detPlotSvg({ title: 't', columns: 1, panels: [{ title: 'a', series: [series('x', 0)] }, { title: 'b', xLabel: 'near-miss fires', series: [series('x', 0)] }] });
+    expect(grid).toContain('<g transform="translate(0,12)">');
+    expect(grid).toContain('<g transform="translate(0,292)">');
+    expect(grid).toContain('near-miss fires');
+    expect(Number(grid.match(/height="(\d+)"/)![1])).toBeGreaterThan(Number(svg.match(/height="(\d+)"/)![1]));
+  });
+
   it('is deterministic', () => {
     expect(detPlotSvg({ title: 'DET <test> & more', panels: [{ title: 'hey_jarvis', series: [series('reference', 0.1), series('default', 0)] }, { title: 'alexa', series: [series('reference', 0)] }] })).toBe(svg);
   });

@@ -39,7 +39,7 @@ describe('earshot eval on the committed corpus sample', () => {
 
   it('writes the DET plot and keeps the traces: a second run reads them and gives the same numbers', async () => {
     const svg = readFileSync(path.join(dir, 'det.svg'), 'utf8');
-    expect(svg.match(/<polyline /g)).toHaveLength(4);
+    expect(svg.match(/<polyline /g)).toHaveLength(8); // 2 setups × 2 words × (general audio, near misses)
     const cacheDir = path.join(dir, 'positives', '.earshot-traces');
     expect(readdirSync(cacheDir)).toHaveLength(2); // one per scoring key (reference, default)
     const again = await runEarshot([...args(), '--json', '--target-fa-per-hour', '1']);

@@ -153,18 +153,29 @@ const evalCommand: Command = {
       },
     });
     if (plot !== undefined) {
-      const svg = detPlotSvg({
-        title: `DET: ${words.join(', ')} (voices: ${split}; ${(report.generalHours * 60).toFixed(1)} min general audio)`,
-        panels: words.map((word) => ({
-          title: `${word} (${report.positives[word]} clips)`,
+      // Row 1: false accepts on general audio (the DET curve proper). Row 2, when near misses are labelled: the
+      // same thresholds against fires per hour of near-miss audio, where the setups differ most.
+      const nearRate = (fires: number): number => (report.nearMissMinutes > 0 ? (fires * 60) / report.nearMissMinutes : 0);
+      const panelsOf = (near: boolean) =>
+        words.map((word) => ({
+          title: `${word} (${report.positives[word]} clips) — ${near ? `${report.nearMissMinutes.toFixed(1)} min near misses` : `${(report.generalHours * 60).toFixed(1)} min general audio`}`,
+          xLabel: near ? 'near-miss fires per hour of near-miss audio (log)' : 'false accepts per hour of general audio (log)',
           series: report.results
             .filter((r) => r.word === word)
             .map((r) => ({
               name: r.setup,
-              points: r.sweep,
-              operating: { faPerHour: r.at.faPerHour, frr: r.at.frr, threshold: thresholdOf(setups.find((s) => s.name === r.setup)!, word) },
+              points: r.sweep.map((p) => ({ frr: p.frr, faPerHour: near ? p.nearMissPerHour : p.faPerHour })),
+              operating: {
+                faPerHour: near ? nearRate(r.at.nearMissFires) : r.at.faPerHour,
+                frr: r.at.frr,
+                threshold: thresholdOf(setups.find((s) => s.name === r.setup)!, word),
+              },
             })),
-        })),
+        }));
+      const svg = detPlotSvg({
+        title: `DET: false-reject rate against false accepts (voices: ${split})`,
+        columns: words.length,
+        panels: [...panelsOf(false), ...(report.nearMissMinutes > 0 ? panelsOf(true) : [])],
       });
       try {
         await writeFile(plot, svg);
