@@ -5,7 +5,7 @@
  */
 import { EarshotError } from '../../core/index.js';
 import type { DeviceConfig } from '../../config/index.js';
-import { effectiveDeviceConfig, readAppliedFleetState, wakeWithOwnerThresholds } from '../../fleet/index.js';
+import { effectiveDeviceConfig, readAppliedFleetState, wakeWithOwnerThresholds, type AppliedFleetDocument } from '../../fleet/index.js';
 import type { RecordingStore } from '../../store/index.js';
 import { stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { CLI_SOURCE, withApp } from '../command-context.js';
@@ -16,7 +16,7 @@ function json(args: ParsedArgs): boolean {
 }
 
 /** The running configuration as the daemon would layer it: the device config with the applied fleet documents. */
-export async function runningConfig(config: DeviceConfig, deviceId: string, store: RecordingStore): Promise<{ live: DeviceConfig; documents: Parameters<typeof wakeWithOwnerThresholds>[1] }> {
+export async function runningConfig(config: DeviceConfig, deviceId: string, store: RecordingStore): Promise<{ live: DeviceConfig; documents: AppliedFleetDocument[] }> {
   const state = await readAppliedFleetState(store.settings, deviceId, config.device.groups, config.fleet.publicKeys);
   return { live: effectiveDeviceConfig(config, state.documents), documents: state.documents };
 }
