@@ -27,6 +27,9 @@ export interface OwnedWake extends WakeDetection {
   readonly ownerId: string;
 }
 
+/** After an owner's verifiers failed to open, how long before they are tried again (10 min). */
+export const VERIFIER_RETRY_MS = 600_000;
+
 /** A replay may run ahead of the detector by this much audio before reading pauses (10 s). */
 export const REPLAY_MAX_BACKLOG_SAMPLES = 10 * SAMPLE_RATE;
 
@@ -77,8 +80,8 @@ export class WakeService implements Service {
   private sourceFailed = false;
   /** The household verifiers the detector runs with, and whose they are ('' when nobody is active). */
   private verifiers: { ownerId: string; models: Record<string, VerifierModel>; key: string } = { ownerId: '', models: {}, key: '' };
-  /** The last verifier problem reported (reported once, not at every check). */
-  private verifierProblem: string | undefined;
+  /** Verifiers that did not open: whose, and when (see loadVerifiers). */
+  private verifierFailure: { ownerId: string; at: number } | undefined;
   private refreshing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: WakeServiceDeps) {}
@@ -229,18 +232,23 @@ export class WakeService implements Service {
     return this.refreshing;
   }
 
-  /** The active owner's verifiers. One that does not open is reported once and left out (the base model decides). */
+  /**
+   * The active owner's verifiers. Verifiers that do not open are left out (the base model decides), logged, and not
+   * tried again for that owner for VERIFIER_RETRY_MS: each failed opening is an incident in the audit log, and a new
+   * audit entry is what makes the watch look again.
+   */
   private async loadVerifiers(): Promise<{ ownerId: string; models: Record<string, VerifierModel>; key: string }> {
     const ownerId = (await this.deps.data.ownerAtWake()) ?? '';
     let models: Record<string, VerifierModel> = {};
-    if (ownerId !== '') {
+    const failed = this.verifierFailure;
+    const backingOff = failed !== undefined && failed.ownerId === ownerId && this.deps.clock.now() - failed.at < VERIFIER_RETRY_MS;
+    if (ownerId !== '' && !backingOff) {
       try {
         models = await this.deps.data.verifiersFor(ownerId);
-        this.verifierProblem = undefined;
+        this.verifierFailure = undefined;
       } catch (e) {
-        const problem = errorMessage(e);
-        if (problem !== this.verifierProblem) this.deps.logger.error('household verifiers not applied', { error: problem });
-        this.verifierProblem = problem;
+        this.deps.logger.error('household verifiers not applied; the base model decides', { error: errorMessage(e) });
+        this.verifierFailure = { ownerId, at: this.deps.clock.now() };
       }
     }
     const key = `${ownerId}|${Object.entries(models).map(([w, m]) => `${w}:${m.trainedAt}:${m.bias}`).sort().join(',')}`;
@@ -282,8 +290,8 @@ export class WakeService implements Service {
       this.deps.emit({ type: 'discarded', wakeword: o.wakeword, atMs: o.wakeAtMs, reason: o.reason });
       return;
     }
-    // The detection's window travels with the wake event (never anything from the audio before it): kept sealed
-    // with the recording so that flagging it as a false wake later can teach the owner's verifier.
+    // The detection's window (embedding features of the wake phrase, not audio) travels with the wake event: kept
+    // sealed with the recording so that flagging it as a false wake later can teach the owner's verifier.
     const c: Capture = o.wake.features !== undefined ? { ...o.capture, wakeFeatures: o.wake.features } : o.capture;
     const p = (async () => {
       try {
