@@ -28,11 +28,16 @@ describe('trainVerifier', () => {
     expect(model.scale[0]).toBeCloseTo(sd0, 4);
   });
 
-  it('class weighting: a handful of positives among many negatives are still accepted', () => {
-    const set = separableSet({ dim: 64, positives: 6, negatives: 1500, clips: 3, shift: 1 });
-    const model = trainVerifier(set, { wakeword: 'hey_jarvis', now: NOW });
-    const recall = set.positives.filter((x) => verifierProbability(model, x) >= 0.5).length;
-    expect(recall).toBe(6);
+  it('class weighting: the positives carry their share of the loss, however few they are', () => {
+    const set = separableSet({ dim: 64, positives: 6, negatives: 1500, clips: 3, shift: 0.5 });
+    const accepted = (positiveShare: number): number => {
+      const model = trainVerifier(set, { wakeword: 'hey_jarvis', now: NOW, positiveShare });
+      return set.positives.filter((x) => verifierProbability(model, x) >= 0.5).length;
+    };
+    // Unweighted (6 of 1506 windows), the few positives are outvoted; with the default share they are not.
+    expect(accepted(6 / 1506)).toBeLessThan(3);
+    expect(accepted(0.1)).toBe(6);
+    expect(() => trainVerifier(set, { wakeword: 'hey_jarvis', now: NOW, positiveShare: 1 })).toThrow(/positiveShare/);
   });
 
   it('is deterministic: the same set gives the same model, bit for bit', () => {

