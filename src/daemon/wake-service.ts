@@ -352,8 +352,8 @@ export class WakeService implements Service {
       this.deps.emit({ type: 'discarded', wakeword: o.wakeword, atMs: o.wakeAtMs, reason: o.reason });
       return;
     }
-    // The detection's window travels with the wake event (never anything from the audio before it): kept sealed
-    // with the recording so that flagging it as a false wake later can teach the owner's verifier.
+    // The detection's window (embedding features of the wake phrase, not audio) travels with the wake event: kept
+    // sealed with the recording so that flagging it as a false wake later can teach the owner's verifier.
     const c: Capture = o.wake.features !== undefined ? { ...o.capture, wakeFeatures: o.wake.features } : o.capture;
     const p = (async () => {
       try {

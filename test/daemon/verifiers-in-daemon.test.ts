@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { runDaemon, type DaemonEvent } from '../../src/daemon/index.js';
 import { loadManifest } from '../../src/models/index.js';
 import { openApp } from '../../src/open-app.js';
-import { initDataDir } from '../../src/store/index.js';
+import { initDataDir, SqliteDb } from '../../src/store/index.js';
 import type { VerifierModel } from '../../src/verifier/index.js';
 import { featuresOfBackground, featuresOfEnrolmentClip, loadWakeModels, WakeDetector } from '../../src/wakeword/index.js';
 
@@ -99,6 +99,51 @@ describe('the daemon applies the routed owner’s verifiers', () => {
       ac.abort();
       stdin.end();
       await done;
+    }
+  }, 90_000);
+
+  it('verifiers that do not open (tampered row): the base model listens, one incident, not one per check', async () => {
+    const { config, app } = await dataDirWith('tampered');
+    const setup = await app();
+    const alice = await setup.app.addOwner({ name: 'Alice', source: 'test' });
+    await setup.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips, source: 'test' });
+    await setup.close();
+    const db = await SqliteDb.open(path.join(config.dataDir, 'earshot.db'));
+    await db.run("UPDATE verifiers SET word_tag = 'ff' || substr(word_tag, 3)");
+    await db.close();
+    const builds: string[] = [];
+    const buildDetector = async (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => {
+      builds.push(Object.keys(verifiers).join(',') || 'none');
+      const d = await WakeDetector.fromConfig(wake);
+      return { processor: d, words: d.words };
+    };
+    const stdin = new PassThrough();
+    const ac = new AbortController();
+    const events: DaemonEvent[] = [];
+    const done = runDaemon({ config, input: '-', stdin, buildDetector, signal: ac.signal, verifierWatchMs: 30, onEvent: (e) => events.push(e) });
+    try {
+      await waitFor(() => events.some((e) => e.type === 'listening'), 30_000, 'listening');
+      // Another process writes to the audit log (the owner made active again): the watch looks again, and must not
+      // turn its own failed opening (an incident, another audit entry) into a loop.
+      const cli = await app();
+      await cli.app.useOwner(alice, { source: 'owner-cli' });
+      await cli.close();
+      for (let i = 0; i < 10; i++) {
+        stdin.write(Buffer.alloc(3200));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      ac.abort();
+      stdin.end();
+      await done;
+    }
+    expect(builds).toEqual(['none']);
+    const after = await app();
+    try {
+      const incidents = (await after.app.auditLog()).filter((e) => e.type === 'incident' && e.detail?.['what'] === 'verifier');
+      expect(incidents).toHaveLength(1);
+    } finally {
+      await after.close();
     }
   }, 90_000);
 
