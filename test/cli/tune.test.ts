@@ -89,6 +89,24 @@ describe('earshot tune', () => {
     }
   }, 120_000);
 
+  it('a recommendation that misses the target (the owner\'s own wake phrase given as background) is shown but not applied', async () => {
+    const before = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId: DEVICE, logger: silentLogger });
+    const settings = await before.app.wakeSettings(owner);
+    await before.close();
+    const r = await cli('tune', '--wakeword', 'hey_jarvis', '--owner', owner, '--background', fixture('wake', 'hey_jarvis__en-us.wav'), '--target-fa-per-hour', '0', '--apply', '--json');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('not applied');
+    const out = JSON.parse(r.out) as { met: boolean; applied: boolean; notes: string[] };
+    expect(out).toMatchObject({ met: false, applied: false });
+    expect(out.notes.some((n) => n.startsWith('not applied'))).toBe(true);
+    const after = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId: DEVICE, logger: silentLogger });
+    try {
+      expect(await after.app.wakeSettings(owner)).toEqual(settings);
+    } finally {
+      await after.close();
+    }
+  }, 120_000);
+
   it('an owner who has not enrolled the word, a bad target or no --wakeword is refused naming what to do', async () => {
     const r = await cli('tune', '--wakeword', 'hey_jarvis', '--owner', unenrolled);
     expect(r.code).toBe(2);

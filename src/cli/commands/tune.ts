@@ -62,7 +62,8 @@ const tune: Command = {
     `  --target-fa-per-hour X   false accepts per hour to stay within (default ${DEFAULT_TARGET_FA_PER_HOUR})`,
     '  --background FILE.wav    more room audio without the wake word (repeatable); read once, only scores are kept',
     '  --manifest FILE          model manifest (default models/manifest.json): the classifier and the generic negative set',
-    "  --apply                  write the recommendation to the owner's settings (a fleet document can still raise it)",
+    "  --apply                  write the recommendation to the owner's settings (a fleet document can still raise it);",
+    '                           one that misses the target is shown but not written (exit 1)',
     'Positives: the enrolment clips (with a verifier: scored by the verifier trained on them, so the miss rate is',
     'optimistic; earshot enroll status shows the cross-validated recall). Negatives: the flagged false wakes of the',
     "word, the room background kept at enrolment, --background clips and the shipped generic negative set.",
@@ -87,7 +88,11 @@ const tune: Command = {
       const notes: string[] = [];
       const plan = await computePlan(io, { models, manifest, word, inputs: { ...inputs, enrolment: inputs.enrolment }, backgroundFiles, target, notes, ctx });
       let applied = false;
-      if (args.values['apply'] === true) {
+      // A recommendation that misses the target is the strictest threshold there is: applying it would leave the
+      // word all but deaf for this owner. It is shown, not written.
+      const refused = args.values['apply'] === true && !plan.met;
+      if (refused) notes.push(`not applied: no threshold up to 0.99 keeps false accepts within ${target}/h (flag false wakes, enrol more clips or raise --target-fa-per-hour)`);
+      if (args.values['apply'] === true && plan.met) {
         await app.setWakeThreshold(owner, word, { threshold: plan.threshold, ...(plan.verifierGate !== null ? { verifierGate: plan.verifierGate } : {}) }, { source: CLI_SOURCE, via: 'tune' });
         applied = true;
       }
@@ -113,7 +118,8 @@ const tune: Command = {
       };
       if (json(args)) writeLine(io.stdout, JSON.stringify(out));
       else printPlan(io, out);
-      return 0;
+      if (refused) writeLine(io.stderr, 'earshot tune: the recommendation misses the target and was not applied');
+      return refused ? 1 : 0;
     });
   },
 };
@@ -187,7 +193,7 @@ function printPlan(io: CommandIO, o: { ownerId: string; wakeword: string; thresh
   writeLine(io.stdout, `  expected miss rate ${pct(o.expectedMissRate)} on ${o.enrolmentClips} enrolment clip(s); ${o.expectedFalseAcceptsPerHour.toFixed(2)} false accepts per hour on ${(o.negativeHours * 60).toFixed(1)} min of negatives (${o.falseWakes} flagged false wake(s))`);
   if (!o.met) writeLine(io.stdout, `  no threshold up to 0.99 keeps false accepts within ${o.targetFaPerHour}/h: enrol more clips or flag false wakes`);
   for (const n of o.notes) writeLine(io.stdout, `  note: ${n}`);
-  writeLine(io.stdout, o.applied ? `  applied: in effect ${o.inEffect} (fleet floor ${o.fleetFloor})` : `  not applied (add --apply); in effect now ${o.inEffect}`);
+  writeLine(io.stdout, o.applied ? `  applied: in effect ${o.inEffect} (fleet floor ${o.fleetFloor})` : `  not applied${o.met ? ' (add --apply)' : ''}; in effect now ${o.inEffect}`);
 }
 
 export const commands: Command[] = [tune];
