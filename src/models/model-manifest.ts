@@ -10,8 +10,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EarshotError, errorMessage } from '../core/index.js';
 
-/** `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom). */
-export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'wakeword' | 'vad';
+/**
+ * `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom);
+ * `embedding-phases` a streaming form that yields several phases' embeddings per step (derivedFrom.phases).
+ */
+export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'embedding-phases' | 'wakeword' | 'vad';
 
 export type ModelSource =
   /** A file inside an installed npm package (path relative to the package root). */
@@ -33,6 +36,8 @@ export interface DerivedFrom {
   /** The generator (a file of this repository) and its version; same source + same version → same bytes. */
   generator: string;
   generatorVersion: string;
+  /** The generator's phase count for an `embedding-phases` model (one embedding per phase per step). */
+  phases?: number;
 }
 
 export interface ModelEntry {
@@ -62,7 +67,7 @@ export interface ModelManifest {
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_MANIFEST = path.join(PROJECT_ROOT, 'models', 'manifest.json');
 
-const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'wakeword', 'vad'];
+const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'embedding-phases', 'wakeword', 'vad'];
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 function invalid(file: string, where: string, problem: string): EarshotError {
@@ -113,7 +118,16 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
         if (typeof d?.[k] !== 'string' || d[k] === '') throw invalid(file, `${at}/derivedFrom/${k}`, 'is required (a string)');
       }
       if (!SHA256_RE.test(d!['sha256'] as string)) throw invalid(file, `${at}/derivedFrom/sha256`, 'must be 64 lowercase hex digits');
-      derivedFrom = { model: d!['model'] as string, sha256: d!['sha256'] as string, generator: d!['generator'] as string, generatorVersion: d!['generatorVersion'] as string };
+      const phases = d!['phases'];
+      if (phases !== undefined && !(Number.isInteger(phases) && (phases as number) >= 1)) throw invalid(file, `${at}/derivedFrom/phases`, 'must be a positive integer');
+      if ((m['kind'] === 'embedding-phases') !== (phases !== undefined)) throw invalid(file, `${at}/derivedFrom/phases`, 'is required for an embedding-phases model and only for it');
+      derivedFrom = {
+        model: d!['model'] as string,
+        sha256: d!['sha256'] as string,
+        generator: d!['generator'] as string,
+        generatorVersion: d!['generatorVersion'] as string,
+        ...(phases !== undefined ? { phases: phases as number } : {}),
+      };
     }
     return {
       name: m['name'],

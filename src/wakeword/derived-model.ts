@@ -29,7 +29,7 @@ export async function regenerate(manifest: ModelManifest, entry: ModelEntry): Pr
     );
   }
   const source = await readVerifiedModel(manifest, findModel(manifest, from.model));
-  const { bytes } = deriveStreamingEmbedding(source.bytes, source.entry.sha256);
+  const { bytes } = deriveStreamingEmbedding(source.bytes, source.entry.sha256, from.phases !== undefined ? { phases: from.phases } : {});
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 

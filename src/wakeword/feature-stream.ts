@@ -51,6 +51,12 @@ export interface FeatureModels {
   mel: Session;
   /** The streaming embedding model (models/embedding_streaming.onnx), not the 76-row window model. */
   embedding: Session;
+  /**
+   * Multi-phase streaming models (kind embedding-phases, e.g. models/embedding_streaming_4phases.onnx): one
+   * step yields every phase's embedding, sharing the layers all phases have in common. A stream with a phase
+   * count listed here uses it instead of stepping `embedding` with one batch item per phase.
+   */
+  phased?: { phases: number; session: Session }[];
 }
 
 /** Embeddings of the warm-up noise, shared by every stream of a process (computing them costs ~50 steps). */
@@ -185,8 +191,11 @@ export class FeatureStream {
   resumes = 0;
   rewarms = 0;
 
+  /** The stepper is a multi-phase model: one batch item, rows ending at the newest row, one output per phase. */
+  private readonly phasedStep: boolean;
+
   constructor(
-    protected readonly models: { mel: Session; embedding?: Session },
+    protected readonly models: { mel: Session; embedding?: Session; phased?: FeatureModels['phased'] },
     private readonly noise: NoiseEmbeddings,
     readonly phases: number,
   ) {
@@ -196,8 +205,20 @@ export class FeatureStream {
     this.melIO = io(models.mel);
     this.rawTensor = new ort.Tensor('float32', this.raw, [1, MEL_WINDOW_SAMPLES]);
     this.firstTensor = new ort.Tensor('float32', this.firstWindow, [1, FRAME_SAMPLES]);
-    this.stepper = models.embedding ? new EmbeddingStepper(models.embedding, phases) : undefined;
     this.tracks = Array.from({ length: phases }, (_, p) => new EmbeddingTrack(Math.round((p * MEL_ROWS_PER_CHUNK) / phases), noise));
+    const phased = models.embedding ? models.phased?.find((m) => m.phases === phases) : undefined;
+    // The multi-phase model's oldest output ends (P − 1) · 8/P rows back, so its warm-up needs that many more
+    // fed rows; it is used only where the usual 9 warm-up steps still cover them (P = 2, 4: 82 ≥ 76 + 6).
+    this.phasedStep =
+      phased !== undefined &&
+      phases > 1 &&
+      STREAM_INPUT_ROWS + STREAM_WARMUP_STEPS * MEL_ROWS_PER_CHUNK >= EMBEDDING_MEL_ROWS + this.tracks[phases - 1]!.offsetRows &&
+      this.tracks.every((t, p) => t.offsetRows * phases === p * MEL_ROWS_PER_CHUNK);
+    this.stepper = !models.embedding
+      ? undefined
+      : this.phasedStep
+        ? new EmbeddingStepper(phased!.session, 1, phases)
+        : new EmbeddingStepper(models.embedding, phases);
     this.resetMel();
   }
 
@@ -327,13 +348,19 @@ export class FeatureStream {
       this.exactFrom = first;
     }
     const per = STREAM_INPUT_ROWS * MEL_BINS;
+    const P = this.tracks.length;
     for (let k = start; k <= this.chunks; k++) {
-      for (let p = 0; p < this.tracks.length; p++) stepper.input.set(this.rowsEnding(this.windowEnd(this.tracks[p]!, k), STREAM_INPUT_ROWS), p * per);
+      if (this.phasedStep) stepper.input.set(this.rowsEnding(this.chunkEnd(k), STREAM_INPUT_ROWS));
+      else for (let p = 0; p < P; p++) stepper.input.set(this.rowsEnding(this.windowEnd(this.tracks[p]!, k), STREAM_INPUT_ROWS), p * per);
       const out = await stepper.step();
       this.streamChunk = k;
       if (k < this.exactFrom || k < 1) continue;
-      for (let p = 0; p < this.tracks.length; p++) this.tracks[p]!.store(k, out.subarray(p * EMBEDDING_DIM, (p + 1) * EMBEDDING_DIM));
-      this.embeddingCalls += this.tracks.length;
+      // The multi-phase model yields the oldest window first: output i is track P − 1 − i.
+      for (let p = 0; p < P; p++) {
+        const i = this.phasedStep ? P - 1 - p : p;
+        this.tracks[p]!.store(k, out.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM));
+      }
+      this.embeddingCalls += P;
     }
   }
 

@@ -9,7 +9,7 @@ import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/index.js';
 import { DetectorState, type WakeDetection } from './detector-state.js';
 import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
-import { openClassifier, openModel, type Classifier } from './onnx-sessions.js';
+import { openClassifier, openModel, type Classifier, type Session } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
@@ -49,13 +49,19 @@ export interface LoadedWakeModels {
  * Verifies and opens the mel model, the streaming embedding model and one classifier per word (in parallel).
  * The window embedding model is not loaded: it is only the streaming model's source and the tests' oracle.
  */
-export async function loadWakeModels(manifest: ModelManifest, words: string[]): Promise<LoadedWakeModels> {
-  const [mel, embedding, ...classifiers] = await Promise.all([
+export async function loadWakeModels(manifest: ModelManifest, words: string[], phases: number = DEFAULT_PHASES): Promise<LoadedWakeModels> {
+  // The multi-phase embedding model for this phase count, when the manifest has one (4 phases: the default).
+  const phasedEntry = manifest.models.find((m) => m.kind === 'embedding-phases' && m.derivedFrom?.phases === phases);
+  const [mel, embedding, phased, ...classifiers] = await Promise.all([
     openModel(manifest, modelOfKind(manifest, 'mel')),
     openModel(manifest, modelOfKind(manifest, 'embedding-stream')),
+    phasedEntry ? openModel(manifest, phasedEntry) : undefined,
     ...words.map((w) => openClassifier(manifest, w)),
   ]);
-  return { features: { mel: mel!, embedding: embedding! }, classifiers: classifiers as Classifier[] };
+  return {
+    features: { mel: mel as Session, embedding: embedding as Session, ...(phased ? { phased: [{ phases, session: phased as Session }] } : {}) },
+    classifiers: classifiers as Classifier[],
+  };
 }
 
 export async function resolveManifest(m: ModelManifest | string | undefined): Promise<ModelManifest> {
@@ -83,7 +89,7 @@ export class WakeDetector {
       throw new EarshotError('BAD_ARGUMENT', 'the preloaded models do not match the wake words');
     }
     const [models, vad] = await Promise.all([
-      opts.models ?? loadWakeModels(manifest, names),
+      opts.models ?? loadWakeModels(manifest, names, opts.phases ?? DEFAULT_PHASES),
       opts.vadGate ? SileroVad.create(manifest) : Promise.resolve(undefined),
     ]);
     const quietRms = opts.quietRms === undefined ? DEFAULT_QUIET_RMS : opts.quietRms ?? undefined;

@@ -123,7 +123,10 @@ describe('streaming embedding model: same embeddings as the window model', () =>
     const noise = await noiseEmbeddings(models.features);
     const a = new Float32Array(EMBEDDING_DIM);
     const b = new Float32Array(EMBEDDING_DIM);
-    for (const phases of [8, 3]) {
+    // 4 phases: the multi-phase model (embedding_streaming_4phases.onnx, all tracks from one batch item); 8 and
+    // 3: the one-phase model stepped with one batch item per track.
+    expect(models.features.phased?.map((m) => m.phases)).toEqual([4]);
+    for (const phases of [8, 4, 3]) {
       for (const f of fixtures) {
         const streamed = new FeatureStream(models.features, noise, phases);
         const oracle = new WindowFeatureStream({ mel: models.features.mel, window: windowModel }, windowNoise, phases);
@@ -218,7 +221,7 @@ describe('streaming embedding model: same scores and detections as the window pa
         fc.array(piece, { minLength: 1, maxLength: 5 }),
         fc.array(fc.integer({ min: 1, max: 6000 }), { minLength: 1, maxLength: 6 }),
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 2 }),
-        fc.constantFrom(1, 2, 3, 8),
+        fc.constantFrom(1, 2, 3, 4, 8),
         async (pieces, sizes, resetFractions, phases) => {
           const parts = pieces.map((p) => {
             if (p.kind === 'quiet') return new Int16Array(p.n).map((_, i) => (i * 7919) % 21 - 10); // faint, below the gate
