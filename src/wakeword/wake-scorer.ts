@@ -4,12 +4,14 @@
  *
  * Quiet gate (optional): when no chunk within a classifier's receptive field (its window of embeddings plus
  * the ~12 chunks of audio behind the oldest embedding) was louder than `quietRms`, the classifier and the
- * embeddings it would read are skipped and the score is 0. Mel rows are always computed, so as soon as sound
- * returns the skipped embeddings are backfilled and the classifier sees exactly what it would have seen.
+ * embeddings it would read are skipped and the score is 0, and so is the mel model: the stream defers mel
+ * rows until embeddings are asked for, holding the pending (quiet) chunks in a fixed ring just long enough
+ * for the backfill. As soon as sound returns, the pending mel rows and the skipped embeddings are computed
+ * and the classifier sees exactly what it would have seen.
  */
 import { EarshotError } from '../core/index.js';
 import { SAMPLE_RATE } from '../core/index.js';
-import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES } from './constants.js';
+import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES, STREAM_WARMUP_STEPS } from './constants.js';
 import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './feature-stream.js';
 import { warmupNoise } from './noise.js';
 import { ort, type Classifier } from './onnx-sessions.js';
@@ -86,7 +88,12 @@ export class WakeScorer {
 
   static async create(models: FeatureModels, classifiers: Classifier[], opts: WakeScorerOptions = {}): Promise<WakeScorer> {
     const noise = await noiseEmbeddings(models);
-    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1), noise.rows, classifiers, opts);
+    const widest = Math.max(0, ...classifiers.map((c) => c.window));
+    // With the gate, mel rows wait for the embeddings that need them. A backfill after a quiet stretch re-warms
+    // the stream 9 chunks before the widest window's oldest embedding and reads 2 chunks of mel behind that:
+    // the ring must hold those chunks (rowsEnding refuses rows given up, so a short ring fails loudly).
+    const defer = opts.quietRms !== undefined ? widest + STREAM_WARMUP_STEPS + 2 : 0;
+    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1, defer), noise.rows, classifiers, opts);
   }
 
   /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
@@ -112,9 +119,13 @@ export class WakeScorer {
     return this.stream.embeddingCalls;
   }
 
-  /** Streaming-model calls (one per chunk for all phases, warm-up steps included), resumes and re-warms. */
-  get streamStats(): { steps: number; resumes: number; rewarms: number } {
-    return { steps: this.stream.streamSteps, resumes: this.stream.resumes, rewarms: this.stream.rewarms };
+  /**
+   * Streaming-model calls (one per chunk for all phases, warm-up steps included), resumes and re-warms; mel
+   * calls, and chunks whose mel rows the quiet gate never needed (given up after a long quiet stretch).
+   */
+  get streamStats(): { steps: number; resumes: number; rewarms: number; melCalls: number; melSkipped: number } {
+    const s = this.stream;
+    return { steps: s.streamSteps, resumes: s.resumes, rewarms: s.rewarms, melCalls: s.melCalls, melSkipped: s.droppedMelChunks };
   }
 
   /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */

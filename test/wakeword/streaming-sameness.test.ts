@@ -197,6 +197,11 @@ describe('streaming embedding model: same scores and detections as the window pa
       expect(streamed.detections.map((d) => d.wakeword)).toEqual(['hey_jarvis']);
       const stats = scorer.streamStats;
       expect({ quietChunks, resumes: stats.resumes, rewarms: stats.rewarms }).toEqual({ quietChunks, ...expected });
+      // The mel model waits too while gated: after a short gap every deferred chunk's rows are computed when
+      // sound returns; after a long one the oldest quiet chunks' rows are never needed, so never computed.
+      expect(stats.melCalls + stats.melSkipped).toBe(scorer.chunks);
+      if (quietChunks === 10) expect(stats.melSkipped).toBe(0);
+      else expect(stats.melSkipped).toBeGreaterThan(60);
     }
   }, 300_000);
 
