@@ -358,7 +358,10 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const models = await loadWakeModels(manifest, spec.words, spec.phases);
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
   let push: (frame: Int16Array) => Promise<number>;
-  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [[models.features.mel, 'mel'], ...models.classifiers.map((c): [Session, 'classifiers'] => [c.session, 'classifiers'])];
+  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [
+    [models.features.mel, 'mel'],
+    ...models.classifiers.flatMap((c): [Session, 'classifiers'][] => [[c.session, 'classifiers'], ...(c.batched ? [[c.batched, 'classifiers'] as [Session, 'classifiers']] : [])]),
+  ];
   if (spec.path === 'window') {
     // The old path: same scorer and decisions, embeddings from the window model (the tests' oracle).
     const { openModel } = await import('../wakeword/index.js');
@@ -370,7 +373,9 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
     sessions.push([window, 'embedding']);
     const wm = { mel: models.features.mel, window };
     const noise = await embeddingsOfClipWindow(wm, warmupNoise());
-    const scorer = WakeScorer.withStream(new WindowFeatureStream(wm, noise, spec.phases), noise.rows, models.classifiers, quietRms === null ? {} : { quietRms });
+    // The old path scores each phase with its own classifier call (not the batched classifier), mel eagerly.
+    const unbatched = models.classifiers.map(({ batched: _batched, ...c }) => c);
+    const scorer = WakeScorer.withStream(new WindowFeatureStream(wm, noise, spec.phases), noise.rows, unbatched, quietRms === null ? {} : { quietRms });
     const state = new DetectorState({ words: spec.words.map((name) => ({ name, threshold: 0.5 })) });
     push = async (frame) => {
       let n = 0;
@@ -378,7 +383,7 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
       return n;
     };
   } else {
-    sessions.push([models.features.embedding, 'embedding']);
+    sessions.push([models.features.embedding, 'embedding'], ...(models.features.phased ?? []).map((m): [Session, 'embedding'] => [m.session, 'embedding']));
     const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models });
     push = async (frame) => (await detector.push(frame)).length;
   }

