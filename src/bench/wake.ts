@@ -50,7 +50,7 @@ interface ChildResult {
   /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
   msPerFrameMedian?: number;
   /** Interleaved loops (mode 'interleaved'). */
-  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number }[];
+  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number; cpuMs: number }[];
   /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
   perCall?: Record<string, number>;
   msPerFrame: number;
@@ -259,7 +259,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     if (!l) throw new EarshotError('INTERNAL', `interleaved bench lost loop ${label}`);
     return l;
   };
-  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)})`);
+  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)}, CPU ${r3(l.cpuMs)})`);
   const one = L('p1');
   const def = L(`p${DEFAULT_PHASES}`);
   res['wake.defaultPhases'] = DEFAULT_PHASES;
@@ -283,6 +283,11 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.quietMsPerFrameDefault'] = r3(L('quietDefault').meanMs);
   res['wake.quietToSpeechRatioDefault'] = r3(L('quietDefault').meanMs / def.meanMs);
   res['wake.rtf'] = r3(def.meanMs / FRAME_MS);
+  // The same on CPU time (process CPU during each loop's turns): on a machine shared with other jobs, wall
+  // time also counts the time the loop waited for a core; CPU time is what the loop itself cost.
+  res['wake.cpu.msPerFrame'] = r3(one.cpuMs);
+  res['wake.cpu.msPerFrameDefault'] = r3(def.cpuMs);
+  res['wake.cpu.quietToSpeechRatioDefault'] = r3(L('quietDefault').cpuMs / def.cpuMs);
   if (withPeer) {
     // The peer took its turns in the same process and minutes as our loops: the ratios the issue asks for.
     const peer = L('peer');
@@ -290,6 +295,9 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     res['wake.peer.msPerFrame'] = r3(peer.meanMs);
     res['wake.peer.ratio'] = r1(peer.meanMs / one.meanMs);
     res['wake.peer.ratioDefault'] = r1(peer.meanMs / def.meanMs);
+    res['wake.cpu.peer.msPerFrame'] = r3(peer.cpuMs);
+    res['wake.cpu.peer.ratio'] = r1(peer.cpuMs / one.cpuMs);
+    res['wake.cpu.peer.ratioDefault'] = r1(peer.cpuMs / def.cpuMs);
   }
 
   // 2. The default loop alone in a fresh process (RSS, start-up, where its time goes); the peer's RSS and
@@ -445,6 +453,9 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
   const blocks = Math.floor(Math.min(...pcms.map((p) => p.length)) / (TURN_FRAMES * FRAME));
   const times = all.map(() => [] as number[]);
   const onnx = all.map(() => 0);
+  // CPU time of the process during each turn (all its threads): what a turn cost, without the time other
+  // jobs held the cores (wall time counts that too).
+  const cpu = all.map(() => 0);
   const inOnnx = (l: (typeof loops)[number]) => (l.split ? l.split.mel + l.split.embedding + l.split.classifiers : 0);
   for (let b = 0; b < blocks; b++) {
     for (let k = 0; k < loops.length; k++) {
@@ -452,13 +463,22 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
       const loop = loops[i]!;
       const pcm = pcms[i]!;
       const before = inOnnx(loop);
+      const c0 = process.cpuUsage();
       const t = performance.now();
       for (let f = b * TURN_FRAMES; f < (b + 1) * TURN_FRAMES; f++) await loop.push(pcm.subarray(f * FRAME, (f + 1) * FRAME));
       times[i]!.push((performance.now() - t) / TURN_FRAMES);
+      const c = process.cpuUsage(c0);
+      cpu[i]! += (c.user + c.system) / 1000;
       onnx[i]! += inOnnx(loop) - before;
     }
   }
-  const perLoop = all.map((l, i) => ({ label: l.label, medianMs: median(times[i]!), meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks, onnxMs: onnx[i]! / (blocks * TURN_FRAMES) }));
+  const perLoop = all.map((l, i) => ({
+    label: l.label,
+    medianMs: median(times[i]!),
+    meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks,
+    onnxMs: onnx[i]! / (blocks * TURN_FRAMES),
+    cpuMs: cpu[i]! / (blocks * TURN_FRAMES),
+  }));
   return { startupMs, msPerFrame: perLoop[0]?.meanMs ?? 0, frames: blocks * TURN_FRAMES, rssMb: rssMb(), perLoop };
 }
 
