@@ -18,7 +18,10 @@
  * Embeddings come from the streaming embedding model (models/embedding_streaming.onnx, derived from the pinned
  * window model by src/wakeword/streaming-embedding-generator.ts): each step takes a track's newest 8 + 2 mel
  * rows and the state the previous step left, and yields exactly the window model's embedding of the last 76
- * rows. All phases step together in one batched call (state batch = phase). A step needs the state of the
+ * rows. All phases step together in one call: with 4 phases through the 4-phase model
+ * (models/embedding_streaming_4phases.onnx), which takes track 0's rows and yields the 4 tracks' embeddings,
+ * computing the layers before the last two time pools once for all of them; with other phase counts through
+ * the one-phase model batched (batch item = phase). A step needs the state of the
  * chunk before; from an empty state, 9 warm-up steps (whose outputs are discarded) make the 10th exact, since
  * the model's receptive field is 76 rows and 9 steps feed 82. So:
  *  - a fresh or reset stream warms up on the rows of ones in front (they are part of the mel buffer);
@@ -26,7 +29,6 @@
  *    silence also skips the model; when it needs them again the stream is resumed over the skipped chunks
  *    (or re-warmed 9 chunks before the first missing one when that is cheaper) from the retained mel rows,
  *    giving exactly the values an eager pipeline would have had.
- *
  *
  * Deferred mel (the quiet gate's stream, `deferMelChunks` = N): a chunk's mel rows are computed only when
  * embeddings are asked for; until then the chunk waits in a fixed ring of N chunk slots. The mel model is a

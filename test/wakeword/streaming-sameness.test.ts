@@ -212,6 +212,35 @@ describe('streaming embedding model: same scores and detections as the window pa
     }
   }, 300_000);
 
+  it('deferred mel: computed late it equals eager mel; a ring too short for the backfill fails loudly instead of reading given-up rows', async () => {
+    const f = fixtures.find((x) => x.name === path.join('wake', 'hey_jarvis__en-us.wav'))!;
+    const noise = await noiseEmbeddings(models.features);
+    const eager = new FeatureStream(models.features, noise, 4);
+    const deferred = new FeatureStream(models.features, noise, 4, 27);
+    const short = new FeatureStream(models.features, noise, 4, 5);
+    const a = new Float32Array(16 * EMBEDDING_DIM);
+    const b = new Float32Array(16 * EMBEDDING_DIM);
+    const chunks = Math.floor(f.pcm.length / FRAME_SAMPLES);
+    for (let c = 0; c < chunks; c++) {
+      const chunk = f.pcm.subarray(c * FRAME_SAMPLES, (c + 1) * FRAME_SAMPLES);
+      for (const s of [eager, deferred, short]) await s.pushChunk(chunk);
+      await eager.ensureAllEmbeddings(16);
+      // The deferred streams are asked only every 40 chunks (as after a quiet stretch).
+      if (c % 40 !== 39) continue;
+      await deferred.ensureAllEmbeddings(16);
+      for (let p = 0; p < 4; p++) {
+        eager.copyWindow(p, 16, a);
+        deferred.copyWindow(p, 16, b);
+        expect(maxAbs(a, b)).toBe(0);
+      }
+      await expect(short.ensureAllEmbeddings(16)).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('never computed') });
+      short.reset();
+    }
+    expect(deferred.droppedMelChunks).toBeGreaterThan(0);
+    expect(deferred.melCalls + deferred.droppedMelChunks + deferred.pendingMelChunks).toBe(chunks);
+    expect(eager.melCalls).toBe(chunks);
+  }, 120_000);
+
   it('reset drops the stream state: after a reset the scores equal a fresh scorer on the rest', async () => {
     const f = fixtures.find((x) => x.name === path.join('wake', 'hey_jarvis__en-gb.wav'))!;
     const at = 16000 * 2 + 357;
