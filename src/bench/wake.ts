@@ -484,14 +484,19 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
 
 /**
  * The embedding model alone, window model (batch 1, 76 rows) against one streaming step (batch 1, 2, 4, 8:
- * all phases in one call), interleaved in rounds so a change of machine speed hits every variant alike.
+ * all phases in one call) and one step of the 4-phase model, interleaved in rounds so a change of machine
+ * speed hits every variant alike.
  */
 async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind } = await import('../models/index.js');
   const { openModel, ort } = await import('../wakeword/index.js');
   const { EmbeddingStepper } = await import('../wakeword/index.js');
   const m = await loadManifest();
-  const [window, stream] = await Promise.all([openModel(m, modelOfKind(m, 'embedding')), openModel(m, modelOfKind(m, 'embedding-stream'))]);
+  const [window, stream, phased] = await Promise.all([
+    openModel(m, modelOfKind(m, 'embedding')),
+    openModel(m, modelOfKind(m, 'embedding-stream')),
+    openModel(m, modelOfKind(m, 'embedding-phases')),
+  ]);
   const startupMs = performance.now();
   let seed = 99;
   const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
@@ -502,7 +507,10 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
     for (let i = 0; i < s.input.length; i++) s.input[i] = rnd() * 4 - 1;
     return s;
   });
-  const total: Record<string, number> = { window: 0 };
+  // The 4-phase model: one step (batch 1) yields all 4 phases' embeddings (compare with streamingBatch4).
+  const four = new EmbeddingStepper(phased, 1, 4);
+  for (let i = 0; i < four.input.length; i++) four.input[i] = rnd() * 4 - 1;
+  const total: Record<string, number> = { window: 0, streaming4Phases: 0 };
   for (const b of spec.batches) total[b === 1 ? 'streaming' : `streamingBatch${b}`] = 0;
   for (let r = 0; r < spec.rounds; r++) {
     let t = performance.now();
@@ -513,6 +521,9 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
       for (let i = 0; i < spec.calls; i++) await s.step();
       total[s.batch === 1 ? 'streaming' : `streamingBatch${s.batch}`]! += performance.now() - t;
     }
+    t = performance.now();
+    for (let i = 0; i < spec.calls; i++) await four.step();
+    total['streaming4Phases']! += performance.now() - t;
   }
   const perCall = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v / (spec.rounds * spec.calls)]));
   return { startupMs, msPerFrame: perCall['streaming'] ?? 0, frames: spec.rounds * spec.calls, rssMb: rssMb(), perCall };
