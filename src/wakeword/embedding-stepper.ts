@@ -32,7 +32,8 @@ export function streamIO(session: Session): StreamIO {
     const meta = session.inputMetadata.find((m) => m.name === name);
     const shape = meta && 'shape' in meta ? meta.shape : undefined;
     const dims = shape?.slice(1).map((d) => (typeof d === 'number' ? d : Number.NaN)) ?? [];
-    if (dims.length !== 3 || dims.some((d) => !(d > 0))) throw new EarshotError('MODEL_LOAD_FAILED', `streaming embedding state ${name} has no fixed shape`);
+    // [channels, rows, width] per convolution, or [size] for a multi-phase model's packed state.
+    if ((dims.length !== 3 && dims.length !== 1) || dims.some((d) => !(d > 0))) throw new EarshotError('MODEL_LOAD_FAILED', `streaming embedding state ${name} has no fixed shape`);
     return { input: name, output: stateOutputs[i]!, dims };
   });
   return { input, output, states };

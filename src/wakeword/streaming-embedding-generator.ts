@@ -28,6 +28,9 @@ export const STREAMING_GENERATOR_VERSION = '1';
 /** Names of the derived model's main input and output (the window model's, so tools recognise them). */
 export const STREAM_INPUT = 'input_1';
 export const STREAM_OUTPUT = 'conv2d_19';
+/** A multi-phase model's packed state input and output (all convolution states, flattened, in order). */
+export const PACKED_STATE = 'state';
+export const PACKED_STATE_NEXT = 'state_next';
 
 export interface StreamState {
   /** Graph input carrying the previous step's rows. */
@@ -54,6 +57,8 @@ export const DENSE_PHASES: readonly number[] = [1, 2, 4, 8];
 export interface StreamingModel {
   bytes: Uint8Array;
   states: StreamState[];
+  /** For phases > 1: the length of the packed state (`state` / `state_next`, [batch, packedSize]); else 0. */
+  packedSize: number;
 }
 
 // Decoded messages always carry their repeated fields (protobufjs fills them with []); these views say so.
@@ -302,12 +307,44 @@ export function deriveStreamingEmbedding(source: Uint8Array, sourceSha256: strin
   }
 
   const batch = 'batch';
+  let stateInputs = states.map((s) => floatValueInfo(s.input, [batch, s.channels, s.rows, s.width]));
+  let stateOutputs = states.map((s) => floatValueInfo(s.output, [batch, s.channels, s.rows, s.width]));
+  let packedSize = 0;
+  if (phases > 1) {
+    // One packed state tensor instead of one per convolution: onnxruntime-node marshals every input and output
+    // tensor of a call, and 12 pairs of them cost about a fifth of a step (measured: MEASUREMENTS.md §8).
+    // Inside the graph each state is a Slice of the packed input, reshaped; the next states are flattened and
+    // concatenated in the same order.
+    const axes = 'stream_pack_axes';
+    newInits.push(int64Tensor(axes, [1n]));
+    const unpack: Node[] = [];
+    const flats: string[] = [];
+    for (const st of states) {
+      const len = st.channels * st.rows * st.width;
+      const k = st.input;
+      newInits.push(
+        int64Tensor(`${k}__pack_start`, [BigInt(packedSize)]),
+        int64Tensor(`${k}__pack_end`, [BigInt(packedSize + len)]),
+        int64Tensor(`${k}__pack_shape`, [-1n, BigInt(st.channels), BigInt(st.rows), BigInt(st.width)]),
+        int64Tensor(`${k}__pack_flat`, [-1n, BigInt(len)]),
+      );
+      unpack.push(node({ name: `${k}__unpack_slice`, opType: 'Slice', input: [PACKED_STATE, `${k}__pack_start`, `${k}__pack_end`, axes], output: [`${k}__packed`] }));
+      unpack.push(node({ name: `${k}__unpack_reshape`, opType: 'Reshape', input: [`${k}__packed`, `${k}__pack_shape`], output: [k] }));
+      out.push(node({ name: `${st.output}__pack_reshape`, opType: 'Reshape', input: [st.output, `${k}__pack_flat`], output: [`${st.output}__flat`] }));
+      flats.push(`${st.output}__flat`);
+      packedSize += len;
+    }
+    out.unshift(...unpack);
+    out.push(node({ name: 'stream_pack_concat', opType: 'Concat', input: flats, output: [PACKED_STATE_NEXT], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }) as unknown as Attr] }));
+    stateInputs = [floatValueInfo(PACKED_STATE, [batch, packedSize])];
+    stateOutputs = [floatValueInfo(PACKED_STATE_NEXT, [batch, packedSize])];
+  }
   const derivedGraph = onnx.GraphProto.create({
     ...(graph as unknown as onnxProto.onnx.IGraphProto),
     node: out as unknown as onnxProto.onnx.INodeProto[],
     initializer: [...graph.initializer.filter((t) => t.name !== shapeInit!.name), ...newInits] as unknown as onnxProto.onnx.ITensorProto[],
-    input: [floatValueInfo(STREAM_INPUT, [batch, STREAM_INPUT_ROWS, MEL_BINS, 1]), ...states.map((s) => floatValueInfo(s.input, [batch, s.channels, s.rows, s.width]))],
-    output: [floatValueInfo(STREAM_OUTPUT, [phases === 1 ? batch : 'batch_phases', 1, 1, EMBEDDING_DIM]), ...states.map((s) => floatValueInfo(s.output, [batch, s.channels, s.rows, s.width]))],
+    input: [floatValueInfo(STREAM_INPUT, [batch, STREAM_INPUT_ROWS, MEL_BINS, 1]), ...stateInputs],
+    output: [floatValueInfo(STREAM_OUTPUT, [phases === 1 ? batch : 'batch_phases', 1, 1, EMBEDDING_DIM]), ...stateOutputs],
     valueInfo: [],
     name: phases === 1 ? `${graph.name}_streaming` : `${graph.name}_streaming_${phases}_phases`,
   });
@@ -327,5 +364,5 @@ export function deriveStreamingEmbedding(source: Uint8Array, sourceSha256: strin
       ...(phases === 1 ? [] : [onnx.StringStringEntryProto.create({ key: 'earshot.phases', value: String(phases) })]),
     ],
   });
-  return { bytes: onnx.ModelProto.encode(derived).finish(), states };
+  return { bytes: onnx.ModelProto.encode(derived).finish(), states, packedSize };
 }
