@@ -50,7 +50,7 @@ interface ChildResult {
   /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
   msPerFrameMedian?: number;
   /** Interleaved loops (mode 'interleaved'). */
-  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number }[];
+  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number; cpuMs: number }[];
   /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
   perCall?: Record<string, number>;
   msPerFrame: number;
@@ -259,7 +259,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     if (!l) throw new EarshotError('INTERNAL', `interleaved bench lost loop ${label}`);
     return l;
   };
-  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)})`);
+  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)}, CPU ${r3(l.cpuMs)})`);
   const one = L('p1');
   const def = L(`p${DEFAULT_PHASES}`);
   res['wake.defaultPhases'] = DEFAULT_PHASES;
@@ -283,6 +283,11 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.quietMsPerFrameDefault'] = r3(L('quietDefault').meanMs);
   res['wake.quietToSpeechRatioDefault'] = r3(L('quietDefault').meanMs / def.meanMs);
   res['wake.rtf'] = r3(def.meanMs / FRAME_MS);
+  // The same on CPU time (process CPU during each loop's turns): on a machine shared with other jobs, wall
+  // time also counts the time the loop waited for a core; CPU time is what the loop itself cost.
+  res['wake.cpu.msPerFrame'] = r3(one.cpuMs);
+  res['wake.cpu.msPerFrameDefault'] = r3(def.cpuMs);
+  res['wake.cpu.quietToSpeechRatioDefault'] = r3(L('quietDefault').cpuMs / def.cpuMs);
   if (withPeer) {
     // The peer took its turns in the same process and minutes as our loops: the ratios the issue asks for.
     const peer = L('peer');
@@ -290,6 +295,9 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     res['wake.peer.msPerFrame'] = r3(peer.meanMs);
     res['wake.peer.ratio'] = r1(peer.meanMs / one.meanMs);
     res['wake.peer.ratioDefault'] = r1(peer.meanMs / def.meanMs);
+    res['wake.cpu.peer.msPerFrame'] = r3(peer.cpuMs);
+    res['wake.cpu.peer.ratio'] = r1(peer.cpuMs / one.cpuMs);
+    res['wake.cpu.peer.ratioDefault'] = r1(peer.cpuMs / def.cpuMs);
   }
 
   // 2. The default loop alone in a fresh process (RSS, start-up, where its time goes); the peer's RSS and
@@ -357,10 +365,13 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const { WakeDetector, DEFAULT_QUIET_RMS, loadWakeModels } = await import('../wakeword/index.js');
   const { loadManifest, modelOfKind } = await import('../models/index.js');
   const manifest = await loadManifest();
-  const models = await loadWakeModels(manifest, spec.words);
+  const models = await loadWakeModels(manifest, spec.words, spec.phases);
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
   let push: (frame: Int16Array) => Promise<number>;
-  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [[models.features.mel, 'mel'], ...models.classifiers.map((c): [Session, 'classifiers'] => [c.session, 'classifiers'])];
+  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [
+    [models.features.mel, 'mel'],
+    ...models.classifiers.flatMap((c): [Session, 'classifiers'][] => [[c.session, 'classifiers'], ...(c.batched ? [[c.batched, 'classifiers'] as [Session, 'classifiers']] : [])]),
+  ];
   if (spec.path === 'window') {
     // The old path: same scorer and decisions, embeddings from the window model (the tests' oracle).
     const { openModel } = await import('../wakeword/index.js');
@@ -372,7 +383,9 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
     sessions.push([window, 'embedding']);
     const wm = { mel: models.features.mel, window };
     const noise = await embeddingsOfClipWindow(wm, warmupNoise());
-    const scorer = WakeScorer.withStream(new WindowFeatureStream(wm, noise, spec.phases), noise.rows, models.classifiers, quietRms === null ? {} : { quietRms });
+    // The old path scores each phase with its own classifier call (not the batched classifier), mel eagerly.
+    const unbatched = models.classifiers.map(({ batched: _batched, ...c }) => c);
+    const scorer = WakeScorer.withStream(new WindowFeatureStream(wm, noise, spec.phases), noise.rows, unbatched, quietRms === null ? {} : { quietRms });
     const state = new DetectorState({ words: spec.words.map((name) => ({ name, threshold: 0.5 })) });
     push = async (frame) => {
       let n = 0;
@@ -380,7 +393,7 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
       return n;
     };
   } else {
-    sessions.push([models.features.embedding, 'embedding']);
+    sessions.push([models.features.embedding, 'embedding'], ...(models.features.phased ?? []).map((m): [Session, 'embedding'] => [m.session, 'embedding']));
     const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models });
     push = async (frame) => (await detector.push(frame)).length;
   }
@@ -442,6 +455,9 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
   const blocks = Math.floor(Math.min(...pcms.map((p) => p.length)) / (TURN_FRAMES * FRAME));
   const times = all.map(() => [] as number[]);
   const onnx = all.map(() => 0);
+  // CPU time of the process during each turn (all its threads): what a turn cost, without the time other
+  // jobs held the cores (wall time counts that too).
+  const cpu = all.map(() => 0);
   const inOnnx = (l: (typeof loops)[number]) => (l.split ? l.split.mel + l.split.embedding + l.split.classifiers : 0);
   for (let b = 0; b < blocks; b++) {
     for (let k = 0; k < loops.length; k++) {
@@ -449,26 +465,40 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
       const loop = loops[i]!;
       const pcm = pcms[i]!;
       const before = inOnnx(loop);
+      const c0 = process.cpuUsage();
       const t = performance.now();
       for (let f = b * TURN_FRAMES; f < (b + 1) * TURN_FRAMES; f++) await loop.push(pcm.subarray(f * FRAME, (f + 1) * FRAME));
       times[i]!.push((performance.now() - t) / TURN_FRAMES);
+      const c = process.cpuUsage(c0);
+      cpu[i]! += (c.user + c.system) / 1000;
       onnx[i]! += inOnnx(loop) - before;
     }
   }
-  const perLoop = all.map((l, i) => ({ label: l.label, medianMs: median(times[i]!), meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks, onnxMs: onnx[i]! / (blocks * TURN_FRAMES) }));
+  const perLoop = all.map((l, i) => ({
+    label: l.label,
+    medianMs: median(times[i]!),
+    meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks,
+    onnxMs: onnx[i]! / (blocks * TURN_FRAMES),
+    cpuMs: cpu[i]! / (blocks * TURN_FRAMES),
+  }));
   return { startupMs, msPerFrame: perLoop[0]?.meanMs ?? 0, frames: blocks * TURN_FRAMES, rssMb: rssMb(), perLoop };
 }
 
 /**
  * The embedding model alone, window model (batch 1, 76 rows) against one streaming step (batch 1, 2, 4, 8:
- * all phases in one call), interleaved in rounds so a change of machine speed hits every variant alike.
+ * all phases in one call) and one step of the 4-phase model, interleaved in rounds so a change of machine
+ * speed hits every variant alike.
  */
 async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind } = await import('../models/index.js');
   const { openModel, ort } = await import('../wakeword/index.js');
   const { EmbeddingStepper } = await import('../wakeword/index.js');
   const m = await loadManifest();
-  const [window, stream] = await Promise.all([openModel(m, modelOfKind(m, 'embedding')), openModel(m, modelOfKind(m, 'embedding-stream'))]);
+  const [window, stream, phased] = await Promise.all([
+    openModel(m, modelOfKind(m, 'embedding')),
+    openModel(m, modelOfKind(m, 'embedding-stream')),
+    openModel(m, modelOfKind(m, 'embedding-phases')),
+  ]);
   const startupMs = performance.now();
   let seed = 99;
   const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
@@ -479,7 +509,10 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
     for (let i = 0; i < s.input.length; i++) s.input[i] = rnd() * 4 - 1;
     return s;
   });
-  const total: Record<string, number> = { window: 0 };
+  // The 4-phase model: one step (batch 1) yields all 4 phases' embeddings (compare with streamingBatch4).
+  const four = new EmbeddingStepper(phased, 1, 4);
+  for (let i = 0; i < four.input.length; i++) four.input[i] = rnd() * 4 - 1;
+  const total: Record<string, number> = { window: 0, streaming4Phases: 0 };
   for (const b of spec.batches) total[b === 1 ? 'streaming' : `streamingBatch${b}`] = 0;
   for (let r = 0; r < spec.rounds; r++) {
     let t = performance.now();
@@ -490,6 +523,9 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
       for (let i = 0; i < spec.calls; i++) await s.step();
       total[s.batch === 1 ? 'streaming' : `streamingBatch${s.batch}`]! += performance.now() - t;
     }
+    t = performance.now();
+    for (let i = 0; i < spec.calls; i++) await four.step();
+    total['streaming4Phases']! += performance.now() - t;
   }
   const perCall = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v / (spec.rounds * spec.calls)]));
   return { startupMs, msPerFrame: perCall['streaming'] ?? 0, frames: spec.rounds * spec.calls, rssMb: rssMb(), perCall };

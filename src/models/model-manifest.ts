@@ -11,11 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { EarshotError, errorMessage } from '../core/index.js';
 
 /**
- * `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom).
+ * `embedding-stream` is the streaming form of the `embedding` window model, derived from it (see derivedFrom);
+ * `embedding-phases` a streaming form that yields several phases' embeddings per step (derivedFrom.phases);
+ * `wakeword-batched` a wake-word classifier's form with a dynamic batch (all phases in one call), derived from it.
  * `verifier-negatives` is not a model but a pinned data file: the generic negative windows the household
  * verifier trains against (src/verifier), made by a committed script (see madeWith).
  */
-export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'wakeword' | 'vad' | 'verifier-negatives';
+export type ModelKind = 'mel' | 'embedding' | 'embedding-stream' | 'embedding-phases' | 'wakeword' | 'wakeword-batched' | 'vad' | 'verifier-negatives';
 
 export type ModelSource =
   /** A file inside an installed npm package (path relative to the package root). */
@@ -37,6 +39,8 @@ export interface DerivedFrom {
   /** The generator (a file of this repository) and its version; same source + same version → same bytes. */
   generator: string;
   generatorVersion: string;
+  /** The generator's phase count for an `embedding-phases` model (one embedding per phase per step). */
+  phases?: number;
 }
 
 /**
@@ -79,7 +83,7 @@ export interface ModelManifest {
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_MANIFEST = path.join(PROJECT_ROOT, 'models', 'manifest.json');
 
-const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'wakeword', 'vad', 'verifier-negatives'];
+const KINDS: readonly ModelKind[] = ['mel', 'embedding', 'embedding-stream', 'embedding-phases', 'wakeword', 'wakeword-batched', 'vad', 'verifier-negatives'];
 /** Kinds that are pinned data files, not ONNX models: no tensors. */
 const DATA_KINDS: readonly ModelKind[] = ['verifier-negatives'];
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -133,7 +137,16 @@ export function parseManifest(doc: unknown, file: string): ModelManifest {
         if (typeof d?.[k] !== 'string' || d[k] === '') throw invalid(file, `${at}/derivedFrom/${k}`, 'is required (a string)');
       }
       if (!SHA256_RE.test(d!['sha256'] as string)) throw invalid(file, `${at}/derivedFrom/sha256`, 'must be 64 lowercase hex digits');
-      derivedFrom = { model: d!['model'] as string, sha256: d!['sha256'] as string, generator: d!['generator'] as string, generatorVersion: d!['generatorVersion'] as string };
+      const phases = d!['phases'];
+      if (phases !== undefined && !(Number.isInteger(phases) && (phases as number) >= 1)) throw invalid(file, `${at}/derivedFrom/phases`, 'must be a positive integer');
+      if ((m['kind'] === 'embedding-phases') !== (phases !== undefined)) throw invalid(file, `${at}/derivedFrom/phases`, 'is required for an embedding-phases model and only for it');
+      derivedFrom = {
+        model: d!['model'] as string,
+        sha256: d!['sha256'] as string,
+        generator: d!['generator'] as string,
+        generatorVersion: d!['generatorVersion'] as string,
+        ...(phases !== undefined ? { phases: phases as number } : {}),
+      };
     }
     let madeWith: MadeWith | undefined;
     if (m['madeWith'] !== undefined) {
@@ -211,7 +224,7 @@ export function findModel(manifest: ModelManifest, name: string, kind?: ModelKin
 }
 
 /** The single model of a kind (mel, embedding, vad). */
-export function modelOfKind(manifest: ModelManifest, kind: Exclude<ModelKind, 'wakeword'>): ModelEntry {
+export function modelOfKind(manifest: ModelManifest, kind: Exclude<ModelKind, 'wakeword' | 'wakeword-batched'>): ModelEntry {
   const m = manifest.models.find((x) => x.kind === kind);
   if (!m) throw new EarshotError('MODEL_MISSING', `the model manifest has no '${kind}' model`, { details: { kind } });
   return m;

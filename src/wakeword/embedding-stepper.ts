@@ -32,7 +32,8 @@ export function streamIO(session: Session): StreamIO {
     const meta = session.inputMetadata.find((m) => m.name === name);
     const shape = meta && 'shape' in meta ? meta.shape : undefined;
     const dims = shape?.slice(1).map((d) => (typeof d === 'number' ? d : Number.NaN)) ?? [];
-    if (dims.length !== 3 || dims.some((d) => !(d > 0))) throw new EarshotError('MODEL_LOAD_FAILED', `streaming embedding state ${name} has no fixed shape`);
+    // [channels, rows, width] per convolution, or [size] for a multi-phase model's packed state.
+    if ((dims.length !== 3 && dims.length !== 1) || dims.some((d) => !(d > 0))) throw new EarshotError('MODEL_LOAD_FAILED', `streaming embedding state ${name} has no fixed shape`);
     return { input: name, output: stateOutputs[i]!, dims };
   });
   return { input, output, states };
@@ -50,6 +51,8 @@ export class EmbeddingStepper {
   constructor(
     private readonly session: Session,
     readonly batch: number,
+    /** Embeddings each batch item yields per step: 1, or P for a P-phase model (kind embedding-phases). */
+    readonly perItem = 1,
   ) {
     this.io = streamIO(session);
     this.input = new Float32Array(batch * STREAM_INPUT_ROWS * MEL_BINS);
@@ -63,12 +66,12 @@ export class EmbeddingStepper {
     this.io.states.forEach((s, i) => (this.feeds[s.input] = this.zeros[i]!));
   }
 
-  /** Runs one step; returns batch × 96 embeddings (valid until the next step). */
+  /** Runs one step; returns batch × perItem × 96 embeddings (valid until the next step). */
   async step(): Promise<Float32Array> {
     const out = await this.session.run(this.feeds);
     this.calls++;
     const emb = out[this.io.output]?.data as Float32Array | undefined;
-    if (!emb || emb.length !== this.batch * EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected streaming embedding output size');
+    if (!emb || emb.length !== this.batch * this.perItem * EMBEDDING_DIM) throw new EarshotError('INTERNAL', 'unexpected streaming embedding output size');
     for (const s of this.io.states) {
       const next = out[s.output];
       if (!next) throw new EarshotError('INTERNAL', `streaming embedding model returned no ${s.output}`);

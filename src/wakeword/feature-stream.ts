@@ -18,7 +18,10 @@
  * Embeddings come from the streaming embedding model (models/embedding_streaming.onnx, derived from the pinned
  * window model by src/wakeword/streaming-embedding-generator.ts): each step takes a track's newest 8 + 2 mel
  * rows and the state the previous step left, and yields exactly the window model's embedding of the last 76
- * rows. All phases step together in one batched call (state batch = phase). A step needs the state of the
+ * rows. All phases step together in one call: with 4 phases through the 4-phase model
+ * (models/embedding_streaming_4phases.onnx), which takes track 0's rows and yields the 4 tracks' embeddings,
+ * computing the layers before the last two time pools once for all of them; with other phase counts through
+ * the one-phase model batched (batch item = phase). A step needs the state of the
  * chunk before; from an empty state, 9 warm-up steps (whose outputs are discarded) make the 10th exact, since
  * the model's receptive field is 76 rows and 9 steps feed 82. So:
  *  - a fresh or reset stream warms up on the rows of ones in front (they are part of the mel buffer);
@@ -27,8 +30,16 @@
  *    (or re-warmed 9 chunks before the first missing one when that is cheaper) from the retained mel rows,
  *    giving exactly the values an eager pipeline would have had.
  *
- * Privacy: raw audio lives only in the 1760-sample window, overwritten in place every chunk. Mel rows,
- * embeddings and model states are features, not audio.
+ * Deferred mel (the quiet gate's stream, `deferMelChunks` = N): a chunk's mel rows are computed only when
+ * embeddings are asked for; until then the chunk waits in a fixed ring of N chunk slots. The mel model is a
+ * pure function of each 1760-sample window, so computing the rows later gives the same rows. A chunk still
+ * pending when N newer ones have arrived is given up (placeholder rows, and `rowsEnding` refuses to read
+ * them); the scorer sizes N so that no embedding it can still ask for reads such rows.
+ *
+ * Privacy: raw audio lives only in the 1760-sample window and, on a deferring stream, in the ring of pending
+ * chunks — both fixed buffers overwritten in place, a ring slot zeroed as soon as its chunk has moved into
+ * the window. The quiet gate defers only while everything it heard was below its threshold, so the ring holds
+ * at most N chunks of quiet audio. Mel rows, embeddings and model states are features, not audio.
  */
 import { EarshotError } from '../core/index.js';
 import {
@@ -51,6 +62,12 @@ export interface FeatureModels {
   mel: Session;
   /** The streaming embedding model (models/embedding_streaming.onnx), not the 76-row window model. */
   embedding: Session;
+  /**
+   * Multi-phase streaming models (kind embedding-phases, e.g. models/embedding_streaming_4phases.onnx): one
+   * step yields every phase's embedding, sharing the layers all phases have in common. A stream with a phase
+   * count listed here uses it instead of stepping `embedding` with one batch item per phase.
+   */
+  phased?: { phases: number; session: Session }[];
 }
 
 /** Embeddings of the warm-up noise, shared by every stream of a process (computing them costs ~50 steps). */
@@ -177,6 +194,17 @@ export class FeatureStream {
   private streamChunk = Number.NaN;
   /** First chunk whose step output is exact since the state was last emptied. */
   private exactFrom = Number.POSITIVE_INFINITY;
+  /** Ring of pending chunks (deferring stream only): chunk c in slot c mod deferMelChunks, zeroed once used. */
+  private readonly pending: Float32Array | undefined;
+  private readonly placeholderRows = new Float32Array(MEL_ROWS_PER_CHUNK * MEL_BINS);
+  /** Chunks whose mel rows are in the buffer (computed, or given up as placeholder rows). */
+  private melChunks = 0;
+  /** Absolute mel row from which the rows are real (rows before it may be placeholders of dropped chunks). */
+  private melValidFrom = 0;
+  /** Mel-model calls made. */
+  melCalls = 0;
+  /** Chunks whose mel rows were never computed (the deferral outlasted the ring). */
+  droppedMelChunks = 0;
   /** Chunks processed so far; the newest chunk's number. */
   chunks = 0;
   /** Embeddings computed and kept, per phase (for metrics and the gating test); warm-up steps not included. */
@@ -185,19 +213,42 @@ export class FeatureStream {
   resumes = 0;
   rewarms = 0;
 
+  /** The stepper is a multi-phase model: one batch item, rows ending at the newest row, one output per phase. */
+  private readonly phasedStep: boolean;
+
   constructor(
-    protected readonly models: { mel: Session; embedding?: Session },
+    protected readonly models: { mel: Session; embedding?: Session; phased?: FeatureModels['phased'] },
     private readonly noise: NoiseEmbeddings,
     readonly phases: number,
+    /**
+     * 0 (default): mel rows are computed as each chunk arrives. N > 0: they are computed only when embeddings
+     * are asked for, and up to N chunks of raw audio wait for that in a fixed ring (the quiet gate's use: a
+     * quiet stretch costs no mel call; N must cover what a resume or re-warm reads, see WakeScorer).
+     */
+    readonly deferMelChunks = 0,
   ) {
     if (!Number.isInteger(phases) || phases < 1 || phases > MEL_ROWS_PER_CHUNK) {
       throw new EarshotError('BAD_ARGUMENT', `phases must be an integer from 1 to ${MEL_ROWS_PER_CHUNK} (got ${phases})`);
     }
     this.melIO = io(models.mel);
+    if (!Number.isInteger(deferMelChunks) || deferMelChunks < 0) throw new EarshotError('BAD_ARGUMENT', `deferMelChunks must be a whole number (got ${deferMelChunks})`);
+    this.pending = deferMelChunks > 0 ? new Float32Array(deferMelChunks * FRAME_SAMPLES) : undefined;
     this.rawTensor = new ort.Tensor('float32', this.raw, [1, MEL_WINDOW_SAMPLES]);
     this.firstTensor = new ort.Tensor('float32', this.firstWindow, [1, FRAME_SAMPLES]);
-    this.stepper = models.embedding ? new EmbeddingStepper(models.embedding, phases) : undefined;
     this.tracks = Array.from({ length: phases }, (_, p) => new EmbeddingTrack(Math.round((p * MEL_ROWS_PER_CHUNK) / phases), noise));
+    const phased = models.embedding ? models.phased?.find((m) => m.phases === phases) : undefined;
+    // The multi-phase model's oldest output ends (P − 1) · 8/P rows back, so its warm-up needs that many more
+    // fed rows; it is used only where the usual 9 warm-up steps still cover them (P = 2, 4: 82 ≥ 76 + 6).
+    this.phasedStep =
+      phased !== undefined &&
+      phases > 1 &&
+      STREAM_INPUT_ROWS + STREAM_WARMUP_STEPS * MEL_ROWS_PER_CHUNK >= EMBEDDING_MEL_ROWS + this.tracks[phases - 1]!.offsetRows &&
+      this.tracks.every((t, p) => t.offsetRows * phases === p * MEL_ROWS_PER_CHUNK);
+    this.stepper = !models.embedding
+      ? undefined
+      : this.phasedStep
+        ? new EmbeddingStepper(phased!.session, 1, phases)
+        : new EmbeddingStepper(models.embedding, phases);
     this.resetMel();
   }
 
@@ -214,6 +265,9 @@ export class FeatureStream {
     this.raw.fill(0);
     this.firstWindow.fill(0);
     this.rawCount = 0;
+    this.pending?.fill(0);
+    this.melChunks = 0;
+    this.melValidFrom = 0;
     this.resetMel();
     this.chunkMelEnd.fill(0);
     this.chunks = 0;
@@ -230,14 +284,72 @@ export class FeatureStream {
     return this.stepper?.calls ?? 0;
   }
 
-  /** Consumes exactly one 1280-sample chunk: updates the raw window and appends its mel rows. */
+  /**
+   * Consumes exactly one 1280-sample chunk. Eager stream: updates the raw window and appends its mel rows.
+   * Deferring stream (`deferMelChunks` > 0): keeps the chunk in the ring of pending chunks; its mel rows are
+   * computed by `ensureMel` (called by `ensureAllEmbeddings`), or dropped when more than `deferMelChunks`
+   * chunks are pending (no embedding the caller can still ask for reads them; `rowsEnding` checks).
+   */
   async pushChunk(chunk: Int16Array): Promise<void> {
     if (chunk.length !== FRAME_SAMPLES) throw new EarshotError('INTERNAL', `pushChunk needs ${FRAME_SAMPLES} samples`);
+    this.chunks++;
+    // Chunk 1 brings 5 rows (its window has no context yet), every later chunk 8.
+    this.chunkMelEnd[EmbeddingTrack.slot(this.chunks)] = FeatureStream.FIRST_CHUNK_END + MEL_ROWS_PER_CHUNK * (this.chunks - 1);
+    const ring = this.pending;
+    if (!ring) {
+      this.advanceRaw(chunk);
+      await this.computeMel();
+      return;
+    }
+    const slot = (this.chunks % this.deferMelChunks) * FRAME_SAMPLES;
+    // The oldest pending chunk's slot is about to be reused: its rows are given up (placeholder rows).
+    if (this.chunks - this.melChunks > this.deferMelChunks) this.dropOldestPending();
+    for (let i = 0; i < FRAME_SAMPLES; i++) ring[slot + i] = chunk[i]!;
+  }
+
+  /** Computes the mel rows of every pending chunk, oldest first (a no-op on an eager stream). */
+  async ensureMel(): Promise<void> {
+    const ring = this.pending;
+    if (!ring) return;
+    while (this.melChunks < this.chunks) {
+      const slot = ((this.melChunks + 1) % this.deferMelChunks) * FRAME_SAMPLES;
+      this.advanceRaw(ring.subarray(slot, slot + FRAME_SAMPLES));
+      ring.fill(0, slot, slot + FRAME_SAMPLES); // now in the raw window: the ring keeps no copy
+      await this.computeMel();
+    }
+  }
+
+  /** Chunks whose mel rows are not computed yet (deferring stream only). */
+  get pendingMelChunks(): number {
+    return this.chunks - this.melChunks;
+  }
+
+  private dropOldestPending(): void {
+    const ring = this.pending!;
+    const slot = ((this.melChunks + 1) % this.deferMelChunks) * FRAME_SAMPLES;
+    // Still through the raw window: its tail is the next chunk's mel context.
+    this.advanceRaw(ring.subarray(slot, slot + FRAME_SAMPLES));
+    ring.fill(0, slot, slot + FRAME_SAMPLES);
+    const rows = melRowsFor(this.rawCount);
+    this.appendMel(this.placeholderRows.subarray(0, rows * MEL_BINS), rows);
+    this.melChunks++;
+    this.melValidFrom = this.melTotal;
+    this.droppedMelChunks++;
+  }
+
+  /** Shifts one chunk (int16 values) into the 1760-sample raw window. */
+  private advanceRaw(chunk: ArrayLike<number>): void {
     const raw = this.raw;
     raw.copyWithin(0, FRAME_SAMPLES);
     const base = MEL_WINDOW_SAMPLES - FRAME_SAMPLES;
     for (let i = 0; i < FRAME_SAMPLES; i++) raw[base + i] = chunk[i]!;
     this.rawCount = Math.min(MEL_WINDOW_SAMPLES, this.rawCount + FRAME_SAMPLES);
+  }
+
+  /** Runs the mel model on the raw window and appends the rows of the chunk just shifted in. */
+  private async computeMel(): Promise<void> {
+    const raw = this.raw;
+    const base = MEL_WINDOW_SAMPLES - FRAME_SAMPLES;
     // Only the very first chunk has a shorter window (the reference's deque holds just 1280 samples then).
     let tensor = this.rawTensor;
     if (this.rawCount < MEL_WINDOW_SAMPLES) {
@@ -245,16 +357,17 @@ export class FeatureStream {
       tensor = this.firstTensor;
     }
     const out = await this.models.mel.run({ [this.melIO.input]: tensor });
+    this.melCalls++;
     if (tensor === this.firstTensor) this.firstWindow.fill(0); // used once; keep no audio outside the raw window
     const data = out[this.melIO.output]?.data as Float32Array | undefined;
     const rows = melRowsFor(this.rawCount);
     if (!data || data.length !== rows * MEL_BINS) throw new EarshotError('INTERNAL', 'unexpected mel model output size');
-    this.appendMel(data, rows);
-    this.chunks++;
-    this.chunkMelEnd[EmbeddingTrack.slot(this.chunks)] = this.melTotal;
+    this.appendMel(data, rows, true);
+    this.melChunks++;
+    if (this.melTotal !== this.chunkEnd(this.melChunks)) throw new EarshotError('INTERNAL', `mel rows of chunk ${this.melChunks} end at ${this.melTotal}, expected ${this.chunkEnd(this.melChunks)}`);
   }
 
-  private appendMel(data: Float32Array, rows: number): void {
+  private appendMel(data: Float32Array, rows: number, scale = false): void {
     const overflow = this.melRows + rows - MEL_BUFFER_MAX_ROWS;
     if (overflow > 0) {
       this.melStart += overflow;
@@ -266,7 +379,8 @@ export class FeatureStream {
     }
     const dst = (this.melStart + this.melRows) * MEL_BINS;
     const mel = this.mel;
-    for (let i = 0; i < rows * MEL_BINS; i++) mel[dst + i] = data[i]! / 10 + 2;
+    if (scale) for (let i = 0; i < rows * MEL_BINS; i++) mel[dst + i] = data[i]! / 10 + 2;
+    else mel.set(data, dst);
     this.melRows += rows;
     this.melTotal += rows;
   }
@@ -306,6 +420,7 @@ export class FeatureStream {
   async ensureAllEmbeddings(window: number): Promise<void> {
     const stepper = this.stepper;
     if (!stepper) throw new EarshotError('INTERNAL', 'feature stream without a streaming embedding model');
+    await this.ensureMel();
     const from = Math.max(1, this.chunks - window + 1);
     let first = Number.NaN;
     for (let c = from; c <= this.chunks; c++) {
@@ -327,13 +442,19 @@ export class FeatureStream {
       this.exactFrom = first;
     }
     const per = STREAM_INPUT_ROWS * MEL_BINS;
+    const P = this.tracks.length;
     for (let k = start; k <= this.chunks; k++) {
-      for (let p = 0; p < this.tracks.length; p++) stepper.input.set(this.rowsEnding(this.windowEnd(this.tracks[p]!, k), STREAM_INPUT_ROWS), p * per);
+      if (this.phasedStep) stepper.input.set(this.rowsEnding(this.chunkEnd(k), STREAM_INPUT_ROWS));
+      else for (let p = 0; p < P; p++) stepper.input.set(this.rowsEnding(this.windowEnd(this.tracks[p]!, k), STREAM_INPUT_ROWS), p * per);
       const out = await stepper.step();
       this.streamChunk = k;
       if (k < this.exactFrom || k < 1) continue;
-      for (let p = 0; p < this.tracks.length; p++) this.tracks[p]!.store(k, out.subarray(p * EMBEDDING_DIM, (p + 1) * EMBEDDING_DIM));
-      this.embeddingCalls += this.tracks.length;
+      // The multi-phase model yields the oldest window first: output i is track P − 1 − i.
+      for (let p = 0; p < P; p++) {
+        const i = this.phasedStep ? P - 1 - p : p;
+        this.tracks[p]!.store(k, out.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM));
+      }
+      this.embeddingCalls += P;
     }
   }
 
@@ -342,6 +463,8 @@ export class FeatureStream {
     const start = end - rows;
     const oldest = this.melTotal - this.melRows;
     if (start < oldest) throw new EarshotError('INTERNAL', `mel rows from ${start} are no longer held`);
+    if (start < this.melValidFrom) throw new EarshotError('INTERNAL', `mel rows from ${start} were never computed (deferred too long)`);
+    if (end > this.melTotal) throw new EarshotError('INTERNAL', `mel rows up to ${end} are not computed yet (call ensureMel first)`);
     const from = (this.melStart + (start - oldest)) * MEL_BINS;
     return this.mel.subarray(from, from + rows * MEL_BINS);
   }
@@ -357,7 +480,7 @@ export class FeatureStream {
     }
   }
 
-  /** The newest `rows` mel rows (tests and tools). */
+  /** The newest `rows` mel rows computed so far (tests and tools; a deferring stream: after `ensureMel`). */
   lastMelRows(rows: number): Float32Array {
     const from = (this.melStart + this.melRows - rows) * MEL_BINS;
     return this.mel.slice(from, from + rows * MEL_BINS);

@@ -18,6 +18,11 @@ export interface Classifier {
   window: number;
   /** Output classes; with more than one, class 0 is "none" and the score is the best other class. */
   classes: number;
+  /**
+   * The same classifier with a dynamic batch (kind wakeword-batched, derived from it and pinned), when the
+   * manifest has one: every phase's window scored in one call, each row as `session` scores it.
+   */
+  batched?: Session;
 }
 
 function dim(shape: readonly unknown[] | undefined, i: number): number | undefined {
@@ -27,7 +32,8 @@ function dim(shape: readonly unknown[] | undefined, i: number): number | undefin
 
 export async function openClassifier(manifest: ModelManifest, name: string): Promise<Classifier> {
   const entry = findModel(manifest, name, 'wakeword');
-  const session = await openModel(manifest, entry);
+  const batchedEntry = manifest.models.find((m) => m.kind === 'wakeword-batched' && m.derivedFrom?.model === name);
+  const [session, batched] = await Promise.all([openModel(manifest, entry), batchedEntry ? openModel(manifest, batchedEntry) : undefined]);
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
   if (inputName === undefined || outputName === undefined) {
@@ -48,5 +54,6 @@ export async function openClassifier(manifest: ModelManifest, name: string): Pro
     outputName,
     window: dim(inShape, 1) ?? DEFAULT_CLASSIFIER_WINDOW,
     classes: dim(outShape, 1) ?? 1,
+    ...(batched && batched.inputNames[0] === inputName && batched.outputNames[0] === outputName ? { batched } : {}),
   };
 }

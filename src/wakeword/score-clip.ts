@@ -28,7 +28,7 @@ export async function scoreClip(
   opts: { words: string[]; manifest?: ModelManifest | string } & WakeScorerOptions,
 ): Promise<ClipScores> {
   const manifest = await resolveManifest(opts.manifest);
-  const models = await loadWakeModels(manifest, opts.words);
+  const models = await loadWakeModels(manifest, opts.words, opts.phases ?? 1);
   const scorer = await WakeScorer.create(models.features, models.classifiers, {
     ...(opts.phases !== undefined ? { phases: opts.phases } : {}),
     ...(opts.quietRms !== undefined ? { quietRms: opts.quietRms } : {}),

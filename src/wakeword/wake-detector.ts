@@ -9,17 +9,18 @@ import { SileroVad, VAD_CHUNK_SAMPLES } from '../vad/index.js';
 import { DetectorState, type WakeDetection } from './detector-state.js';
 import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
-import { openClassifier, openModel, type Classifier } from './onnx-sessions.js';
+import { openClassifier, openModel, type Classifier, type Session } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 import { EMBEDDING_DIM } from './constants.js';
 import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
 /**
- * Default phases: 4 (the reference grid and the grid shifted by 20, 40 and 60 ms). With the streaming embedding
- * model all phases step in one batched call, so 4 phases cost about what 1 phase did with the window model and
- * buy the most robustness per millisecond (test/fixtures/MEASUREMENTS.md §1 and §4). The device config default
- * (config/defaults.ts) holds the same value; detect.test.ts keeps them equal.
+ * Default phases: 4 (the reference grid and the grid shifted by 20, 40 and 60 ms). The 4-phase streaming model
+ * (models/embedding_streaming_4phases.onnx) yields all four phases' embeddings in one step that shares the
+ * layers they have in common, and the batched classifiers score the four windows in one call, so 4 phases
+ * cost little more than 1 and buy the most robustness per millisecond (test/fixtures/MEASUREMENTS.md §1, §4
+ * and §8). The device config default (config/defaults.ts) holds the same value; detect.test.ts keeps them equal.
  */
 export const DEFAULT_PHASES = 4;
 /** Default quiet gate: about −55 dBFS. Quieter audio cannot carry a wake word to a far-field microphone. */
@@ -64,16 +65,23 @@ export interface LoadedWakeModels {
 }
 
 /**
- * Verifies and opens the mel model, the streaming embedding model and one classifier per word (in parallel).
- * The window embedding model is not loaded: it is only the streaming model's source and the tests' oracle.
+ * Verifies and opens the mel model, the streaming embedding model, the multi-phase streaming model for `phases`
+ * when the manifest has one, and one classifier per word with its batched form (in parallel). The window
+ * embedding model is not loaded: it is only the streaming models' source and the tests' oracle.
  */
-export async function loadWakeModels(manifest: ModelManifest, words: string[]): Promise<LoadedWakeModels> {
-  const [mel, embedding, ...classifiers] = await Promise.all([
+export async function loadWakeModels(manifest: ModelManifest, words: string[], phases: number = DEFAULT_PHASES): Promise<LoadedWakeModels> {
+  // The multi-phase embedding model for this phase count, when the manifest has one (4 phases: the default).
+  const phasedEntry = manifest.models.find((m) => m.kind === 'embedding-phases' && m.derivedFrom?.phases === phases);
+  const [mel, embedding, phased, ...classifiers] = await Promise.all([
     openModel(manifest, modelOfKind(manifest, 'mel')),
     openModel(manifest, modelOfKind(manifest, 'embedding-stream')),
+    phasedEntry ? openModel(manifest, phasedEntry) : undefined,
     ...words.map((w) => openClassifier(manifest, w)),
   ]);
-  return { features: { mel: mel!, embedding: embedding! }, classifiers: classifiers as Classifier[] };
+  return {
+    features: { mel: mel as Session, embedding: embedding as Session, ...(phased ? { phased: [{ phases, session: phased as Session }] } : {}) },
+    classifiers: classifiers as Classifier[],
+  };
 }
 
 export async function resolveManifest(m: ModelManifest | string | undefined): Promise<ModelManifest> {
@@ -144,7 +152,7 @@ export class WakeDetector {
       throw new EarshotError('BAD_ARGUMENT', 'the preloaded models do not match the wake words');
     }
     const [models, vad] = await Promise.all([
-      opts.models ?? loadWakeModels(manifest, names),
+      opts.models ?? loadWakeModels(manifest, names, opts.phases ?? DEFAULT_PHASES),
       opts.vadGate ? SileroVad.create(manifest) : Promise.resolve(undefined),
     ]);
     const quietRms = opts.quietRms === undefined ? DEFAULT_QUIET_RMS : opts.quietRms ?? undefined;

@@ -4,12 +4,14 @@
  *
  * Quiet gate (optional): when no chunk within a classifier's receptive field (its window of embeddings plus
  * the ~12 chunks of audio behind the oldest embedding) was louder than `quietRms`, the classifier and the
- * embeddings it would read are skipped and the score is 0. Mel rows are always computed, so as soon as sound
- * returns the skipped embeddings are backfilled and the classifier sees exactly what it would have seen.
+ * embeddings it would read are skipped and the score is 0, and so is the mel model: the stream defers mel
+ * rows until embeddings are asked for, holding the pending (quiet) chunks in a fixed ring just long enough
+ * for the backfill. As soon as sound returns, the pending mel rows and the skipped embeddings are computed
+ * and the classifier sees exactly what it would have seen.
  */
 import { EarshotError } from '../core/index.js';
 import { SAMPLE_RATE } from '../core/index.js';
-import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES } from './constants.js';
+import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES, STREAM_WARMUP_STEPS } from './constants.js';
 import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './feature-stream.js';
 import { warmupNoise } from './noise.js';
 import { ort, type Classifier } from './onnx-sessions.js';
@@ -56,6 +58,8 @@ interface WordState {
   input: Float32Array;
   tensor: ort.Tensor;
   receptiveChunks: number;
+  /** Every phase's window, phase-major, for the batched classifier (one call per frame); absent = one call per phase. */
+  batch?: { input: Float32Array; tensor: ort.Tensor };
 }
 
 export class WakeScorer {
@@ -73,13 +77,16 @@ export class WakeScorer {
     this.stream = stream;
     this.quietRms = quietRms;
     this.words = classifiers.map((c) => c.name);
-    this.state = classifiers.map((classifier) => {
+    const P = stream.phases;
+    this.state = classifiers.map((classifier): WordState => {
       const input = new Float32Array(classifier.window * EMBEDDING_DIM);
+      const batchInput = classifier.batched && P > 1 ? new Float32Array(P * classifier.window * EMBEDDING_DIM) : undefined;
       return {
         classifier,
         input,
         tensor: new ort.Tensor('float32', input, [1, classifier.window, EMBEDDING_DIM]),
         receptiveChunks: classifier.window + EMBEDDING_RECEPTIVE_CHUNKS,
+        ...(batchInput ? { batch: { input: batchInput, tensor: new ort.Tensor('float32', batchInput, [P, classifier.window, EMBEDDING_DIM]) } } : {}),
       };
     });
     const n = classifiers.length;
@@ -88,7 +95,12 @@ export class WakeScorer {
 
   static async create(models: FeatureModels, classifiers: Classifier[], opts: WakeScorerOptions = {}): Promise<WakeScorer> {
     const noise = await noiseEmbeddings(models);
-    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1), noise.rows, classifiers, opts);
+    const widest = Math.max(0, ...classifiers.map((c) => c.window));
+    // With the gate, mel rows wait for the embeddings that need them. A backfill after a quiet stretch re-warms
+    // the stream 9 chunks before the widest window's oldest embedding and reads 2 chunks of mel behind that:
+    // the ring must hold those chunks (rowsEnding refuses rows given up, so a short ring fails loudly).
+    const defer = opts.quietRms !== undefined ? widest + STREAM_WARMUP_STEPS + 2 : 0;
+    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1, defer), noise.rows, classifiers, opts);
   }
 
   /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
@@ -114,9 +126,13 @@ export class WakeScorer {
     return this.stream.embeddingCalls;
   }
 
-  /** Streaming-model calls (one per chunk for all phases, warm-up steps included), resumes and re-warms. */
-  get streamStats(): { steps: number; resumes: number; rewarms: number } {
-    return { steps: this.stream.streamSteps, resumes: this.stream.resumes, rewarms: this.stream.rewarms };
+  /**
+   * Streaming-model calls (one per chunk for all phases, warm-up steps included), resumes and re-warms; mel
+   * calls, and chunks whose mel rows the quiet gate never needed (given up after a long quiet stretch).
+   */
+  get streamStats(): { steps: number; resumes: number; rewarms: number; melCalls: number; melSkipped: number } {
+    const s = this.stream;
+    return { steps: s.streamSteps, resumes: s.resumes, rewarms: s.rewarms, melCalls: s.melCalls, melSkipped: s.droppedMelChunks };
   }
 
   /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */
@@ -198,13 +214,26 @@ export class WakeScorer {
       let best = 0;
       let bestPhase = 0;
       // The widest window was ensured above for every phase; a narrower one is a suffix of it.
-      for (let p = 0; p < this.stream.phases; p++) {
-        this.stream.copyWindow(p, window, st.input);
-        const score = await this.classify(st);
-        // The reference zeroes each classifier's first 5 predictions.
-        if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
-          best = score;
-          bestPhase = p;
+      if (st.batch) {
+        const per = window * EMBEDDING_DIM;
+        for (let p = 0; p < this.stream.phases; p++) this.stream.copyWindow(p, window, st.batch.input.subarray(p * per, (p + 1) * per));
+        const data = await this.run(st.classifier, st.classifier.batched!, st.batch.tensor, this.stream.phases);
+        for (let p = 0; p < this.stream.phases; p++) {
+          const score = scoreOf(data, p, st.classifier.classes);
+          // The reference zeroes each classifier's first 5 predictions.
+          if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
+            best = score;
+            bestPhase = p;
+          }
+        }
+      } else {
+        for (let p = 0; p < this.stream.phases; p++) {
+          this.stream.copyWindow(p, window, st.input);
+          const score = scoreOf(await this.run(st.classifier, st.classifier.session, st.tensor, 1), 0, st.classifier.classes);
+          if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
+            best = score;
+            bestPhase = p;
+          }
         }
       }
       frame.scores[w] = best;
@@ -212,14 +241,20 @@ export class WakeScorer {
     }
   }
 
-  private async classify(st: WordState): Promise<number> {
-    const c = st.classifier;
-    const out = await c.session.run({ [c.inputName]: st.tensor });
+  /** One classifier call over `rows` windows; returns rows × classes. */
+  private async run(c: Classifier, session: ort.InferenceSession, tensor: ort.Tensor, rows: number): Promise<Float32Array> {
+    const out = await session.run({ [c.inputName]: tensor });
     const data = out[c.outputName]?.data as Float32Array | undefined;
-    if (!data || data.length < c.classes) throw new EarshotError('INTERNAL', `unexpected output from ${c.name}`);
-    if (c.classes === 1) return data[0]!;
-    let best = 0;
-    for (let i = 1; i < c.classes; i++) if (data[i]! > best) best = data[i]!;
-    return best;
+    if (!data || data.length < rows * c.classes) throw new EarshotError('INTERNAL', `unexpected output from ${c.name}`);
+    return data;
   }
+}
+
+/** Row r's score: the single class, or the best class other than "none" (class 0). */
+function scoreOf(data: Float32Array, row: number, classes: number): number {
+  const at = row * classes;
+  if (classes === 1) return data[at]!;
+  let best = 0;
+  for (let i = 1; i < classes; i++) if (data[at + i]! > best) best = data[at + i]!;
+  return best;
 }

@@ -49,6 +49,7 @@ export class WindowFeatureStream extends FeatureStream {
 
   /** Every missing embedding of the last `window` chunks on every track, in one window-model batch. */
   override async ensureAllEmbeddings(window: number): Promise<void> {
+    await this.ensureMel();
     const todo: { p: number; chunk: number }[] = [];
     for (let p = 0; p < this.tracks.length; p++) {
       for (let c = Math.max(1, this.chunks - window + 1); c <= this.chunks; c++) if (!this.tracks[p]!.has(c)) todo.push({ p, chunk: c });

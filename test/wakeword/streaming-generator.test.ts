@@ -109,4 +109,45 @@ describe('streaming embedding generator', () => {
     }
     expect(exactAt).toBe(9);
   });
+
+  it('the 4-phase model: reproduces the committed file, and each step yields the 4 phases\' window embeddings (oldest first) once 9 steps have run', async () => {
+    const four = deriveStreamingEmbedding(source, sourceSha, { phases: 4 });
+    expect(Buffer.from(four.bytes).equals(Buffer.from(deriveStreamingEmbedding(Uint8Array.from(source), sourceSha, { phases: 4 }).bytes))).toBe(true);
+    expect(sha(four.bytes)).toBe(sha(readFileSync(path.join(ROOT, 'models', 'embedding_streaming_4phases.onnx'))));
+    expect(sha(four.bytes)).toBe(findModel(manifest, 'embedding_streaming_4phases').sha256);
+    // The one-phase model is the same rewrite with phases 1: its bytes did not change with the option.
+    expect(sha(deriveStreamingEmbedding(source, sourceSha, { phases: 1 }).bytes)).toBe(findModel(manifest, 'embedding_streaming').sha256);
+    const meta = Object.fromEntries(onnx.ModelProto.decode(four.bytes).metadataProps!.map((p) => [p.key, p.value]));
+    expect(meta).toMatchObject({ 'earshot.derivedFrom.sha256': sourceSha, 'earshot.phases': '4' });
+    const stream = await createSession({ entry: findModel(manifest, 'embedding_streaming_4phases'), path: 'derived', bytes: four.bytes });
+    const window = await ort.InferenceSession.create(source, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const r = rng(9);
+    const total = 10 + 8 * 30;
+    const rows = Float32Array.from({ length: total * 32 }, () => r() * 6 - 2);
+    const stepper = new EmbeddingStepper(stream, 1, 4);
+    let exactAt = -1;
+    for (let j = 0; 8 * j + 10 <= total; j++) {
+      const end = 8 * j + 10;
+      stepper.input.set(rows.subarray((end - 10) * 32, end * 32));
+      const out = await stepper.step();
+      if (end - 6 < 76) continue;
+      // Output i is the window ending (3 − i) · 2 rows before the newest row.
+      const input = new Float32Array(4 * 76 * 32);
+      for (let i = 0; i < 4; i++) {
+        const e = end - (3 - i) * 2;
+        input.set(rows.subarray((e - 76) * 32, e * 32), i * 76 * 32);
+      }
+      const expected = await windowEmbeddings(window, input, 4);
+      let worst = 0;
+      for (let i = 0; i < 4 * EMBEDDING_DIM; i++) worst = Math.max(worst, Math.abs(out[i]! - expected[i]!));
+      if (j < STREAM_WARMUP_STEPS) expect(worst).toBeGreaterThan(1e-3);
+      else expect(worst).toBeLessThanOrEqual(1e-5);
+      if (j === STREAM_WARMUP_STEPS) exactAt = j;
+    }
+    expect(exactAt).toBe(9);
+  });
+
+  it('refuses a phase count whose spacing is not a whole number of mel rows', () => {
+    expect(() => deriveStreamingEmbedding(source, sourceSha, { phases: 3 })).toThrow(/phases must be one of 1, 2, 4, 8/);
+  });
 });

@@ -59,9 +59,14 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/**
+ * The oracle: the window model, mel rows computed for every chunk (eager stream), and each phase's window scored
+ * by its own call of the pinned classifier (not the batched one the streamed scorer uses for several phases).
+ */
 function windowScorer(phases: number, quietRms?: number): WakeScorer {
   const stream = new WindowFeatureStream({ mel: models.features.mel, window: windowModel }, windowNoise, phases);
-  return WakeScorer.withStream(stream, windowNoise.rows, models.classifiers, quietRms === undefined ? {} : { quietRms });
+  const unbatched = models.classifiers.map(({ batched: _batched, ...c }) => c);
+  return WakeScorer.withStream(stream, windowNoise.rows, unbatched, quietRms === undefined ? {} : { quietRms });
 }
 
 interface Run {
@@ -123,7 +128,12 @@ describe('streaming embedding model: same embeddings as the window model', () =>
     const noise = await noiseEmbeddings(models.features);
     const a = new Float32Array(EMBEDDING_DIM);
     const b = new Float32Array(EMBEDDING_DIM);
-    for (const phases of [8, 3]) {
+    // 4 phases: the multi-phase model (embedding_streaming_4phases.onnx, all tracks from one batch item); 8 and
+    // 3: the one-phase model stepped with one batch item per track.
+    expect(models.features.phased?.map((m) => m.phases)).toEqual([4]);
+    // ...and the streamed scorers below score all phases with one call of the batched classifiers.
+    expect(models.classifiers.map((c) => c.batched !== undefined)).toEqual([true, true, true]);
+    for (const phases of [8, 4, 3]) {
       for (const f of fixtures) {
         const streamed = new FeatureStream(models.features, noise, phases);
         const oracle = new WindowFeatureStream({ mel: models.features.mel, window: windowModel }, windowNoise, phases);
@@ -194,8 +204,42 @@ describe('streaming embedding model: same scores and detections as the window pa
       expect(streamed.detections.map((d) => d.wakeword)).toEqual(['hey_jarvis']);
       const stats = scorer.streamStats;
       expect({ quietChunks, resumes: stats.resumes, rewarms: stats.rewarms }).toEqual({ quietChunks, ...expected });
+      // The mel model waits too while gated: after a short gap every deferred chunk's rows are computed when
+      // sound returns; after a long one the oldest quiet chunks' rows are never needed, so never computed.
+      expect(stats.melCalls + stats.melSkipped).toBe(scorer.chunks);
+      if (quietChunks === 10) expect(stats.melSkipped).toBe(0);
+      else expect(stats.melSkipped).toBeGreaterThan(60);
     }
   }, 300_000);
+
+  it('deferred mel: computed late it equals eager mel; a ring too short for the backfill fails loudly instead of reading given-up rows', async () => {
+    const f = fixtures.find((x) => x.name === path.join('wake', 'hey_jarvis__en-us.wav'))!;
+    const noise = await noiseEmbeddings(models.features);
+    const eager = new FeatureStream(models.features, noise, 4);
+    const deferred = new FeatureStream(models.features, noise, 4, 27);
+    const short = new FeatureStream(models.features, noise, 4, 5);
+    const a = new Float32Array(16 * EMBEDDING_DIM);
+    const b = new Float32Array(16 * EMBEDDING_DIM);
+    const chunks = Math.floor(f.pcm.length / FRAME_SAMPLES);
+    for (let c = 0; c < chunks; c++) {
+      const chunk = f.pcm.subarray(c * FRAME_SAMPLES, (c + 1) * FRAME_SAMPLES);
+      for (const s of [eager, deferred, short]) await s.pushChunk(chunk);
+      await eager.ensureAllEmbeddings(16);
+      // The deferred streams are asked only every 40 chunks (as after a quiet stretch).
+      if (c % 40 !== 39) continue;
+      await deferred.ensureAllEmbeddings(16);
+      for (let p = 0; p < 4; p++) {
+        eager.copyWindow(p, 16, a);
+        deferred.copyWindow(p, 16, b);
+        expect(maxAbs(a, b)).toBe(0);
+      }
+      await expect(short.ensureAllEmbeddings(16)).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('never computed') });
+      short.reset();
+    }
+    expect(deferred.droppedMelChunks).toBeGreaterThan(0);
+    expect(deferred.melCalls + deferred.droppedMelChunks + deferred.pendingMelChunks).toBe(chunks);
+    expect(eager.melCalls).toBe(chunks);
+  }, 120_000);
 
   it('reset drops the stream state: after a reset the scores equal a fresh scorer on the rest', async () => {
     const f = fixtures.find((x) => x.name === path.join('wake', 'hey_jarvis__en-gb.wav'))!;
@@ -218,7 +262,7 @@ describe('streaming embedding model: same scores and detections as the window pa
         fc.array(piece, { minLength: 1, maxLength: 5 }),
         fc.array(fc.integer({ min: 1, max: 6000 }), { minLength: 1, maxLength: 6 }),
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 2 }),
-        fc.constantFrom(1, 2, 3, 8),
+        fc.constantFrom(1, 2, 3, 4, 8),
         async (pieces, sizes, resetFractions, phases) => {
           const parts = pieces.map((p) => {
             if (p.kind === 'quiet') return new Int16Array(p.n).map((_, i) => (i * 7919) % 21 - 10); // faint, below the gate
