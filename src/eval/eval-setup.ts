@@ -5,7 +5,8 @@
  *   reference  the faithful openWakeWord pipeline: 1 phase, no quiet gate, threshold 0.5, patience 1
  *   default    today's device defaults (config/defaults.ts and the wake-word defaults)
  *   NAME:key=value,…   a variant of `default` (or of `reference` with base=reference); keys: phases, quiet
- *              (off or an RMS), threshold, patience, refractory, owner (an owner id, or none)
+ *              (off or an RMS), threshold, patience, refractory, owner (an owner id, or none), voice (only
+ *              that voice's positives count)
  *
  * An owner's setup carries that owner's household verifiers (and their own thresholds and gates, as the daemon
  * would apply them): the CLI opens them through the application layer and `withOwner` puts them on the setup.
@@ -32,6 +33,11 @@ export interface EvalSetup {
    * opts out of `--owner`), undefined when the spec does not say (then `eval --owner ID` applies).
    */
   owner?: string | null;
+  /**
+   * Only this voice's positives count for the setup (`voice=ID`, the index's voiceId): an owner's verifier is
+   * measured on the owner's own voice. Negatives are not filtered (near misses and general audio by anyone).
+   */
+  voice?: string;
   /** Words whose threshold the spec set (`threshold=` sets them all: '*'); an owner's own threshold does not replace these. */
   explicitThresholds?: '*' | string[];
   /**
@@ -131,6 +137,7 @@ export function withOwner(setup: EvalSetup, words: readonly string[], owner: Own
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 /** The shape of an owner id (the app checks it again when it opens the owner). */
 const OWNER_ID = /^own-[0-9a-f]{16}$/;
+const VOICE_ID = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 
 function bad(spec: string, why: string): EarshotError {
   return new EarshotError('BAD_ARGUMENT', `--setup '${spec}': ${why}`);
@@ -176,6 +183,9 @@ export function parseSetup(spec: string): EvalSetup {
       const word = k.slice('threshold.'.length);
       setup.wordThresholds[word] = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       if (setup.explicitThresholds !== '*') setup.explicitThresholds = [...(setup.explicitThresholds ?? []), word];
+    } else if (k === 'voice') {
+      if (!VOICE_ID.test(v)) throw bad(spec, `voice must be a voice id from the positives' index (letters, digits, _ . -; got '${v}')`);
+      setup.voice = v;
     } else if (k === 'owner') {
       if (v === 'none') setup.owner = null;
       else if (OWNER_ID.test(v)) setup.owner = v;
@@ -183,7 +193,7 @@ export function parseSetup(spec: string): EvalSetup {
     }
     else if (k === 'patience') setup.patienceFrames = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 50, 'an integer from 1 to 50');
     else if (k === 'refractory') setup.refractoryMs = num(k, v, (x) => x >= 0 && x <= 60_000, 'ms from 0 to 60000');
-    else throw bad(spec, `unknown key '${k}' (phases, quiet, threshold, threshold.WORD, patience, refractory, owner, base)`);
+    else throw bad(spec, `unknown key '${k}' (phases, quiet, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
   }
   return setup;
 }

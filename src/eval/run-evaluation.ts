@@ -135,8 +135,11 @@ export async function runEvaluation(req: EvaluationRequest): Promise<EvaluationR
     for (const word of req.words) {
       const p: ScoredPositive[] = [];
       positives.forEach((clip, i) => {
-        if (clip.word === word) p.push({ clip, trace: pos[i]!.traces[word]! });
+        if (clip.word === word && (setup.voice === undefined || clip.voiceId === setup.voice)) p.push({ clip, trace: pos[i]!.traces[word]! });
       });
+      if (p.length === 0) {
+        throw new EarshotError('BAD_ARGUMENT', `setup ${setup.name}: no positive clips of ${word} by voice ${setup.voice} in ${req.positivesDir} (voices: ${split})`);
+      }
       const n: ScoredNegative[] = negClips.map((clip, i) => ({ clip, trace: neg[i]!.traces[word]! }));
       const result: SetupWordResult = {
         setup: setup.name,

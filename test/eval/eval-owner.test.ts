@@ -33,13 +33,15 @@ describe('earshot eval with an owner’s verifiers', () => {
     // Enrolled as a user would: three clips of espeak-ng en-us, against the shipped generic negatives.
     const enrolled = await runEarshot(['enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL], env);
     expect(enrolled.code, enrolled.err).toBe(0);
-    // Positives: another clip of the same voice (no index: every WAV is a positive). Negatives: "hey jar" by
+    // Positives: another clip of the same voice and one of another voice. Negatives: "hey jar" by
     // the same voice — a near miss the base model fires on and the verifier vetoes — and a tone clip.
     pos = path.join(t.dir, 'pos');
     neg = path.join(t.dir, 'neg');
     mkdirSync(pos);
     mkdirSync(neg);
     copyFileSync(path.join(FIX, 'wake', 'hey_jarvis__en-us.wav'), path.join(pos, 'own-voice.wav'));
+    copyFileSync(path.join(FIX, 'wake', 'hey_jarvis__en-gb.wav'), path.join(pos, 'other-voice.wav'));
+    writeFileSync(path.join(pos, 'index.json'), JSON.stringify({ clips: [{ file: 'own-voice.wav', word: 'hey_jarvis', voiceId: 'espeak-en-us' }, { file: 'other-voice.wav', word: 'hey_jarvis', voiceId: 'espeak-en-gb' }] }));
     copyFileSync(path.join(FIX, 'verifier', 'nearmiss', 'hey_jar__en-us.wav'), path.join(neg, 'hey-jar.wav'));
     copyFileSync(path.join(FIX, 'eval-sample', 'negatives', 'tones', 'beeps-1k.wav'), path.join(neg, 'beeps.wav'));
     writeFileSync(path.join(neg, 'index.json'), JSON.stringify({ clips: [{ file: 'hey-jar.wav', kind: 'nearmiss', near: 'hey_jarvis' }, { file: 'beeps.wav' }] }));
@@ -47,14 +49,17 @@ describe('earshot eval with an owner’s verifiers', () => {
   afterAll(() => t.cleanup());
 
   it('a verifier that vetoes a near miss changes the near-miss count; the own voice still wakes; traces are cached per key', async () => {
-    const r = await runEarshot(evalArgs('--setup', 'default', '--setup', `mine:owner=${alice}`), env);
+    const r = await runEarshot(evalArgs('--setup', 'default', '--setup', `mine:owner=${alice},voice=espeak-en-us`), env);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`eval: mine: verifiers of ${alice}: hey_jarvis (gate `);
     const report = JSON.parse(r.out) as EvaluationReport;
     const at = (setup: string) => report.results.find((x) => x.setup === setup)!.at;
     expect(at('default').nearMissFires).toBeGreaterThanOrEqual(1);
     expect(at('mine').nearMissFires).toBe(0);
-    expect(at('default').missed).toBe(0);
+    // voice=: only the owner's own voice's positives count for that setup.
+    expect(at('default').positives).toBe(2);
+    expect(at('mine').positives).toBe(1);
+    expect(at('default').byVoice['espeak-en-us']!.missed).toBe(0);
     expect(at('mine').missed).toBe(0);
     // The report says whose verifier ran, never its weights.
     const mine = report.setups.find((s) => s.name === 'mine')!;
@@ -67,7 +72,7 @@ describe('earshot eval with an owner’s verifiers', () => {
     // The tone clip never reaches the gate: the verified setup took its unverified trace without scoring it.
     expect(r.err).toMatch(/eval: mine: negatives 2\/2 clips \([\d.]+ min of audio, 1 without a verifier call\)/);
     // Read back from the caches: the same numbers.
-    const again = await runEarshot(evalArgs('--setup', 'default', '--setup', `mine:owner=${alice}`), env);
+    const again = await runEarshot(evalArgs('--setup', 'default', '--setup', `mine:owner=${alice},voice=espeak-en-us`), env);
     expect(JSON.parse(again.out)).toEqual(report);
   }, 180_000);
 
@@ -90,6 +95,9 @@ describe('earshot eval with an owner’s verifiers', () => {
     expect(bad.err).toContain("owner must be an owner id");
     const unknown = await runEarshot(evalArgs('--owner', 'own-0000000000000000'), env);
     expect(unknown.code).not.toBe(0);
+    const noVoice = await runEarshot(evalArgs('--setup', 'x:voice=flite-kal'), env);
+    expect(noVoice.code).not.toBe(0);
+    expect(noVoice.err).toContain('setup x: no positive clips of hey_jarvis by voice flite-kal');
   }, 180_000);
 
   it('a clip kept from the unverified trace is exactly what scoring it with the verifier gives', async () => {

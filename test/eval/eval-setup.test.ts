@@ -35,6 +35,8 @@ describe('eval setups', () => {
     expect(parseSetup('default').owner).toBeUndefined();
     expect(() => parseSetup('x:owner=alice')).toThrow(/owner must be an owner id/);
     expect(() => parseSetup('x:owner=')).toThrow(/owner must be an owner id/);
+    expect(parseSetup('mine:voice=flite-rms').voice).toBe('flite-rms');
+    expect(() => parseSetup('x:voice=../x')).toThrow(/voice must be/);
   });
 });
 
