@@ -85,7 +85,6 @@ function rowsOf(report, suffix, owners) {
         threshold: v.threshold, gate: verifier?.gate ?? null, cvRecall: verifier?.cvRecall ?? null,
         frrDefault: d.byVoice[voice].frr, frr: v.byVoice[voice].frr, positives: v.byVoice[voice].positives,
         missed: v.byVoice[voice].missed, missedDefault: d.byVoice[voice].missed,
-        frrOtherVoices: otherVoices(v, voice),
         nearMissDefault: d.nearMissFires, nearMiss: v.nearMissFires,
         nearMissOwnVoiceDefault: d.nearMissFiresByVoice[voice] ?? 0, nearMissOwnVoice: v.nearMissFiresByVoice[voice] ?? 0,
         faPerHourDefault: d.faPerHour, faPerHour: v.faPerHour, falseAccepts: v.generalFalseAccepts,
@@ -94,14 +93,6 @@ function rowsOf(report, suffix, owners) {
     }
   }
   return rows;
-}
-
-/** FRR of this owner's setup on the OTHER held-out voices' clips (the verifier is the owner's, not theirs). */
-function otherVoices(at, voice) {
-  let p = 0;
-  let m = 0;
-  for (const [k, g] of Object.entries(at.byVoice)) if (k !== voice) (p += g.positives), (m += g.missed);
-  return p === 0 ? 0 : m / p;
 }
 
 function table(rowsIn, report) {
@@ -129,7 +120,12 @@ function table(rowsIn, report) {
   out.push('');
   out.push(`Targets met: own-voice FRR ≤ 5 % in ${count((r) => r.frr <= TARGET.frr)} of ${n}; near-miss fires ≤ half of the unverified loop's in ${count((r) => r.nearMiss <= TARGET.nearMissRatio * r.nearMissDefault)} of ${n}; FA/h ≤ 0.3 in ${count((r) => r.faPerHour <= TARGET.faPerHour)} of ${n}.`);
   const sum = (f) => rows.reduce((s, r) => s + f(r), 0);
-  out.push(`Totals: own-voice misses ${sum((r) => r.missedDefault)} → ${sum((r) => r.missed)} of ${sum((r) => r.positives)}; near-miss fires ${sum((r) => r.nearMissDefault)} → ${sum((r) => r.nearMiss)}; other held-out voices' phrases missed under an owner's verifier (mean) ${pct(sum((r) => r.frrOtherVoices) / n)}.`);
+  out.push(`Totals: own-voice misses ${sum((r) => r.missedDefault)} → ${sum((r) => r.missed)} of ${sum((r) => r.positives)}; near-miss fires ${sum((r) => r.nearMissDefault)} → ${sum((r) => r.nearMiss)}.`);
+  const byNoise = {};
+  const byNoiseDefault = {};
+  for (const r of rows) for (const [k, f] of Object.entries(r.byNoise)) byNoise[k] = (byNoise[k] ?? 0) + Math.round(f * 3);
+  for (const r of rows) for (const [k, f] of Object.entries(r.byNoiseDefault ?? {})) byNoiseDefault[k] = (byNoiseDefault[k] ?? 0) + Math.round(f * 3);
+  out.push(`Own-voice misses by background (3 clips per pair and background), default → verifier: ${Object.keys(byNoise).sort().map((k) => `${k} ${byNoiseDefault[k] ?? '?'} → ${byNoise[k]} of ${3 * n}`).join(', ')}.`);
   return out.join('\n');
 }
 
@@ -160,9 +156,16 @@ async function main() {
       }
     }
     const status = JSON.parse(earshot(env, ['enroll', 'status', '--json'], { quiet: true }));
-    const setups = ['reference', 'default', ...HELD_OUT.map((v) => `${SHORT[v]}:owner=${owners[v]}`)];
+    // voice=: each owner's setup counts only their own voice's test clips (FRR, and its DET curve).
+    const setups = ['reference', 'default', ...HELD_OUT.map((v) => `${SHORT[v]}:owner=${owners[v]},voice=${v}`)];
     const report = evalRun(env, o.corpus, setups, o.plot);
     const rows = rowsOf(report, '', owners);
+    // The unverified loop on each voice alone (cached traces, no scoring): its misses by background.
+    const plain = evalRun(env, o.corpus, ['default', ...HELD_OUT.map((v) => `${SHORT[v]}-base:voice=${v}`)]);
+    for (const r of rows) {
+      const at = plain.results.find((x) => x.setup === `${SHORT[r.voice]}-base` && x.word === r.word).at;
+      r.byNoiseDefault = Object.fromEntries(Object.entries(at.byNoise).map(([k, g]) => [k, g.frr]));
+    }
     const result = { measuredAt: new Date().toISOString(), corpus: o.corpus, owners, enrolment: status, refused, rows, targets: TARGET };
     for (const r of rows) if (refused[`${r.voice}/${r.word}`]) r.notEnrolled = refused[`${r.voice}/${r.word}`];
     process.stdout.write(`## With the verifier (default verifier settings)\n\n${table(rows, report)}\n`);
@@ -179,8 +182,9 @@ async function main() {
           process.stderr.write(`measure: tuned ${voice} ${word}: ${JSON.stringify({ threshold: t.threshold ?? t.recommendation?.threshold, gate: t.gate ?? t.recommendation?.gate })} (${since()})\n`);
         }
       }
-      const tunedReport = evalRun(env, o.corpus, ['default', ...HELD_OUT.map((v) => `${SHORT[v]}-tuned:owner=${owners[v]}`)], o.plot.replace(/\.svg$/, '-tuned.svg'));
+      const tunedReport = evalRun(env, o.corpus, ['default', ...HELD_OUT.map((v) => `${SHORT[v]}-tuned:owner=${owners[v]},voice=${v}`)]);
       const tunedRows = rowsOf(tunedReport, '-tuned', owners);
+      tunedRows.forEach((r, i) => (r.byNoiseDefault = rows[i].byNoiseDefault));
       for (const r of tunedRows) if (refused[`${r.voice}/${r.word}`]) r.notEnrolled = refused[`${r.voice}/${r.word}`];
       result.tune = tuned;
       result.tunedRows = tunedRows;
