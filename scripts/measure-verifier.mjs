@@ -157,9 +157,9 @@ async function main() {
     }
     const status = JSON.parse(earshot(env, ['enroll', 'status', '--json'], { quiet: true }));
     // voice=: each owner's setup counts only their own voice's test clips (FRR, and its DET curve).
-    const setups = ['reference', 'default', ...HELD_OUT.map((v) => `${SHORT[v]}:owner=${owners[v]},voice=${v}`)];
+    const setups = ['reference', 'default', ...HELD_OUT.map((v) => `${SHORT[v]}-verified:owner=${owners[v]},voice=${v}`)];
     const report = evalRun(env, o.corpus, setups, o.plot);
-    const rows = rowsOf(report, '', owners);
+    const rows = rowsOf(report, '-verified', owners);
     // The unverified loop on each voice alone (cached traces, no scoring): its misses by background.
     const plain = evalRun(env, o.corpus, ['default', ...HELD_OUT.map((v) => `${SHORT[v]}-base:voice=${v}`)]);
     for (const r of rows) {

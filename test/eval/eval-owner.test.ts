@@ -98,6 +98,11 @@ describe('earshot eval with an owner’s verifiers', () => {
     const noVoice = await runEarshot(evalArgs('--setup', 'x:voice=flite-kal'), env);
     expect(noVoice.code).not.toBe(0);
     expect(noVoice.err).toContain('setup x: no positive clips of hey_jarvis by voice flite-kal');
+    // Plain text names the owner's verifiers and the voice filter.
+    const text = await runEarshot(['eval', '--wakeword', 'hey_jarvis', '--positives', pos, '--negatives', neg, '--setup', 'default', '--setup', `mine:owner=${alice},voice=espeak-en-us`], env);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toMatch(new RegExp(`^setup mine: verifiers of ${alice}: hey_jarvis gate 0\\.1 \\(3 clips, cross-validated \\d+ %\\)$`, 'm'));
+    expect(text.out).toContain('setup mine: only the positives of voice espeak-en-us count');
   }, 180_000);
 
   it('a clip kept from the unverified trace is exactly what scoring it with the verifier gives', async () => {

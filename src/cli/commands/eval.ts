@@ -63,6 +63,7 @@ function printText(report: EvaluationReport, out: NodeJS.WritableStream): void {
     const v = Object.entries(s.verifiers!).map(([w, m]) => `${w} gate ${m.gate} (${m.clips} clips, cross-validated ${Math.round(m.cvRecall * 100)} %)`);
     writeLine(out, `setup ${s.name}: verifiers of ${s.owner}: ${v.join('; ')}`);
   }
+  for (const s of report.setups.filter((x) => x.voice !== undefined)) writeLine(out, `setup ${s.name}: only the positives of voice ${s.voice} count`);
   for (const word of report.words) {
     writeLine(out, '');
     writeLine(out, `${word}: ${report.positives[word]} positive clips`);
