@@ -205,9 +205,11 @@ const evalCommand: Command = {
       // Row 1: false accepts on general audio (the DET curve proper). Row 2, when near misses are labelled: the
       // same thresholds against fires per hour of near-miss audio, where the setups differ most.
       const nearRate = (fires: number): number => (report.nearMissMinutes > 0 ? (fires * 60) / report.nearMissMinutes : 0);
+      // A setup with a voice filter counts fewer positives: say so in the title (e.g. "48 / 12 clips").
+      const clipsOf = (word: string): string => [...new Set(report.results.filter((r) => r.word === word).map((r) => r.at.positives))].join(' / ');
       const panelsOf = (near: boolean) =>
         words.map((word) => ({
-          title: `${word} (${report.positives[word]} clips) — ${near ? `${report.nearMissMinutes.toFixed(1)} min near misses` : `${(report.generalHours * 60).toFixed(1)} min general audio`}`,
+          title: `${word} (${clipsOf(word)} clips) — ${near ? `${report.nearMissMinutes.toFixed(1)} min near misses` : `${(report.generalHours * 60).toFixed(1)} min general audio`}`,
           xLabel: near ? 'near-miss fires per hour of near-miss audio (log)' : 'false accepts per hour of general audio (log)',
           series: report.results
             .filter((r) => r.word === word)
