@@ -5,10 +5,16 @@
  *   reference  the faithful openWakeWord pipeline: 1 phase, no quiet gate, threshold 0.5, patience 1
  *   default    today's device defaults (config/defaults.ts and the wake-word defaults)
  *   NAME:key=value,…   a variant of `default` (or of `reference` with base=reference); keys: phases, quiet
- *              (off or an RMS), threshold, patience, refractory
+ *              (off or an RMS), threshold, patience, refractory, owner (an owner id, or none), voice (only
+ *              that voice's positives count)
+ *
+ * An owner's setup carries that owner's household verifiers (and their own thresholds and gates, as the daemon
+ * would apply them): the CLI opens them through the application layer and `withOwner` puts them on the setup.
  */
 import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
+import { createHash } from 'node:crypto';
+import { encodeVerifierModel, type VerifierModel } from '../verifier/index.js';
 import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS } from '../wakeword/index.js';
 import type { DecisionRules } from './score-trace.js';
 
@@ -22,8 +28,23 @@ export interface EvalSetup {
   wordThresholds: Record<string, number>;
   patienceFrames: number;
   refractoryMs: number;
-  // Verifiers (issue 13 §3) join here as a scoring option: `verifiers?: Record<word, VerifierModel>`, passed on
-  // to WakeDetector.create and part of scoringKey(), so verified traces are cached apart from unverified ones.
+  /**
+   * Whose verifiers the setup runs with: an owner id (`owner=ID`), null for none (`owner=none`, which also
+   * opts out of `--owner`), undefined when the spec does not say (then `eval --owner ID` applies).
+   */
+  owner?: string | null;
+  /**
+   * Only this voice's positives count for the setup (`voice=ID`, the index's voiceId): an owner's verifier is
+   * measured on the owner's own voice. Negatives are not filtered (near misses and general audio by anyone).
+   */
+  voice?: string;
+  /** Words whose threshold the spec set (`threshold=` sets them all: '*'); an owner's own threshold does not replace these. */
+  explicitThresholds?: '*' | string[];
+  /**
+   * Household verifiers by word (issue 13 §3), each gate ≤ its word's threshold: a scoring option, passed to
+   * WakeDetector.create and part of scoringKey(), so verified traces are cached apart from unverified ones.
+   */
+  verifiers?: Record<string, VerifierModel>;
 }
 
 export function referenceSetup(): EvalSetup {
@@ -53,12 +74,70 @@ export function rulesOf(setup: EvalSetup): DecisionRules {
   return { patienceFrames: setup.patienceFrames, refractoryMs: setup.refractoryMs };
 }
 
-/** What scoring depends on (not thresholds, patience or refractory: those are judged on the stored traces). */
-export function scoringKey(setup: EvalSetup): { phases: number; quietRms: number | null } {
-  return { phases: setup.phases, quietRms: setup.quietRms };
+export interface ScoringKey {
+  phases: number;
+  quietRms: number | null;
+  /** Per verified word: SHA-256 of the verifier's bytes (weights, scaling, gate). Absent without verifiers. */
+  verifiers?: Record<string, string>;
+}
+
+/**
+ * What scoring depends on (not thresholds, patience or refractory: those are judged on the stored traces). A
+ * setup without verifiers has exactly the key it had before verifiers existed, so its cached traces stay valid.
+ */
+export function scoringKey(setup: EvalSetup): ScoringKey {
+  const key: ScoringKey = { phases: setup.phases, quietRms: setup.quietRms };
+  const words = Object.keys(setup.verifiers ?? {}).sort();
+  if (words.length > 0) {
+    key.verifiers = {};
+    for (const w of words) key.verifiers[w] = createHash('sha256').update(encodeVerifierModel(setup.verifiers![w]!)).digest('hex');
+  }
+  return key;
+}
+
+/** The same setup scored without its verifiers: its traces are the verified ones wherever no verifier is consulted. */
+export function unverified(setup: EvalSetup): EvalSetup {
+  const { verifiers: _, ...rest } = setup;
+  return rest;
+}
+
+/** What the app layer gives for an owner: their verifiers, their own thresholds and gates, the fleet's floor. */
+export interface OwnerWakeView {
+  ownerId: string;
+  verifiers: Record<string, VerifierModel>;
+  thresholds: Record<string, number>;
+  verifierGates: Record<string, number>;
+  /** The fleet documents' floor for a word (0 = none): an owner's threshold never goes below it. */
+  fleetFloor?: (word: string) => number;
+}
+
+/**
+ * The setup as the daemon would run these words for that owner: each word at the owner's own threshold (never
+ * below the fleet floor) unless the spec set it, and each enrolled word with the owner's verifier at their gate
+ * (else the model's), never above the word's threshold.
+ */
+export function withOwner(setup: EvalSetup, words: readonly string[], owner: OwnerWakeView): EvalSetup {
+  const out: EvalSetup = { ...setup, owner: owner.ownerId, wordThresholds: { ...setup.wordThresholds } };
+  const explicit = setup.explicitThresholds;
+  const verifiers: Record<string, VerifierModel> = {};
+  for (const w of words) {
+    const own = Object.hasOwn(owner.thresholds, w) ? owner.thresholds[w] : undefined;
+    const fixed = explicit === '*' || (explicit ?? []).includes(w);
+    if (own !== undefined && !fixed) out.wordThresholds[w] = Math.max(own, owner.fleetFloor?.(w) ?? 0);
+    const m = Object.hasOwn(owner.verifiers, w) ? owner.verifiers[w]! : undefined;
+    if (m === undefined) continue;
+    const gate = Math.min(Object.hasOwn(owner.verifierGates, w) ? owner.verifierGates[w]! : m.gate, thresholdOf(out, w));
+    verifiers[w] = gate === m.gate ? m : { ...m, gate };
+  }
+  if (Object.keys(verifiers).length > 0) out.verifiers = verifiers;
+  else delete out.verifiers;
+  return out;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
+/** The shape of an owner id (the app checks it again when it opens the owner). */
+const OWNER_ID = /^own-[0-9a-f]{16}$/;
+const VOICE_ID = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 
 function bad(spec: string, why: string): EarshotError {
   return new EarshotError('BAD_ARGUMENT', `--setup '${spec}': ${why}`);
@@ -99,10 +178,22 @@ export function parseSetup(spec: string): EvalSetup {
     else if (k === 'threshold') {
       setup.threshold = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       setup.wordThresholds = {};
-    } else if (k.startsWith('threshold.')) setup.wordThresholds[k.slice('threshold.'.length)] = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+      setup.explicitThresholds = '*';
+    } else if (k.startsWith('threshold.')) {
+      const word = k.slice('threshold.'.length);
+      setup.wordThresholds[word] = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+      if (setup.explicitThresholds !== '*') setup.explicitThresholds = [...(setup.explicitThresholds ?? []), word];
+    } else if (k === 'voice') {
+      if (!VOICE_ID.test(v)) throw bad(spec, `voice must be a voice id from the positives' index (letters, digits, _ . -; got '${v}')`);
+      setup.voice = v;
+    } else if (k === 'owner') {
+      if (v === 'none') setup.owner = null;
+      else if (OWNER_ID.test(v)) setup.owner = v;
+      else throw bad(spec, `owner must be an owner id (own- and 16 hex digits, earshot owners list) or none (got '${v}')`);
+    }
     else if (k === 'patience') setup.patienceFrames = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 50, 'an integer from 1 to 50');
     else if (k === 'refractory') setup.refractoryMs = num(k, v, (x) => x >= 0 && x <= 60_000, 'ms from 0 to 60000');
-    else throw bad(spec, `unknown key '${k}' (phases, quiet, threshold, threshold.WORD, patience, refractory, base)`);
+    else throw bad(spec, `unknown key '${k}' (phases, quiet, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
   }
   return setup;
 }

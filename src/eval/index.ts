@@ -14,7 +14,7 @@ export {
 export { HIT_WINDOW_AFTER_END_MS, type PositiveClip, type NegativeClip, type NegativeKind } from './labelled-clip.js';
 export { evaluateWord, sweepWord, DEFAULT_GRID, type WordEvaluation, type SweepPoint, type ScoredPositive, type ScoredNegative } from './word-evaluation.js';
 export { detPlotSvg, type DetPlotOptions, type DetPanel, type DetSeries } from './det-plot.js';
-export { parseSetup, referenceSetup, defaultSetup, thresholdOf, rulesOf, scoringKey, type EvalSetup } from './eval-setup.js';
+export { parseSetup, referenceSetup, defaultSetup, thresholdOf, rulesOf, scoringKey, unverified, withOwner, type EvalSetup, type OwnerWakeView, type ScoringKey } from './eval-setup.js';
 export { readPositives, readNegatives, INDEX_FILE, type VoiceSplit } from './corpus-index.js';
-export { traceClips, TRACE_DIR, type ClipTraces, type TraceStoreOptions } from './trace-store.js';
-export { runEvaluation, type EvaluationRequest, type EvaluationReport, type SetupWordResult } from './run-evaluation.js';
+export { traceClips, consultsVerifier, TRACE_DIR, type ClipTraces, type TraceStoreOptions } from './trace-store.js';
+export { runEvaluation, reportedSetup, type EvaluationRequest, type EvaluationReport, type ReportedSetup, type SetupWordResult } from './run-evaluation.js';

@@ -7,7 +7,7 @@ import { EarshotError } from '../core/index.js';
 import type { ModelManifest } from '../models/index.js';
 import { loadWakeModels } from '../wakeword/index.js';
 import { readNegatives, readPositives, type VoiceSplit } from './corpus-index.js';
-import { rulesOf, scoringKey, thresholdOf, type EvalSetup } from './eval-setup.js';
+import { rulesOf, scoringKey, thresholdOf, unverified, type EvalSetup } from './eval-setup.js';
 import type { NegativeClip, PositiveClip } from './labelled-clip.js';
 import { HIT_WINDOW_AFTER_END_MS } from './labelled-clip.js';
 import { recommendThreshold, type ThresholdRecommendation } from './recommend-threshold.js';
@@ -27,8 +27,11 @@ export interface EvaluationRequest {
   targetFaPerHour?: number;
   /** Lowest threshold the recommendation may give (default recommendThreshold's 0.05). */
   minThreshold?: number;
-  /** Progress of the scoring (setup name, clips done/total, audio ms scored or read from the cache). */
-  onProgress?: (setup: string, what: 'positives' | 'negatives', done: number, total: number, audioMs: number) => void;
+  /**
+   * Progress of the scoring (setup name, clips done/total, audio ms scored or read from the cache; with
+   * verifiers, how many clips took the unverified trace because no verifier was consulted on them).
+   */
+  onProgress?: (setup: string, what: 'positives' | 'negatives', done: number, total: number, audioMs: number, reused: number) => void;
   signal?: AbortSignal;
 }
 
@@ -41,10 +44,24 @@ export interface SetupWordResult {
   recommendation?: ThresholdRecommendation;
 }
 
+/** A setup as reported: its verifiers summarised (their weights are the owner's personal data and no use in a report). */
+export type ReportedSetup = Omit<EvalSetup, 'verifiers'> & {
+  verifiers?: Record<string, { gate: number; clips: number; cvRecall: number; trainedAt: number; sha256: string }>;
+};
+
+export function reportedSetup(setup: EvalSetup): ReportedSetup {
+  const { verifiers, ...rest } = setup;
+  if (verifiers === undefined) return rest;
+  const hashes = scoringKey(setup).verifiers ?? {};
+  const out: ReportedSetup = { ...rest, verifiers: {} };
+  for (const [w, m] of Object.entries(verifiers)) out.verifiers![w] = { gate: m.gate, clips: m.clips, cvRecall: m.cvRecall, trainedAt: m.trainedAt, sha256: hashes[w]! };
+  return out;
+}
+
 export interface EvaluationReport {
   words: string[];
   split: VoiceSplit;
-  setups: EvalSetup[];
+  setups: ReportedSetup[];
   positives: Record<string, number>;
   generalHours: number;
   nearMissMinutes: number;
@@ -79,24 +96,33 @@ export async function runEvaluation(req: EvaluationRequest): Promise<EvaluationR
   if (negatives.length === 0) throw new EarshotError('BAD_ARGUMENT', `no negative clips in ${req.negativesDir} (voices: ${split})`);
   const models = await loadWakeModels(req.manifest, req.words);
 
-  // Setups that score the same way share traces (they differ only in thresholds, patience, refractory).
+  // Setups that score the same way share traces (they differ only in thresholds, patience, refractory). A
+  // verified setup first gets its unverified twin's traces (usually cached): clips on which no verifier is
+  // consulted keep them, the rest are scored with the verifiers.
   const scored = new Map<string, { pos: ClipTraces[]; neg: ClipTraces[] }>();
-  for (const setup of req.setups) {
+  const traces = async (setup: EvalSetup, label: string): Promise<{ pos: ClipTraces[]; neg: ClipTraces[] }> => {
     const key = JSON.stringify(scoringKey(setup));
-    if (scored.has(key)) continue;
+    const known = scored.get(key);
+    if (known) return known;
+    const base = setup.verifiers !== undefined ? await traces(unverified(setup), `${label} (without verifiers)`) : undefined;
     const common = { setup, words: req.words, manifest: req.manifest, models, ...(req.cache !== undefined ? { cache: req.cache } : {}), ...(req.signal ? { signal: req.signal } : {}) };
     const pos = await traceClips(positives.map((p) => p.file), {
       ...common,
       dir: req.positivesDir,
-      onProgress: (d, t, ms) => req.onProgress?.(setup.name, 'positives', d, t, ms),
+      ...(base ? { unverified: base.pos } : {}),
+      onProgress: (d, t, ms, r) => req.onProgress?.(label, 'positives', d, t, ms, r),
     });
     const neg = await traceClips(negatives.map((n) => n.file), {
       ...common,
       dir: req.negativesDir,
-      onProgress: (d, t, ms) => req.onProgress?.(setup.name, 'negatives', d, t, ms),
+      ...(base ? { unverified: base.neg } : {}),
+      onProgress: (d, t, ms, r) => req.onProgress?.(label, 'negatives', d, t, ms, r),
     });
-    scored.set(key, { pos, neg });
-  }
+    const both = { pos, neg };
+    scored.set(key, both);
+    return both;
+  };
+  for (const setup of req.setups) await traces(setup, setup.name);
 
   const negClips: NegativeClip[] = negatives.map((n) => ({ ...n }));
   const results: SetupWordResult[] = [];
@@ -109,8 +135,11 @@ export async function runEvaluation(req: EvaluationRequest): Promise<EvaluationR
     for (const word of req.words) {
       const p: ScoredPositive[] = [];
       positives.forEach((clip, i) => {
-        if (clip.word === word) p.push({ clip, trace: pos[i]!.traces[word]! });
+        if (clip.word === word && (setup.voice === undefined || clip.voiceId === setup.voice)) p.push({ clip, trace: pos[i]!.traces[word]! });
       });
+      if (p.length === 0) {
+        throw new EarshotError('BAD_ARGUMENT', `setup ${setup.name}: no positive clips of ${word} by voice ${setup.voice} in ${req.positivesDir} (voices: ${split})`);
+      }
       const n: ScoredNegative[] = negClips.map((clip, i) => ({ clip, trace: neg[i]!.traces[word]! }));
       const result: SetupWordResult = {
         setup: setup.name,
@@ -136,6 +165,6 @@ export async function runEvaluation(req: EvaluationRequest): Promise<EvaluationR
   const nearMs = negClips.filter((c) => c.kind === 'nearmiss').reduce((s, c) => s + c.durationMs, 0);
   const counts: Record<string, number> = {};
   for (const w of req.words) counts[w] = positives.filter((p) => p.word === w).length;
-  return { words: req.words, split, setups: req.setups, positives: counts, generalHours: generalMs / 3_600_000, nearMissMinutes: nearMs / 60_000, results };
+  return { words: req.words, split, setups: req.setups.map(reportedSetup), positives: counts, generalHours: generalMs / 3_600_000, nearMissMinutes: nearMs / 60_000, results };
 }
 

@@ -3,6 +3,11 @@
  * set; every threshold is then judged on the traces. The cache is one JSON file per (directory, scoring key)
  * under DIR/.earshot-traces/, written atomically (temporary file + rename) every few clips, so a killed run
  * resumes where it stopped. A cached trace is used only while the WAV's size and mtime are unchanged.
+ *
+ * A setup with verifiers is scored only where a verifier can matter: the rule replaces a word's score only on
+ * a warm frame whose base score reaches the verifier's gate, so a clip whose unverified trace (same phases and
+ * quiet gate) never gets there has exactly that trace — most general audio. Only the other clips are scored
+ * again with the verifiers.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -11,7 +16,7 @@ import { readWavFile } from '../audio/index.js';
 import { EarshotError, errorMessage } from '../core/index.js';
 import { findModel, modelOfKind, type ModelManifest } from '../models/index.js';
 import { WakeDetector, type LoadedWakeModels } from '../wakeword/index.js';
-import { scoringKey, type EvalSetup } from './eval-setup.js';
+import { scoringKey, thresholdOf, type EvalSetup } from './eval-setup.js';
 import { FRAME_MS, type ScoreTrace } from './score-trace.js';
 
 export const TRACE_DIR = '.earshot-traces';
@@ -47,7 +52,13 @@ export interface TraceStoreOptions {
   models: LoadedWakeModels;
   /** false: score everything again and write nothing. */
   cache?: boolean;
-  onProgress?: (done: number, total: number, audioMs: number) => void;
+  /**
+   * With verifiers: the same clips' traces under the setup without verifiers (same order). A clip on which no
+   * verifier would be consulted takes its trace from here instead of being scored.
+   */
+  unverified?: readonly ClipTraces[];
+  /** `reused`: clips taken from the unverified traces so far. */
+  onProgress?: (done: number, total: number, audioMs: number, reused: number) => void;
   signal?: AbortSignal;
 }
 
@@ -108,24 +119,51 @@ function decode(c: CachedClip, words: string[]): Record<string, ScoreTrace> | un
   return out;
 }
 
+/** Would any verifier be consulted on this clip? Only on a warm frame at or above its word's gate. */
+export function consultsVerifier(clip: ClipTraces, verifiers: EvalSetup['verifiers']): boolean {
+  for (const [word, v] of Object.entries(verifiers ?? {})) {
+    const t = clip.traces[word];
+    if (t === undefined) return true; // not scored for this word: cannot tell, so score it
+    for (let i = 0; i < t.scores.length; i++) {
+      if (t.scores[i]! >= v.gate && (t.eligible === undefined || t.eligible[i] === true)) return true;
+    }
+  }
+  return false;
+}
+
 /** Traces of every clip (relative paths under o.dir), in order. */
 export async function traceClips(files: readonly string[], o: TraceStoreOptions): Promise<ClipTraces[]> {
   const { key, file: cacheFile } = keyOf(o);
   const useCache = o.cache !== false;
   const cache = useCache ? await loadCache(cacheFile, key) : { version: CACHE_VERSION, key, clips: {} };
+  const verifiers = o.setup.verifiers && Object.keys(o.setup.verifiers).length > 0 ? o.setup.verifiers : undefined;
+  if (o.unverified !== undefined && o.unverified.length !== files.length) {
+    throw new EarshotError('INTERNAL', `${o.unverified.length} unverified traces for ${files.length} clips`);
+  }
   const detector = await WakeDetector.create({
-    words: o.words,
+    // The thresholds do not change the scores; they are given so that each verifier's gate is checked against them.
+    words: o.words.map((name) => ({ name, threshold: thresholdOf(o.setup, name) })),
     phases: o.setup.phases,
     quietRms: o.setup.quietRms,
     manifest: o.manifest,
     models: o.models,
+    ...(verifiers ? { verifiers } : {}),
   });
   const out: ClipTraces[] = [];
   let dirty = 0;
   let audioMs = 0;
+  let reused = 0;
   for (let i = 0; i < files.length; i++) {
     if (o.signal?.aborted) throw new EarshotError('BAD_ARGUMENT', 'evaluation interrupted');
     const rel = files[i]!;
+    const base = verifiers && o.unverified ? o.unverified[i]! : undefined;
+    if (base !== undefined && !consultsVerifier(base, verifiers)) {
+      out.push(base);
+      reused++;
+      audioMs += base.durationMs;
+      o.onProgress?.(i + 1, files.length, audioMs, reused);
+      continue;
+    }
     const path = join(o.dir, rel);
     let st;
     try {
@@ -170,7 +208,7 @@ export async function traceClips(files: readonly string[], o: TraceStoreOptions)
       }
     }
     audioMs += out[out.length - 1]!.durationMs;
-    o.onProgress?.(i + 1, files.length, audioMs);
+    o.onProgress?.(i + 1, files.length, audioMs, reused);
   }
   if (useCache && dirty > 0) await saveCache(cacheFile, cache);
   return out;

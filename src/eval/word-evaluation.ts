@@ -38,6 +38,8 @@ export interface WordEvaluation {
   nearMissFires: number;
   /** …of which on near misses of this very word ("hey jar" for hey_jarvis). */
   nearMissFiresOwn: number;
+  /** Near-miss fires per voice of the near miss (an enrolled owner's own voice is the hard case for a verifier). */
+  nearMissFiresByVoice: Record<string, number>;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -80,6 +82,7 @@ export function evaluateWord(
   let falseAccepts = 0;
   let nearFires = 0;
   let nearOwn = 0;
+  const nearByVoice: Record<string, number> = {};
   for (const n of negatives) {
     // Most negatives never reach the threshold: skip simulating them.
     const fires = firingScore(n.trace, rules) >= threshold ? detectionsOfTrace(n.trace, threshold, rules).length : 0;
@@ -87,6 +90,8 @@ export function evaluateWord(
       nearMs += n.clip.durationMs;
       nearFires += fires;
       if (n.clip.near === word) nearOwn += fires;
+      const v = n.clip.voiceId ?? 'unlabelled';
+      nearByVoice[v] = (nearByVoice[v] ?? 0) + fires;
     } else {
       generalMs += n.clip.durationMs;
       falseAccepts += fires;
@@ -113,6 +118,7 @@ export function evaluateWord(
     nearMissMinutes: nearMs / 60_000,
     nearMissFires: nearFires,
     nearMissFiresOwn: nearOwn,
+    nearMissFiresByVoice: nearByVoice,
   };
 }
 

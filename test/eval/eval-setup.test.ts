@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSetup, parseSetup, referenceSetup, thresholdOf } from '../../src/eval/index.js';
+import { consultsVerifier, defaultSetup, parseSetup, referenceSetup, scoringKey, thresholdOf, unverified, withOwner, type OwnerWakeView } from '../../src/eval/index.js';
+import type { VerifierModel } from '../../src/verifier/index.js';
 import { DEFAULT_CONFIG } from '../../src/config/index.js';
 import { DEFAULT_QUIET_RMS } from '../../src/wakeword/index.js';
 
@@ -26,5 +27,68 @@ describe('eval setups', () => {
     expect(() => parseSetup('x:phases')).toThrow(/not key=value/);
     expect(() => parseSetup('bad name:phases=1')).toThrow(/name/);
     expect(() => parseSetup('x:base=other')).toThrow(/base/);
+  });
+
+  it('owner=ID names an owner, owner=none opts out; a malformed id is refused', () => {
+    expect(parseSetup('mine:owner=own-0123456789abcdef').owner).toBe('own-0123456789abcdef');
+    expect(parseSetup('plain:owner=none').owner).toBeNull();
+    expect(parseSetup('default').owner).toBeUndefined();
+    expect(() => parseSetup('x:owner=alice')).toThrow(/owner must be an owner id/);
+    expect(() => parseSetup('x:owner=')).toThrow(/owner must be an owner id/);
+    expect(parseSetup('mine:voice=flite-rms').voice).toBe('flite-rms');
+    expect(() => parseSetup('x:voice=../x')).toThrow(/voice must be/);
+  });
+});
+
+function verifier(word: string, gate: number, bias = 0): VerifierModel {
+  const d = 4;
+  return {
+    wakeword: word, featureDim: d, mean: new Float32Array(d), scale: new Float32Array(d).fill(1), weights: new Float32Array(d).fill(0.5), bias,
+    gate, threshold: 0.5, trainedAt: 1, clips: 3, positives: 9, negatives: 20, cvRecall: 1, l2: 0.005,
+  };
+}
+
+describe('setups with an owner', () => {
+  const owner = (o: Partial<OwnerWakeView> = {}): OwnerWakeView => ({ ownerId: 'own-0123456789abcdef', verifiers: { hey_jarvis: verifier('hey_jarvis', 0.1) }, thresholds: {}, verifierGates: {}, ...o });
+
+  it("carries the owner's verifiers for the words evaluated, at the owner's gate, never above the word's threshold", () => {
+    const s = withOwner(defaultSetup(), ['hey_jarvis', 'alexa'], owner());
+    expect(Object.keys(s.verifiers!)).toEqual(['hey_jarvis']);
+    expect(s.verifiers!['hey_jarvis']!.gate).toBe(0.1);
+    expect(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifierGates: { hey_jarvis: 0.2 } })).verifiers!['hey_jarvis']!.gate).toBe(0.2);
+    // A gate above the threshold in effect is clamped to it, as the daemon does.
+    expect(withOwner(parseSetup('lo:threshold=0.05'), ['hey_jarvis'], owner()).verifiers!['hey_jarvis']!.gate).toBe(0.05);
+    // A word not evaluated, or not enrolled: no verifier.
+    expect(withOwner(defaultSetup(), ['alexa'], owner()).verifiers).toBeUndefined();
+  });
+
+  it("applies the owner's own thresholds (never below the fleet floor) unless the setup sets them", () => {
+    const mine = owner({ thresholds: { hey_jarvis: 0.3, alexa: 0.2 }, fleetFloor: (w) => (w === 'alexa' ? 0.4 : 0) });
+    const s = withOwner(defaultSetup(), ['hey_jarvis', 'alexa'], mine);
+    expect(thresholdOf(s, 'hey_jarvis')).toBe(0.3);
+    expect(thresholdOf(s, 'alexa')).toBe(0.4);
+    expect(thresholdOf(withOwner(parseSetup('x:threshold.hey_jarvis=0.6'), ['hey_jarvis', 'alexa'], mine), 'hey_jarvis')).toBe(0.6);
+    expect(thresholdOf(withOwner(parseSetup('x:threshold=0.7'), ['hey_jarvis', 'alexa'], mine), 'alexa')).toBe(0.7);
+  });
+
+  it('the scoring key of a setup without verifiers is what it always was; each verifier (and gate) gives its own', () => {
+    expect(scoringKey(defaultSetup())).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
+    const a = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner()));
+    const b = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifierGates: { hey_jarvis: 0.2 } })));
+    const c = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifiers: { hey_jarvis: verifier('hey_jarvis', 0.1, 1) } })));
+    expect(a.verifiers!['hey_jarvis']).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set([JSON.stringify(a), JSON.stringify(b), JSON.stringify(c)]).size).toBe(3);
+    expect(scoringKey(unverified(withOwner(defaultSetup(), ['hey_jarvis'], owner())))).toEqual(scoringKey(defaultSetup()));
+  });
+
+  it('a verifier is consulted only on a warm frame at or above its gate', () => {
+    const trace = (scores: number[], warm?: boolean[]) => ({ durationMs: scores.length * 80, traces: { hey_jarvis: { endMs: scores.map((_, i) => (i + 1) * 80), scores, ...(warm ? { eligible: warm } : {}) } } });
+    const v = { hey_jarvis: verifier('hey_jarvis', 0.1) };
+    expect(consultsVerifier(trace([0, 0.05, 0.099]), v)).toBe(false);
+    expect(consultsVerifier(trace([0, 0.1, 0]), v)).toBe(true);
+    expect(consultsVerifier(trace([0.9, 0], [false, true]), v)).toBe(false);
+    expect(consultsVerifier(trace([0.9]), {})).toBe(false);
+    // A word the trace does not have cannot be judged: score the clip.
+    expect(consultsVerifier(trace([0]), { alexa: verifier('alexa', 0.1) })).toBe(true);
   });
 });

@@ -43,6 +43,13 @@ describe('evaluateWord', () => {
     expect(e.faPerHour).toBe(4);
     expect(e.nearMissFires).toBe(2);
     expect(e.nearMissFiresOwn).toBe(1);
+    expect(e.nearMissFiresByVoice).toEqual({ unlabelled: 2 });
+    const voiced = evaluateWord('w', 0.5, positives, [
+      { ...negatives[1]!, clip: { ...negatives[1]!.clip, voiceId: 'a' } },
+      { ...negatives[2]!, clip: { ...negatives[2]!.clip, voiceId: 'b' } },
+    ]);
+    expect(voiced.nearMissFiresByVoice).toEqual({ a: 1, b: 1 });
+    expect(evaluateWord('w', 0.7, positives, negatives).nearMissFiresByVoice).toEqual({ unlabelled: 1 });
     expect(e.nearMissMinutes).toBeCloseTo(0.1, 9);
     // Hits at 3840 (frame end 3840) and 3600 (frame end 3600): latency after the 3800 ms end.
     expect(e.latencyMs).toEqual({ median: -200, p90: 40, mean: -80 });

@@ -12,18 +12,58 @@ import {
   runEvaluation,
   thresholdOf,
   TRACE_DIR,
+  withOwner,
+  type EvalSetup,
   type EvaluationReport,
+  type OwnerWakeView,
   type VoiceSplit,
 } from '../../eval/index.js';
-import { requiredOption, stringOption, writeLine, type Command } from '../command.js';
+import { fleetThresholdFloor } from '../../fleet/index.js';
+import { requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
+import { withApp } from '../command-context.js';
+import { ownerOption } from '../owner-option.js';
+import { runningConfig } from './owner-wake.js';
 
 const SPLITS: VoiceSplit[] = ['all', 'held-out', 'tuning'];
 const SWEEP_SHOWN = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
+/**
+ * Each setup with the owner it names (or `--owner`'s), as the daemon would run the words for that owner: their
+ * verifiers, gates and own thresholds, opened through the application layer with the owner's key.
+ */
+async function resolveOwners(setups: EvalSetup[], words: string[], args: ParsedArgs, io: CommandIO): Promise<EvalSetup[]> {
+  const fallback = ownerOption(args);
+  const ownerOf = (s: EvalSetup): string | undefined => (s.owner === null ? undefined : (s.owner ?? fallback));
+  const ids = [...new Set(setups.map(ownerOf).filter((x): x is string => x !== undefined))];
+  if (ids.length === 0) return setups;
+  const views = await withApp(args, io, async (app, ctx) => {
+    const floor = fleetThresholdFloor((await runningConfig(ctx.config, ctx.deviceId, ctx.store)).documents);
+    const out = new Map<string, OwnerWakeView>();
+    for (const id of ids) {
+      const settings = await app.wakeSettings(id);
+      out.set(id, { ownerId: id, verifiers: await app.verifiersFor(id), thresholds: settings.thresholds, verifierGates: settings.verifierGates, fleetFloor: floor });
+    }
+    return out;
+  });
+  return setups.map((s) => {
+    const id = ownerOf(s);
+    if (id === undefined) return s;
+    const r = withOwner(s, words, views.get(id)!);
+    const v = Object.entries(r.verifiers ?? {}).map(([w, m]) => `${w} (gate ${m.gate})`);
+    writeLine(io.stderr, `eval: ${s.name}: verifiers of ${id}: ${v.join(', ') || 'none for these words'}`);
+    return r;
+  });
+}
+
 function printText(report: EvaluationReport, out: NodeJS.WritableStream): void {
   writeLine(out, `voices: ${report.split}; general audio ${(report.generalHours * 60).toFixed(1)} min; near misses ${report.nearMissMinutes.toFixed(1)} min`);
+  for (const s of report.setups.filter((x) => x.verifiers !== undefined)) {
+    const v = Object.entries(s.verifiers!).map(([w, m]) => `${w} gate ${m.gate} (${m.clips} clips, cross-validated ${Math.round(m.cvRecall * 100)} %)`);
+    writeLine(out, `setup ${s.name}: verifiers of ${s.owner}: ${v.join('; ')}`);
+  }
+  for (const s of report.setups.filter((x) => x.voice !== undefined)) writeLine(out, `setup ${s.name}: only the positives of voice ${s.voice} count`);
   for (const word of report.words) {
     writeLine(out, '');
     writeLine(out, `${word}: ${report.positives[word]} positive clips`);
@@ -71,7 +111,7 @@ const evalCommand: Command = {
   path: ['eval'],
   summary: 'measure wake-word misses, false accepts per hour, near-miss fires and latency on labelled clips',
   usage:
-    'earshot eval --wakeword NAME [--wakeword NAME ...] --positives DIR --negatives DIR [--setup SPEC ...] [--voices all|held-out|tuning] [--plot FILE.svg] [--target-fa-per-hour X [--min-threshold X]] [--no-cache] [--json]',
+    'earshot eval --wakeword NAME [--wakeword NAME ...] --positives DIR --negatives DIR [--setup SPEC ...] [--voices all|held-out|tuning] [--plot FILE.svg] [--owner ID] [--target-fa-per-hour X [--min-threshold X]] [--no-cache] [--json]',
   help: [
     'Options:',
     '  --wakeword NAME    model name from models/manifest.json (repeatable: scored together, reported per word)',
@@ -83,8 +123,14 @@ const evalCommand: Command = {
     '                     general audio (false accepts per hour are on general audio)',
     '  --setup SPEC       reference (faithful openWakeWord: 1 phase, no quiet gate, threshold 0.5), default (device',
     '                     defaults), or NAME:key=value,… on top of default (base=reference to start from reference);',
-    '                     keys: phases, quiet (off|RMS), threshold, threshold.WORD, patience, refractory.',
+    '                     keys: phases, quiet (off|RMS), threshold, threshold.WORD, patience, refractory,',
+    '                     owner (an owner id: that owner\'s verifiers, gates and own thresholds; none: without),',
+    '                     voice (a voiceId of the positives\' index: only that voice\'s positives count).',
     '                     Repeatable; default: --setup reference --setup default',
+    '  --owner ID         apply this owner\'s household verifiers (earshot enroll), their verifier gates and own',
+    '                     thresholds (never below the fleet floor; a threshold the setup sets wins) to every setup',
+    '                     that does not name an owner. Verified traces are cached apart; a clip on which no',
+    '                     verifier is consulted (base score below its gate) keeps the unverified trace, unscored.',
     '  --voices SPLIT     all (default), held-out (only voices marked heldOut), tuning (only the others)',
     '  --plot FILE.svg    write the DET curves (false-reject rate against false accepts per hour, log x)',
     '  --target-fa-per-hour X  also recommend each setup’s threshold for that many false accepts per hour',
@@ -110,6 +156,7 @@ const evalCommand: Command = {
     'min-threshold': { type: 'string' },
     'no-cache': { type: 'boolean' },
     manifest: { type: 'string' },
+    owner: { type: 'string' },
   },
   async run(args, io) {
     const words = (args.values['wakeword'] as string[] | undefined) ?? [];
@@ -119,7 +166,7 @@ const evalCommand: Command = {
     const negativesDir = requiredOption(args, 'negatives');
     const split = (stringOption(args, 'voices') ?? 'all') as VoiceSplit;
     if (!SPLITS.includes(split)) throw new EarshotError('BAD_ARGUMENT', `--voices must be one of ${SPLITS.join(', ')} (got '${split}')`);
-    const setups = ((args.values['setup'] as string[] | undefined) ?? ['reference', 'default']).map(parseSetup);
+    const parsed = ((args.values['setup'] as string[] | undefined) ?? ['reference', 'default']).map(parseSetup);
     const targetText = stringOption(args, 'target-fa-per-hour');
     const target = targetText === undefined ? undefined : Number(targetText);
     if (target !== undefined && !(Number.isFinite(target) && target >= 0)) {
@@ -132,6 +179,7 @@ const evalCommand: Command = {
     }
     const plot = stringOption(args, 'plot');
     const manifest = await loadManifest(stringOption(args, 'manifest') ?? DEFAULT_MANIFEST);
+    const setups = await resolveOwners(parsed, words, args, io);
     const started = Date.now();
     let lastProgress = 0;
     const report = await runEvaluation({
@@ -145,20 +193,23 @@ const evalCommand: Command = {
       ...(target !== undefined ? { targetFaPerHour: target } : {}),
       ...(minThreshold !== undefined ? { minThreshold } : {}),
       signal: io.signal,
-      onProgress: (setup, what, done, total, audioMs) => {
+      onProgress: (setup, what, done, total, audioMs, reused) => {
         const now = Date.now();
         if (done !== total && now - lastProgress < 2000) return;
         lastProgress = now;
-        writeLine(io.stderr, `eval: ${setup}: ${what} ${done}/${total} clips (${(audioMs / 60_000).toFixed(1)} min of audio), ${((now - started) / 1000).toFixed(0)} s`);
+        const kept = reused > 0 ? `, ${reused} without a verifier call` : '';
+        writeLine(io.stderr, `eval: ${setup}: ${what} ${done}/${total} clips (${(audioMs / 60_000).toFixed(1)} min of audio${kept}), ${((now - started) / 1000).toFixed(0)} s`);
       },
     });
     if (plot !== undefined) {
       // Row 1: false accepts on general audio (the DET curve proper). Row 2, when near misses are labelled: the
       // same thresholds against fires per hour of near-miss audio, where the setups differ most.
       const nearRate = (fires: number): number => (report.nearMissMinutes > 0 ? (fires * 60) / report.nearMissMinutes : 0);
+      // A setup with a voice filter counts fewer positives: say so in the title (e.g. "48 / 12 clips").
+      const clipsOf = (word: string): string => [...new Set(report.results.filter((r) => r.word === word).map((r) => r.at.positives))].join(' / ');
       const panelsOf = (near: boolean) =>
         words.map((word) => ({
-          title: `${word} (${report.positives[word]} clips) — ${near ? `${report.nearMissMinutes.toFixed(1)} min near misses` : `${(report.generalHours * 60).toFixed(1)} min general audio`}`,
+          title: `${word} (${clipsOf(word)} clips) — ${near ? `${report.nearMissMinutes.toFixed(1)} min near misses` : `${(report.generalHours * 60).toFixed(1)} min general audio`}`,
           xLabel: near ? 'near-miss fires per hour of near-miss audio (log)' : 'false accepts per hour of general audio (log)',
           series: report.results
             .filter((r) => r.word === word)
