@@ -13,7 +13,9 @@
  *
  * `--augment`: also configurations whose positives include the enrolment clips with pink noise mixed in (at 20
  * and 10 dB SNR against the phrase's active level; seeded, not the corpus's noise) — the enrolment clips are
- * quiet-room recordings, and the verifier's misses are in pink noise.
+ * quiet-room recordings, and the verifier's misses are in pink noise. Adopted: `earshot enroll` makes exactly these
+ * copies by default (--noisy-copies; the same function and seeds), so a configuration with `noisy copies` is what
+ * enrolment trains today and one without is `enroll --noisy-copies none`.
  *
  * `--held-out`: the same on the held-out voices instead — only to re-measure a configuration chosen on the
  * tuning voices (the default run, measured through `earshot enroll` and `earshot eval`, is
@@ -28,7 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (...p) => pathToFileURL(path.join(root, 'dist', ...p)).href;
 const { loadManifest } = await import(dist('models', 'index.js'));
-const { loadWakeModels, WakeScorer, featuresOfEnrolmentClip, DEFAULT_QUIET_RMS } = await import(dist('wakeword', 'index.js'));
+const { loadWakeModels, WakeScorer, featuresOfEnrolmentClip, DEFAULT_QUIET_RMS, withPinkNoise } = await import(dist('wakeword', 'index.js'));
 const { readWavFile } = await import(dist('audio', 'index.js'));
 const { trainVerifier, genericNegatives, verifierProbability } = await import(dist('verifier', 'index.js'));
 
@@ -37,50 +39,8 @@ const augment = argv.includes('--augment');
 const heldOut = argv.includes('--held-out');
 const corpus = path.resolve(argv.find((a) => !a.startsWith('--')) ?? '.corpus');
 
-/** Seeded pink noise (mulberry32 white noise through Paul Kellet's filter), unit RMS roughly. */
-function pinkNoise(n, seed) {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float64Array(n);
-  let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;
-  for (let i = 0; i < n; i++) {
-    const w = rand() * 2 - 1;
-    b0 = 0.99886 * b0 + w * 0.0555179; b1 = 0.99332 * b1 + w * 0.0750759; b2 = 0.969 * b2 + w * 0.153852;
-    b3 = 0.8665 * b3 + w * 0.3104856; b4 = 0.55 * b4 + w * 0.5329522; b5 = -0.7616 * b5 - w * 0.016898;
-    out[i] = b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362;
-    b6 = w * 0.115926;
-  }
-  let p = 0;
-  for (const x of out) p += x * x;
-  const k = 1 / Math.sqrt(p / n);
-  for (let i = 0; i < n; i++) out[i] *= k;
-  return out;
-}
-
-/** The clip with pink noise at `snrDb` below the phrase's active level (20 ms blocks within 20 dB of the loudest). */
-function withNoise(pcm16, snrDb, seed) {
-  const B = 320;
-  const powers = [];
-  for (let i = 0; i + B <= pcm16.length; i += B) {
-    let p = 0;
-    for (let j = i; j < i + B; j++) p += pcm16[j] * pcm16[j];
-    powers.push(p / B);
-  }
-  const max = Math.max(...powers);
-  const active = powers.filter((p) => p >= max / 100);
-  const speech = Math.sqrt(active.reduce((s, p) => s + p, 0) / active.length);
-  const noise = pinkNoise(pcm16.length, seed);
-  const gain = speech / 10 ** (snrDb / 20);
-  const out = new Int16Array(pcm16.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(pcm16[i] + gain * noise[i])));
-  return out;
-}
+// The noisy copies as `earshot enroll` makes them (src/wakeword/pink-noise.ts; this study defined them, the product adopted them).
+const withNoise = withPinkNoise;
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];
 const posIndex = JSON.parse(readFileSync(path.join(corpus, 'positives', 'index.json'), 'utf8'));
 const negIndex = JSON.parse(readFileSync(path.join(corpus, 'negatives', 'index.json'), 'utf8'));

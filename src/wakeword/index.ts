@@ -13,7 +13,12 @@ export {
 export {
   featuresOfEnrolmentClip,
   featuresOfBackground,
+  featuresOfEnrolmentClipWithNoisyCopies,
+  noisyCopySeed,
+  DEFAULT_NOISY_COPY_SNRS_DB,
   type EnrolmentFeatures,
+  type EnrolmentFeaturesWithCopies,
+  type NoisyCopyOptions,
   type EnrolmentFeatureOptions,
   type BackgroundFeatureOptions,
 } from './enrolment-features.js';
@@ -26,5 +31,6 @@ export { openModel, ort } from './onnx-sessions.js';
 export type { Session } from './onnx-sessions.js';
 export { WindowFeatureStream, embeddingsOfClipWindow } from './window-feature-stream.js';
 export { warmupNoise } from './noise.js';
+export { pinkNoise, withPinkNoise, activeSpeechLevel } from './pink-noise.js';
 export { EmbeddingStepper } from './embedding-stepper.js';
 export { SwappableDetector } from './swappable-detector.js';

@@ -78,7 +78,7 @@ describe('earshot enroll --record with the real arecord', () => {
       expect(r.err).toContain(`recording 3 times "hey jarvis" through arecord (device "${FIXTURE_PCM}")`);
       for (const i of [1, 2, 3]) {
         expect(r.err).toContain(`[${i}/3] say "hey jarvis" now`);
-        expect(r.err).toMatch(new RegExp(`\\[${i}/3\\] heard it \\(peak [01]\\.\\d\\d, \\d+ windows\\)`));
+        expect(r.err).toMatch(new RegExp(`\\[${i}/3\\] heard it \\(peak [01]\\.\\d\\d, \\d+ windows \\(\\d+ \\+ \\d+ at 20 dB \\+ \\d+ at 10 dB in pink noise\\)\\)`));
       }
       expect(r.err).toMatch(/\[1\/3\] did not hear "hey jarvis" \(peak 0\.\d\d\); once more/);
       expect(r.err.match(/\[1\/3\] say "hey jarvis" now/g)).toHaveLength(2);

@@ -86,6 +86,50 @@ describe('earshot enroll and friends', () => {
     expect((await cli('enroll', '--help')).out).toContain('--record N');
   });
 
+  it('each clip is also learnt from pink-noise copies at 20 and 10 dB (default), stored as that clip\'s windows; --noisy-copies none / a list / bad values', async () => {
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    const stored = async () => {
+      const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId, logger: silentLogger });
+      try {
+        return (await opened.app.tuneInputs(alice, 'hey_jarvis')).enrolment!.clips.map((c) => c.windows.length);
+      } finally {
+        await opened.close();
+      }
+    };
+    const plain = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--noisy-copies', 'none');
+    expect(plain.code).toBe(0);
+    expect(plain.err).not.toContain('pink noise');
+    const own = await stored();
+    const r = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL);
+    expect(r.code).toBe(0);
+    const lines = [...r.err.matchAll(/clip \d\/3 .*: peak [01]\.\d\d at \d+\.\d\d s, (\d+) windows \((\d+) \+ (\d+) at 20 dB \+ (\d+) at 10 dB in pink noise\)/g)];
+    expect(lines).toHaveLength(3);
+    const withCopies = await stored();
+    // Still 3 clips (a clip and its copies are one clip to leave-one-clip-out); each holds its own windows and its copies'.
+    expect(withCopies).toHaveLength(3);
+    lines.forEach((m, i) => {
+      const [all, cleanW, at20, at10] = m.slice(1).map(Number) as [number, number, number, number];
+      expect(cleanW).toBe(own[i]);
+      expect(at20).toBeGreaterThan(0);
+      expect(at10).toBeGreaterThan(0);
+      expect(all).toBe(cleanW + at20 + at10);
+      expect(withCopies[i]).toBe(all);
+    });
+    expect(JSON.parse((await cli('enroll', 'status', '--json')).out)[0]).toMatchObject({ clips: 3 });
+    // Deterministic: enrolling again from the same clips stores the same windows.
+    expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--noisy-copies', '20,10')).code).toBe(0);
+    expect(await stored()).toEqual(withCopies);
+    const one = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--noisy-copies', '15');
+    expect([one.code, one.err]).toEqual([0, expect.stringMatching(/\(\d+ \+ \d+ at 15 dB in pink noise\)/)]);
+    for (const bad of ['loud', '20,', '-5', '50', '20,10,5,3,1']) {
+      const b = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, `--noisy-copies=${bad}`);
+      expect([b.code, b.err], bad).toEqual([2, expect.stringContaining('--noisy-copies must be')]);
+    }
+    const help = (await cli('enroll', '--help')).out;
+    expect(help).toContain('--noisy-copies DB,...');
+    expect(help).toContain('default 20,10, measured');
+  }, 120_000);
+
   it('detect --owner applies the enrolled verifier; remove takes it away again (a second remove is UNKNOWN_VERIFIER)', async () => {
     expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL)).code).toBe(0);
     const test = clip('hey_jarvis__en-us-m7');
