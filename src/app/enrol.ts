@@ -4,7 +4,7 @@
  * the shipped generic negatives; sealed under their key and stored, replacing an earlier one for that word. One
  * unit of work, audited once (the word sealed in the entry's personal part).
  */
-import { EarshotError } from '../core/index.js';
+import { EarshotError, WAKEWORD_NAME_PATTERN } from '../core/index.js';
 import type { VerifierEnrolment } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
@@ -19,9 +19,6 @@ export const MIN_ENROLMENT_CLIPS = 3;
  * verifier only ever runs above its gate, well below this): it is refused rather than learned as "the word".
  */
 export const MIN_ENROLMENT_PEAK = 0.25;
-/** Model names in models/manifest.json. */
-export const WAKEWORD_PATTERN = /^[a-z0-9_]{1,64}$/;
-
 export interface EnrolRequest {
   ownerId: string;
   wakeword: string;
@@ -34,7 +31,7 @@ export interface EnrolRequest {
 }
 
 export function checkWakeword(wakeword: string): void {
-  if (typeof wakeword !== 'string' || !WAKEWORD_PATTERN.test(wakeword)) {
+  if (typeof wakeword !== 'string' || !WAKEWORD_NAME_PATTERN.test(wakeword)) {
     throw new EarshotError('BAD_ARGUMENT', `wake word ${JSON.stringify(wakeword)} is not a model name (a-z, 0-9, _; earshot models list shows them)`, {
       details: { field: '--wakeword' },
     });

@@ -8,7 +8,7 @@
  */
 export { EarshotApp } from './earshot-app.js';
 export { OWNER_ID_PATTERN } from './owners.js';
-export { MIN_ENROLMENT_CLIPS, MIN_ENROLMENT_PEAK, WAKEWORD_PATTERN, checkWakeword, type EnrolRequest } from './enrol.js';
+export { MIN_ENROLMENT_CLIPS, MIN_ENROLMENT_PEAK, checkWakeword, type EnrolRequest } from './enrol.js';
 export type { VerifierStatus } from './verifiers.js';
 export type { AppDeps, Origin } from './app-deps.js';
 export type { ConsentChange } from './consent.js';

@@ -10,29 +10,12 @@ import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
 
-export interface VerifierStatus {
-  ownerId: string;
-  wakeword: string;
-  clips: number;
-  /** Leave-one-clip-out recall of the model on its own enrolment. */
-  cvRecall: number;
-  trainedAt: number;
-  peakScores: number[];
-  backgroundWindows: number;
-  falseWakes: number;
-}
+/** A verifier as `enroll status` shows it: everything stored but the model's bytes. */
+export type VerifierStatus = Omit<StoredVerifier, 'model'>;
 
 export function toStatus(v: StoredVerifier): VerifierStatus {
-  return {
-    ownerId: v.ownerId,
-    wakeword: v.wakeword,
-    clips: v.clips,
-    cvRecall: v.cvRecall,
-    trainedAt: v.trainedAt,
-    peakScores: v.peakScores,
-    backgroundWindows: v.backgroundWindows,
-    falseWakes: v.falseWakes,
-  };
+  const { model: _model, ...status } = v;
+  return status;
 }
 
 /** One owner's verifiers, or every owner's (oldest owner first, then by word). */

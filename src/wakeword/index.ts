@@ -30,7 +30,7 @@ export { verifyModels } from './verify-models.js';
 export { openModel, ort } from './onnx-sessions.js';
 export type { Session } from './onnx-sessions.js';
 export { WindowFeatureStream, embeddingsOfClipWindow } from './window-feature-stream.js';
-export { warmupNoise } from './noise.js';
+export { warmupNoise, seededRandom } from './noise.js';
 export { pinkNoise, withPinkNoise, activeSpeechLevel } from './pink-noise.js';
 export { EmbeddingStepper } from './embedding-stepper.js';
 export { SwappableDetector } from './swappable-detector.js';

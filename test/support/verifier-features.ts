@@ -1,3 +1,5 @@
+import { seededRandom } from '../../src/wakeword/index.js';
+
 /**
  * Synthetic verifier feature windows for app and CLI tests (no audio, no models): a "voice" is a cluster of
  * windows around its own centre; generic negatives are a broad cloud around the origin. Small windows (64
@@ -5,26 +7,15 @@
  */
 export const TEST_FEATURE_DIM = 64;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `n` windows around `centre` (spread `spread`), seeded. */
 export function windowsAround(centre: Float32Array, n: number, seed: number, spread = 0.3): Float32Array[] {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => centre.map((c) => c + (r() * 2 - 1) * spread));
 }
 
 /** A centre for a voice (or anything), seeded: values in [-1, 1]. */
 export function centreOf(seed: number, dim = TEST_FEATURE_DIM): Float32Array {
-  const r = prng(seed * 7919);
+  const r = seededRandom(seed * 7919);
   return Float32Array.from({ length: dim }, () => r() * 2 - 1);
 }
 
