@@ -32,7 +32,7 @@ export function streamIO(session: Session): StreamIO {
     const meta = session.inputMetadata.find((m) => m.name === name);
     const shape = meta && 'shape' in meta ? meta.shape : undefined;
     const dims = shape?.slice(1).map((d) => (typeof d === 'number' ? d : Number.NaN)) ?? [];
-    // [channels, rows, width] per convolution, or [size] for a multi-phase model's packed state.
+    // [size] for a packed state (every bundled streaming model), or [channels, rows, width] for one state per convolution.
     if ((dims.length !== 3 && dims.length !== 1) || dims.some((d) => !(d > 0))) throw new EarshotError('MODEL_LOAD_FAILED', `streaming embedding state ${name} has no fixed shape`);
     return { input: name, output: stateOutputs[i]!, dims };
   });

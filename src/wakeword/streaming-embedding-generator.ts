@@ -8,7 +8,7 @@
  * newest 8 + 2 mel rows (the first 3-tall convolution needs 2 rows of context), and in front of every later
  * 3-tall convolution concatenates the last 2 rows of that convolution's input from the previous step (a state
  * input) and slices the new last 2 rows out as a state output. Once 76 real rows have gone through, the output
- * equals the window model's on the same 76 rows.
+ * equals the window model's on the same 76 rows. All states travel packed in one `state` / `state_next` tensor.
  *
  * The rewrite checks every assumption above on the source graph and refuses (MODEL_LOAD_FAILED, naming the
  * node) a model it does not understand, instead of emitting a wrong one.
@@ -23,12 +23,15 @@ const { onnx } = onnxProto;
 
 /** The generator as recorded in a derived model's provenance. */
 export const STREAMING_GENERATOR = 'src/wakeword/streaming-embedding-generator.ts';
-/** Bump whenever the output bytes for the same source could change (it is part of the pinned provenance). */
-export const STREAMING_GENERATOR_VERSION = '1';
+/**
+ * Bump whenever the output bytes for the same source could change (it is part of the pinned provenance).
+ * 2: the one-phase model's states are packed too (as the multi-phase models' were in 1).
+ */
+export const STREAMING_GENERATOR_VERSION = '2';
 /** Names of the derived model's main input and output (the window model's, so tools recognise them). */
 export const STREAM_INPUT = 'input_1';
 export const STREAM_OUTPUT = 'conv2d_19';
-/** A multi-phase model's packed state input and output (all convolution states, flattened, in order). */
+/** The packed state input and output (all convolution states, flattened, in order). */
 export const PACKED_STATE = 'state';
 export const PACKED_STATE_NEXT = 'state_next';
 
@@ -57,7 +60,7 @@ export const DENSE_PHASES: readonly number[] = [1, 2, 4, 8];
 export interface StreamingModel {
   bytes: Uint8Array;
   states: StreamState[];
-  /** For phases > 1: the length of the packed state (`state` / `state_next`, [batch, packedSize]); else 0. */
+  /** The length of the packed state (`state` / `state_next`, [batch, packedSize]). */
   packedSize: number;
 }
 
@@ -307,38 +310,34 @@ export function deriveStreamingEmbedding(source: Uint8Array, sourceSha256: strin
   }
 
   const batch = 'batch';
-  let stateInputs = states.map((s) => floatValueInfo(s.input, [batch, s.channels, s.rows, s.width]));
-  let stateOutputs = states.map((s) => floatValueInfo(s.output, [batch, s.channels, s.rows, s.width]));
   let packedSize = 0;
-  if (phases > 1) {
-    // One packed state tensor instead of one per convolution: onnxruntime-node marshals every input and output
-    // tensor of a call, and 12 pairs of them cost about a fifth of a step (measured: MEASUREMENTS.md §8).
-    // Inside the graph each state is a Slice of the packed input, reshaped; the next states are flattened and
-    // concatenated in the same order.
-    const axes = 'stream_pack_axes';
-    newInits.push(int64Tensor(axes, [1n]));
-    const unpack: Node[] = [];
-    const flats: string[] = [];
-    for (const st of states) {
-      const len = st.channels * st.rows * st.width;
-      const k = st.input;
-      newInits.push(
-        int64Tensor(`${k}__pack_start`, [BigInt(packedSize)]),
-        int64Tensor(`${k}__pack_end`, [BigInt(packedSize + len)]),
-        int64Tensor(`${k}__pack_shape`, [-1n, BigInt(st.channels), BigInt(st.rows), BigInt(st.width)]),
-        int64Tensor(`${k}__pack_flat`, [-1n, BigInt(len)]),
-      );
-      unpack.push(node({ name: `${k}__unpack_slice`, opType: 'Slice', input: [PACKED_STATE, `${k}__pack_start`, `${k}__pack_end`, axes], output: [`${k}__packed`] }));
-      unpack.push(node({ name: `${k}__unpack_reshape`, opType: 'Reshape', input: [`${k}__packed`, `${k}__pack_shape`], output: [k] }));
-      out.push(node({ name: `${st.output}__pack_reshape`, opType: 'Reshape', input: [st.output, `${k}__pack_flat`], output: [`${st.output}__flat`] }));
-      flats.push(`${st.output}__flat`);
-      packedSize += len;
-    }
-    out.unshift(...unpack);
-    out.push(node({ name: 'stream_pack_concat', opType: 'Concat', input: flats, output: [PACKED_STATE_NEXT], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }) as unknown as Attr] }));
-    stateInputs = [floatValueInfo(PACKED_STATE, [batch, packedSize])];
-    stateOutputs = [floatValueInfo(PACKED_STATE_NEXT, [batch, packedSize])];
+  // One packed state tensor instead of one per convolution: onnxruntime-node marshals every input and output
+  // tensor of a call, and 10–12 pairs of them cost about a fifth of a step (measured: MEASUREMENTS.md §8, §9).
+  // Inside the graph each state is a Slice of the packed input, reshaped; the next states are flattened and
+  // concatenated in the same order.
+  const axes = 'stream_pack_axes';
+  newInits.push(int64Tensor(axes, [1n]));
+  const unpack: Node[] = [];
+  const flats: string[] = [];
+  for (const st of states) {
+    const len = st.channels * st.rows * st.width;
+    const k = st.input;
+    newInits.push(
+      int64Tensor(`${k}__pack_start`, [BigInt(packedSize)]),
+      int64Tensor(`${k}__pack_end`, [BigInt(packedSize + len)]),
+      int64Tensor(`${k}__pack_shape`, [-1n, BigInt(st.channels), BigInt(st.rows), BigInt(st.width)]),
+      int64Tensor(`${k}__pack_flat`, [-1n, BigInt(len)]),
+    );
+    unpack.push(node({ name: `${k}__unpack_slice`, opType: 'Slice', input: [PACKED_STATE, `${k}__pack_start`, `${k}__pack_end`, axes], output: [`${k}__packed`] }));
+    unpack.push(node({ name: `${k}__unpack_reshape`, opType: 'Reshape', input: [`${k}__packed`, `${k}__pack_shape`], output: [k] }));
+    out.push(node({ name: `${st.output}__pack_reshape`, opType: 'Reshape', input: [st.output, `${k}__pack_flat`], output: [`${st.output}__flat`] }));
+    flats.push(`${st.output}__flat`);
+    packedSize += len;
   }
+  out.unshift(...unpack);
+  out.push(node({ name: 'stream_pack_concat', opType: 'Concat', input: flats, output: [PACKED_STATE_NEXT], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }) as unknown as Attr] }));
+  const stateInputs = [floatValueInfo(PACKED_STATE, [batch, packedSize])];
+  const stateOutputs = [floatValueInfo(PACKED_STATE_NEXT, [batch, packedSize])];
   const derivedGraph = onnx.GraphProto.create({
     ...(graph as unknown as onnxProto.onnx.IGraphProto),
     node: out as unknown as onnxProto.onnx.INodeProto[],
@@ -360,7 +359,7 @@ export function deriveStreamingEmbedding(source: Uint8Array, sourceSha256: strin
       onnx.StringStringEntryProto.create({ key: 'earshot.derivedFrom.sha256', value: sourceSha256 }),
       onnx.StringStringEntryProto.create({ key: 'earshot.generator', value: STREAMING_GENERATOR }),
       onnx.StringStringEntryProto.create({ key: 'earshot.generatorVersion', value: STREAMING_GENERATOR_VERSION }),
-      // Only for P > 1, so the one-phase model's bytes (and pin) stay what they were.
+      // Only for P > 1: the one-phase model names no phase count (as before phases existed).
       ...(phases === 1 ? [] : [onnx.StringStringEntryProto.create({ key: 'earshot.phases', value: String(phases) })]),
     ],
   });

@@ -147,6 +147,18 @@ describe('streaming embedding generator', () => {
     expect(exactAt).toBe(9);
   });
 
+  it('both committed streaming models carry all their convolution states in one packed tensor (one call marshals 2 inputs, 2 outputs)', async () => {
+    for (const [name, phases, count] of [['embedding_streaming', 1, 10], ['embedding_streaming_4phases', 4, 12]] as const) {
+      const derived = deriveStreamingEmbedding(source, sourceSha, { phases });
+      expect(derived.states).toHaveLength(count);
+      expect(derived.packedSize).toBe(derived.states.reduce((a, s) => a + s.channels * s.rows * s.width, 0));
+      const session = await createSession({ entry: findModel(manifest, name), path: name, bytes: readFileSync(path.join(ROOT, 'models', `${name}.onnx`)) });
+      expect([session.inputNames, session.outputNames]).toEqual([['input_1', 'state'], ['conv2d_19', 'state_next']]);
+      expect(findModel(manifest, name).inputs[1]).toEqual({ name: 'state', shape: ['batch', derived.packedSize] });
+      expect(findModel(manifest, name).outputs[1]).toEqual({ name: 'state_next', shape: ['batch', derived.packedSize] });
+    }
+  });
+
   it('refuses a phase count whose spacing is not a whole number of mel rows', () => {
     expect(() => deriveStreamingEmbedding(source, sourceSha, { phases: 3 })).toThrow(/phases must be one of 1, 2, 4, 8/);
   });
