@@ -20,7 +20,7 @@ if (!existsSync(path.join(root, 'dist', 'wakeword', 'index.js'))) {
 const { loadManifest, modelOfKind, findModel, openModel, ort, SESSION_OPTIONS } = await import(pathToFileURL(path.join(root, 'dist', 'models', 'index.js')).href);
 const args = process.argv.slice(2);
 const other = args.indexOf('--step-model');
-const rounds = Number(args.find((a, i) => /^\d+$/.test(a) && i !== other + 1) ?? 20);
+const rounds = Number(args.find((a, i) => /^\d+$/.test(a) && (other < 0 || i !== other + 1)) ?? 20);
 const m = await loadManifest(path.join(root, 'models', 'manifest.json'));
 const [mel, step, step2, cls, batched] = await Promise.all([
   openModel(m, modelOfKind(m, 'mel')),
@@ -92,4 +92,4 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-for (const [k, v] of Object.entries(times)) console.log(`${k.padEnd(34)} ${median(v).toFixed(4)} ms CPU per call (median of ${v.length} rounds of ${calls})`);
+for (const [k, v] of Object.entries(times)) console.log(`${k.padEnd(36)} ${median(v).toFixed(4)} ms CPU per call (median of ${v.length} rounds of ${calls})`);
