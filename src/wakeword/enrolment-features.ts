@@ -14,6 +14,7 @@ import { DEFAULT_VERIFIER_GATE } from '../verifier/index.js';
 import { EMBEDDING_DIM } from './constants.js';
 import type { LoadedWakeModels } from './wake-detector.js';
 import { withPinkNoise } from './pink-noise.js';
+import { truncatedPhrase } from './partial-phrase.js';
 import { WakeScorer } from './wake-scorer.js';
 
 export interface EnrolmentFeatureOptions {
@@ -178,4 +179,57 @@ export async function featuresOfEnrolmentClipWithNoisyCopies(models: LoadedWakeM
     copies.push({ snrDb: snr, peakScore: copy.peakScore, windows: copy.windows.length });
   }
   return { peakScore: clean.peakScore, peakMs: clean.peakMs, windows, cleanWindows: clean.windows.length, copies };
+}
+
+export interface PartialPhraseOptions {
+  /** Where each copy cuts the phrase, as fractions of its voiced span (see truncatedPhrase). */
+  fractions: readonly number[];
+  /** Samples dropped from the start of each copy for each pass (default the enrolment offsets). */
+  offsets?: number[];
+  /** Base score a frame's window needs to be kept (default DEFAULT_VERIFIER_GATE). */
+  minScore?: number;
+}
+
+export interface PartialPhraseFeatures {
+  /** Negative windows: every warm frame after the cut whose base score reaches minScore, over all copies and passes. */
+  windows: Float32Array[];
+  copies: { fraction: number; peakScore: number; windows: number }[];
+}
+
+/**
+ * Negatives from the owner's own enrolment clip (issue 13 §6): the windows of the detector's frames, after the
+ * cut, of copies of the clip cut part-way through its phrase (src/wakeword/partial-phrase.ts) — the frames at
+ * which the detector would consult the verifier on the owner saying only part of the word. Frames before the cut
+ * are the clip's own and are left out (some of them may be positives). The copies exist only during this call.
+ */
+export async function featuresOfPartialPhrases(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: PartialPhraseOptions): Promise<PartialPhraseFeatures> {
+  const w = wordIndex(models, word);
+  const offsets = opts.offsets ?? DEFAULT_OFFSETS;
+  const minScore = opts.minScore ?? DEFAULT_VERIFIER_GATE;
+  if (offsets.length === 0 || offsets.some((o) => !Number.isInteger(o) || o < 0 || o >= pcm16k.length)) {
+    throw new EarshotError('BAD_ARGUMENT', 'enrolment offsets must be whole sample counts shorter than the clip');
+  }
+  const scorer = await singlePhaseScorer(models, w);
+  const windows: Float32Array[] = [];
+  const copies: PartialPhraseFeatures['copies'] = [];
+  for (const fraction of opts.fractions) {
+    const t = truncatedPhrase(pcm16k, fraction);
+    if (t === undefined) continue;
+    let peakScore = 0;
+    let kept = 0;
+    for (const offset of offsets) {
+      const cutMs = ((t.cut - offset) * 1000) / SAMPLE_RATE;
+      const pass = await scorePass(scorer, 0, t.pcm.subarray(offset), (score) => score >= minScore);
+      for (const f of pass.frames) {
+        if (!f.warm || f.endMs <= cutMs) continue;
+        peakScore = Math.max(peakScore, f.score);
+        if (f.window) {
+          windows.push(f.window);
+          kept++;
+        }
+      }
+    }
+    copies.push({ fraction, peakScore, windows: kept });
+  }
+  return { windows, copies };
 }
