@@ -35,13 +35,13 @@ const { readWavFile } = await import(dist('audio', 'index.js'));
 const { trainVerifier, genericNegatives, verifierProbability } = await import(dist('verifier', 'index.js'));
 
 const argv = process.argv.slice(2);
-const partial = argv.includes('--partial');
+const partial = argv.includes('--partial') || argv.includes('--configs');
 const diagnose = argv.includes('--diagnose');
 const augment = argv.includes('--augment') || partial || diagnose;
 const heldOut = argv.includes('--held-out');
 /** The cut points (fractions of the voiced span) whose partial-phrase negatives the --partial grid combines. */
-const PARTIAL_FRACTIONS = [0.4, 0.5, 0.55, 0.6, 0.7];
-const corpus = path.resolve(argv.find((a) => !a.startsWith('--')) ?? '.corpus');
+const PARTIAL_FRACTIONS = [0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8];
+const corpus = path.resolve(argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--configs') ?? '.corpus');
 
 // The noisy copies as `earshot enroll` makes them (src/wakeword/pink-noise.ts; this study defined them, the product adopted them).
 const withNoise = withPinkNoise;
@@ -75,6 +75,17 @@ async function frames(file) {
   return out;
 }
 const score = (f, model, gate) => (model && f.base >= gate && f.window ? verifierProbability(model, f.window) : f.base);
+function falseAccepts(fs, model, gate) {
+  let n = 0;
+  let last = -Infinity;
+  for (const f of fs) {
+    if (score(f, model, gate) >= 0.5 && f.endMs - last >= 2000) {
+      n++;
+      last = f.endMs;
+    }
+  }
+  return n;
+}
 const fires = (fs, model, gate, from = -Infinity, to = Infinity) => fs.some((f) => f.endMs >= from && f.endMs <= to && score(f, model, gate) >= 0.5);
 
 const t0 = Date.now();
@@ -84,6 +95,12 @@ for (const [i, c] of near.entries()) {
   nearFrames.push(Object.assign(await frames(path.join(corpus, 'negatives', c.file)), { clip: c }));
   if (i % 20 === 0) process.stderr.write(`near misses ${i + 1}/${near.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
+// General audio (prose by these voices, noise, tones): false accepts, counted as the detector would (2 s refractory).
+const generalClips = negIndex.clips.filter((c) => c.kind !== 'nearmiss' && (c.heldOut === heldOut || c.heldOut === undefined || c.heldOut === null));
+const generalHours = generalClips.reduce((s, c) => s + c.durationMs, 0) / 3_600_000;
+const generalFrames = [];
+for (const c of generalClips) generalFrames.push(await frames(path.join(corpus, 'negatives', c.file)));
+process.stderr.write(`general audio ${(generalHours * 60).toFixed(1)} min scored (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
 const data = [];
 for (const voice of tuningVoices) {
   for (const [wi, word] of WORDS.entries()) {
@@ -92,10 +109,13 @@ for (const voice of tuningVoices) {
     const partials = [];
     for (let k = 1; k <= 3; k++) {
       const clip = await pcm(path.join(corpus, 'enrol', word, `${word}__${voice}__enrol${k}.wav`));
-      enrol.push(await featuresOfEnrolmentClip(models, clip, word));
+      const own = await featuresOfEnrolmentClip(models, clip, word);
+      enrol.push(own);
       if (partial) {
         const byFraction = {};
-        for (const fraction of PARTIAL_FRACTIONS) byFraction[fraction] = (await featuresOfPartialPhrases(models, clip, word, { fractions: [fraction] })).windows;
+        // As `earshot enroll` cuts them (the phrase ends before the clip's peak). Every frame after the cut
+        // (minScore 0) with its base score: a configuration keeps those ≥ its partialMinScore.
+        for (const fraction of PARTIAL_FRACTIONS) byFraction[fraction] = await featuresOfPartialPhrases(models, clip, word, { fractions: [fraction], minScore: 0, phraseBeforeMs: own.peakMs });
         partials.push(byFraction);
       }
       if (augment) {
@@ -114,7 +134,11 @@ for (const voice of tuningVoices) {
 }
 
 const CONFIGS = [];
-if (partial) {
+const configsArg = argv.indexOf('--configs');
+if (configsArg >= 0) {
+  // --configs JSON: a list of configurations, each field defaulting to today's enrolment (noisy copies, product defaults).
+  for (const c of JSON.parse(argv[configsArg + 1])) CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions: [], ...c });
+} else if (partial) {
   // Partial-phrase negatives from the owner's own enrolment clips, at one or several cut points; `weight` repeats them.
   CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions: [] });
   for (const fractions of [[0.5], [0.6], [0.7], [0.4, 0.55, 0.7], [0.5, 0.6, 0.7]]) CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions });
@@ -132,8 +156,9 @@ const baseNear = data.reduce((s, d) => s + nearFrames.filter((n) => fires(n[d.wi
 const enrollable = data.filter((d) => d.enrol.every((e) => e.peakScore >= 0.25));
 console.log(`${heldOut ? 'HELD-OUT' : 'tuning'} voices ${tuningVoices.length}, pairs ${data.length} (${enrollable.length} enrollable: every clip's peak ≥ 0.25), near-miss clips ${near.length}`);
 console.log(`base (no verifier), all pairs: own-voice misses ${baseMiss} of ${data.reduce((s, d) => s + d.tests.length, 0)}; near-miss fires ${baseNear}`);
-console.log('| positive share | l2 | gate | noisy copies | partial-phrase negatives | own-voice misses (enrollable pairs) | pairs with 0 misses | by background | near-miss fires: base → verified (by own voice) | pairs ≤ half |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log(`general audio ${(generalHours * 60).toFixed(1)} min per pair (one false accept = ${(1 / generalHours).toFixed(1)} per hour)`);
+console.log('| positive share | l2 | gate | noisy copies | partial-phrase negatives | own-voice misses (enrollable pairs) | pairs with 0 misses | by background | near-miss fires: base → verified (by own voice) | pairs ≤ half | general false accepts: base → verified (pairs > 0.3/h) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const cfg of CONFIGS) {
   let miss = 0;
   let total = 0;
@@ -142,6 +167,9 @@ for (const cfg of CONFIGS) {
   let nv = 0;
   let half = 0;
   let ownNear = 0;
+  let faBase = 0;
+  let faVerified = 0;
+  let faPairs = 0;
   let ownNearBase = 0;
   const diag = [];
   const byNoise = {};
@@ -152,7 +180,8 @@ for (const cfg of CONFIGS) {
     // Noisy copies count as the same enrolment clip (leave-one-clip-out leaves them out together).
     if (cfg.augment) d.noisy.forEach((extra, c) => extra.forEach((e) => e.windows.forEach((w) => (positives.push(w), positiveClip.push(c)))));
     const own = [];
-    for (const byFraction of d.partials) for (const f of cfg.fractions ?? []) for (let r = 0; r < (cfg.weight ?? 1); r++) own.push(...byFraction[f]);
+    const minPartial = cfg.partialMinScore ?? cfg.gate;
+    for (const byFraction of d.partials) for (const f of cfg.fractions ?? []) for (let r = 0; r < (cfg.weight ?? 1); r++) own.push(...byFraction[f].windows.filter((_, i) => byFraction[f].scores[i] >= minPartial));
     const model = trainVerifier({ positives, positiveClip, negatives: own.length > 0 ? [...negatives, ...own] : negatives }, { wakeword: d.word, now: 0, gate: cfg.gate, positiveShare: cfg.positiveShare, l2: cfg.l2 });
     let m = 0;
     for (const t of d.tests) {
@@ -186,9 +215,13 @@ for (const cfg of CONFIGS) {
     nb += b;
     nv += v;
     if (v <= b / 2) half++;
+    const fa = generalFrames.reduce((s, g) => s + falseAccepts(g[d.wi], model, cfg.gate), 0);
+    faBase += generalFrames.reduce((s, g) => s + falseAccepts(g[d.wi], undefined, cfg.gate), 0);
+    faVerified += fa;
+    if (fa / generalHours > 0.3) faPairs++;
   }
-  const partialNote = cfg.fractions?.length ? `${cfg.fractions.join(' + ')}${cfg.weight ? ` ×${cfg.weight}` : ''}` : '—';
-  console.log(`| ${cfg.positiveShare} | ${cfg.l2} | ${cfg.gate} | ${cfg.augment ? 'pink 20 + 10 dB' : '—'} | ${partialNote} | ${miss} of ${total} | ${clean} of ${enrollable.length} | ${Object.entries(byNoise).map(([k, x]) => `${k} ${x}`).join(', ')} | ${nb} → ${nv} (${ownNearBase} → ${ownNear}) | ${half} of ${enrollable.length} |`);
+  const partialNote = cfg.fractions?.length ? `${cfg.fractions.join(' + ')}${cfg.weight ? ` ×${cfg.weight}` : ''}${cfg.partialMinScore !== undefined ? `, frames ≥ ${cfg.partialMinScore}` : ''}` : '—';
+  console.log(`| ${cfg.positiveShare} | ${cfg.l2} | ${cfg.gate} | ${cfg.augment ? 'pink 20 + 10 dB' : '—'} | ${partialNote} | ${miss} of ${total} | ${clean} of ${enrollable.length} | ${Object.entries(byNoise).map(([k, x]) => `${k} ${x}`).join(', ')} | ${nb} → ${nv} (${ownNearBase} → ${ownNear}) | ${half} of ${enrollable.length} | ${faBase} → ${faVerified} (${faPairs}) |`);
   for (const line of diag) console.log(`    ${line}`);
 }
 process.stderr.write(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);

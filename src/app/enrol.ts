@@ -1,7 +1,7 @@
 /**
  * Enrolment: an owner's verifier for one wake word, trained on the device from the embedding features of a few
- * clips of them saying it (features in, never audio), against their flagged false wakes, the room background and
- * the shipped generic negatives; sealed under their key and stored, replacing an earlier one for that word. One
+ * clips of them saying it (features in, never audio), against their flagged false wakes, the room background, the
+ * partial-phrase windows of their own clips and the shipped generic negatives; sealed under their key and stored, replacing an earlier one for that word. One
  * unit of work, audited once (the word sealed in the entry's personal part).
  */
 import { EarshotError, WAKEWORD_NAME_PATTERN } from '../core/index.js';
@@ -26,6 +26,8 @@ export interface EnrolRequest {
   clips: { peakScore: number; windows: Float32Array[] }[];
   /** Feature windows of the room's background (optional). */
   background?: Float32Array[];
+  /** Negative feature windows from the clips cut part-way through the phrase (optional; src/wakeword featuresOfPartialPhrases). */
+  partialPhrases?: Float32Array[];
   /** The word's threshold on this device (the verifier's cross-validated score is measured at it; default 0.5). */
   threshold?: number;
 }
@@ -51,7 +53,9 @@ function checkEnrolment(req: EnrolRequest): VerifierEnrolment {
     }
     if (c.windows.length === 0) throw new EarshotError('BAD_ARGUMENT', `clip ${i + 1} gave no feature windows (too short?)`, { details: { clip: i } });
   });
-  return { clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows })), background: req.background ?? [] };
+  const enrolment: VerifierEnrolment = { clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows })), background: req.background ?? [] };
+  if (req.partialPhrases !== undefined && req.partialPhrases.length > 0) enrolment.partialPhrases = req.partialPhrases;
+  return enrolment;
 }
 
 export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): Promise<VerifierStatus> {
@@ -73,7 +77,7 @@ export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): 
         await tx.audit.append({
           type: 'verifier.enrolled',
           ownerId,
-          detail: { clips: trained.clips, backgroundWindows: enrolment.background.length, falseWakes: trained.falseWakes, replaced, source: req.source },
+          detail: { clips: trained.clips, backgroundWindows: enrolment.background.length, partialPhraseWindows: enrolment.partialPhrases?.length ?? 0, falseWakes: trained.falseWakes, replaced, source: req.source },
           personal: { wakeword, cvRecall: trained.cvRecall },
         });
         return (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === wakeword)!;

@@ -58,6 +58,8 @@ export interface ManifestVerifier {
   positivesPerClip: number[];
   enrolment: ManifestFeatures;
   background: ManifestFeatures | null;
+  /** Negatives from the enrolment clips cut part-way through the phrase (null: none, or enrolled before they existed). */
+  partialPhrases: ManifestFeatures | null;
 }
 
 /** The manifest with what schema 6 added: wake features per recording, and the owner's verifiers. */
@@ -148,6 +150,7 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         positivesPerClip: enrolment.clips.map((c) => c.windows.length),
         enrolment: positives,
         background: await addFeatures(`${prefix}.background.f32`, enrolment.background),
+        partialPhrases: await addFeatures(`${prefix}.partial-phrases.f32`, enrolment.partialPhrases ?? []),
       });
     }
     // Claimed wake words and own thresholds: sealed in the profile, opened with the requester's key.

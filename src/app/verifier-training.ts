@@ -5,7 +5,8 @@
  * inside its unit of work, that the inputs it trained on are still what the store holds, and trains again if not.
  *
  * Negatives: the owner's flagged false wakes of that word (their wake features), the room background of the
- * enrolment, and the generic negative set the project ships (src/verifier). Positives: the enrolment windows.
+ * enrolment, its partial-phrase windows (the owner saying part of the word), and the generic negative set the
+ * project ships (src/verifier). Positives: the enrolment windows.
  */
 import { EarshotError } from '../core/index.js';
 import type { StoredVerifier, Tx, VerifierEnrolment } from '../core/index.js';
@@ -90,7 +91,7 @@ export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInp
     }
   });
   const generic = await genericNegativesOf(deps);
-  const negatives = [...inputs.falseWakes, ...enrolment.background, ...generic];
+  const negatives = [...inputs.falseWakes, ...enrolment.background, ...(enrolment.partialPhrases ?? []), ...generic];
   const dim = positives[0]?.length ?? 0;
   const wrong = negatives.find((n) => n.length !== dim);
   if (wrong !== undefined) {

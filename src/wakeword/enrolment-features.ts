@@ -181,6 +181,12 @@ export async function featuresOfEnrolmentClipWithNoisyCopies(models: LoadedWakeM
   return { peakScore: clean.peakScore, peakMs: clean.peakMs, windows, cleanWindows: clean.windows.length, copies };
 }
 
+/**
+ * Where enrolment cuts each clip's phrase for its partial-phrase negatives, as fractions of the voiced span
+ * (measured on the tuning voices: scripts/verifier-defaults-corpus.mjs --configs, README "The household verifier").
+ */
+export const DEFAULT_PARTIAL_PHRASE_FRACTIONS: readonly number[] = [0.7];
+
 export interface PartialPhraseOptions {
   /** Where each copy cuts the phrase, as fractions of its voiced span (see truncatedPhrase). */
   fractions: readonly number[];
@@ -188,11 +194,18 @@ export interface PartialPhraseOptions {
   offsets?: number[];
   /** Base score a frame's window needs to be kept (default DEFAULT_VERIFIER_GATE). */
   minScore?: number;
+  /**
+   * The phrase ends before this audio time, ms (enrolment gives the clip's peak, EnrolmentFeatures.peakMs: the
+   * base model has heard the word by then; speech after it is not part of the phrase). Default: the whole clip.
+   */
+  phraseBeforeMs?: number;
 }
 
 export interface PartialPhraseFeatures {
   /** Negative windows: every warm frame after the cut whose base score reaches minScore, over all copies and passes. */
   windows: Float32Array[];
+  /** The base score of each window's frame (same order). */
+  scores: number[];
   copies: { fraction: number; peakScore: number; windows: number }[];
 }
 
@@ -211,9 +224,10 @@ export async function featuresOfPartialPhrases(models: LoadedWakeModels, pcm16k:
   }
   const scorer = await singlePhaseScorer(models, w);
   const windows: Float32Array[] = [];
+  const scores: number[] = [];
   const copies: PartialPhraseFeatures['copies'] = [];
   for (const fraction of opts.fractions) {
-    const t = truncatedPhrase(pcm16k, fraction);
+    const t = truncatedPhrase(pcm16k, fraction, opts.phraseBeforeMs === undefined ? pcm16k.length : Math.round((opts.phraseBeforeMs * SAMPLE_RATE) / 1000));
     if (t === undefined) continue;
     let peakScore = 0;
     let kept = 0;
@@ -225,11 +239,12 @@ export async function featuresOfPartialPhrases(models: LoadedWakeModels, pcm16k:
         peakScore = Math.max(peakScore, f.score);
         if (f.window) {
           windows.push(f.window);
+          scores.push(f.score);
           kept++;
         }
       }
     }
     copies.push({ fraction, peakScore, windows: kept });
   }
-  return { windows, copies };
+  return { windows, scores, copies };
 }

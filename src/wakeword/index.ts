@@ -16,6 +16,7 @@ export {
   featuresOfEnrolmentClipWithNoisyCopies,
   noisyCopySeed,
   featuresOfPartialPhrases,
+  DEFAULT_PARTIAL_PHRASE_FRACTIONS,
   type PartialPhraseOptions,
   type PartialPhraseFeatures,
   DEFAULT_NOISY_COPY_SNRS_DB,

@@ -5,7 +5,10 @@
  * the word. Pure: a copy is a new array, nothing is kept.
  *
  * The phrase is found the way the noisy copies measure its level (src/wakeword/pink-noise.ts): the 20 ms blocks
- * within 20 dB of the loudest block are voiced; the span runs from the first to the last of them.
+ * within 20 dB of the loudest block are voiced; the span runs from the first to the last of them. Only blocks that
+ * end by `before` count (enrolment passes the base score's peak): a clip that goes on talking after the wake word
+ * ("hey jarvis, what's the weather") must not have its whole phrase, the word included, learnt as a part of it.
+ * On the corpus's enrolment clips the peak comes 100–500 ms after the phrase, so the span is the same either way.
  */
 import { EarshotError } from '../core/index.js';
 
@@ -23,10 +26,10 @@ export interface VoicedSpan {
   end: number;
 }
 
-/** The clip's voiced span; undefined for silence or a clip shorter than one block. */
-export function voicedSpan(pcm16: Int16Array): VoicedSpan | undefined {
+/** The clip's voiced span among the blocks that end by `before` (default: the whole clip); undefined for silence or a clip shorter than one block. */
+export function voicedSpan(pcm16: Int16Array, before = pcm16.length): VoicedSpan | undefined {
   const powers: number[] = [];
-  for (let i = 0; i + BLOCK <= pcm16.length; i += BLOCK) {
+  for (let i = 0; i + BLOCK <= Math.min(before, pcm16.length); i += BLOCK) {
     let p = 0;
     for (let j = i; j < i + BLOCK; j++) p += pcm16[j]! * pcm16[j]!;
     powers.push(p / BLOCK);
@@ -50,11 +53,12 @@ export interface TruncatedPhrase {
 /**
  * The clip up to `fraction` of its voiced span, then its own background: the samples before the voiced span
  * (the room as the clip recorded it), as many as the clip had after the cut, so the copy is as long as the clip.
- * undefined when the clip has no voiced span or no background before it to append.
+ * The phrase is looked for in the blocks ending by `before` (see voicedSpan). undefined when the clip has no voiced
+ * span or no background before it to append.
  */
-export function truncatedPhrase(pcm16: Int16Array, fraction: number): TruncatedPhrase | undefined {
+export function truncatedPhrase(pcm16: Int16Array, fraction: number, before = pcm16.length): TruncatedPhrase | undefined {
   if (!(fraction > 0 && fraction < 1)) throw new EarshotError('BAD_ARGUMENT', `a partial-phrase fraction must be in (0, 1) (got ${fraction})`);
-  const span = voicedSpan(pcm16);
+  const span = voicedSpan(pcm16, before);
   if (span === undefined || span.start < BLOCK) return undefined;
   const cut = span.start + Math.round(fraction * (span.end - span.start));
   const out = new Int16Array(pcm16.length);

@@ -53,7 +53,7 @@ onEveryStore('household verifiers', (kind) => {
     expect(JSON.stringify(e[0]!.detail)).not.toContain('jarvis');
     const status = await h.app.verifierStatus(alice);
     expect(status).toEqual([
-      { ownerId: alice, wakeword: 'hey_jarvis', clips: 3, cvRecall: expect.any(Number), trainedAt: h.clock.now(), peakScores: [0.6, 0.65, 0.7], backgroundWindows: 4, falseWakes: 0 },
+      { ownerId: alice, wakeword: 'hey_jarvis', clips: 3, cvRecall: expect.any(Number), trainedAt: h.clock.now(), peakScores: [0.6, 0.65, 0.7], backgroundWindows: 4, partialPhraseWindows: 0, falseWakes: 0 },
     ]);
     expect(status[0]!.cvRecall).toBe(1);
     expect(await h.app.verifierStatus(bob)).toEqual([]);

@@ -206,7 +206,7 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         await run((tx) => tx.verifiers.put(b, verifier('hey_jarvis', 3)));
         const listA = await run((tx) => tx.verifiers.list(a));
         expect(listA.map((v) => v.wakeword)).toEqual(['alexa', 'hey_jarvis']);
-        expect(listA[1]).toEqual({ ownerId: a, wakeword: 'hey_jarvis', model: new Uint8Array([1, 1, 2, 3]), clips: 3, cvRecall: 0.9, trainedAt: 10_001, peakScores: [0.5, 0.6, 0.7], backgroundWindows: 1, falseWakes: 0 });
+        expect(listA[1]).toEqual({ ownerId: a, wakeword: 'hey_jarvis', model: new Uint8Array([1, 1, 2, 3]), clips: 3, cvRecall: 0.9, trainedAt: 10_001, peakScores: [0.5, 0.6, 0.7], backgroundWindows: 1, partialPhraseWindows: 0, falseWakes: 0 });
         const e = await run((tx) => tx.verifiers.enrolment(a, 'hey_jarvis'));
         expect(e!.clips.map((c) => c.windows.map((w) => Array.from(w)))).toEqual(enrolment(1).clips.map((c) => c.windows.map((w) => Array.from(w))));
         expect(Array.from(e!.background[0]!)).toEqual(Array.from(window(1536, 8)));
