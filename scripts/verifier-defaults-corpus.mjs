@@ -179,10 +179,20 @@ for (const cfg of CONFIGS) {
     d.enrol.forEach((e, c) => e.windows.forEach((w) => (positives.push(w), positiveClip.push(c))));
     // Noisy copies count as the same enrolment clip (leave-one-clip-out leaves them out together).
     if (cfg.augment) d.noisy.forEach((extra, c) => extra.forEach((e) => e.windows.forEach((w) => (positives.push(w), positiveClip.push(c)))));
-    const own = [];
+    // Partial-phrase negatives belong to their clip, as `earshot enroll` stores them (left out with it in cross-validation).
+    const clipNegatives = [];
+    const clipNegativeClip = [];
     const minPartial = cfg.partialMinScore ?? cfg.gate;
-    for (const byFraction of d.partials) for (const f of cfg.fractions ?? []) for (let r = 0; r < (cfg.weight ?? 1); r++) own.push(...byFraction[f].windows.filter((_, i) => byFraction[f].scores[i] >= minPartial));
-    const model = trainVerifier({ positives, positiveClip, negatives: own.length > 0 ? [...negatives, ...own] : negatives }, { wakeword: d.word, now: 0, gate: cfg.gate, positiveShare: cfg.positiveShare, l2: cfg.l2 });
+    d.partials.forEach((byFraction, c) => {
+      for (const f of cfg.fractions ?? []) {
+        for (let r = 0; r < (cfg.weight ?? 1); r++) {
+          byFraction[f].windows.forEach((w, i) => {
+            if (byFraction[f].scores[i] >= minPartial) (clipNegatives.push(w), clipNegativeClip.push(c));
+          });
+        }
+      }
+    });
+    const model = trainVerifier({ positives, positiveClip, negatives, clipNegatives, clipNegativeClip }, { wakeword: d.word, now: 0, gate: cfg.gate, positiveShare: cfg.positiveShare, l2: cfg.l2 });
     let m = 0;
     for (const t of d.tests) {
       const missed = !fires(t.frames, model, cfg.gate, t.start, t.end);

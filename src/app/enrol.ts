@@ -5,7 +5,7 @@
  * unit of work, audited once (the word sealed in the entry's personal part).
  */
 import { EarshotError, WAKEWORD_NAME_PATTERN } from '../core/index.js';
-import type { VerifierEnrolment } from '../core/index.js';
+import type { EnrolmentClip, VerifierEnrolment } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
@@ -22,12 +22,13 @@ export const MIN_ENROLMENT_PEAK = 0.25;
 export interface EnrolRequest {
   ownerId: string;
   wakeword: string;
-  /** One per clip, in the order given: its peak base score and the feature windows around the peak. */
-  clips: { peakScore: number; windows: Float32Array[] }[];
+  /**
+   * One per clip, in the order given: its peak base score, the feature windows around the peak and, optionally,
+   * the negative windows of its partial-phrase copies (src/wakeword featuresOfPartialPhrases).
+   */
+  clips: EnrolmentClip[];
   /** Feature windows of the room's background (optional). */
   background?: Float32Array[];
-  /** Negative feature windows from the clips cut part-way through the phrase (optional; src/wakeword featuresOfPartialPhrases). */
-  partialPhrases?: Float32Array[];
   /** The word's threshold on this device (the verifier's cross-validated score is measured at it; default 0.5). */
   threshold?: number;
 }
@@ -53,9 +54,10 @@ function checkEnrolment(req: EnrolRequest): VerifierEnrolment {
     }
     if (c.windows.length === 0) throw new EarshotError('BAD_ARGUMENT', `clip ${i + 1} gave no feature windows (too short?)`, { details: { clip: i } });
   });
-  const enrolment: VerifierEnrolment = { clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows })), background: req.background ?? [] };
-  if (req.partialPhrases !== undefined && req.partialPhrases.length > 0) enrolment.partialPhrases = req.partialPhrases;
-  return enrolment;
+  return {
+    clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows, ...(c.partialPhrases !== undefined && c.partialPhrases.length > 0 ? { partialPhrases: c.partialPhrases } : {}) })),
+    background: req.background ?? [],
+  };
 }
 
 export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): Promise<VerifierStatus> {
@@ -77,7 +79,7 @@ export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): 
         await tx.audit.append({
           type: 'verifier.enrolled',
           ownerId,
-          detail: { clips: trained.clips, backgroundWindows: enrolment.background.length, partialPhraseWindows: enrolment.partialPhrases?.length ?? 0, falseWakes: trained.falseWakes, replaced, source: req.source },
+          detail: { clips: trained.clips, backgroundWindows: enrolment.background.length, partialPhraseWindows: enrolment.clips.reduce((n, c) => n + (c.partialPhrases?.length ?? 0), 0), falseWakes: trained.falseWakes, replaced, source: req.source },
           personal: { wakeword, cvRecall: trained.cvRecall },
         });
         return (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === wakeword)!;

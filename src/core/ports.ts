@@ -106,14 +106,19 @@ export interface RecordingRepo {
 
 /** What enrolment keeps of the owner's voice: embedding features and peak scores, never audio. */
 export interface VerifierEnrolment {
-  /** One per enrolment clip: its peak base score and the embedding windows around the peak (positives). */
-  clips: { peakScore: number; windows: Float32Array[] }[];
+  /**
+   * One per enrolment clip: its peak base score, the embedding windows around the peak (positives) and the
+   * windows of its copies cut part-way through the phrase (negatives: the owner saying part of the word; absent
+   * in enrolments made before they existed, or with none).
+   */
+  clips: EnrolmentClip[];
   /** Windows of the room's background (negatives), from the optional background clips. */
   background: Float32Array[];
-  /**
-   * Negatives from the enrolment clips themselves: windows of copies cut part-way through the phrase (the owner
-   * saying part of the word). Absent in enrolments made before they existed.
-   */
+}
+
+export interface EnrolmentClip {
+  peakScore: number;
+  windows: Float32Array[];
   partialPhrases?: Float32Array[];
 }
 

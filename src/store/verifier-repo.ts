@@ -78,7 +78,7 @@ export class SqliteVerifierRepo implements VerifierRepo {
       trainedAt: v.trainedAt,
       peakScores: v.enrolment.clips.map((c) => c.peakScore),
       backgroundWindows: v.enrolment.background.length,
-      partialPhraseWindows: v.enrolment.partialPhrases?.length ?? 0,
+      partialPhraseWindows: v.enrolment.clips.reduce((n, c) => n + (c.partialPhrases?.length ?? 0), 0),
       falseWakes: v.falseWakes,
     };
     const sealedModel = seal(key.key, Buffer.from(JSON.stringify(meta), 'utf8'), verifierAad('model', ownerId, tag, key.version));

@@ -218,6 +218,20 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         expect(await run((tx) => tx.verifiers.list('own-0000000000000000'))).toEqual([]);
         await expect(run((tx) => tx.verifiers.put('own-0000000000000000', verifier('alexa', 5)))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
       });
+      it("each clip's partial-phrase negatives round-trip with their clip, counted in the status; a clip without them has none", async () => {
+        const a = await addOwner();
+        const e = enrolment(1);
+        const withPartial = { ...e, clips: [{ ...e.clips[0]!, partialPhrases: [window(1536, 40), window(1536, 41)] }, e.clips[1]!, { ...e.clips[2]!, partialPhrases: [window(1536, 42)] }] };
+        await run((tx) => tx.verifiers.put(a, { ...verifier('hey_jarvis', 1), enrolment: withPartial }));
+        expect((await run((tx) => tx.verifiers.list(a)))[0]).toMatchObject({ partialPhraseWindows: 3, backgroundWindows: 1, peakScores: [0.5, 0.6, 0.7] });
+        const back = (await run((tx) => tx.verifiers.enrolment(a, 'hey_jarvis')))!;
+        expect(back.clips.map((c) => (c.partialPhrases ?? []).map((w) => Array.from(w)))).toEqual([[Array.from(window(1536, 40)), Array.from(window(1536, 41))], [], [Array.from(window(1536, 42))]]);
+        // The positives and the background are where they were.
+        expect(back.clips.map((c) => c.windows.map((w) => Array.from(w)))).toEqual(e.clips.map((c) => c.windows.map((w) => Array.from(w))));
+        expect(Array.from(back.background[0]!)).toEqual(Array.from(window(1536, 8)));
+        const bad = { ...verifier('alexa', 1), enrolment: { ...e, clips: [{ ...e.clips[0]!, partialPhrases: [window(96, 2)] }, ...e.clips.slice(1)] } };
+        await expect(run((tx) => tx.verifiers.put(a, bad))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+      });
       it('windows of mixed lengths or none at all are refused', async () => {
         const a = await addOwner();
         const bad = { ...verifier('alexa', 1), enrolment: { clips: [{ peakScore: 0.9, windows: [window(1536, 1), window(96, 2)] }], background: [] } };

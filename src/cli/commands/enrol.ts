@@ -331,9 +331,8 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     const status = await withApp(args, io, (app) => app.enrolVerifier({
         ownerId,
         wakeword: word,
-        clips: clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows })),
+        clips,
         background,
-        partialPhrases: clips.flatMap((c) => c.partialPhrases),
         threshold,
         source: CLI_SOURCE,
       }), extras(opts, args));
