@@ -17,6 +17,7 @@ export {
   noisyCopySeed,
   featuresOfPartialPhrases,
   DEFAULT_PARTIAL_PHRASE_FRACTIONS,
+  DEFAULT_PARTIAL_PHRASE_MIN_SCORE,
   type PartialPhraseOptions,
   type PartialPhraseFeatures,
   DEFAULT_NOISY_COPY_SNRS_DB,

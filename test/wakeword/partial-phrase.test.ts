@@ -15,8 +15,11 @@ function clip(): Int16Array {
 }
 
 describe('voicedSpan', () => {
-  it('runs from the first to the last block within 20 dB of the loudest', () => {
+  it('runs from the first to the last block within 20 dB of the loudest, among the blocks ending by `before`', () => {
     expect(voicedSpan(clip())).toEqual({ start: 8000, end: 24000 });
+    // A clip that goes on after the phrase: only what ends by `before` is the phrase.
+    expect(voicedSpan(clip(), 16000)).toEqual({ start: 8000, end: 16000 });
+    expect(truncatedPhrase(clip(), 0.5, 16000)!.cut).toBe(12000);
     expect(voicedSpan(new Int16Array(16000))).toBeUndefined();
     expect(voicedSpan(new Int16Array(100).fill(1000))).toBeUndefined();
   });
@@ -31,8 +34,8 @@ describe('truncatedPhrase', () => {
     // Before the cut (less the 5 ms fade-out) the copy is the clip.
     expect(Array.from(t.pcm.subarray(0, t.cut - 80))).toEqual(Array.from(pcm.subarray(0, t.cut - 80)));
     // After the fade-in, the clip's own lead-in background, repeated as needed; no tone is left.
-    const after = t.pcm.subarray(t.cut + 80);
-    for (let i = 0; i < after.length; i++) expect(after[i]).toBe(pcm[(i + 80) % 8000]);
+    const after = Array.from(t.pcm.subarray(t.cut + 80));
+    expect(after).toEqual(after.map((_, i) => pcm[(i + 80) % 8000]));
     expect(Math.max(...Array.from(t.pcm.subarray(t.cut)).map(Math.abs))).toBeLessThanOrEqual(40);
     // The fade: the last sample before the cut is silenced, so the splice adds no click.
     expect(t.pcm[t.cut - 1]).toBe(0);
