@@ -17,11 +17,21 @@
  * copies by default (--noisy-copies; the same function and seeds), so a configuration with `noisy copies` is what
  * enrolment trains today and one without is `enroll --noisy-copies none`.
  *
+ * `--partial`: a grid of partial-phrase negatives (each enrolment clip cut part-way through its phrase, then its
+ * own background: src/wakeword/partial-phrase.ts), on top of the noisy copies; `--configs JSON` runs a given list
+ * of configurations instead (fields: positiveShare, l2, gate, augment, fractions, partialMinScore, weight; each
+ * defaults to today's enrolment). Adopted: `earshot enroll` makes the default cut (0.4, every frame after it).
+ * Every row also counts false accepts on the general audio (prose by these voices, noise, tones; 2 s refractory).
+ *
+ * `--diagnose`: every own-voice miss (was the base score below the gate on every frame of the phrase — the
+ * verifier cannot help — or did the verifier veto, and at what probability?) and every near-miss fire (which
+ * phrase, which voice, base score and verifier probability), for today's enrolment or each --configs row.
+ *
  * `--held-out`: the same on the held-out voices instead — only to re-measure a configuration chosen on the
  * tuning voices (the default run, measured through `earshot enroll` and `earshot eval`, is
  * scripts/measure-verifier.mjs; this in-process judge gives the same own-voice misses for the defaults).
  *
- *   npm run build && node scripts/verifier-defaults-corpus.mjs [CORPUS_DIR] [--augment] [--held-out]
+ *   npm run build && node scripts/verifier-defaults-corpus.mjs [CORPUS_DIR] [--augment | --partial | --configs JSON] [--diagnose] [--held-out]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
