@@ -215,10 +215,11 @@ export interface PartialPhraseFeatures {
 }
 
 /**
- * Negatives from the owner's own enrolment clip (issue 13 §6): the windows of the detector's frames, after the
- * cut, of copies of the clip cut part-way through its phrase (src/wakeword/partial-phrase.ts) — the frames at
- * which the detector would consult the verifier on the owner saying only part of the word. Frames before the cut
- * are the clip's own and are left out (some of them may be positives). The copies exist only during this call.
+ * Negatives from the owner's own enrolment clip (issue 13 §6): the windows of the detector's frames after the cut
+ * in copies of the clip cut part-way through its phrase (src/wakeword/partial-phrase.ts) — the owner saying only
+ * part of the word. By default every such frame, whether or not its base score reaches the gate (the owner's
+ * "hey j…" rarely does, yet it is what the verifier must learn apart from the word). Frames before the cut are
+ * the clip's own and are left out (some of them may be positives). The copies exist only during this call.
  */
 export async function featuresOfPartialPhrases(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: PartialPhraseOptions): Promise<PartialPhraseFeatures> {
   const w = wordIndex(models, word);

@@ -331,14 +331,7 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     writeLine(io.stderr, 'training the verifier…');
     // Measured at the word's threshold on this device (a configured word's own, else the default).
     const threshold = config.wake.words.find((w) => w.name === word)?.threshold ?? config.wake.threshold;
-    const status = await withApp(args, io, (app) => app.enrolVerifier({
-        ownerId,
-        wakeword: word,
-        clips,
-        background,
-        threshold,
-        source: CLI_SOURCE,
-      }), extras(opts, args));
+    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, threshold, source: CLI_SOURCE }), extras(opts, args));
     if (json(args)) writeLine(io.stdout, JSON.stringify({ ...status, trainedAt: new Date(status.trainedAt).toISOString() }));
     else writeLine(io.stdout, `enrolled: ${describe(status)}`);
     if (!config.wake.words.some((w) => w.name === word)) {
