@@ -17,11 +17,21 @@
  * copies by default (--noisy-copies; the same function and seeds), so a configuration with `noisy copies` is what
  * enrolment trains today and one without is `enroll --noisy-copies none`.
  *
+ * `--partial`: a grid of partial-phrase negatives (each enrolment clip cut part-way through its phrase, then its
+ * own background: src/wakeword/partial-phrase.ts), on top of the noisy copies; `--configs JSON` runs a given list
+ * of configurations instead (fields: positiveShare, l2, gate, augment, fractions, partialMinScore, weight; each
+ * defaults to today's enrolment). Adopted: `earshot enroll` makes the default cut (0.4, every frame after it).
+ * Every row also counts false accepts on the general audio (prose by these voices, noise, tones; 2 s refractory).
+ *
+ * `--diagnose`: every own-voice miss (was the base score below the gate on every frame of the phrase — the
+ * verifier cannot help — or did the verifier veto, and at what probability?) and every near-miss fire (which
+ * phrase, which voice, base score and verifier probability), for today's enrolment or each --configs row.
+ *
  * `--held-out`: the same on the held-out voices instead — only to re-measure a configuration chosen on the
  * tuning voices (the default run, measured through `earshot enroll` and `earshot eval`, is
  * scripts/measure-verifier.mjs; this in-process judge gives the same own-voice misses for the defaults).
  *
- *   npm run build && node scripts/verifier-defaults-corpus.mjs [CORPUS_DIR] [--augment] [--held-out]
+ *   npm run build && node scripts/verifier-defaults-corpus.mjs [CORPUS_DIR] [--augment | --partial | --configs JSON] [--diagnose] [--held-out]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,14 +40,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (...p) => pathToFileURL(path.join(root, 'dist', ...p)).href;
 const { loadManifest } = await import(dist('models', 'index.js'));
-const { loadWakeModels, WakeScorer, featuresOfEnrolmentClip, DEFAULT_QUIET_RMS, withPinkNoise } = await import(dist('wakeword', 'index.js'));
+const { loadWakeModels, WakeScorer, featuresOfEnrolmentClip, featuresOfPartialPhrases, DEFAULT_QUIET_RMS, withPinkNoise } = await import(dist('wakeword', 'index.js'));
 const { readWavFile } = await import(dist('audio', 'index.js'));
 const { trainVerifier, genericNegatives, verifierProbability } = await import(dist('verifier', 'index.js'));
 
 const argv = process.argv.slice(2);
-const augment = argv.includes('--augment');
+const partial = argv.includes('--partial') || argv.includes('--configs');
+const diagnose = argv.includes('--diagnose');
+const augment = argv.includes('--augment') || partial || diagnose;
 const heldOut = argv.includes('--held-out');
-const corpus = path.resolve(argv.find((a) => !a.startsWith('--')) ?? '.corpus');
+/** The cut points (fractions of the voiced span) whose partial-phrase negatives the --partial grid combines. */
+const PARTIAL_FRACTIONS = [0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8];
+const corpus = path.resolve(argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--configs') ?? '.corpus');
 
 // The noisy copies as `earshot enroll` makes them (src/wakeword/pink-noise.ts; this study defined them, the product adopted them).
 const withNoise = withPinkNoise;
@@ -71,23 +85,49 @@ async function frames(file) {
   return out;
 }
 const score = (f, model, gate) => (model && f.base >= gate && f.window ? verifierProbability(model, f.window) : f.base);
+function falseAccepts(fs, model, gate) {
+  let n = 0;
+  let last = -Infinity;
+  for (const f of fs) {
+    if (score(f, model, gate) >= 0.5 && f.endMs - last >= 2000) {
+      n++;
+      last = f.endMs;
+    }
+  }
+  return n;
+}
 const fires = (fs, model, gate, from = -Infinity, to = Infinity) => fs.some((f) => f.endMs >= from && f.endMs <= to && score(f, model, gate) >= 0.5);
 
 const t0 = Date.now();
 const near = negIndex.clips.filter((c) => c.kind === 'nearmiss' && c.heldOut === heldOut);
 const nearFrames = [];
 for (const [i, c] of near.entries()) {
-  nearFrames.push(await frames(path.join(corpus, 'negatives', c.file)));
+  nearFrames.push(Object.assign(await frames(path.join(corpus, 'negatives', c.file)), { clip: c }));
   if (i % 20 === 0) process.stderr.write(`near misses ${i + 1}/${near.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
+// General audio (prose by these voices, noise, tones): false accepts, counted as the detector would (2 s refractory).
+const generalClips = negIndex.clips.filter((c) => c.kind !== 'nearmiss' && (c.heldOut === heldOut || c.heldOut === undefined || c.heldOut === null));
+const generalHours = generalClips.reduce((s, c) => s + c.durationMs, 0) / 3_600_000;
+const generalFrames = [];
+for (const c of generalClips) generalFrames.push(await frames(path.join(corpus, 'negatives', c.file)));
+process.stderr.write(`general audio ${(generalHours * 60).toFixed(1)} min scored (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
 const data = [];
 for (const voice of tuningVoices) {
   for (const [wi, word] of WORDS.entries()) {
     const enrol = [];
     const noisy = [];
+    const partials = [];
     for (let k = 1; k <= 3; k++) {
       const clip = await pcm(path.join(corpus, 'enrol', word, `${word}__${voice}__enrol${k}.wav`));
-      enrol.push(await featuresOfEnrolmentClip(models, clip, word));
+      const own = await featuresOfEnrolmentClip(models, clip, word);
+      enrol.push(own);
+      if (partial) {
+        const byFraction = {};
+        // As `earshot enroll` cuts them (the phrase ends before the clip's peak). Every frame after the cut
+        // (minScore 0) with its base score: a configuration keeps those ≥ its partialMinScore.
+        for (const fraction of PARTIAL_FRACTIONS) byFraction[fraction] = await featuresOfPartialPhrases(models, clip, word, { fractions: [fraction], minScore: 0, phraseBeforeMs: own.peakMs });
+        partials.push(byFraction);
+      }
       if (augment) {
         const extra = [];
         for (const [j, snr] of [20, 10].entries()) extra.push(await featuresOfEnrolmentClip(models, withNoise(clip, snr, 1000 * k + j + 7 * word.length), word));
@@ -96,27 +136,39 @@ for (const voice of tuningVoices) {
     }
     const tests = [];
     for (const c of posIndex.clips.filter((x) => x.word === word && x.voiceId === voice)) {
-      tests.push({ noise: c.noise, start: c.phraseStartMs, end: c.phraseEndMs + 1000, frames: (await frames(path.join(corpus, 'positives', c.file)))[wi] });
+      tests.push({ clip: c, noise: c.noise, start: c.phraseStartMs, end: c.phraseEndMs + 1000, frames: (await frames(path.join(corpus, 'positives', c.file)))[wi] });
     }
-    data.push({ voice, word, wi, enrol, noisy, tests });
+    data.push({ voice, word, wi, enrol, noisy, partials, tests });
   }
   process.stderr.write(`scored ${voice} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
 
 const CONFIGS = [];
-if (augment) {
+const configsArg = argv.indexOf('--configs');
+if (configsArg >= 0) {
+  // --configs JSON: a list of configurations, each field defaulting to today's enrolment (noisy copies, product defaults).
+  for (const c of JSON.parse(argv[configsArg + 1])) CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions: [], ...c });
+} else if (partial) {
+  // Partial-phrase negatives from the owner's own enrolment clips, at one or several cut points; `weight` repeats them.
+  CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions: [] });
+  for (const fractions of [[0.5], [0.6], [0.7], [0.4, 0.55, 0.7], [0.5, 0.6, 0.7]]) CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions });
+  for (const weight of [4]) CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true, fractions: [0.4, 0.55, 0.7], weight });
+} else if (augment) {
   for (const positiveShare of [0.1, 0.2]) for (const gate of [0.1, 0.05]) CONFIGS.push({ positiveShare, l2: 0.005, gate, augment: true });
   CONFIGS.push({ positiveShare: 0.1, l2: 0.005, gate: 0.1 });
 } else {
   for (const positiveShare of [0.1, 0.2, 0.3, 0.5]) for (const l2 of [0.005, 0.02]) for (const gate of [0.1, 0.05]) CONFIGS.push({ positiveShare, l2, gate });
 }
+// --diagnose alone: only today's enrolment (noisy copies, product defaults), with every miss and near-miss fire explained.
+if (diagnose && !partial) CONFIGS.splice(0, CONFIGS.length, { positiveShare: 0.1, l2: 0.005, gate: 0.1, augment: true });
 const baseMiss = data.reduce((s, d) => s + d.tests.filter((t) => !fires(t.frames, undefined, 0.1, t.start, t.end)).length, 0);
 const baseNear = data.reduce((s, d) => s + nearFrames.filter((n) => fires(n[d.wi], undefined, 0.1)).length, 0);
 const enrollable = data.filter((d) => d.enrol.every((e) => e.peakScore >= 0.25));
 console.log(`${heldOut ? 'HELD-OUT' : 'tuning'} voices ${tuningVoices.length}, pairs ${data.length} (${enrollable.length} enrollable: every clip's peak ≥ 0.25), near-miss clips ${near.length}`);
 console.log(`base (no verifier), all pairs: own-voice misses ${baseMiss} of ${data.reduce((s, d) => s + d.tests.length, 0)}; near-miss fires ${baseNear}`);
-console.log('| positive share | l2 | gate | noisy copies | own-voice misses (enrollable pairs) | pairs with 0 misses | by background | near-miss fires: base → verified | pairs ≤ half |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(`general audio ${(generalHours * 60).toFixed(1)} min per pair (one false accept = ${(1 / generalHours).toFixed(1)} per hour)`);
+console.log('| positive share | l2 | gate | noisy copies | partial-phrase negatives | own-voice misses (enrollable pairs) | pairs with 0 misses | by background | near-miss fires: base → verified (by own voice) | pairs ≤ half | general false accepts: base → verified (pairs > 0.3/h) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const cfg of CONFIGS) {
   let miss = 0;
   let total = 0;
@@ -124,6 +176,12 @@ for (const cfg of CONFIGS) {
   let nb = 0;
   let nv = 0;
   let half = 0;
+  let ownNear = 0;
+  let faBase = 0;
+  let faVerified = 0;
+  let faPairs = 0;
+  let ownNearBase = 0;
+  const diag = [];
   const byNoise = {};
   for (const d of enrollable) {
     const positives = [];
@@ -131,22 +189,59 @@ for (const cfg of CONFIGS) {
     d.enrol.forEach((e, c) => e.windows.forEach((w) => (positives.push(w), positiveClip.push(c))));
     // Noisy copies count as the same enrolment clip (leave-one-clip-out leaves them out together).
     if (cfg.augment) d.noisy.forEach((extra, c) => extra.forEach((e) => e.windows.forEach((w) => (positives.push(w), positiveClip.push(c)))));
-    const model = trainVerifier({ positives, positiveClip, negatives }, { wakeword: d.word, now: 0, gate: cfg.gate, positiveShare: cfg.positiveShare, l2: cfg.l2 });
+    // Partial-phrase negatives belong to their clip, as `earshot enroll` stores them (left out with it in cross-validation).
+    const clipNegatives = [];
+    const clipNegativeClip = [];
+    const minPartial = cfg.partialMinScore ?? cfg.gate;
+    d.partials.forEach((byFraction, c) => {
+      for (const f of cfg.fractions ?? []) {
+        for (let r = 0; r < (cfg.weight ?? 1); r++) {
+          byFraction[f].windows.forEach((w, i) => {
+            if (byFraction[f].scores[i] >= minPartial) (clipNegatives.push(w), clipNegativeClip.push(c));
+          });
+        }
+      }
+    });
+    const model = trainVerifier({ positives, positiveClip, negatives, clipNegatives, clipNegativeClip }, { wakeword: d.word, now: 0, gate: cfg.gate, positiveShare: cfg.positiveShare, l2: cfg.l2 });
     let m = 0;
     for (const t of d.tests) {
       const missed = !fires(t.frames, model, cfg.gate, t.start, t.end);
       m += missed ? 1 : 0;
       byNoise[t.noise] = (byNoise[t.noise] ?? 0) + (missed ? 1 : 0);
+      if (missed && diagnose) {
+        // Can the verifier help at all here? Frames in the hit window whose base score reaches the gate.
+        const inWin = t.frames.filter((f) => f.endMs >= t.start && f.endMs <= t.end);
+        const consulted = inWin.filter((f) => f.base >= cfg.gate && f.window);
+        const maxBase = Math.max(...inWin.map((f) => f.base));
+        const maxP = consulted.length ? Math.max(...consulted.map((f) => verifierProbability(model, f.window))) : NaN;
+        diag.push(`miss ${d.word} ${d.voice} ${t.clip.file}: max base ${maxBase.toFixed(3)}, ${consulted.length} frames ≥ gate, max verifier p ${Number.isNaN(maxP) ? '—' : maxP.toFixed(3)} → ${consulted.length === 0 ? 'below gate (verifier cannot help)' : 'verifier veto'}`);
+      }
     }
     miss += m;
     total += d.tests.length;
     if (m === 0) clean++;
     const b = nearFrames.filter((n) => fires(n[d.wi], undefined, cfg.gate)).length;
-    const v = nearFrames.filter((n) => fires(n[d.wi], model, cfg.gate)).length;
+    const fired = nearFrames.filter((n) => fires(n[d.wi], model, cfg.gate));
+    const v = fired.length;
+    ownNear += fired.filter((n) => n.clip.voiceId === d.voice).length;
+    ownNearBase += nearFrames.filter((n) => n.clip.voiceId === d.voice && fires(n[d.wi], undefined, cfg.gate)).length;
+    if (diagnose) {
+      for (const n of fired) {
+        const fs = n[d.wi].filter((f) => score(f, model, cfg.gate) >= 0.5);
+        const top = fs.reduce((a, f) => (score(f, model, cfg.gate) > score(a, model, cfg.gate) ? f : a));
+        diag.push(`near-miss fire ${d.word} ${d.voice}: "${n.clip.text}" by ${n.clip.voiceId} ${n.clip.noise} (${n.clip.file}): ${fs.length} frames ≥ 0.5, best at ${top.endMs} ms base ${top.base.toFixed(3)} verifier p ${score(top, model, cfg.gate).toFixed(3)}`);
+      }
+    }
     nb += b;
     nv += v;
     if (v <= b / 2) half++;
+    const fa = generalFrames.reduce((s, g) => s + falseAccepts(g[d.wi], model, cfg.gate), 0);
+    faBase += generalFrames.reduce((s, g) => s + falseAccepts(g[d.wi], undefined, cfg.gate), 0);
+    faVerified += fa;
+    if (fa / generalHours > 0.3) faPairs++;
   }
-  console.log(`| ${cfg.positiveShare} | ${cfg.l2} | ${cfg.gate} | ${cfg.augment ? 'pink 20 + 10 dB' : '—'} | ${miss} of ${total} | ${clean} of ${enrollable.length} | ${Object.entries(byNoise).map(([k, x]) => `${k} ${x}`).join(', ')} | ${nb} → ${nv} | ${half} of ${enrollable.length} |`);
+  const partialNote = cfg.fractions?.length ? `${cfg.fractions.join(' + ')}${cfg.weight ? ` ×${cfg.weight}` : ''}${cfg.partialMinScore !== undefined ? `, frames ≥ ${cfg.partialMinScore}` : ''}` : '—';
+  console.log(`| ${cfg.positiveShare} | ${cfg.l2} | ${cfg.gate} | ${cfg.augment ? 'pink 20 + 10 dB' : '—'} | ${partialNote} | ${miss} of ${total} | ${clean} of ${enrollable.length} | ${Object.entries(byNoise).map(([k, x]) => `${k} ${x}`).join(', ')} | ${nb} → ${nv} (${ownNearBase} → ${ownNear}) | ${half} of ${enrollable.length} | ${faBase} → ${faVerified} (${faPairs}) |`);
+  for (const line of diag) console.log(`    ${line}`);
 }
 process.stderr.write(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);

@@ -1,11 +1,11 @@
 /**
  * Enrolment: an owner's verifier for one wake word, trained on the device from the embedding features of a few
- * clips of them saying it (features in, never audio), against their flagged false wakes, the room background and
- * the shipped generic negatives; sealed under their key and stored, replacing an earlier one for that word. One
+ * clips of them saying it (features in, never audio), against their flagged false wakes, the room background, the
+ * partial-phrase windows of their own clips and the shipped generic negatives; sealed under their key and stored, replacing an earlier one for that word. One
  * unit of work, audited once (the word sealed in the entry's personal part).
  */
 import { EarshotError, WAKEWORD_NAME_PATTERN } from '../core/index.js';
-import type { VerifierEnrolment } from '../core/index.js';
+import type { EnrolmentClip, VerifierEnrolment } from '../core/index.js';
 import type { AppDeps, Origin } from './app-deps.js';
 import { withIntegrityIncident } from './incidents.js';
 import { requireOwner } from './owners.js';
@@ -22,8 +22,11 @@ export const MIN_ENROLMENT_PEAK = 0.25;
 export interface EnrolRequest {
   ownerId: string;
   wakeword: string;
-  /** One per clip, in the order given: its peak base score and the feature windows around the peak. */
-  clips: { peakScore: number; windows: Float32Array[] }[];
+  /**
+   * One per clip, in the order given: its peak base score, the feature windows around the peak and, optionally,
+   * the negative windows of its partial-phrase copies (src/wakeword featuresOfPartialPhrases).
+   */
+  clips: EnrolmentClip[];
   /** Feature windows of the room's background (optional). */
   background?: Float32Array[];
   /** The word's threshold on this device (the verifier's cross-validated score is measured at it; default 0.5). */
@@ -51,7 +54,10 @@ function checkEnrolment(req: EnrolRequest): VerifierEnrolment {
     }
     if (c.windows.length === 0) throw new EarshotError('BAD_ARGUMENT', `clip ${i + 1} gave no feature windows (too short?)`, { details: { clip: i } });
   });
-  return { clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows })), background: req.background ?? [] };
+  return {
+    clips: req.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows, ...(c.partialPhrases !== undefined && c.partialPhrases.length > 0 ? { partialPhrases: c.partialPhrases } : {}) })),
+    background: req.background ?? [],
+  };
 }
 
 export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): Promise<VerifierStatus> {
@@ -73,7 +79,7 @@ export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): 
         await tx.audit.append({
           type: 'verifier.enrolled',
           ownerId,
-          detail: { clips: trained.clips, backgroundWindows: enrolment.background.length, falseWakes: trained.falseWakes, replaced, source: req.source },
+          detail: { clips: trained.clips, backgroundWindows: enrolment.background.length, partialPhraseWindows: enrolment.clips.reduce((n, c) => n + (c.partialPhrases?.length ?? 0), 0), falseWakes: trained.falseWakes, replaced, source: req.source },
           personal: { wakeword, cvRecall: trained.cvRecall },
         });
         return (await tx.verifiers.list(ownerId)).find((v) => v.wakeword === wakeword)!;

@@ -58,6 +58,10 @@ export interface ManifestVerifier {
   positivesPerClip: number[];
   enrolment: ManifestFeatures;
   background: ManifestFeatures | null;
+  /** Windows per enrolment clip of its partial-phrase negatives, in the order of `partialPhrases`' file. */
+  partialPhrasesPerClip: number[];
+  /** Negatives from the enrolment clips cut part-way through the phrase (null: none, or enrolled before they existed). */
+  partialPhrases: ManifestFeatures | null;
 }
 
 /** The manifest with what schema 6 added: wake features per recording, and the owner's verifiers. */
@@ -148,6 +152,8 @@ export async function exportOwner(deps: AppDeps, opts: ExportOptions & Origin): 
         positivesPerClip: enrolment.clips.map((c) => c.windows.length),
         enrolment: positives,
         background: await addFeatures(`${prefix}.background.f32`, enrolment.background),
+        partialPhrasesPerClip: enrolment.clips.map((c) => c.partialPhrases?.length ?? 0),
+        partialPhrases: await addFeatures(`${prefix}.partial-phrases.f32`, enrolment.clips.flatMap((c) => c.partialPhrases ?? [])),
       });
     }
     // Claimed wake words and own thresholds: sealed in the profile, opened with the requester's key.

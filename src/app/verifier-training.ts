@@ -5,7 +5,8 @@
  * inside its unit of work, that the inputs it trained on are still what the store holds, and trains again if not.
  *
  * Negatives: the owner's flagged false wakes of that word (their wake features), the room background of the
- * enrolment, and the generic negative set the project ships (src/verifier). Positives: the enrolment windows.
+ * enrolment, its partial-phrase windows (the owner saying part of the word), and the generic negative set the
+ * project ships (src/verifier). Positives: the enrolment windows.
  */
 import { EarshotError } from '../core/index.js';
 import type { StoredVerifier, Tx, VerifierEnrolment } from '../core/index.js';
@@ -91,13 +92,22 @@ export async function train(deps: AppDeps, wakeword: string, inputs: TrainingInp
   });
   const generic = await genericNegativesOf(deps);
   const negatives = [...inputs.falseWakes, ...enrolment.background, ...generic];
+  // Negatives made from a clip leave the cross-validation with it.
+  const clipNegatives: Float32Array[] = [];
+  const clipNegativeClip: number[] = [];
+  enrolment.clips.forEach((c, i) => {
+    for (const w of c.partialPhrases ?? []) {
+      clipNegatives.push(w);
+      clipNegativeClip.push(i);
+    }
+  });
   const dim = positives[0]?.length ?? 0;
-  const wrong = negatives.find((n) => n.length !== dim);
+  const wrong = [...negatives, ...clipNegatives].find((n) => n.length !== dim);
   if (wrong !== undefined) {
     throw new EarshotError('BAD_ARGUMENT', `feature windows of ${wrong.length} values do not match the enrolment's ${dim} (were they made with other models?)`);
   }
   const model = trainVerifier(
-    { positives, positiveClip, negatives },
+    { positives, positiveClip, negatives, clipNegatives, clipNegativeClip },
     { wakeword, now: deps.clock.now(), ...(levels.threshold !== undefined ? { threshold: levels.threshold } : {}), ...(levels.gate !== undefined ? { gate: levels.gate } : {}) },
   );
   return {

@@ -106,10 +106,20 @@ export interface RecordingRepo {
 
 /** What enrolment keeps of the owner's voice: embedding features and peak scores, never audio. */
 export interface VerifierEnrolment {
-  /** One per enrolment clip: its peak base score and the embedding windows around the peak (positives). */
-  clips: { peakScore: number; windows: Float32Array[] }[];
+  /**
+   * One per enrolment clip: its peak base score, the embedding windows around the peak (positives) and the
+   * windows of its copies cut part-way through the phrase (negatives: the owner saying part of the word; absent
+   * in enrolments made before they existed, or with none).
+   */
+  clips: EnrolmentClip[];
   /** Windows of the room's background (negatives), from the optional background clips. */
   background: Float32Array[];
+}
+
+export interface EnrolmentClip {
+  peakScore: number;
+  windows: Float32Array[];
+  partialPhrases?: Float32Array[];
 }
 
 /** An owner's verifier for one wake word as their key opened it, without the enrolment features. */
@@ -125,6 +135,8 @@ export interface StoredVerifier {
   /** Enrolment clips' peak base scores, in clip order. */
   peakScores: number[];
   backgroundWindows: number;
+  /** Partial-phrase negatives of the enrolment (0 for enrolments made before they existed). */
+  partialPhraseWindows: number;
   /** Flagged false wakes of the owner the model was trained against. */
   falseWakes: number;
 }
@@ -137,7 +149,7 @@ export interface StoredVerifier {
  */
 export interface VerifierRepo {
   /** Stores (or replaces) the owner's verifier for `v.wakeword`. UNKNOWN_OWNER for an unknown owner. */
-  put(ownerId: string, v: Omit<StoredVerifier, 'ownerId' | 'peakScores' | 'backgroundWindows'> & { enrolment: VerifierEnrolment }): Promise<void>;
+  put(ownerId: string, v: Omit<StoredVerifier, 'ownerId' | 'peakScores' | 'backgroundWindows' | 'partialPhraseWindows'> & { enrolment: VerifierEnrolment }): Promise<void>;
   /** The owner's verifiers, by wake word (an unknown owner has none). */
   list(ownerId: string): Promise<StoredVerifier[]>;
   /** The enrolment features of one verifier, or undefined when the owner has none for the word. */

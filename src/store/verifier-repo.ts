@@ -35,6 +35,8 @@ interface SealedModel {
   trainedAt: number;
   peakScores: number[];
   backgroundWindows: number;
+  /** Absent in verifiers stored before partial-phrase negatives existed. */
+  partialPhraseWindows?: number;
   falseWakes: number;
 }
 
@@ -60,7 +62,7 @@ export class SqliteVerifierRepo implements VerifierRepo {
 
   async put(
     ownerId: string,
-    v: Omit<StoredVerifier, 'ownerId' | 'peakScores' | 'backgroundWindows'> & { enrolment: VerifierEnrolment },
+    v: Omit<StoredVerifier, 'ownerId' | 'peakScores' | 'backgroundWindows' | 'partialPhraseWindows'> & { enrolment: VerifierEnrolment },
   ): Promise<void> {
     if (typeof v.wakeword !== 'string' || v.wakeword === '') throw new EarshotError('BAD_ARGUMENT', 'a verifier needs a wake word');
     if (!Number.isInteger(v.trainedAt)) throw new EarshotError('BAD_ARGUMENT', 'trainedAt must be an integer epoch ms');
@@ -76,6 +78,7 @@ export class SqliteVerifierRepo implements VerifierRepo {
       trainedAt: v.trainedAt,
       peakScores: v.enrolment.clips.map((c) => c.peakScore),
       backgroundWindows: v.enrolment.background.length,
+      partialPhraseWindows: v.enrolment.clips.reduce((n, c) => n + (c.partialPhrases?.length ?? 0), 0),
       falseWakes: v.falseWakes,
     };
     const sealedModel = seal(key.key, Buffer.from(JSON.stringify(meta), 'utf8'), verifierAad('model', ownerId, tag, key.version));
@@ -144,6 +147,7 @@ export class SqliteVerifierRepo implements VerifierRepo {
       trainedAt: m.trainedAt,
       peakScores: m.peakScores,
       backgroundWindows: m.backgroundWindows,
+      partialPhraseWindows: m.partialPhraseWindows ?? 0,
       falseWakes: m.falseWakes,
     };
   }

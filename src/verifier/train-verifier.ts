@@ -5,9 +5,10 @@
  * however few they are), fitted by L-BFGS from zero. Deterministic:
  * the same set and options give the same model, bit for bit.
  *
- * Leave-one-clip-out cross-validation: for every enrolment clip, a model trained without that clip's windows
- * (its own standardisation, warm-started from the full model) must accept at least one of them at the
- * threshold; cvRecall is the share of clips accepted. This is the "score on its own enrolment" shown to owners.
+ * Leave-one-clip-out cross-validation: for every enrolment clip, a model trained without that clip's windows —
+ * its positives and the negatives made from it (partial phrases) — with its own standardisation, warm-started
+ * from the full model, must accept at least one of its positives at the threshold; cvRecall is the share of clips
+ * accepted. This is the "score on its own enrolment" shown to owners.
  */
 import { EarshotError } from '../core/index.js';
 import { minimizeLbfgs } from './lbfgs.js';
@@ -19,6 +20,12 @@ export interface TrainingSet {
   /** Which enrolment clip each positive came from (same length as positives), for leave-one-clip-out CV. */
   positiveClip: number[];
   negatives: Float32Array[];
+  /**
+   * Negatives made from an enrolment clip (its partial phrases: the owner saying part of the word), left out with
+   * that clip in cross-validation; `clipNegativeClip` names the clip of each (same length). Optional.
+   */
+  clipNegatives?: Float32Array[];
+  clipNegativeClip?: number[];
 }
 
 export interface TrainVerifierOptions {
@@ -126,6 +133,11 @@ function checkSet(set: TrainingSet): number {
     });
   check(set.positives, 'positives');
   check(set.negatives, 'negatives');
+  const own = set.clipNegatives ?? [];
+  if (!Array.isArray(own) || !Array.isArray(set.clipNegativeClip ?? []) || (set.clipNegativeClip ?? []).length !== own.length) throw bad('clipNegativeClip must name the clip of every clip negative');
+  check(own, 'clipNegatives');
+  const clips = new Set(set.positiveClip);
+  for (const c of set.clipNegativeClip ?? []) if (!clips.has(c)) throw bad('a clip negative names a clip without positives');
   for (const c of set.positiveClip) if (!Number.isSafeInteger(c) || c < 0) throw bad('positiveClip entries must be non-negative integers');
   if (new Set(set.positiveClip).size < 2) throw bad('positives must come from at least 2 enrolment clips (cross-validation leaves one out)');
   return dim;
@@ -225,13 +237,16 @@ export function trainVerifier(set: TrainingSet, opts: TrainVerifierOptions): Ver
   const fits = 1 + clipIds.length;
   const report = (n: number, r: { iterations: number; evaluations: number; converged: boolean }): void =>
     opts.onProgress?.({ fit: n, fits, iterations: r.iterations, evaluations: r.evaluations, converged: r.converged });
-  const full = fit(set.positives, set.negatives, dim, l2, share, maxIterations);
+  const own = set.clipNegatives ?? [];
+  const ownClip = set.clipNegativeClip ?? [];
+  const full = fit(set.positives, own.length > 0 ? [...set.negatives, ...own] : set.negatives, dim, l2, share, maxIterations);
   report(1, full);
   let recalled = 0;
   for (const [k, clip] of clipIds.entries()) {
     const train = set.positives.filter((_, i) => set.positiveClip[i] !== clip);
     const held = set.positives.filter((_, i) => set.positiveClip[i] === clip);
-    const fold = fit(train, set.negatives, dim, l2, share, maxIterations, full.theta);
+    const foldOwn = own.filter((_, i) => ownClip[i] !== clip);
+    const fold = fit(train, foldOwn.length > 0 ? [...set.negatives, ...foldOwn] : set.negatives, dim, l2, share, maxIterations, full.theta);
     report(k + 2, fold);
     if (held.some((x) => probability(fold.fit, x) >= threshold)) recalled++;
   }
@@ -244,7 +259,7 @@ export function trainVerifier(set: TrainingSet, opts: TrainVerifierOptions): Ver
     trainedAt: opts.now,
     clips: clipIds.length,
     positives: set.positives.length,
-    negatives: set.negatives.length,
+    negatives: set.negatives.length + own.length,
     cvRecall: recalled / clipIds.length,
     l2,
   };

@@ -14,6 +14,7 @@ import { DEFAULT_VERIFIER_GATE } from '../verifier/index.js';
 import { EMBEDDING_DIM } from './constants.js';
 import type { LoadedWakeModels } from './wake-detector.js';
 import { withPinkNoise } from './pink-noise.js';
+import { truncatedPhrase } from './partial-phrase.js';
 import { WakeScorer } from './wake-scorer.js';
 
 export interface EnrolmentFeatureOptions {
@@ -178,4 +179,78 @@ export async function featuresOfEnrolmentClipWithNoisyCopies(models: LoadedWakeM
     copies.push({ snrDb: snr, peakScore: copy.peakScore, windows: copy.windows.length });
   }
   return { peakScore: clean.peakScore, peakMs: clean.peakMs, windows, cleanWindows: clean.windows.length, copies };
+}
+
+/**
+ * Where enrolment cuts each clip's phrase for its partial-phrase negatives (fractions of the voiced span), and
+ * which frames after the cut it keeps (base score ≥ this; 0: every warm frame). Chosen on the tuning voices only
+ * (scripts/verifier-defaults-corpus.mjs --configs; /work/notes/README-verifier2.md has the table): over 26
+ * enrolled (voice, word) pairs, near-miss fires 60 → 54 at the same 20 of 312 own-voice misses and no false
+ * accept on 40 min of general audio. Cut points 0.3, 0.5, 0.7 or several together did less (56–59); keeping only
+ * frames at the gate did less too (the owner's "hey j…" rarely reaches it, yet teaches the most); 0.8 cost misses.
+ */
+export const DEFAULT_PARTIAL_PHRASE_FRACTIONS: readonly number[] = [0.4];
+export const DEFAULT_PARTIAL_PHRASE_MIN_SCORE = 0;
+
+export interface PartialPhraseOptions {
+  /** Where each copy cuts the phrase, as fractions of its voiced span (see truncatedPhrase). */
+  fractions: readonly number[];
+  /** Samples dropped from the start of each copy for each pass (default the enrolment offsets). */
+  offsets?: number[];
+  /** Base score a frame's window needs to be kept (default DEFAULT_PARTIAL_PHRASE_MIN_SCORE). */
+  minScore?: number;
+  /**
+   * The phrase ends before this audio time, ms (enrolment gives the clip's peak, EnrolmentFeatures.peakMs: the
+   * base model has heard the word by then; speech after it is not part of the phrase). Default: the whole clip.
+   */
+  phraseBeforeMs?: number;
+}
+
+export interface PartialPhraseFeatures {
+  /** Negative windows: every warm frame after the cut whose base score reaches minScore, over all copies and passes (from each of the enrolment offsets). */
+  windows: Float32Array[];
+  /** The base score of each window's frame (same order). */
+  scores: number[];
+  copies: { fraction: number; peakScore: number; windows: number }[];
+}
+
+/**
+ * Negatives from the owner's own enrolment clip (issue 13 §6): the windows of the detector's frames after the cut
+ * in copies of the clip cut part-way through its phrase (src/wakeword/partial-phrase.ts) — the owner saying only
+ * part of the word. By default every such frame, whether or not its base score reaches the gate (the owner's
+ * "hey j…" rarely does, yet it is what the verifier must learn apart from the word). Frames before the cut are
+ * the clip's own and are left out (some of them may be positives). The copies exist only during this call.
+ */
+export async function featuresOfPartialPhrases(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: PartialPhraseOptions): Promise<PartialPhraseFeatures> {
+  const w = wordIndex(models, word);
+  const offsets = opts.offsets ?? DEFAULT_OFFSETS;
+  const minScore = opts.minScore ?? DEFAULT_PARTIAL_PHRASE_MIN_SCORE;
+  if (offsets.length === 0 || offsets.some((o) => !Number.isInteger(o) || o < 0 || o >= pcm16k.length)) {
+    throw new EarshotError('BAD_ARGUMENT', 'enrolment offsets must be whole sample counts shorter than the clip');
+  }
+  const scorer = await singlePhaseScorer(models, w);
+  const windows: Float32Array[] = [];
+  const scores: number[] = [];
+  const copies: PartialPhraseFeatures['copies'] = [];
+  for (const fraction of opts.fractions) {
+    const t = truncatedPhrase(pcm16k, fraction, opts.phraseBeforeMs === undefined ? pcm16k.length : Math.round((opts.phraseBeforeMs * SAMPLE_RATE) / 1000));
+    if (t === undefined) continue;
+    let peakScore = 0;
+    let kept = 0;
+    for (const offset of offsets) {
+      const cutMs = ((t.cut - offset) * 1000) / SAMPLE_RATE;
+      const pass = await scorePass(scorer, 0, t.pcm.subarray(offset), (score) => score >= minScore);
+      for (const f of pass.frames) {
+        if (!f.warm || f.endMs <= cutMs) continue;
+        peakScore = Math.max(peakScore, f.score);
+        if (f.window) {
+          windows.push(f.window);
+          scores.push(f.score);
+          kept++;
+        }
+      }
+    }
+    copies.push({ fraction, peakScore, windows: kept });
+  }
+  return { windows, scores, copies };
 }

@@ -15,6 +15,11 @@ export {
   featuresOfBackground,
   featuresOfEnrolmentClipWithNoisyCopies,
   noisyCopySeed,
+  featuresOfPartialPhrases,
+  DEFAULT_PARTIAL_PHRASE_FRACTIONS,
+  DEFAULT_PARTIAL_PHRASE_MIN_SCORE,
+  type PartialPhraseOptions,
+  type PartialPhraseFeatures,
   DEFAULT_NOISY_COPY_SNRS_DB,
   type EnrolmentFeatures,
   type EnrolmentFeaturesWithCopies,
@@ -31,6 +36,7 @@ export { openModel, ort } from './onnx-sessions.js';
 export type { Session } from './onnx-sessions.js';
 export { WindowFeatureStream, embeddingsOfClipWindow } from './window-feature-stream.js';
 export { warmupNoise, seededRandom } from './noise.js';
+export { voicedSpan, truncatedPhrase, type VoicedSpan, type TruncatedPhrase } from './partial-phrase.js';
 export { pinkNoise, withPinkNoise, activeSpeechLevel } from './pink-noise.js';
 export { EmbeddingStepper } from './embedding-stepper.js';
 export { SwappableDetector } from './swappable-detector.js';

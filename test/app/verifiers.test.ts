@@ -53,7 +53,7 @@ onEveryStore('household verifiers', (kind) => {
     expect(JSON.stringify(e[0]!.detail)).not.toContain('jarvis');
     const status = await h.app.verifierStatus(alice);
     expect(status).toEqual([
-      { ownerId: alice, wakeword: 'hey_jarvis', clips: 3, cvRecall: expect.any(Number), trainedAt: h.clock.now(), peakScores: [0.6, 0.65, 0.7], backgroundWindows: 4, falseWakes: 0 },
+      { ownerId: alice, wakeword: 'hey_jarvis', clips: 3, cvRecall: expect.any(Number), trainedAt: h.clock.now(), peakScores: [0.6, 0.65, 0.7], backgroundWindows: 4, partialPhraseWindows: 0, falseWakes: 0 },
     ]);
     expect(status[0]!.cvRecall).toBe(1);
     expect(await h.app.verifierStatus(bob)).toEqual([]);
@@ -203,6 +203,36 @@ onEveryStore('household verifiers', (kind) => {
     expect(await h.app.verifierStatus()).toEqual([]);
     expect(await h.read((tx) => tx.verifiers.list(alice))).toEqual([]);
     expect(await h.read((tx) => tx.verifiers.list(bob))).toEqual([]);
+  });
+
+  it("partial-phrase negatives: kept with their clip, trained against (also when a flag retrains), counted in status and audit, in the export", async () => {
+    // Clip 0's partial phrases sit close to the voice: the verifier learns them as "not the word".
+    const near = windowsAround(VOICE, 6, 31, 0.6);
+    const clips = enrolmentOf(VOICE).map((c, i) => (i === 0 ? { ...c, partialPhrases: near } : c));
+    const e = await appendedBy(() => h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips, ...cli }));
+    expect(e[0]).toMatchObject({ detail: { clips: 3, partialPhraseWindows: 6 } });
+    expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ clips: 3, partialPhraseWindows: 6, backgroundWindows: 0 });
+    const m = await model(alice);
+    expect(m.negatives).toBe(GENERIC_NEGATIVES.length + 6);
+    const stored = (await h.read((tx) => tx.verifiers.enrolment(alice, 'hey_jarvis')))!;
+    expect(stored.clips.map((c) => c.partialPhrases?.length ?? 0)).toEqual([6, 0, 0]);
+    // A flag retrains from the stored enrolment: the partial phrases are still among the negatives.
+    const r = await wakeWith(alice, windowsAround(centreOf(60), 1, 3)[0]!);
+    expect(await h.app.flagRecording(alice, r, true, cli)).toEqual({ retrained: true });
+    expect((await model(alice)).negatives).toBe(GENERIC_NEGATIVES.length + 6 + 1);
+    expect((await h.app.verifierStatus(alice))[0]).toMatchObject({ partialPhraseWindows: 6, falseWakes: 1 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'earshot-export-'));
+    try {
+      const out = path.join(dir, 'alice');
+      await h.app.exportOwner({ ownerId: alice, out, ...cli });
+      const v = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).verifiers[0];
+      expect(v.partialPhrasesPerClip).toEqual([6, 0, 0]);
+      expect(v.partialPhrases).toMatchObject({ format: 'float32le', dim: TEST_FEATURE_DIM, windows: 6 });
+      const f = readFileSync(path.join(out, v.partialPhrases.file));
+      expect(Array.from(new Float32Array(f.buffer.slice(f.byteOffset, f.byteOffset + TEST_FEATURE_DIM * 4)))).toEqual(Array.from(near[0]!));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the export lists the verifiers with their model and enrolment features, and each recording with its wake features', async () => {

@@ -78,14 +78,17 @@ describe('earshot enroll --record with the real arecord', () => {
       expect(r.err).toContain(`recording 3 times "hey jarvis" through arecord (device "${FIXTURE_PCM}")`);
       for (const i of [1, 2, 3]) {
         expect(r.err).toContain(`[${i}/3] say "hey jarvis" now`);
-        expect(r.err).toMatch(new RegExp(`\\[${i}/3\\] heard it \\(peak [01]\\.\\d\\d, \\d+ windows \\(\\d+ \\+ \\d+ at 20 dB \\+ \\d+ at 10 dB in pink noise\\)\\)`));
+        expect(r.err).toMatch(new RegExp(`\\[${i}/3\\] heard it \\(peak [01]\\.\\d\\d, \\d+ windows \\(\\d+ \\+ \\d+ at 20 dB \\+ \\d+ at 10 dB in pink noise\\); \\d+ partial-phrase negatives\\)`));
       }
+      // Each recorded phrase's partial-phrase negatives are counted, as for clip files.
+      const partial = [...r.err.matchAll(/heard it \(.*; (\d+) partial-phrase negatives\)/g)].reduce((n, m) => n + Number(m[1]), 0);
       expect(r.err).toMatch(/\[1\/3\] did not hear "hey jarvis" \(peak 0\.\d\d\); once more/);
       expect(r.err.match(/\[1\/3\] say "hey jarvis" now/g)).toHaveLength(2);
       expect(r.err).toMatch(/background: \d+ windows/);
       expect(r.code).toBe(0);
-      const status = JSON.parse(r.out) as { ownerId: string; wakeword: string; clips: number; backgroundWindows: number };
-      expect(status).toMatchObject({ ownerId: owner, wakeword: 'hey_jarvis', clips: 3 });
+      const status = JSON.parse(r.out) as { ownerId: string; wakeword: string; clips: number; backgroundWindows: number; partialPhraseWindows: number };
+      expect(status).toMatchObject({ ownerId: owner, wakeword: 'hey_jarvis', clips: 3, partialPhraseWindows: partial });
+      expect(partial).toBeGreaterThan(0);
       expect(status.backgroundWindows).toBeGreaterThan(0);
     } finally {
       t.cleanup();

@@ -13,7 +13,7 @@ import { defaultConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { loadManifest } from '../../src/models/index.js';
 import { openApp } from '../../src/open-app.js';
-import { featuresOfBackground, loadWakeModels } from '../../src/wakeword/index.js';
+import { DEFAULT_PARTIAL_PHRASE_FRACTIONS, featuresOfBackground, loadWakeModels } from '../../src/wakeword/index.js';
 import { runEarshot } from '../helpers/cli.js';
 import { makeCapture, tempDir } from '../store/helpers.js';
 
@@ -129,6 +129,46 @@ describe('earshot enroll and friends', () => {
     expect(help).toContain('--noisy-copies DB,...');
     expect(help).toContain('default 20,10, measured');
   }, 120_000);
+
+  it("each clip's partial-phrase copies become that clip's negatives (default cut points), counted in status; --partial-phrases none / a list / bad values", async () => {
+    const deviceId = readFileSync(path.join(dir, 'device-id'), 'utf8').trim();
+    const stored = async () => {
+      const opened = await openApp({ config: { ...defaultConfig(), dataDir: dir }, deviceId, logger: silentLogger });
+      try {
+        return (await opened.app.tuneInputs(alice, 'hey_jarvis')).enrolment!.clips;
+      } finally {
+        await opened.close();
+      }
+    };
+    const status = async () => JSON.parse((await cli('enroll', 'status', '--json')).out)[0] as { clips: number; partialPhraseWindows: number; backgroundWindows: number };
+    const none = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--noisy-copies', 'none', '--partial-phrases', 'none');
+    expect([none.code, none.err]).toEqual([0, expect.not.stringContaining('partial-phrase')]);
+    const plain = await stored();
+    expect(plain.every((c) => c.partialPhrases === undefined)).toBe(true);
+    expect(await status()).toMatchObject({ clips: 3, partialPhraseWindows: 0 });
+
+    const r = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--noisy-copies', 'none');
+    expect(r.code).toBe(0);
+    const counts = [...r.err.matchAll(/clip \d\/3 .*: peak [01]\.\d\d at \d+\.\d\d s, \d+ windows; (\d+) partial-phrase negatives/g)].map((m) => Number(m[1]));
+    expect(counts).toHaveLength(3);
+    const clips = await stored();
+    // Each clip keeps its own: the positives are those of the enrolment without them, the negatives beside them.
+    expect(clips.map((c) => c.windows.map((w) => Array.from(w)))).toEqual(plain.map((c) => c.windows.map((w) => Array.from(w))));
+    expect(clips.map((c) => c.partialPhrases?.length ?? 0)).toEqual(counts);
+    for (const n of counts) expect(n).toBeGreaterThan(0);
+    expect(await status()).toMatchObject({ clips: 3, partialPhraseWindows: counts.reduce((a, b) => a + b, 0) });
+    expect(r.out).toContain(`partial-phrases=${counts.reduce((a, b) => a + b, 0)}`);
+    // Deterministic: the same clips give the same windows.
+    expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, '--noisy-copies', 'none', '--partial-phrases', DEFAULT_PARTIAL_PHRASE_FRACTIONS.join(','))).code).toBe(0);
+    expect((await stored()).map((c) => (c.partialPhrases ?? []).map((w) => Array.from(w)))).toEqual(clips.map((c) => (c.partialPhrases ?? []).map((w) => Array.from(w))));
+    for (const bad of ['half', '0', '1', '0.5,', '0.1,0.2,0.3,0.4,0.5,0.6,0.7']) {
+      const b = await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL, `--partial-phrases=${bad}`);
+      expect([b.code, b.err], bad).toEqual([2, expect.stringContaining('--partial-phrases must be')]);
+    }
+    const help = (await cli('enroll', '--help')).out;
+    expect(help).toContain('--partial-phrases F,...');
+    expect(help).toContain(`default ${DEFAULT_PARTIAL_PHRASE_FRACTIONS.join(',')}, measured`);
+  }, 180_000);
 
   it('detect --owner applies the enrolled verifier; remove takes it away again (a second remove is UNKNOWN_VERIFIER)', async () => {
     expect((await cli('enroll', '--owner', alice, '--wakeword', 'hey_jarvis', ...ENROL)).code).toBe(0);

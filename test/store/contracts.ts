@@ -206,7 +206,7 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         await run((tx) => tx.verifiers.put(b, verifier('hey_jarvis', 3)));
         const listA = await run((tx) => tx.verifiers.list(a));
         expect(listA.map((v) => v.wakeword)).toEqual(['alexa', 'hey_jarvis']);
-        expect(listA[1]).toEqual({ ownerId: a, wakeword: 'hey_jarvis', model: new Uint8Array([1, 1, 2, 3]), clips: 3, cvRecall: 0.9, trainedAt: 10_001, peakScores: [0.5, 0.6, 0.7], backgroundWindows: 1, falseWakes: 0 });
+        expect(listA[1]).toEqual({ ownerId: a, wakeword: 'hey_jarvis', model: new Uint8Array([1, 1, 2, 3]), clips: 3, cvRecall: 0.9, trainedAt: 10_001, peakScores: [0.5, 0.6, 0.7], backgroundWindows: 1, partialPhraseWindows: 0, falseWakes: 0 });
         const e = await run((tx) => tx.verifiers.enrolment(a, 'hey_jarvis'));
         expect(e!.clips.map((c) => c.windows.map((w) => Array.from(w)))).toEqual(enrolment(1).clips.map((c) => c.windows.map((w) => Array.from(w))));
         expect(Array.from(e!.background[0]!)).toEqual(Array.from(window(1536, 8)));
@@ -217,6 +217,20 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         expect((await run((tx) => tx.verifiers.list(b)))[0]).toMatchObject({ ownerId: b, trainedAt: 10_003 });
         expect(await run((tx) => tx.verifiers.list('own-0000000000000000'))).toEqual([]);
         await expect(run((tx) => tx.verifiers.put('own-0000000000000000', verifier('alexa', 5)))).rejects.toMatchObject({ code: 'UNKNOWN_OWNER' });
+      });
+      it("each clip's partial-phrase negatives round-trip with their clip, counted in the status; a clip without them has none", async () => {
+        const a = await addOwner();
+        const e = enrolment(1);
+        const withPartial = { ...e, clips: [{ ...e.clips[0]!, partialPhrases: [window(1536, 40), window(1536, 41)] }, e.clips[1]!, { ...e.clips[2]!, partialPhrases: [window(1536, 42)] }] };
+        await run((tx) => tx.verifiers.put(a, { ...verifier('hey_jarvis', 1), enrolment: withPartial }));
+        expect((await run((tx) => tx.verifiers.list(a)))[0]).toMatchObject({ partialPhraseWindows: 3, backgroundWindows: 1, peakScores: [0.5, 0.6, 0.7] });
+        const back = (await run((tx) => tx.verifiers.enrolment(a, 'hey_jarvis')))!;
+        expect(back.clips.map((c) => (c.partialPhrases ?? []).map((w) => Array.from(w)))).toEqual([[Array.from(window(1536, 40)), Array.from(window(1536, 41))], [], [Array.from(window(1536, 42))]]);
+        // The positives and the background are where they were.
+        expect(back.clips.map((c) => c.windows.map((w) => Array.from(w)))).toEqual(e.clips.map((c) => c.windows.map((w) => Array.from(w))));
+        expect(Array.from(back.background[0]!)).toEqual(Array.from(window(1536, 8)));
+        const bad = { ...verifier('alexa', 1), enrolment: { ...e, clips: [{ ...e.clips[0]!, partialPhrases: [window(96, 2)] }, ...e.clips.slice(1)] } };
+        await expect(run((tx) => tx.verifiers.put(a, bad))).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
       });
       it('windows of mixed lengths or none at all are refused', async () => {
         const a = await addOwner();

@@ -51,7 +51,14 @@ type StoredRecording = Recording & { uploadedAt: number | null; falseWake: boole
 type VerifierState = StoredVerifier & { enrolment: VerifierEnrolment };
 
 function copyEnrolment(e: VerifierEnrolment): VerifierEnrolment {
-  return { clips: e.clips.map((c) => ({ peakScore: c.peakScore, windows: c.windows.map((w) => w.slice()) })), background: e.background.map((w) => w.slice()) };
+  return {
+    clips: e.clips.map((c) => ({
+      peakScore: c.peakScore,
+      windows: c.windows.map((w) => w.slice()),
+      ...(c.partialPhrases !== undefined && c.partialPhrases.length > 0 ? { partialPhrases: c.partialPhrases.map((w) => w.slice()) } : {}),
+    })),
+    background: e.background.map((w) => w.slice()),
+  };
 }
 
 interface State {
@@ -259,7 +266,7 @@ class MemoryTx implements Tx {
         requireOwner(ownerId);
         if (typeof v.wakeword !== 'string' || v.wakeword === '') throw new EarshotError('BAD_ARGUMENT', 'a verifier needs a wake word');
         const dim = v.enrolment.clips[0]?.windows[0]?.length ?? v.enrolment.background[0]?.length ?? 0;
-        const all = [...v.enrolment.clips.flatMap((c) => c.windows), ...v.enrolment.background];
+        const all = [...v.enrolment.clips.flatMap((c) => [...c.windows, ...(c.partialPhrases ?? [])]), ...v.enrolment.background];
         if (dim === 0 || all.some((w) => !(w instanceof Float32Array) || w.length !== dim)) {
           throw new EarshotError('BAD_ARGUMENT', 'every feature window must be a Float32Array of one length');
         }
@@ -270,6 +277,7 @@ class MemoryTx implements Tx {
           model: v.model.slice(),
           peakScores: enrolment.clips.map((c) => c.peakScore),
           backgroundWindows: enrolment.background.length,
+          partialPhraseWindows: enrolment.clips.reduce((n, c) => n + (c.partialPhrases?.length ?? 0), 0),
           enrolment: copyEnrolment(enrolment),
         });
       },

@@ -63,6 +63,23 @@ describe('trainVerifier', () => {
     expect(model.cvRecall).toBeCloseTo(2 / 3, 10);
   });
 
+  it("negatives made from a clip (its partial phrases) train the model and leave the cross-validation with their clip", () => {
+    const set = separableSet({ dim: 32, positives: 12, negatives: 300, clips: 3 });
+    // Clip 2's own negatives are its positives again, several times: a fold that kept them while leaving clip 2's
+    // positives out would have learnt exactly those windows as "not the word" and reject them.
+    const clip2 = set.positives.filter((_, i) => set.positiveClip[i] === 2);
+    const own = [...clip2, ...clip2, ...clip2].map((w) => w.slice());
+    const withClip = trainVerifier({ ...set, clipNegatives: own, clipNegativeClip: own.map(() => 2) }, { wakeword: 'hey_jarvis', now: NOW });
+    expect(withClip.cvRecall).toBe(1);
+    expect(withClip.negatives).toBe(300 + own.length);
+    // The same windows as plain negatives stay in every fold: clip 2's fold rejects its positives.
+    const asPlain = trainVerifier({ ...set, negatives: [...set.negatives, ...own] }, { wakeword: 'hey_jarvis', now: NOW });
+    expect(asPlain.cvRecall).toBeCloseTo(2 / 3, 10);
+    // The full model learnt them: clip 2's windows score lower than without its own negatives.
+    const without = trainVerifier(set, { wakeword: 'hey_jarvis', now: NOW });
+    for (const w of clip2) expect(verifierProbability(withClip, w)).toBeLessThan(verifierProbability(without, w));
+  });
+
   it('rejects unusable input with BAD_ARGUMENT naming the problem', () => {
     const ok = separableSet({ dim: 16, positives: 6, negatives: 20, clips: 3 });
     const cases: [Partial<TrainingSet>, RegExp][] = [
@@ -72,6 +89,9 @@ describe('trainVerifier', () => {
       [{ positiveClip: ok.positiveClip.map(() => 0) }, /at least 2 enrolment clips/],
       [{ negatives: [...ok.negatives, new Float32Array(15)] }, /negatives\[20\]/],
       [{ positives: [new Float32Array(16).fill(Number.NaN), ...ok.positives.slice(1)] }, /not finite/],
+      [{ clipNegatives: [ok.negatives[0]!] }, /clipNegativeClip/],
+      [{ clipNegatives: [ok.negatives[0]!], clipNegativeClip: [7] }, /a clip negative names a clip without positives/],
+      [{ clipNegatives: [new Float32Array(15)], clipNegativeClip: [0] }, /clipNegatives\[0\]/],
     ];
     for (const [patch, msg] of cases) {
       let err: unknown;

@@ -10,7 +10,9 @@ import { EarshotError, SAMPLE_RATE, createLogger } from '../../core/index.js';
 import { DEFAULT_MANIFEST, loadManifest } from '../../models/index.js';
 import {
   DEFAULT_NOISY_COPY_SNRS_DB,
+  DEFAULT_PARTIAL_PHRASE_FRACTIONS,
   featuresOfBackground,
+  featuresOfPartialPhrases,
   featuresOfEnrolmentClipWithNoisyCopies,
   loadWakeModels,
   noisyCopySeed,
@@ -59,12 +61,38 @@ export function noisyCopiesOption(args: ParsedArgs): readonly number[] {
   return snrs;
 }
 
+/** --partial-phrases: a comma list of cut points (fractions of the phrase's voiced span), or `none`; default measured. */
+export function partialPhrasesOption(args: ParsedArgs): readonly number[] {
+  const v = stringOption(args, 'partial-phrases');
+  if (v === undefined) return DEFAULT_PARTIAL_PHRASE_FRACTIONS;
+  if (v.trim() === 'none') return [];
+  const parts = v.split(',').map((x) => x.trim());
+  const fractions = parts.map(Number);
+  if (parts.some((x) => x === '') || fractions.some((x) => !(x > 0 && x < 1)) || fractions.length > 6) {
+    throw new EarshotError('BAD_ARGUMENT', `--partial-phrases must be 'none' or up to 6 comma-separated fractions in (0, 1) (got '${v}')`, { details: { field: '--partial-phrases' } });
+  }
+  return fractions;
+}
+
+/** How each clip is learnt besides as recorded: its pink-noise copies (positives) and partial-phrase copies (negatives). */
+interface CopyPlan {
+  snrDb: readonly number[];
+  fractions: readonly number[];
+}
+
+/** One clip's contribution: positives (the clip and its noisy copies) and its partial-phrase negatives. */
+interface ClipResult {
+  peakScore: number;
+  windows: Float32Array[];
+  partialPhrases: Float32Array[];
+}
+
 function spoken(word: string): string {
   return word.replace(/_/g, ' ');
 }
 
 function describe(s: VerifierStatus): string {
-  return `${s.ownerId}  ${s.wakeword}  clips=${s.clips}  cross-validated=${Math.round(s.cvRecall * 100)}%  trained=${new Date(s.trainedAt).toISOString()}  false-wakes=${s.falseWakes}  background=${s.backgroundWindows}`;
+  return `${s.ownerId}  ${s.wakeword}  clips=${s.clips}  cross-validated=${Math.round(s.cvRecall * 100)}%  trained=${new Date(s.trainedAt).toISOString()}  false-wakes=${s.falseWakes}  background=${s.backgroundWindows}  partial-phrases=${s.partialPhraseWindows}`;
 }
 
 async function loadModelsFor(args: ParsedArgs, word: string): Promise<LoadedWakeModels> {
@@ -78,25 +106,34 @@ interface Clip {
   pcm: Int16Array;
 }
 
-/** Features of each clip; every clip whose peak is too low is named in one error (nothing is enrolled). */
-/** A clip's features with its pink-noise copies' windows (grouped as one clip); the copies live only in this call. */
-function clipFeatures(models: LoadedWakeModels, pcm: Int16Array, word: string, clipIndex: number, snrDb: readonly number[]): Promise<EnrolmentFeaturesWithCopies> {
-  return featuresOfEnrolmentClipWithNoisyCopies(models, pcm, word, { snrDb, seed: noisyCopySeed(clipIndex, word) });
+/**
+ * A clip's features with its pink-noise copies' windows (grouped as one clip) and, once the clip is heard, its
+ * partial-phrase negatives; the copies live only in this call.
+ */
+async function clipFeatures(models: LoadedWakeModels, pcm: Int16Array, word: string, clipIndex: number, plan: CopyPlan): Promise<{ f: EnrolmentFeaturesWithCopies; partialPhrases: Float32Array[] }> {
+  const f = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, word, { snrDb: plan.snrDb, seed: noisyCopySeed(clipIndex, word) });
+  if (!heard(f) || plan.fractions.length === 0) return { f, partialPhrases: [] };
+  return { f, partialPhrases: (await featuresOfPartialPhrases(models, pcm, word, { fractions: plan.fractions, phraseBeforeMs: f.peakMs })).windows };
 }
 
-function windowsNote(f: EnrolmentFeaturesWithCopies): string {
-  if (f.copies.length === 0) return `${f.windows.length} windows`;
-  return `${f.windows.length} windows (${f.cleanWindows} + ${f.copies.map((c) => `${c.windows} at ${c.snrDb} dB`).join(' + ')} in pink noise)`;
+function heard(f: EnrolmentFeaturesWithCopies): boolean {
+  return f.peakScore >= MIN_ENROLMENT_PEAK && f.cleanWindows > 0;
 }
 
-async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO, snrDb: readonly number[]): Promise<{ peakScore: number; windows: Float32Array[] }[]> {
-  const out: { peakScore: number; windows: Float32Array[] }[] = [];
+function windowsNote(f: EnrolmentFeaturesWithCopies, partialPhrases: Float32Array[]): string {
+  const partial = partialPhrases.length > 0 ? `; ${partialPhrases.length} partial-phrase negatives` : '';
+  if (f.copies.length === 0) return `${f.windows.length} windows${partial}`;
+  return `${f.windows.length} windows (${f.cleanWindows} + ${f.copies.map((c) => `${c.windows} at ${c.snrDb} dB`).join(' + ')} in pink noise)${partial}`;
+}
+
+async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO, plan: CopyPlan): Promise<ClipResult[]> {
+  const out: ClipResult[] = [];
   const refused: string[] = [];
   for (const [i, c] of clips.entries()) {
-    const f = await clipFeatures(models, c.pcm, word, i, snrDb);
-    writeLine(io.stderr, `clip ${i + 1}/${clips.length} ${c.name}: peak ${f.peakScore.toFixed(2)} at ${(f.peakMs / 1000).toFixed(2)} s, ${windowsNote(f)}`);
-    if (f.peakScore < MIN_ENROLMENT_PEAK || f.cleanWindows === 0) refused.push(`${c.name} (peak ${f.peakScore.toFixed(2)})`);
-    out.push({ peakScore: f.peakScore, windows: f.windows });
+    const { f, partialPhrases } = await clipFeatures(models, c.pcm, word, i, plan);
+    writeLine(io.stderr, `clip ${i + 1}/${clips.length} ${c.name}: peak ${f.peakScore.toFixed(2)} at ${(f.peakMs / 1000).toFixed(2)} s, ${windowsNote(f, partialPhrases)}`);
+    if (!heard(f)) refused.push(`${c.name} (peak ${f.peakScore.toFixed(2)})`);
+    out.push({ peakScore: f.peakScore, windows: f.windows, partialPhrases });
   }
   if (refused.length > 0) {
     throw new EarshotError('BAD_ARGUMENT', `${refused.join(', ')}: ${refused.length === 1 ? 'does' : 'do'} not contain "${spoken(word)}" as the model hears it (peak score below ${MIN_ENROLMENT_PEAK}); nothing was enrolled`, {
@@ -160,8 +197,8 @@ async function recordClips(
   models: LoadedWakeModels,
   word: string,
   count: number,
-  snrDb: readonly number[],
-): Promise<{ clips: { peakScore: number; windows: Float32Array[] }[]; background: Float32Array[] }> {
+  plan: CopyPlan,
+): Promise<{ clips: ClipResult[]; background: Float32Array[] }> {
   const seconds = positiveNumber(args, 'seconds', { max: 30 }) ?? DEFAULT_PHRASE_SECONDS;
   const backgroundSeconds = positiveNumber(args, 'background-seconds', { max: 300 });
   const mic = new MicrophoneSource({
@@ -172,17 +209,17 @@ async function recordClips(
   });
   writeLine(io.stderr, `recording ${count} times "${spoken(word)}" through ${mic.description}, ${seconds} s each; the audio is turned into features and not kept`);
   const takes = new Takes(mic);
-  const clips: { peakScore: number; windows: Float32Array[] }[] = [];
+  const clips: ClipResult[] = [];
   let background: Float32Array[] = [];
   try {
     for (let i = 0; i < count; i++) {
       for (let attempt = 1; ; attempt++) {
         writeLine(io.stderr, `[${i + 1}/${count}] say "${spoken(word)}" now…`);
         const pcm = await takes.take(seconds);
-        const f = await clipFeatures(models, pcm, word, i, snrDb);
-        if (f.peakScore >= MIN_ENROLMENT_PEAK && f.cleanWindows > 0) {
-          writeLine(io.stderr, `[${i + 1}/${count}] heard it (peak ${f.peakScore.toFixed(2)}, ${windowsNote(f)})`);
-          clips.push({ peakScore: f.peakScore, windows: f.windows });
+        const { f, partialPhrases } = await clipFeatures(models, pcm, word, i, plan);
+        if (heard(f)) {
+          writeLine(io.stderr, `[${i + 1}/${count}] heard it (peak ${f.peakScore.toFixed(2)}, ${windowsNote(f, partialPhrases)})`);
+          clips.push({ peakScore: f.peakScore, windows: f.windows, partialPhrases });
           break;
         }
         if (attempt >= PHRASE_ATTEMPTS) {
@@ -212,8 +249,8 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
   path: ['enroll'],
   summary: "train an owner's verifier for a wake word from a few clips of them saying it (on the device)",
   usage: [
-    'earshot enroll --owner ID --wakeword NAME FILE.wav... [--background FILE.wav...] [--noisy-copies DB,...|none] [--json]',
-    '       earshot enroll --owner ID --wakeword NAME --record N [--seconds S] [--background-seconds S] [--device ALSA_DEVICE] [--noisy-copies DB,...|none] [--json]',
+    'earshot enroll --owner ID --wakeword NAME FILE.wav... [--background FILE.wav...] [--noisy-copies DB,...|none] [--partial-phrases F,...|none] [--json]',
+    '       earshot enroll --owner ID --wakeword NAME --record N [--seconds S] [--background-seconds S] [--device ALSA_DEVICE] [--noisy-copies DB,...|none] [--partial-phrases F,...|none] [--json]',
   ].join('\n'),
   help: [
     `At least ${MIN_ENROLMENT_CLIPS} clips of the owner saying the wake word. Each clip must contain it as the wake-word model`,
@@ -226,6 +263,9 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     'same every time): measured on held-out voices, this cut the verifier\'s own-voice misses from 14 to 4 of 108, most',
     'of them in noise, at 3 more near-miss fires of 53. The noisy copies exist only in memory while enrolling; their',
     'features count as their clip\'s (the cross-validated score leaves a clip out with its copies).',
+    'Each clip is also cut short after the first part of its phrase ("hey jar…", by default at 40 % of it) and',
+    'learnt as not the word: a verifier that knows your voice otherwise accepts your voice saying something that',
+    'starts like it. Only the features of those copies are kept, with the clip\'s (enroll status: partial-phrases).',
     'Enrolling a word again replaces its verifier.',
     'Options:',
     '  --owner ID               whose voice this is (required)',
@@ -237,6 +277,8 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     '  --device ALSA_DEVICE     microphone device (default: config audio.device)',
     `  --noisy-copies DB,...    SNRs in dB of each clip's pink-noise copies (default ${DEFAULT_NOISY_COPY_SNRS_DB.join(',')}, measured);`,
     '                           none: learn the clips only as recorded',
+    `  --partial-phrases F,...  cut points (fractions of the phrase) of each clip's partial-phrase copies, learnt as`,
+    `                           "not the word" (default ${DEFAULT_PARTIAL_PHRASE_FRACTIONS.join(',')}, measured); none: no such copies`,
     '  --manifest FILE          model manifest (default models/manifest.json)',
   ].join('\n'),
   options: {
@@ -248,6 +290,7 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     'background-seconds': { type: 'string' },
     device: { type: 'string' },
     'noisy-copies': { type: 'string' },
+    'partial-phrases': { type: 'string' },
     manifest: { type: 'string' },
   },
   allowPositionals: true,
@@ -262,7 +305,7 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     if (record === undefined && (args.values['seconds'] !== undefined || args.values['background-seconds'] !== undefined || args.values['device'] !== undefined)) {
       throw new EarshotError('BAD_ARGUMENT', '--seconds, --background-seconds and --device are for --record');
     }
-    const snrDb = noisyCopiesOption(args);
+    const plan: CopyPlan = { snrDb: noisyCopiesOption(args), fractions: partialPhrasesOption(args) };
     const clipCount = record ?? files.length;
     if (clipCount < MIN_ENROLMENT_CLIPS) {
       throw new EarshotError('BAD_ARGUMENT', `enrolment needs at least ${MIN_ENROLMENT_CLIPS} clips of the wake word (got ${clipCount}): earshot enroll --owner ID --wakeword NAME A.wav B.wav C.wav, or --record ${MIN_ENROLMENT_CLIPS}`);
@@ -275,13 +318,13 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     await withApp(args, io, (app) => app.getOwner(ownerId));
     writeLine(io.stderr, `loading the ${word} model…`);
     const models = await loadModelsFor(args, word);
-    let clips: { peakScore: number; windows: Float32Array[] }[];
+    let clips: ClipResult[];
     let background: Float32Array[];
     if (record === undefined) {
-      clips = await enrolmentFeatures(models, word, clipsAudio, io, snrDb);
+      clips = await enrolmentFeatures(models, word, clipsAudio, io, plan);
       background = await backgroundFeatures(models, word, backgroundAudio, io);
     } else {
-      const recorded = await recordClips(args, io, config, models, word, record, snrDb);
+      const recorded = await recordClips(args, io, config, models, word, record, plan);
       clips = recorded.clips;
       background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io))];
     }
