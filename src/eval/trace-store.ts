@@ -145,6 +145,7 @@ export async function traceClips(files: readonly string[], o: TraceStoreOptions)
     words: o.words.map((name) => ({ name, threshold: thresholdOf(o.setup, name) })),
     phases: o.setup.phases,
     quietRms: o.setup.quietRms,
+    ...(o.setup.secondLook ? { secondLook: o.setup.secondLook } : {}),
     manifest: o.manifest,
     models: o.models,
     ...(verifiers ? { verifiers } : {}),

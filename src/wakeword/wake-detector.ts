@@ -11,6 +11,7 @@ import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
 import { openClassifier, openModel, type Classifier, type Session } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
+import type { SecondLookSettings } from './second-look-gate.js';
 import { EMBEDDING_DIM } from './constants.js';
 import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
@@ -37,6 +38,11 @@ export interface WakeDetectorOptions {
   vadGate?: boolean;
   /** RMS (int16 units) below which classifiers are skipped; null = never skip. Default DEFAULT_QUIET_RMS. */
   quietRms?: number | null;
+  /**
+   * The second look (src/wakeword/second-look.ts): with 4 phases, also score the other 4 of 8 phases while a
+   * base score is at or above the gate. null = off.
+   */
+  secondLook?: SecondLookSettings | null;
   /** A loaded manifest or the path of one (default models/manifest.json). */
   manifest?: ModelManifest | string;
   /** Already verified and opened models for these words (shared between detectors; skips loading). */
@@ -137,6 +143,7 @@ export class WakeDetector {
       warm: [],
       gated: [],
       bestPhase: new Int8Array(n),
+      secondLook: false,
       baseScores: new Float32Array(n),
       verified: new Array<boolean>(n).fill(false),
     };
@@ -156,9 +163,11 @@ export class WakeDetector {
       opts.vadGate ? SileroVad.create(manifest) : Promise.resolve(undefined),
     ]);
     const quietRms = opts.quietRms === undefined ? DEFAULT_QUIET_RMS : opts.quietRms ?? undefined;
+    const secondLook = opts.secondLook ?? undefined;
     const scorer = await WakeScorer.create(models.features, models.classifiers, {
       phases: opts.phases ?? DEFAULT_PHASES,
       ...(quietRms !== undefined ? { quietRms } : {}),
+      ...(secondLook !== undefined ? { secondLook } : {}),
     });
     const thresholds = words.map((w) => w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD);
     const verifiers = checkVerifiers(opts.verifiers, names, thresholds, models.classifiers);
@@ -229,6 +238,7 @@ export class WakeDetector {
     f.warm = scored.warm;
     f.gated = scored.gated;
     f.bestPhase = scored.bestPhase;
+    f.secondLook = scored.secondLook;
     for (let w = 0; w < f.scores.length; w++) {
       const base = scored.scores[w]!;
       f.baseScores[w] = base;
