@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { encodeVerifierModel, type VerifierModel } from '../verifier/index.js';
-import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, SECOND_LOOK_PHASES, type SecondLookSettings } from '../wakeword/index.js';
+import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, DEFAULT_SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, SECOND_LOOK_PHASES, type SecondLookSettings } from '../wakeword/index.js';
 import type { DecisionRules } from './score-trace.js';
 
 export interface EvalSetup {
@@ -62,6 +62,8 @@ export function defaultSetup(): EvalSetup {
     name: 'default',
     phases: wake.phases,
     quietRms: DEFAULT_QUIET_RMS,
+    // The device's second look, at the phase count it completes.
+    ...(wake.phases === SECOND_LOOK_PHASES ? { secondLook: { ...DEFAULT_SECOND_LOOK } } : {}),
     threshold: wake.threshold,
     wordThresholds,
     patienceFrames: wake.patienceFrames,
