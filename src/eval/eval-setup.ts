@@ -5,7 +5,7 @@
  *   reference  the faithful openWakeWord pipeline: 1 phase, no quiet gate, threshold 0.5, patience 1
  *   default    today's device defaults (config/defaults.ts and the wake-word defaults)
  *   NAME:key=value,…   a variant of `default` (or of `reference` with base=reference); keys: phases, quiet
- *              (off or an RMS), look (off or the second look's gate, 4 phases only), lookhold (its hold in
+ *              (off or an RMS), look (on, off or the second look's gate, 4 phases only), lookhold (its hold in
  *              frames), threshold, patience, refractory, owner (an owner id, or none), voice (only that
  *              voice's positives count)
  *
@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { encodeVerifierModel, type VerifierModel } from '../verifier/index.js';
-import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, DEFAULT_SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, SECOND_LOOK_PHASES, type SecondLookSettings } from '../wakeword/index.js';
+import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, SECOND_LOOK_PHASES, type SecondLookSettings } from '../wakeword/index.js';
 import type { DecisionRules } from './score-trace.js';
 
 export interface EvalSetup {
@@ -62,8 +62,6 @@ export function defaultSetup(): EvalSetup {
     name: 'default',
     phases: wake.phases,
     quietRms: DEFAULT_QUIET_RMS,
-    // The device's second look, at the phase count it completes.
-    ...(wake.phases === SECOND_LOOK_PHASES ? { secondLook: { ...DEFAULT_SECOND_LOOK } } : {}),
     threshold: wake.threshold,
     wordThresholds,
     patienceFrames: wake.patienceFrames,
@@ -184,7 +182,8 @@ export function parseSetup(spec: string): EvalSetup {
     else if (k === 'phases') setup.phases = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 8, 'an integer from 1 to 8');
     else if (k === 'look') {
       if (v === 'off') delete setup.secondLook;
-      else setup.secondLook = { gate: num(k, v, (x) => x >= 0 && x <= 1, "'off' or a gate in [0, 1]"), holdChunks: setup.secondLook?.holdChunks ?? DEFAULT_SECOND_LOOK_HOLD_CHUNKS };
+      else if (v === 'on') setup.secondLook = { ...SECOND_LOOK };
+      else setup.secondLook = { gate: num(k, v, (x) => x >= 0 && x <= 1, "'on', 'off' or a gate in [0, 1]"), holdChunks: setup.secondLook?.holdChunks ?? DEFAULT_SECOND_LOOK_HOLD_CHUNKS };
     } else if (k === 'lookhold') {
       const hold = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 1000, 'a whole number of frames from 1 to 1000');
       if (!setup.secondLook) throw bad(spec, 'lookhold needs the second look (look=GATE before it, or a base that has one)');

@@ -5,7 +5,7 @@ export {
   resolveManifest,
   DEFAULT_PHASES,
   DEFAULT_QUIET_RMS,
-  DEFAULT_SECOND_LOOK,
+  SECOND_LOOK,
   DEFAULT_THRESHOLD,
   type WakeDetectorOptions,
   type LoadedWakeModels,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { consultsVerifier, defaultSetup, parseSetup, referenceSetup, scoringKey, thresholdOf, unverified, withOwner, type OwnerWakeView } from '../../src/eval/index.js';
 import type { VerifierModel } from '../../src/verifier/index.js';
 import { DEFAULT_CONFIG } from '../../src/config/index.js';
-import { DEFAULT_QUIET_RMS, DEFAULT_SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS } from '../../src/wakeword/index.js';
+import { DEFAULT_QUIET_RMS, SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS } from '../../src/wakeword/index.js';
 
 describe('eval setups', () => {
   it('reference is the faithful openWakeWord pipeline; default is the device defaults', () => {
@@ -34,7 +34,9 @@ describe('eval setups', () => {
     expect(on.secondLook).toEqual({ gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS });
     expect(parseSetup('l2:look=0.2,lookhold=5').secondLook).toEqual({ gate: 0.2, holdChunks: 5 });
     expect(parseSetup('r4:base=reference,phases=4,look=0').secondLook).toEqual({ gate: 0, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS });
-    const off = parseSetup('l0:look=off');
+    expect(parseSetup('lon:look=on').secondLook).toEqual(SECOND_LOOK);
+    expect(defaultSetup().secondLook).toBeUndefined();
+    const off = parseSetup('l0:look=on,look=off');
     expect(off.secondLook).toBeUndefined();
     expect(scoringKey(off)).toEqual({ phases: off.phases, quietRms: off.quietRms });
     expect(scoringKey(on)).toEqual({ phases: on.phases, quietRms: on.quietRms, secondLook: { gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS } });
@@ -91,8 +93,7 @@ describe('setups with an owner', () => {
   });
 
   it('the scoring key of a setup without verifiers is what it always was; each verifier (and gate) gives its own', () => {
-    expect(scoringKey(parseSetup('plain:look=off'))).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
-    expect(scoringKey(defaultSetup())).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms, secondLook: DEFAULT_SECOND_LOOK });
+    expect(scoringKey(defaultSetup())).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
     const a = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner()));
     const b = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifierGates: { hey_jarvis: 0.2 } })));
     const c = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifiers: { hey_jarvis: verifier('hey_jarvis', 0.1, 1) } })));
