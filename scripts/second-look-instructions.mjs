@@ -4,7 +4,8 @@
 // and with it always on (gate 0), counted with valgrind --tool=callgrind as (I(N2) − I(N1)) / (N2 − N1).
 // Also prints the share of frames on which the look was on over the same frames (from a plain run).
 //
-//   npm run build && node scripts/second-look-instructions.mjs [--frames N1,N2]   (default 50,550; needs valgrind)
+//   npm run build && node scripts/second-look-instructions.mjs [--frames N1,N2] [--variants noLook,look,alwaysOn]
+//   (default 50,550 and all three; needs valgrind)
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,6 +16,8 @@ const { speechClip, speechThroughout, writePcm, CHILD_FLAG, childScript } = awai
 const { WakeDetector, SECOND_LOOK } = await import(dist('wakeword/index.js'));
 const i = process.argv.indexOf('--frames');
 const [n1, n2] = i > 0 ? process.argv[i + 1].split(',').map(Number) : [50, 550];
+const v = process.argv.indexOf('--variants');
+const only = v > 0 ? process.argv[v + 1].split(',') : undefined;
 const log = (l) => console.error(l);
 const clip = speechThroughout(await speechClip(log), (n2 * 80) / 60000 + 0.05);
 const pcm = writePcm('speech-second-look.s16', clip);
@@ -37,6 +40,7 @@ function callgrind(spec) {
 const variants = { noLook: null, look: SECOND_LOOK, alwaysOn: { gate: 0 } };
 const out = {};
 for (const [name, secondLook] of Object.entries(variants)) {
+  if (only && !only.includes(name)) continue;
   const spec = (frames) => ({ mode: 'earshot', pcm, words: ['hey_jarvis'], phases: 4, quietGate: true, frames, secondLook });
   log(`second-look instructions: ${name}: callgrind over ${n1} and ${n2} frames …`);
   const a = await callgrind(spec(n1));
@@ -58,8 +62,8 @@ console.log(
     gate: SECOND_LOOK.gate,
     holdChunks: SECOND_LOOK.holdChunks,
     instructionsPerFrame: out,
-    lookOverNoLook: Math.round((out.look / out.noLook) * 1000) / 1000,
-    alwaysOnOverNoLook: Math.round((out.alwaysOn / out.noLook) * 1000) / 1000,
+    ...(out.look ? { lookOverNoLook: Math.round((out.look / out.noLook) * 1000) / 1000 } : {}),
+    ...(out.alwaysOn ? { alwaysOnOverNoLook: Math.round((out.alwaysOn / out.noLook) * 1000) / 1000 } : {}),
     lookOnPct: Math.round((1000 * on) / (n2 - n1)) / 10,
   }),
 );

@@ -8,6 +8,10 @@
  * rows until embeddings are asked for, holding the pending (quiet) chunks in a fixed ring just long enough
  * for the backfill. As soon as sound returns, the pending mel rows and the skipped embeddings are computed
  * and the classifier sees exactly what it would have seen.
+ *
+ * Second look (optional, 4 phases): while some word's base score on a warm frame is at or above a low gate (or
+ * was within a hold), the other 4 of 8 phases are scored too (second-look.ts, second-look-gate.ts) and each
+ * word's score is the max over all 8, as with 8 phases; below it the 4-phase scores stand.
  */
 import { EarshotError } from '../core/index.js';
 import { SAMPLE_RATE } from '../core/index.js';
@@ -160,11 +164,6 @@ export class WakeScorer {
   get streamStats(): { steps: number; resumes: number; rewarms: number; melCalls: number; melSkipped: number } {
     const s = this.stream;
     return { steps: s.streamSteps, resumes: s.resumes, rewarms: s.rewarms, melCalls: s.melCalls, melSkipped: s.droppedMelChunks };
-  }
-
-  /** The second look's gate and hold (undefined without it). */
-  get secondLookSettings(): Required<SecondLookSettings> | undefined {
-    return this.look ? { gate: this.look.gate.gate, holdChunks: this.look.gate.holdChunks } : undefined;
   }
 
   /** Frames the second look was on, times it switched on, its model calls (catch-up included), resumes and re-warms. */
