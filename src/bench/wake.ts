@@ -39,7 +39,7 @@ export interface BenchWakeOptions {
 export type EmbeddingPath = 'streaming' | 'window';
 
 export type ChildSpec =
-  | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean; path?: EmbeddingPath; frames?: number }
+  | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean; path?: EmbeddingPath; frames?: number; secondLook?: LoopSpec['secondLook'] }
   | { mode: 'floor'; pcm: string; iterations: number }
   | { mode: 'embedding'; rounds: number; calls: number; batches: number[] }
   | { mode: 'interleaved'; loops: (LoopSpec & { label: string; pcm: string })[]; peer?: { label: string; pcm: string; word: string } }
@@ -50,7 +50,7 @@ interface ChildResult {
   /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
   msPerFrameMedian?: number;
   /** Interleaved loops (mode 'interleaved'). */
-  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number; cpuMs: number }[];
+  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number; cpuMs: number; lookOnPct?: number }[];
   /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
   perCall?: Record<string, number>;
   msPerFrame: number;
@@ -221,7 +221,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const clip = await speechClip(log);
   const speech = writePcm(`speech-${minutes}m.s16`, speechThroughout(clip, minutes));
   const quiet = writePcm(`quiet-${minutes}m.s16`, mostlyQuiet(clip, minutes));
-  const { DEFAULT_PHASES } = await import('../wakeword/index.js');
+  const { DEFAULT_PHASES, SECOND_LOOK } = await import('../wakeword/index.js');
   const res: Record<string, number | string> = {};
   // Context for the numbers: other jobs on the machine stretch every timing (ratios within a run still hold).
   res['wake.loadAverageAtStart'] = r1(os.loadavg()[0]!);
@@ -241,6 +241,8 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const phaseCounts = [...new Set([1, 2, 4, 8, DEFAULT_PHASES])].sort((x, y) => x - y);
   const loops: (LoopSpec & { label: string; pcm: string })[] = [
     ...phaseCounts.map((p) => ({ label: `p${p}`, pcm: speech, words: JARVIS, phases: p, quietGate: true })),
+    // The default loop with the second look (the odd phases on demand): what the look costs.
+    { label: 'lookDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, secondLook: SECOND_LOOK },
     { label: 'window1', pcm: speech, words: JARVIS, phases: 1, quietGate: true, path: 'window' as const },
     { label: 'windowDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, path: 'window' as const },
     { label: 'three1', pcm: speech, words: THREE, phases: 1, quietGate: true },
@@ -259,7 +261,10 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     if (!l) throw new EarshotError('INTERNAL', `interleaved bench lost loop ${label}`);
     return l;
   };
-  for (const l of inter.perLoop ?? []) log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)}, CPU ${r3(l.cpuMs)})`);
+  for (const l of inter.perLoop ?? []) {
+    const look = l.lookOnPct !== undefined && l.lookOnPct > 0 ? `, second look on ${r1(l.lookOnPct)} % of frames` : '';
+    log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)}, CPU ${r3(l.cpuMs)}${look})`);
+  }
   const one = L('p1');
   const def = L(`p${DEFAULT_PHASES}`);
   res['wake.defaultPhases'] = DEFAULT_PHASES;
@@ -270,6 +275,12 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.msPerFrameInOnnxDefault'] = r3(def.onnxMs);
   res['wake.loopOverheadPctDefault'] = pct(def.meanMs, def.onnxMs);
   res['wake.msPerFramePerPhaseDefault'] = r3(def.meanMs / DEFAULT_PHASES);
+  // The second look: share of the speech's frames on which it scored the odd phases, and its cost.
+  const look = L('lookDefault');
+  res['wake.msPerFrameDefaultLook'] = r3(look.meanMs);
+  res['wake.secondLook.onPctSpeech'] = r1(look.lookOnPct ?? 0);
+  res['wake.secondLook.costPct'] = r1((look.meanMs / def.meanMs - 1) * 100);
+  res['wake.cpu.secondLook.costPct'] = r1((look.cpuMs / def.cpuMs - 1) * 100);
   // What more phases cost now (the phase-sensitivity tables say what they buy).
   for (const p of [2, 4, 8]) res[`wake.msPerFrame${p}Phases`] = r3(L(`p${p}`).meanMs);
   // The old path in the same process: every embedding from the window model.
@@ -295,6 +306,7 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     res['wake.peer.msPerFrame'] = r3(peer.meanMs);
     res['wake.peer.ratio'] = r1(peer.meanMs / one.meanMs);
     res['wake.peer.ratioDefault'] = r1(peer.meanMs / def.meanMs);
+    res['wake.peer.ratioDefaultLook'] = r1(peer.meanMs / look.meanMs);
     res['wake.cpu.peer.msPerFrame'] = r3(peer.cpuMs);
     res['wake.cpu.peer.ratio'] = r1(peer.cpuMs / one.cpuMs);
     res['wake.cpu.peer.ratioDefault'] = r1(peer.cpuMs / def.cpuMs);
@@ -352,10 +364,14 @@ interface LoopSpec {
   phases: number;
   quietGate: boolean;
   path?: EmbeddingPath;
+  /** The second look: undefined = the detector's default, null = off. */
+  secondLook?: { gate: number; holdChunks?: number } | null;
 }
 
 interface Loop {
   push(frame: Int16Array): Promise<number>;
+  /** Frames on which the second look scored the odd phases, and frames pushed (streaming path only). */
+  look?: () => { framesOn: number; frames: number };
   /** ms inside each model's run() since the last reset. */
   split: { mel: number; embedding: number; classifiers: number };
 }
@@ -368,6 +384,7 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const models = await loadWakeModels(manifest, spec.words, spec.phases);
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
   let push: (frame: Int16Array) => Promise<number>;
+  let look: Loop['look'];
   const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [
     [models.features.mel, 'mel'],
     ...models.classifiers.flatMap((c): [Session, 'classifiers'][] => [[c.session, 'classifiers'], ...(c.batched ? [[c.batched, 'classifiers'] as [Session, 'classifiers']] : [])]),
@@ -394,8 +411,9 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
     };
   } else {
     sessions.push([models.features.embedding, 'embedding'], ...(models.features.phased ?? []).map((m): [Session, 'embedding'] => [m.session, 'embedding']));
-    const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models });
+    const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models, ...(spec.secondLook !== undefined ? { secondLook: spec.secondLook } : {}) });
     push = async (frame) => (await detector.push(frame)).length;
+    look = () => ({ framesOn: detector.scorer.secondLookStats?.framesOn ?? 0, frames: detector.scorer.chunks });
   }
   // Time spent inside ONNX Runtime, to separate the loop's own overhead from the models' cost.
   const split = { mel: 0, embedding: 0, classifiers: 0 };
@@ -410,7 +428,7 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
       }
     };
   }
-  return { push, split };
+  return { push, split, ...(look ? { look } : {}) };
 }
 
 async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
@@ -443,7 +461,7 @@ const TURN_FRAMES = 125;
  * (and the median of its turns, meaningful for speech throughout).
  */
 async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }>): Promise<ChildResult> {
-  const loops: { push(frame: Int16Array): Promise<number>; split?: Loop['split'] }[] = await Promise.all(spec.loops.map((l) => makeLoop(l)));
+  const loops: { push(frame: Int16Array): Promise<number>; split?: Loop['split']; look?: Loop['look'] }[] = await Promise.all(spec.loops.map((l) => makeLoop(l)));
   const all: { label: string; pcm: string }[] = [...spec.loops];
   if (spec.peer) {
     loops.push(await makePeer(spec.peer.word));
@@ -480,6 +498,7 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
     meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks,
     onnxMs: onnx[i]! / (blocks * TURN_FRAMES),
     cpuMs: cpu[i]! / (blocks * TURN_FRAMES),
+    ...(loops[i]!.look ? { lookOnPct: (100 * loops[i]!.look!().framesOn) / Math.max(1, loops[i]!.look!().frames) } : {}),
   }));
   return { startupMs, msPerFrame: perLoop[0]?.meanMs ?? 0, frames: blocks * TURN_FRAMES, rssMb: rssMb(), perLoop };
 }

@@ -5,8 +5,9 @@
  *   reference  the faithful openWakeWord pipeline: 1 phase, no quiet gate, threshold 0.5, patience 1
  *   default    today's device defaults (config/defaults.ts and the wake-word defaults)
  *   NAME:key=value,…   a variant of `default` (or of `reference` with base=reference); keys: phases, quiet
- *              (off or an RMS), threshold, patience, refractory, owner (an owner id, or none), voice (only
- *              that voice's positives count)
+ *              (off or an RMS), look (on, off or the second look's gate, 4 phases only), lookhold (its hold in
+ *              frames), threshold, patience, refractory, owner (an owner id, or none), voice (only that
+ *              voice's positives count)
  *
  * An owner's setup carries that owner's household verifiers (and their own thresholds and gates, as the daemon
  * would apply them): the CLI opens them through the application layer and `withOwner` puts them on the setup.
@@ -15,7 +16,7 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { encodeVerifierModel, type VerifierModel } from '../verifier/index.js';
-import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS } from '../wakeword/index.js';
+import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, SECOND_LOOK_PHASES, type SecondLookSettings } from '../wakeword/index.js';
 import type { DecisionRules } from './score-trace.js';
 
 export interface EvalSetup {
@@ -23,6 +24,8 @@ export interface EvalSetup {
   /** Scoring: chunk phases (1 = reference grid) and quiet gate (null = never skip). */
   phases: number;
   quietRms: number | null;
+  /** The second look (odd phases while a base score is at or above its gate; 4 phases only); absent = off. */
+  secondLook?: Required<SecondLookSettings>;
   /** Decisions: the operating threshold for every word, unless `wordThresholds` names the word. */
   threshold: number;
   wordThresholds: Record<string, number>;
@@ -77,6 +80,8 @@ export function rulesOf(setup: EvalSetup): DecisionRules {
 export interface ScoringKey {
   phases: number;
   quietRms: number | null;
+  /** Absent without the second look, so the traces of setups without it keep their key. */
+  secondLook?: Required<SecondLookSettings>;
   /** Per verified word: SHA-256 of the verifier's bytes (weights, scaling, gate). Absent without verifiers. */
   verifiers?: Record<string, string>;
 }
@@ -87,6 +92,7 @@ export interface ScoringKey {
  */
 export function scoringKey(setup: EvalSetup): ScoringKey {
   const key: ScoringKey = { phases: setup.phases, quietRms: setup.quietRms };
+  if (setup.secondLook) key.secondLook = { gate: setup.secondLook.gate, holdChunks: setup.secondLook.holdChunks };
   const words = Object.keys(setup.verifiers ?? {}).sort();
   if (words.length > 0) {
     key.verifiers = {};
@@ -174,7 +180,15 @@ export function parseSetup(spec: string): EvalSetup {
   for (const [k, v] of pairs) {
     if (k === 'base') continue;
     else if (k === 'phases') setup.phases = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 8, 'an integer from 1 to 8');
-    else if (k === 'quiet') setup.quietRms = v === 'off' ? null : num(k, v, (x) => x > 0 && x < 32768, "'off' or an RMS in (0, 32768)");
+    else if (k === 'look') {
+      if (v === 'off') delete setup.secondLook;
+      else if (v === 'on') setup.secondLook = { ...SECOND_LOOK };
+      else setup.secondLook = { gate: num(k, v, (x) => x >= 0 && x <= 1, "'on', 'off' or a gate in [0, 1]"), holdChunks: setup.secondLook?.holdChunks ?? DEFAULT_SECOND_LOOK_HOLD_CHUNKS };
+    } else if (k === 'lookhold') {
+      const hold = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 1000, 'a whole number of frames from 1 to 1000');
+      if (!setup.secondLook) throw bad(spec, 'lookhold needs the second look (look=GATE before it, or a base that has one)');
+      setup.secondLook = { ...setup.secondLook, holdChunks: hold };
+    } else if (k === 'quiet') setup.quietRms = v === 'off' ? null : num(k, v, (x) => x > 0 && x < 32768, "'off' or an RMS in (0, 32768)");
     else if (k === 'threshold') {
       setup.threshold = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       setup.wordThresholds = {};
@@ -193,7 +207,12 @@ export function parseSetup(spec: string): EvalSetup {
     }
     else if (k === 'patience') setup.patienceFrames = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 50, 'an integer from 1 to 50');
     else if (k === 'refractory') setup.refractoryMs = num(k, v, (x) => x >= 0 && x <= 60_000, 'ms from 0 to 60000');
-    else throw bad(spec, `unknown key '${k}' (phases, quiet, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
+    else throw bad(spec, `unknown key '${k}' (phases, quiet, look, lookhold, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
+  }
+  if (setup.secondLook && setup.phases !== SECOND_LOOK_PHASES) {
+    // The device's own rule for a default look: it completes 4 phases and does not apply to other counts.
+    if (pairs.some(([k]) => k === 'look' || k === 'lookhold')) throw bad(spec, `look needs phases=${SECOND_LOOK_PHASES} (got ${setup.phases})`);
+    delete setup.secondLook;
   }
   return setup;
 }

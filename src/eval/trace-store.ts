@@ -145,6 +145,8 @@ export async function traceClips(files: readonly string[], o: TraceStoreOptions)
     words: o.words.map((name) => ({ name, threshold: thresholdOf(o.setup, name) })),
     phases: o.setup.phases,
     quietRms: o.setup.quietRms,
+    // Explicitly off when the setup has none (the detector's default would otherwise apply).
+    secondLook: o.setup.secondLook ?? null,
     manifest: o.manifest,
     models: o.models,
     ...(verifiers ? { verifiers } : {}),

@@ -215,6 +215,7 @@ export class FeatureStream {
 
   /** The stepper is a multi-phase model: one batch item, rows ending at the newest row, one output per phase. */
   private readonly phasedStep: boolean;
+  private readonly phasedSessionOf: Session | undefined;
 
   constructor(
     protected readonly models: { mel: Session; embedding?: Session; phased?: FeatureModels['phased'] },
@@ -244,6 +245,7 @@ export class FeatureStream {
       phases > 1 &&
       STREAM_INPUT_ROWS + STREAM_WARMUP_STEPS * MEL_ROWS_PER_CHUNK >= EMBEDDING_MEL_ROWS + this.tracks[phases - 1]!.offsetRows &&
       this.tracks.every((t, p) => t.offsetRows * phases === p * MEL_ROWS_PER_CHUNK);
+    this.phasedSessionOf = this.phasedStep ? phased!.session : undefined;
     this.stepper = !models.embedding
       ? undefined
       : this.phasedStep
@@ -397,8 +399,25 @@ export class FeatureStream {
 
   /** True when chunk c's embedding on track p was computed from real mel rows only (no initial ones). */
   embeddingIsReal(phase: number, chunk: number): boolean {
-    const track = this.tracks[phase]!;
-    return chunk >= 1 && chunk <= this.chunks && this.windowEnd(track, chunk) - EMBEDDING_MEL_ROWS >= FeatureStream.INITIAL_ROWS;
+    return this.embeddingIsRealAt(this.tracks[phase]!.offsetRows, chunk);
+  }
+
+  /** The same for a window ending `offsetRows` before chunk c's newest row (tracks kept outside, the second look's). */
+  embeddingIsRealAt(offsetRows: number, chunk: number): boolean {
+    return chunk >= 1 && chunk <= this.chunks && this.chunkEnd(chunk) - offsetRows - EMBEDDING_MEL_ROWS >= FeatureStream.INITIAL_ROWS;
+  }
+
+  /**
+   * One streaming step's input for chunk c (c ≤ 0: the rows of ones), ending `shiftRows` before its newest row:
+   * for steppers kept outside the stream (the second look). Call `ensureMel` first; a view, valid until the next chunk.
+   */
+  stepRows(chunk: number, shiftRows: number): Float32Array {
+    return this.rowsEnding(this.chunkEnd(chunk) - shiftRows, STREAM_INPUT_ROWS);
+  }
+
+  /** The multi-phase model this stream steps with, when it uses one (the second look steps it on shifted rows). */
+  get phasedSession(): Session | undefined {
+    return this.phasedStep ? this.phasedSessionOf : undefined;
   }
 
   /** True when the last `window` embeddings of track p all come from real audio. */

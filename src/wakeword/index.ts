@@ -5,6 +5,7 @@ export {
   resolveManifest,
   DEFAULT_PHASES,
   DEFAULT_QUIET_RMS,
+  SECOND_LOOK,
   DEFAULT_THRESHOLD,
   type WakeDetectorOptions,
   type LoadedWakeModels,
@@ -30,6 +31,8 @@ export {
 export { DetectorState, DEFAULT_REFRACTORY_MS, type WakeDetection, type DetectorStateOptions, type DetectorWord, type FrameInput } from './detector-state.js';
 export { WakeLoop, type WakeLoopMetrics, type WakeLoopOptions, type FrameProcessor } from './wake-loop.js';
 export { WakeScorer, type ScoreFrame, type WakeScorerOptions } from './wake-scorer.js';
+export { SecondLookGate, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, type SecondLookSettings } from './second-look-gate.js';
+export { SECOND_LOOK_PHASES } from './second-look.js';
 export { scoreClip, collectScores, type ClipScores } from './score-clip.js';
 export { verifyModels } from './verify-models.js';
 export { openModel, ort } from './onnx-sessions.js';

@@ -11,6 +11,7 @@ import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
 import { openClassifier, openModel, type Classifier, type Session } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
+import { DEFAULT_SECOND_LOOK_HOLD_CHUNKS, type SecondLookSettings } from './second-look-gate.js';
 import { EMBEDDING_DIM } from './constants.js';
 import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
@@ -23,6 +24,13 @@ export const DEFAULT_THRESHOLD = 0.5;
  * and §8). The device config default (config/defaults.ts) holds the same value; detect.test.ts keeps them equal.
  */
 export const DEFAULT_PHASES = 4;
+/**
+ * The second look's settings (src/wakeword/second-look.ts) when it is on: the other 4 of 8 phases are scored
+ * while some word's base score is ≥ 0.1 (the verifier's default gate too) and for 2 s after. Chosen on the
+ * tuning voices (gates 0.05–0.2 and holds of 5–25 frames give the 8-phase loop's detections there). Off by
+ * default: like 8 phases it fires on the committed scenario's near miss "hey travis" (0.92), see the README.
+ */
+export const SECOND_LOOK: Required<SecondLookSettings> = { gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS };
 /** Default quiet gate: about −55 dBFS. Quieter audio cannot carry a wake word to a far-field microphone. */
 export const DEFAULT_QUIET_RMS = 58;
 const VAD_SPEECH_PROBABILITY = 0.5;
@@ -37,6 +45,12 @@ export interface WakeDetectorOptions {
   vadGate?: boolean;
   /** RMS (int16 units) below which classifiers are skipped; null = never skip. Default DEFAULT_QUIET_RMS. */
   quietRms?: number | null;
+  /**
+   * The second look (src/wakeword/second-look.ts): with 4 phases, also score the other 4 of 8 phases while a
+   * base score is at or above the gate (SECOND_LOOK: the measured settings). Needs 4 phases and the 4-phase
+   * streaming model. Default off (null or absent).
+   */
+  secondLook?: SecondLookSettings | null;
   /** A loaded manifest or the path of one (default models/manifest.json). */
   manifest?: ModelManifest | string;
   /** Already verified and opened models for these words (shared between detectors; skips loading). */
@@ -137,6 +151,7 @@ export class WakeDetector {
       warm: [],
       gated: [],
       bestPhase: new Int8Array(n),
+      secondLook: false,
       baseScores: new Float32Array(n),
       verified: new Array<boolean>(n).fill(false),
     };
@@ -156,9 +171,11 @@ export class WakeDetector {
       opts.vadGate ? SileroVad.create(manifest) : Promise.resolve(undefined),
     ]);
     const quietRms = opts.quietRms === undefined ? DEFAULT_QUIET_RMS : opts.quietRms ?? undefined;
+    const secondLook = opts.secondLook ?? undefined;
     const scorer = await WakeScorer.create(models.features, models.classifiers, {
       phases: opts.phases ?? DEFAULT_PHASES,
       ...(quietRms !== undefined ? { quietRms } : {}),
+      ...(secondLook !== undefined ? { secondLook } : {}),
     });
     const thresholds = words.map((w) => w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD);
     const verifiers = checkVerifiers(opts.verifiers, names, thresholds, models.classifiers);
@@ -229,6 +246,7 @@ export class WakeDetector {
     f.warm = scored.warm;
     f.gated = scored.gated;
     f.bestPhase = scored.bestPhase;
+    f.secondLook = scored.secondLook;
     for (let w = 0; w < f.scores.length; w++) {
       const base = scored.scores[w]!;
       f.baseScores[w] = base;

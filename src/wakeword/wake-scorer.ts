@@ -8,6 +8,10 @@
  * rows until embeddings are asked for, holding the pending (quiet) chunks in a fixed ring just long enough
  * for the backfill. As soon as sound returns, the pending mel rows and the skipped embeddings are computed
  * and the classifier sees exactly what it would have seen.
+ *
+ * Second look (optional, 4 phases): while some word's base score on a warm frame is at or above a low gate (or
+ * was within a hold), the other 4 of 8 phases are scored too (second-look.ts, second-look-gate.ts) and each
+ * word's score is the max over all 8, as with 8 phases; below it the 4-phase scores stand.
  */
 import { EarshotError } from '../core/index.js';
 import { SAMPLE_RATE } from '../core/index.js';
@@ -15,6 +19,8 @@ import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES, STREAM_WARMU
 import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './feature-stream.js';
 import { warmupNoise } from './noise.js';
 import { ort, type Classifier } from './onnx-sessions.js';
+import { SecondLook } from './second-look.js';
+import { SecondLookGate, type SecondLookSettings } from './second-look-gate.js';
 
 export interface ScoreFrame {
   /** Chunk number, 1-based. */
@@ -27,8 +33,13 @@ export interface ScoreFrame {
   warm: boolean[];
   /** Per word: the quiet gate skipped the classifier (score reported as 0). */
   gated: boolean[];
-  /** Per word: the phase whose window scored best (−1 when gated); `WakeScorer.copyWindow` copies that window. */
+  /**
+   * Per word: the phase whose window scored best (−1 when gated); `WakeScorer.copyWindow` copies that window.
+   * 0..P−1 are the stream's phases; with the second look, P..2P−1 are its odd phases (offsets 1, 3, 5, 7 rows).
+   */
   bestPhase: Int8Array;
+  /** The second look scored the odd phases on this frame (always false without it). */
+  secondLook: boolean;
 }
 
 export interface WakeScorerOptions {
@@ -36,6 +47,11 @@ export interface WakeScorerOptions {
   phases?: number;
   /** Skip embeddings/classifiers while everything the classifier can see is below this RMS (int16 units). */
   quietRms?: number;
+  /**
+   * With 4 phases: also score the other 4 of 8 phases while some word's base score is at or above the gate
+   * (and for a hold after it), see second-look.ts. Needs the 4-phase streaming model.
+   */
+  secondLook?: SecondLookSettings;
 }
 
 /** Chunks of audio behind the oldest embedding a classifier reads: 76 + 7 mel rows of window plus the mel context. */
@@ -60,6 +76,9 @@ interface WordState {
   receptiveChunks: number;
   /** Every phase's window, phase-major, for the batched classifier (one call per frame); absent = one call per phase. */
   batch?: { input: Float32Array; tensor: ort.Tensor };
+  /** This frame's score on each of the stream's phases, and on the second look's. */
+  even: Float32Array;
+  odd: Float32Array;
 }
 
 export class WakeScorer {
@@ -72,10 +91,12 @@ export class WakeScorer {
   private lastLoudChunk = Number.NEGATIVE_INFINITY;
   private readonly frame: ScoreFrame;
   readonly quietRms: number | undefined;
+  private readonly look: { tracks: SecondLook; gate: SecondLookGate } | undefined;
 
-  private constructor(stream: FeatureStream, classifiers: Classifier[], quietRms: number | undefined) {
+  private constructor(stream: FeatureStream, classifiers: Classifier[], quietRms: number | undefined, look?: { tracks: SecondLook; gate: SecondLookGate }) {
     this.stream = stream;
     this.quietRms = quietRms;
+    this.look = look;
     this.words = classifiers.map((c) => c.name);
     const P = stream.phases;
     this.state = classifiers.map((classifier): WordState => {
@@ -86,11 +107,13 @@ export class WakeScorer {
         input,
         tensor: new ort.Tensor('float32', input, [1, classifier.window, EMBEDDING_DIM]),
         receptiveChunks: classifier.window + EMBEDDING_RECEPTIVE_CHUNKS,
+        even: new Float32Array(P),
+        odd: new Float32Array(P),
         ...(batchInput ? { batch: { input: batchInput, tensor: new ort.Tensor('float32', batchInput, [P, classifier.window, EMBEDDING_DIM]) } } : {}),
       };
     });
     const n = classifiers.length;
-    this.frame = { index: 0, endMs: 0, scores: new Float32Array(n), warm: new Array<boolean>(n).fill(false), gated: new Array<boolean>(n).fill(false), bestPhase: new Int8Array(n) };
+    this.frame = { index: 0, endMs: 0, scores: new Float32Array(n), warm: new Array<boolean>(n).fill(false), gated: new Array<boolean>(n).fill(false), bestPhase: new Int8Array(n), secondLook: false };
   }
 
   static async create(models: FeatureModels, classifiers: Classifier[], opts: WakeScorerOptions = {}): Promise<WakeScorer> {
@@ -100,15 +123,23 @@ export class WakeScorer {
     // the stream 9 chunks before the widest window's oldest embedding and reads 2 chunks of mel behind that:
     // the ring must hold those chunks (rowsEnding refuses rows given up, so a short ring fails loudly).
     const defer = opts.quietRms !== undefined ? widest + STREAM_WARMUP_STEPS + 2 : 0;
-    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1, defer), noise.rows, classifiers, opts);
+    const stream = new FeatureStream(models, noise, opts.phases ?? 1, defer);
+    if (opts.secondLook === undefined) return WakeScorer.withStream(stream, noise.rows, classifiers, opts);
+    const look = { tracks: new SecondLook(stream, noise), gate: new SecondLookGate(opts.secondLook) };
+    WakeScorer.check(classifiers, noise.rows);
+    return new WakeScorer(stream, classifiers, opts.quietRms, look);
   }
 
-  /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
-  static withStream(stream: FeatureStream, noiseRows: number, classifiers: Classifier[], opts: Pick<WakeScorerOptions, 'quietRms'> = {}): WakeScorer {
+  private static check(classifiers: Classifier[], noiseRows: number): void {
     if (classifiers.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
     for (const c of classifiers) {
       if (c.window > noiseRows) throw new EarshotError('MODEL_LOAD_FAILED', `wake-word model ${c.name} needs ${c.window} embeddings; at most ${noiseRows} are supported`);
     }
+  }
+
+  /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
+  static withStream(stream: FeatureStream, noiseRows: number, classifiers: Classifier[], opts: Pick<WakeScorerOptions, 'quietRms'> = {}): WakeScorer {
+    WakeScorer.check(classifiers, noiseRows);
     return new WakeScorer(stream, classifiers, opts.quietRms);
   }
 
@@ -135,9 +166,17 @@ export class WakeScorer {
     return { steps: s.streamSteps, resumes: s.resumes, rewarms: s.rewarms, melCalls: s.melCalls, melSkipped: s.droppedMelChunks };
   }
 
+  /** Frames the second look was on, times it switched on, its model calls (catch-up included), resumes and re-warms. */
+  get secondLookStats(): { framesOn: number; switchesOn: number; steps: number; resumes: number; rewarms: number } | undefined {
+    const l = this.look;
+    return l ? { framesOn: l.gate.framesOn, switchesOn: l.gate.switchesOn, steps: l.tracks.steps, resumes: l.tracks.resumes, rewarms: l.tracks.rewarms } : undefined;
+  }
+
   /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */
   reset(): void {
     this.stream.reset();
+    this.look?.tracks.reset();
+    this.look?.gate.reset();
     this.carry.fill(0);
     this.carryLength = 0;
     this.lastLoudChunk = Number.NEGATIVE_INFINITY;
@@ -172,7 +211,10 @@ export class WakeScorer {
    * the verifier's features. Valid inside `onFrame` for a word the quiet gate did not skip.
    */
   copyWindow(word: number, phase: number, out: Float32Array): void {
-    this.stream.copyWindow(phase, this.state[word]!.classifier.window, out);
+    const window = this.state[word]!.classifier.window;
+    const P = this.stream.phases;
+    if (phase >= P && this.look) this.look.tracks.copyWindow(phase - P, window, out);
+    else this.stream.copyWindow(phase, window, out);
   }
 
   /** Samples waiting in the carried remainder. */
@@ -203,6 +245,9 @@ export class WakeScorer {
       const window = st.classifier.window;
       let warm = true;
       for (let p = 0; p < this.stream.phases; p++) if (!this.stream.windowIsReal(p, window)) warm = false;
+      // As an 8-phase stream counts them (an odd window ends a row further back; on the 8-row grid of chunk ends
+      // that never changes the answer, but it is the 8-phase rule).
+      if (this.look) for (let j = 0; j < this.stream.phases; j++) if (!this.look.tracks.windowIsReal(j, window)) warm = false;
       frame.warm[w] = warm;
       if (this.quietRms !== undefined && n - this.lastLoudChunk >= st.receptiveChunks) {
         frame.gated[w] = true;
@@ -211,33 +256,72 @@ export class WakeScorer {
         continue;
       }
       frame.gated[w] = false;
+      // The widest window was ensured above for every phase; a narrower one is a suffix of it.
+      await this.scorePhases(st, st.even, (p, out) => this.stream.copyWindow(p, window, out));
       let best = 0;
       let bestPhase = 0;
-      // The widest window was ensured above for every phase; a narrower one is a suffix of it.
-      if (st.batch) {
-        const per = window * EMBEDDING_DIM;
-        for (let p = 0; p < this.stream.phases; p++) this.stream.copyWindow(p, window, st.batch.input.subarray(p * per, (p + 1) * per));
-        const data = await this.run(st.classifier, st.classifier.batched!, st.batch.tensor, this.stream.phases);
-        for (let p = 0; p < this.stream.phases; p++) {
-          const score = scoreOf(data, p, st.classifier.classes);
-          // The reference zeroes each classifier's first 5 predictions.
-          if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
-            best = score;
-            bestPhase = p;
-          }
-        }
-      } else {
-        for (let p = 0; p < this.stream.phases; p++) {
-          this.stream.copyWindow(p, window, st.input);
-          const score = scoreOf(await this.run(st.classifier, st.classifier.session, st.tensor, 1), 0, st.classifier.classes);
-          if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
-            best = score;
-            bestPhase = p;
-          }
+      for (let p = 0; p < this.stream.phases; p++) {
+        // The reference zeroes each classifier's first 5 predictions.
+        if (n > REFERENCE_SUPPRESSED_FRAMES && st.even[p]! > best) {
+          best = st.even[p]!;
+          bestPhase = p;
         }
       }
       frame.scores[w] = best;
       frame.bestPhase[w] = bestPhase;
+    }
+    if (this.look) await this.secondLook(this.look, n, widest);
+  }
+
+  /**
+   * The odd phases, while the gate says so (some word's base score on a warm frame, or on one of the hold's
+   * frames before): each word's score becomes the max over all 8 phases, compared in
+   * the order of their offsets (0, 1, …, 7 rows) as an 8-phase stream does, so ties pick the same phase.
+   */
+  private async secondLook(look: { tracks: SecondLook; gate: SecondLookGate }, n: number, widest: number): Promise<void> {
+    const frame = this.frame;
+    frame.secondLook = false;
+    let bestBase = Number.NEGATIVE_INFINITY;
+    // Only frames that can count: a frame that is not warm (warm-up rows in its window) never detects.
+    for (let w = 0; w < this.state.length; w++) if (!frame.gated[w] && frame.warm[w] && frame.scores[w]! > bestBase) bestBase = frame.scores[w]!;
+    if (!look.gate.update(n, bestBase) || widest === 0) return;
+    await look.tracks.ensureEmbeddings(widest);
+    frame.secondLook = true;
+    const P = this.stream.phases;
+    for (let w = 0; w < this.state.length; w++) {
+      if (frame.gated[w]) continue;
+      const st = this.state[w]!;
+      const window = st.classifier.window;
+      await this.scorePhases(st, st.odd, (j, out) => look.tracks.copyWindow(j, window, out));
+      let best = 0;
+      let bestPhase = 0;
+      for (let o = 0; o < 2 * P; o++) {
+        const score = o % 2 === 0 ? st.even[o / 2]! : st.odd[(o - 1) / 2]!;
+        if (n > REFERENCE_SUPPRESSED_FRAMES && score > best) {
+          best = score;
+          // Phases 0..P−1 are the stream's tracks, P..2P−1 the second look's.
+          bestPhase = o % 2 === 0 ? o / 2 : P + (o - 1) / 2;
+        }
+      }
+      frame.scores[w] = best;
+      frame.bestPhase[w] = bestPhase;
+    }
+  }
+
+  /** Scores word st on P windows (`fill(p, out)` copies window p): one batched call, or one call per window. */
+  private async scorePhases(st: WordState, out: Float32Array, fill: (p: number, into: Float32Array) => void): Promise<void> {
+    const P = this.stream.phases;
+    const c = st.classifier;
+    if (st.batch) {
+      const per = c.window * EMBEDDING_DIM;
+      for (let p = 0; p < P; p++) fill(p, st.batch.input.subarray(p * per, (p + 1) * per));
+      const data = await this.run(c, c.batched!, st.batch.tensor, P);
+      for (let p = 0; p < P; p++) out[p] = scoreOf(data, p, c.classes);
+    } else {
+      for (let p = 0; p < P; p++) {
+        fill(p, st.input);
+        out[p] = scoreOf(await this.run(c, c.session, st.tensor, 1), 0, c.classes);
+      }
     }
   }
 

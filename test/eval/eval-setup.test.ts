@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { consultsVerifier, defaultSetup, parseSetup, referenceSetup, scoringKey, thresholdOf, unverified, withOwner, type OwnerWakeView } from '../../src/eval/index.js';
 import type { VerifierModel } from '../../src/verifier/index.js';
 import { DEFAULT_CONFIG } from '../../src/config/index.js';
-import { DEFAULT_QUIET_RMS } from '../../src/wakeword/index.js';
+import { DEFAULT_QUIET_RMS, SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS } from '../../src/wakeword/index.js';
 
 describe('eval setups', () => {
   it('reference is the faithful openWakeWord pipeline; default is the device defaults', () => {
@@ -27,6 +27,27 @@ describe('eval setups', () => {
     expect(() => parseSetup('x:phases')).toThrow(/not key=value/);
     expect(() => parseSetup('bad name:phases=1')).toThrow(/name/);
     expect(() => parseSetup('x:base=other')).toThrow(/base/);
+  });
+
+  it('look=GATE turns the second look on (4 phases only), lookhold sets its hold, look=off turns it off; both are in the scoring key', () => {
+    const on = parseSetup('l1:look=0.1');
+    expect(on.secondLook).toEqual({ gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS });
+    expect(parseSetup('l2:look=0.2,lookhold=5').secondLook).toEqual({ gate: 0.2, holdChunks: 5 });
+    expect(parseSetup('r4:base=reference,phases=4,look=0').secondLook).toEqual({ gate: 0, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS });
+    expect(parseSetup('lon:look=on').secondLook).toEqual(SECOND_LOOK);
+    expect(defaultSetup().secondLook).toBeUndefined();
+    const off = parseSetup('l0:look=on,look=off');
+    expect(off.secondLook).toBeUndefined();
+    expect(scoringKey(off)).toEqual({ phases: off.phases, quietRms: off.quietRms });
+    expect(scoringKey(on)).toEqual({ phases: on.phases, quietRms: on.quietRms, secondLook: { gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS } });
+    expect(JSON.stringify(scoringKey(parseSetup('a:look=0.1,lookhold=5')))).not.toBe(JSON.stringify(scoringKey(on)));
+    // Other phase counts have no second look: asked for, it is refused; a base's look does not carry over.
+    expect(() => parseSetup('x:phases=8,look=0.1')).toThrow(/look needs phases=4/);
+    expect(parseSetup('p8:look=0.1,phases=8,look=off').secondLook).toBeUndefined();
+    expect(parseSetup('p8:phases=8').secondLook).toBeUndefined();
+    expect(() => parseSetup('x:look=1.5')).toThrow(/look must be/);
+    expect(() => parseSetup('x:look=off,lookhold=3')).toThrow(/lookhold needs the second look/);
+    expect(() => parseSetup('x:look=0.1,lookhold=0')).toThrow(/lookhold must be/);
   });
 
   it('owner=ID names an owner, owner=none opts out; a malformed id is refused', () => {
