@@ -30,6 +30,7 @@ export const DEFAULT_CONFIG: DeviceConfig = Object.freeze({
     refractoryMs: 2_000,
     phases: 4, // = DEFAULT_PHASES (src/wakeword/wake-detector.ts), chosen in test/fixtures/MEASUREMENTS.md §1/§4
     vadGate: false,
+    noiseSuppressionDb: 0, // off; see README "Noise suppression" for what speex buys and costs
   },
   capture: {
     endSilenceMs: 700,

@@ -5,8 +5,9 @@
  *   reference  the faithful openWakeWord pipeline: 1 phase, no quiet gate, threshold 0.5, patience 1
  *   default    today's device defaults (config/defaults.ts and the wake-word defaults)
  *   NAME:key=value,…   a variant of `default` (or of `reference` with base=reference); keys: phases, quiet
- *              (off or an RMS), threshold, patience, refractory, owner (an owner id, or none), voice (only
- *              that voice's positives count)
+ *              (off or an RMS), ns (speex noise suppression: off or its limit in dB), nsFloor (the noise floor
+ *              at which it engages, dBFS, or always), threshold, patience,
+ *              refractory, owner (an owner id, or none), voice (only that voice's positives count)
  *
  * An owner's setup carries that owner's household verifiers (and their own thresholds and gates, as the daemon
  * would apply them): the CLI opens them through the application layer and `withOwner` puts them on the setup.
@@ -15,7 +16,7 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { encodeVerifierModel, type VerifierModel } from '../verifier/index.js';
-import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS } from '../wakeword/index.js';
+import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, NOISE_FLOOR_DEFAULTS } from '../wakeword/index.js';
 import type { DecisionRules } from './score-trace.js';
 
 export interface EvalSetup {
@@ -23,6 +24,10 @@ export interface EvalSetup {
   /** Scoring: chunk phases (1 = reference grid) and quiet gate (null = never skip). */
   phases: number;
   quietRms: number | null;
+  /** Speex noise suppression before the features: its limit in dB, 0 = off (src/wakeword/noise-suppressor.ts). */
+  noiseSuppressionDb: number;
+  /** The noise floor (RMS) at which it engages; 0 = always; absent = the device's (src/wakeword/noise-floor.ts). */
+  noiseFloorRms?: number;
   /** Decisions: the operating threshold for every word, unless `wordThresholds` names the word. */
   threshold: number;
   wordThresholds: Record<string, number>;
@@ -48,7 +53,7 @@ export interface EvalSetup {
 }
 
 export function referenceSetup(): EvalSetup {
-  return { name: 'reference', phases: 1, quietRms: null, threshold: 0.5, wordThresholds: {}, patienceFrames: 1, refractoryMs: DEFAULT_REFRACTORY_MS };
+  return { name: 'reference', phases: 1, quietRms: null, noiseSuppressionDb: 0, threshold: 0.5, wordThresholds: {}, patienceFrames: 1, refractoryMs: DEFAULT_REFRACTORY_MS };
 }
 
 export function defaultSetup(): EvalSetup {
@@ -59,6 +64,7 @@ export function defaultSetup(): EvalSetup {
     name: 'default',
     phases: wake.phases,
     quietRms: DEFAULT_QUIET_RMS,
+    noiseSuppressionDb: wake.noiseSuppressionDb,
     threshold: wake.threshold,
     wordThresholds,
     patienceFrames: wake.patienceFrames,
@@ -77,6 +83,9 @@ export function rulesOf(setup: EvalSetup): DecisionRules {
 export interface ScoringKey {
   phases: number;
   quietRms: number | null;
+  /** Present only when on, so traces cached before noise suppression existed keep their key. */
+  noiseSuppressionDb?: number;
+  noiseFloorRms?: number;
   /** Per verified word: SHA-256 of the verifier's bytes (weights, scaling, gate). Absent without verifiers. */
   verifiers?: Record<string, string>;
 }
@@ -87,6 +96,10 @@ export interface ScoringKey {
  */
 export function scoringKey(setup: EvalSetup): ScoringKey {
   const key: ScoringKey = { phases: setup.phases, quietRms: setup.quietRms };
+  if (setup.noiseSuppressionDb > 0) {
+    key.noiseSuppressionDb = setup.noiseSuppressionDb;
+    key.noiseFloorRms = setup.noiseFloorRms ?? NOISE_FLOOR_DEFAULTS.engageRms;
+  }
   const words = Object.keys(setup.verifiers ?? {}).sort();
   if (words.length > 0) {
     key.verifiers = {};
@@ -175,6 +188,8 @@ export function parseSetup(spec: string): EvalSetup {
     if (k === 'base') continue;
     else if (k === 'phases') setup.phases = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 8, 'an integer from 1 to 8');
     else if (k === 'quiet') setup.quietRms = v === 'off' ? null : num(k, v, (x) => x > 0 && x < 32768, "'off' or an RMS in (0, 32768)");
+    else if (k === 'nsFloor') setup.noiseFloorRms = v === 'always' ? 0 : 32768 * 10 ** (num(k, v, (x) => x >= -90 && x <= 0, "'always' or a level in dBFS from −90 to 0") / 20);
+    else if (k === 'ns') setup.noiseSuppressionDb = v === 'off' ? 0 : num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 60, "'off' or a limit in dB, an integer from 1 to 60");
     else if (k === 'threshold') {
       setup.threshold = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       setup.wordThresholds = {};
@@ -193,7 +208,7 @@ export function parseSetup(spec: string): EvalSetup {
     }
     else if (k === 'patience') setup.patienceFrames = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 50, 'an integer from 1 to 50');
     else if (k === 'refractory') setup.refractoryMs = num(k, v, (x) => x >= 0 && x <= 60_000, 'ms from 0 to 60000');
-    else throw bad(spec, `unknown key '${k}' (phases, quiet, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
+    else throw bad(spec, `unknown key '${k}' (phases, quiet, ns, nsFloor, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
   }
   return setup;
 }

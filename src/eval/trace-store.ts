@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { readWavFile } from '../audio/index.js';
 import { EarshotError, errorMessage } from '../core/index.js';
 import { findModel, modelOfKind, type ModelManifest } from '../models/index.js';
-import { WakeDetector, type LoadedWakeModels } from '../wakeword/index.js';
+import { NOISE_FLOOR_DEFAULTS, WakeDetector, type LoadedWakeModels } from '../wakeword/index.js';
 import { scoringKey, thresholdOf, type EvalSetup } from './eval-setup.js';
 import { FRAME_MS, type ScoreTrace } from './score-trace.js';
 
@@ -145,6 +145,8 @@ export async function traceClips(files: readonly string[], o: TraceStoreOptions)
     words: o.words.map((name) => ({ name, threshold: thresholdOf(o.setup, name) })),
     phases: o.setup.phases,
     quietRms: o.setup.quietRms,
+    noiseSuppressionDb: o.setup.noiseSuppressionDb,
+    ...(o.setup.noiseFloorRms !== undefined ? { noiseFloor: { engageRms: o.setup.noiseFloorRms, releaseRms: Math.min(NOISE_FLOOR_DEFAULTS.releaseRms, o.setup.noiseFloorRms || 1) } } : {}),
     manifest: o.manifest,
     models: o.models,
     ...(verifiers ? { verifiers } : {}),

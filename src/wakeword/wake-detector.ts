@@ -11,6 +11,7 @@ import type { FeatureModels } from './feature-stream.js';
 import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from '../models/index.js';
 import { openClassifier, openModel, type Classifier, type Session } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
+import type { NoiseFloorOptions } from './noise-floor.js';
 import { EMBEDDING_DIM } from './constants.js';
 import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
@@ -37,6 +38,10 @@ export interface WakeDetectorOptions {
   vadGate?: boolean;
   /** RMS (int16 units) below which classifiers are skipped; null = never skip. Default DEFAULT_QUIET_RMS. */
   quietRms?: number | null;
+  /** Speex noise suppression before the features: the most it attenuates noise, dB; 0 or absent = off. */
+  noiseSuppressionDb?: number;
+  /** When that suppression engages (default: a noise floor of about −50 dBFS; engageRms 0 = always). */
+  noiseFloor?: NoiseFloorOptions;
   /** A loaded manifest or the path of one (default models/manifest.json). */
   manifest?: ModelManifest | string;
   /** Already verified and opened models for these words (shared between detectors; skips loading). */
@@ -159,6 +164,7 @@ export class WakeDetector {
     const scorer = await WakeScorer.create(models.features, models.classifiers, {
       phases: opts.phases ?? DEFAULT_PHASES,
       ...(quietRms !== undefined ? { quietRms } : {}),
+      ...(opts.noiseSuppressionDb ? { noiseSuppressionDb: opts.noiseSuppressionDb, ...(opts.noiseFloor ? { noiseFloor: opts.noiseFloor } : {}) } : {}),
     });
     const thresholds = words.map((w) => w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD);
     const verifiers = checkVerifiers(opts.verifiers, names, thresholds, models.classifiers);
@@ -171,7 +177,7 @@ export class WakeDetector {
     return new WakeDetector(scorer, state, vad, verifiers);
   }
 
-  /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate). */
+  /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate, noise suppression). */
   static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms' | 'models' | 'verifiers'> = {}): Promise<WakeDetector> {
     return WakeDetector.create({
       words: wake.words,
@@ -180,6 +186,7 @@ export class WakeDetector {
       refractoryMs: wake.refractoryMs,
       phases: wake.phases,
       vadGate: wake.vadGate,
+      noiseSuppressionDb: wake.noiseSuppressionDb,
       ...extra,
     });
   }

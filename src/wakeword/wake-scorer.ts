@@ -15,6 +15,8 @@ import { EMBEDDING_DIM, FRAME_SAMPLES, REFERENCE_SUPPRESSED_FRAMES, STREAM_WARMU
 import { embeddingsOfClip, FeatureStream, type FeatureModels, type NoiseEmbeddings } from './feature-stream.js';
 import { warmupNoise } from './noise.js';
 import { ort, type Classifier } from './onnx-sessions.js';
+import { NoiseSuppressor } from './noise-suppressor.js';
+import { NoiseFloor, rmsOf, type NoiseFloorOptions } from './noise-floor.js';
 
 export interface ScoreFrame {
   /** Chunk number, 1-based. */
@@ -36,6 +38,14 @@ export interface WakeScorerOptions {
   phases?: number;
   /** Skip embeddings/classifiers while everything the classifier can see is below this RMS (int16 units). */
   quietRms?: number;
+  /**
+   * Suppress noise before the features (speex, src/wakeword/noise-suppressor.ts): the most it attenuates noise,
+   * dB. Absent = the audio as heard. Engaged only while the room's noise floor calls for it (`noiseFloor`,
+   * src/wakeword/noise-floor.ts); the quiet gate, mel, embeddings and classifiers hear what it leaves.
+   */
+  noiseSuppressionDb?: number;
+  /** When suppression engages (default NOISE_FLOOR_DEFAULTS; engageRms 0 = always). */
+  noiseFloor?: NoiseFloorOptions;
 }
 
 /** Chunks of audio behind the oldest embedding a classifier reads: 76 + 7 mel rows of window plus the mel context. */
@@ -73,7 +83,12 @@ export class WakeScorer {
   private readonly frame: ScoreFrame;
   readonly quietRms: number | undefined;
 
-  private constructor(stream: FeatureStream, classifiers: Classifier[], quietRms: number | undefined) {
+  private constructor(
+    stream: FeatureStream,
+    classifiers: Classifier[],
+    quietRms: number | undefined,
+    private readonly suppressor: { ns: NoiseSuppressor; floor: NoiseFloor | undefined } | undefined,
+  ) {
     this.stream = stream;
     this.quietRms = quietRms;
     this.words = classifiers.map((c) => c.name);
@@ -100,17 +115,36 @@ export class WakeScorer {
     // the stream 9 chunks before the widest window's oldest embedding and reads 2 chunks of mel behind that:
     // the ring must hold those chunks (rowsEnding refuses rows given up, so a short ring fails loudly).
     const defer = opts.quietRms !== undefined ? widest + STREAM_WARMUP_STEPS + 2 : 0;
-    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1, defer), noise.rows, classifiers, opts);
+    const always = opts.noiseFloor?.engageRms === 0;
+    const suppressor =
+      opts.noiseSuppressionDb !== undefined
+        ? { ns: await NoiseSuppressor.create(opts.noiseSuppressionDb), floor: always ? undefined : new NoiseFloor(opts.noiseFloor) }
+        : undefined;
+    return WakeScorer.withStream(new FeatureStream(models, noise, opts.phases ?? 1, defer), noise.rows, classifiers, opts, suppressor);
   }
 
   /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
-  static withStream(stream: FeatureStream, noiseRows: number, classifiers: Classifier[], opts: Pick<WakeScorerOptions, 'quietRms'> = {}): WakeScorer {
+  static withStream(
+    stream: FeatureStream,
+    noiseRows: number,
+    classifiers: Classifier[],
+    opts: Pick<WakeScorerOptions, 'quietRms'> = {},
+    suppressor?: { ns: NoiseSuppressor; floor: NoiseFloor | undefined },
+  ): WakeScorer {
     if (classifiers.length === 0) throw new EarshotError('BAD_ARGUMENT', 'at least one wake word is needed');
     for (const c of classifiers) {
       if (c.window > noiseRows) throw new EarshotError('MODEL_LOAD_FAILED', `wake-word model ${c.name} needs ${c.window} embeddings; at most ${noiseRows} are supported`);
     }
-    return new WakeScorer(stream, classifiers, opts.quietRms);
+    return new WakeScorer(stream, classifiers, opts.quietRms, suppressor);
   }
+
+  /** The noise suppressor's limit, dB, or undefined when the audio is scored as heard. */
+  get noiseSuppressionDb(): number | undefined {
+    return this.suppressor?.ns.attenuationDb;
+  }
+
+  /** Chunks the noise suppressor has processed (it runs only while the noise floor calls for it). */
+  suppressedChunks = 0;
 
   get phases(): number {
     return this.stream.phases;
@@ -138,6 +172,8 @@ export class WakeScorer {
   /** Back to a fresh stream: features, carried samples and the quiet gate's memory are cleared. */
   reset(): void {
     this.stream.reset();
+    this.suppressor?.ns.reset();
+    this.suppressor?.floor?.reset();
     this.carry.fill(0);
     this.carryLength = 0;
     this.lastLoudChunk = Number.NEGATIVE_INFINITY;
@@ -181,13 +217,14 @@ export class WakeScorer {
   }
 
   private async processChunk(chunk: Int16Array): Promise<void> {
+    const sup = this.suppressor;
+    if (sup && (sup.floor === undefined || sup.floor.update(rmsOf(chunk)))) {
+      sup.ns.processChunk(chunk); // in place: `chunk` is the scorer's own carry buffer
+      this.suppressedChunks++;
+    }
     await this.stream.pushChunk(chunk);
     const n = this.stream.chunks;
-    if (this.quietRms !== undefined) {
-      let sum = 0;
-      for (let i = 0; i < chunk.length; i++) sum += chunk[i]! * chunk[i]!;
-      if (Math.sqrt(sum / chunk.length) >= this.quietRms) this.lastLoudChunk = n;
-    }
+    if (this.quietRms !== undefined && rmsOf(chunk) >= this.quietRms) this.lastLoudChunk = n;
     const frame = this.frame;
     // Every word that is not gated reads the same embeddings: compute the missing ones for all phases at once.
     let widest = 0;

@@ -29,6 +29,22 @@ describe('eval setups', () => {
     expect(() => parseSetup('x:base=other')).toThrow(/base/);
   });
 
+  it('ns=DB turns speex noise suppression on, nsFloor says when it engages; scoring keys without it are unchanged', () => {
+    expect(parseSetup('n:ns=20')).toMatchObject({ noiseSuppressionDb: 20 });
+    expect(parseSetup('n:ns=20').noiseFloorRms).toBeUndefined();
+    expect(parseSetup('n:ns=20,nsFloor=always').noiseFloorRms).toBe(0);
+    expect(parseSetup('n:ns=20,nsFloor=-40').noiseFloorRms).toBeCloseTo(327.68, 2);
+    expect(parseSetup('n:ns=off').noiseSuppressionDb).toBe(0);
+    expect(referenceSetup().noiseSuppressionDb).toBe(0);
+    expect(() => parseSetup('x:ns=0')).toThrow(/ns must be/);
+    expect(() => parseSetup('x:ns=61')).toThrow(/ns must be/);
+    expect(() => parseSetup('x:nsFloor=5')).toThrow(/nsFloor must be/);
+    // Off: the key is the one traces were cached under before noise suppression existed.
+    expect(scoringKey(parseSetup('o:ns=off'))).toEqual({ phases: DEFAULT_CONFIG.wake.phases, quietRms: DEFAULT_QUIET_RMS });
+    expect(scoringKey(parseSetup('a:ns=20'))).not.toEqual(scoringKey(parseSetup('b:ns=20,nsFloor=always')));
+    expect(scoringKey(parseSetup('a:ns=20'))).not.toEqual(scoringKey(parseSetup('b:ns=15')));
+  });
+
   it('owner=ID names an owner, owner=none opts out; a malformed id is refused', () => {
     expect(parseSetup('mine:owner=own-0123456789abcdef').owner).toBe('own-0123456789abcdef');
     expect(parseSetup('plain:owner=none').owner).toBeNull();
