@@ -8,8 +8,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isEarshotError } from '../../src/core/index.js';
 import { loadManifest, type ModelManifest } from '../../src/models/index.js';
+import { DEFAULT_CONFIG } from '../../src/config/index.js';
 import {
   loadWakeModels,
+  DEFAULT_NOISE_SUPPRESSION_DB,
   NoiseFloor,
   NOISE_FLOOR_DEFAULTS,
   NoiseSuppressor,
@@ -100,6 +102,10 @@ describe('NoiseSuppressor (speex)', () => {
     expect(Buffer.from(again.buffer).equals(Buffer.from(first.buffer))).toBe(true);
     expect(Buffer.from(fresh.buffer).equals(Buffer.from(first.buffer))).toBe(true);
     expect(Buffer.from(first.buffer).equals(Buffer.from(noisy.buffer))).toBe(false);
+  });
+
+  it('the device default is the suppressor default', () => {
+    expect(DEFAULT_CONFIG.wake.noiseSuppressionDb).toBe(DEFAULT_NOISE_SUPPRESSION_DB);
   });
 
   it('refuses limits outside 1–60 dB and chunks that are not 80 ms, by name', async () => {
