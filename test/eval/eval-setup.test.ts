@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { consultsVerifier, defaultSetup, parseSetup, referenceSetup, scoringKey, thresholdOf, unverified, withOwner, type OwnerWakeView } from '../../src/eval/index.js';
 import type { VerifierModel } from '../../src/verifier/index.js';
 import { DEFAULT_CONFIG } from '../../src/config/index.js';
-import { DEFAULT_QUIET_RMS } from '../../src/wakeword/index.js';
+import { DEFAULT_QUIET_RMS, NOISE_FLOOR_DEFAULTS } from '../../src/wakeword/index.js';
 
 describe('eval setups', () => {
   it('reference is the faithful openWakeWord pipeline; default is the device defaults', () => {
@@ -88,7 +88,10 @@ describe('setups with an owner', () => {
   });
 
   it('the scoring key of a setup without verifiers is what it always was; each verifier (and gate) gives its own', () => {
-    expect(scoringKey(defaultSetup())).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
+    const plain = { ...defaultSetup(), noiseSuppressionDb: 0 };
+    expect(scoringKey(plain)).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
+    // The default's noise suppression is part of its key (its traces differ from those cached before it existed).
+    expect(scoringKey(defaultSetup())).toEqual({ ...scoringKey(plain), noiseSuppressionDb: DEFAULT_CONFIG.wake.noiseSuppressionDb, noiseFloorRms: NOISE_FLOOR_DEFAULTS.engageRms });
     const a = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner()));
     const b = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifierGates: { hey_jarvis: 0.2 } })));
     const c = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifiers: { hey_jarvis: verifier('hey_jarvis', 0.1, 1) } })));
