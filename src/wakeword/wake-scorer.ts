@@ -218,13 +218,16 @@ export class WakeScorer {
 
   private async processChunk(chunk: Int16Array): Promise<void> {
     const sup = this.suppressor;
-    if (sup && (sup.floor === undefined || sup.floor.update(rmsOf(chunk)))) {
+    // The chunk's RMS as heard; the quiet gate reads it again after suppression, when that ran.
+    let rms = sup?.floor !== undefined || this.quietRms !== undefined ? rmsOf(chunk) : 0;
+    if (sup && (sup.floor === undefined || sup.floor.update(rms))) {
       sup.ns.processChunk(chunk); // in place: `chunk` is the scorer's own carry buffer
       this.suppressedChunks++;
+      if (this.quietRms !== undefined) rms = rmsOf(chunk);
     }
     await this.stream.pushChunk(chunk);
     const n = this.stream.chunks;
-    if (this.quietRms !== undefined && rmsOf(chunk) >= this.quietRms) this.lastLoudChunk = n;
+    if (this.quietRms !== undefined && rms >= this.quietRms) this.lastLoudChunk = n;
     const frame = this.frame;
     // Every word that is not gated reads the same embeddings: compute the missing ones for all phases at once.
     let widest = 0;

@@ -163,6 +163,32 @@ describe('WakeDetector with noise suppression', () => {
     expect(best(on)).toBeGreaterThan(0.9);
   }, 60_000);
 
+  it('the quiet gate hears the suppressed audio, and what it lets through is scored exactly as ungated', async () => {
+    // White noise at −45 dBFS (above the engage floor), which speex takes down below the gate, then a phrase.
+    const speech = await readPcm(path.join(FIXTURES, 'wake', 'hey_jarvis__en-us.wav'));
+    const pcm = new Int16Array(16000 * 6 + speech.length);
+    pcm.set(speech, 16000 * 6);
+    const r = rng(8);
+    const noise = Int16Array.from({ length: pcm.length }, () => Math.round((r() - 0.5) * 184 * Math.sqrt(12)));
+    const mixed = Int16Array.from(pcm, (v, i) => Math.max(-32768, Math.min(32767, v + noise[i]!)));
+    const run = async (quietRms: number | null) => {
+      const d = await WakeDetector.create({ words: ['alexa', 'hey_jarvis'], models, manifest, noiseSuppressionDb: 20, quietRms });
+      const frames: { s: number[]; gated: boolean[] }[] = [];
+      await d.push(mixed, (f) => frames.push({ s: Array.from(f.scores), gated: [...f.gated] }));
+      return frames;
+    };
+    const [gated, ungated] = [await run(58), await run(null)];
+    expect(gated.some((f) => f.gated[1])).toBe(true); // the suppressed noise was quiet enough to skip
+    let compared = 0;
+    gated.forEach((f, i) => {
+      if (f.gated[1]) return;
+      compared++;
+      expect(f.s[1]).toBeCloseTo(ungated[i]!.s[1]!, 4);
+    });
+    expect(compared).toBeGreaterThan(10);
+    expect(Math.max(...gated.map((f) => f.s[1]!))).toBeGreaterThan(0.5);
+  }, 60_000);
+
   it('gives the same scores for any chunk size', async () => {
     const noisy = withPinkNoise(await inRoom('hey_jarvis__en-gb.wav'), 10, 4);
     const whole = await trace(noisy, 20);
