@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { readWavFile } from '../audio/index.js';
 import { PROJECT_ROOT } from '../models/index.js';
@@ -221,7 +222,9 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   const clip = await speechClip(log);
   const speech = writePcm(`speech-${minutes}m.s16`, speechThroughout(clip, minutes));
   const quiet = writePcm(`quiet-${minutes}m.s16`, mostlyQuiet(clip, minutes));
-  const { DEFAULT_PHASES, SECOND_LOOK } = await import('../wakeword/index.js');
+  const { DEFAULT_PHASES, SECOND_LOOK, withPinkNoise } = await import('../wakeword/index.js');
+  // The same speech in a noisy room (pink noise 20 dB below it), where noise suppression engages.
+  const noisy = writePcm(`speech-pink20-${minutes}m.s16`, withPinkNoise(speechThroughout(clip, minutes), 20, 1));
   const res: Record<string, number | string> = {};
   // Context for the numbers: other jobs on the machine stretch every timing (ratios within a run still hold).
   res['wake.loadAverageAtStart'] = r1(os.loadavg()[0]!);
@@ -249,6 +252,9 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     { label: 'threeDefault', pcm: speech, words: THREE, phases: DEFAULT_PHASES, quietGate: true },
     { label: 'quiet1', pcm: quiet, words: JARVIS, phases: 1, quietGate: true },
     { label: 'quietDefault', pcm: quiet, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true },
+    // In noise: the default loop (its noise suppression engaged) and the same loop without suppression.
+    { label: 'noisyDefault', pcm: noisy, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true },
+    { label: 'noisyNoSuppression', pcm: noisy, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, noiseSuppression: false },
   ];
   const withPeer = opts.peer !== false;
   const inter = await run(`${loops.length} loop configurations${withPeer ? ' and openwakeword-js' : ''} interleaved, 10 s turns`, {
@@ -293,6 +299,11 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.quietMsPerFrame'] = r3(L('quiet1').meanMs);
   res['wake.quietMsPerFrameDefault'] = r3(L('quietDefault').meanMs);
   res['wake.quietToSpeechRatioDefault'] = r3(L('quietDefault').meanMs / def.meanMs);
+  // Noise suppression (engaged only while the noise floor calls for it, so not in the quiet-room speech above).
+  res['wake.noiseSuppressionDb'] = DEFAULT_CONFIG.wake.noiseSuppressionDb;
+  res['wake.noisyMsPerFrameDefault'] = r3(L('noisyDefault').meanMs);
+  res['wake.noisyMsPerFrameNoSuppression'] = r3(L('noisyNoSuppression').meanMs);
+  res['wake.noiseSuppressionCostPct'] = pct(L('noisyDefault').meanMs, L('noisyNoSuppression').meanMs);
   res['wake.rtf'] = r3(def.meanMs / FRAME_MS);
   // The same on CPU time (process CPU during each loop's turns): on a machine shared with other jobs, wall
   // time also counts the time the loop waited for a core; CPU time is what the loop itself cost.
@@ -366,6 +377,8 @@ interface LoopSpec {
   path?: EmbeddingPath;
   /** The second look: undefined = the detector's default, null = off. */
   secondLook?: { gate: number; holdChunks?: number } | null;
+  /** false: without the device's noise suppression (default: as the device config has it). */
+  noiseSuppression?: false;
 }
 
 interface Loop {
@@ -411,7 +424,15 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
     };
   } else {
     sessions.push([models.features.embedding, 'embedding'], ...(models.features.phased ?? []).map((m): [Session, 'embedding'] => [m.session, 'embedding']));
-    const detector = await WakeDetector.create({ words: spec.words, phases: spec.phases, quietRms, models, ...(spec.secondLook !== undefined ? { secondLook: spec.secondLook } : {}) });
+    const ns = spec.noiseSuppression === false ? 0 : DEFAULT_CONFIG.wake.noiseSuppressionDb;
+    const detector = await WakeDetector.create({
+      words: spec.words,
+      phases: spec.phases,
+      quietRms,
+      models,
+      noiseSuppressionDb: ns,
+      ...(spec.secondLook !== undefined ? { secondLook: spec.secondLook } : {}),
+    });
     push = async (frame) => (await detector.push(frame)).length;
     look = () => ({ framesOn: detector.scorer.secondLookStats?.framesOn ?? 0, frames: detector.scorer.chunks });
   }

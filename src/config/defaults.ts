@@ -30,6 +30,7 @@ export const DEFAULT_CONFIG: DeviceConfig = Object.freeze({
     refractoryMs: 2_000,
     phases: 4, // = DEFAULT_PHASES (src/wakeword/wake-detector.ts), chosen in test/fixtures/MEASUREMENTS.md §1/§4
     vadGate: false,
+    noiseSuppressionDb: 20, // = DEFAULT_NOISE_SUPPRESSION_DB (src/wakeword/noise-suppressor.ts), chosen in README "Noise suppression"; 0 = off
   },
   capture: {
     endSilenceMs: 700,

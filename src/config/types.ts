@@ -44,6 +44,11 @@ export interface DeviceConfig {
     phases: number;
     /** Only fire when Silero VAD has heard speech within the last second. */
     vadGate: boolean;
+    /**
+     * Speex noise suppression in front of the wake-word features: the most it attenuates noise, dB (1–60);
+     * 0 = off. Only the wake side hears the suppressed audio; captures are the microphone's audio.
+     */
+    noiseSuppressionDb: number;
   };
   capture: {
     /** End of speech after this much trailing silence. */

@@ -6,8 +6,9 @@
  *   default    today's device defaults (config/defaults.ts and the wake-word defaults)
  *   NAME:key=value,…   a variant of `default` (or of `reference` with base=reference); keys: phases, quiet
  *              (off or an RMS), look (on, off or the second look's gate, 4 phases only), lookhold (its hold in
- *              frames), threshold, patience, refractory, owner (an owner id, or none), voice (only that
- *              voice's positives count)
+ *              frames), ns (speex noise suppression: off or its limit in dB), nsFloor (the noise floor at which
+ *              it engages, dBFS, or always), threshold, patience, refractory, owner (an owner id, or none),
+ *              voice (only that voice's positives count)
  *
  * An owner's setup carries that owner's household verifiers (and their own thresholds and gates, as the daemon
  * would apply them): the CLI opens them through the application layer and `withOwner` puts them on the setup.
@@ -16,7 +17,15 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { encodeVerifierModel, type VerifierModel } from '../verifier/index.js';
-import { DEFAULT_QUIET_RMS, DEFAULT_REFRACTORY_MS, SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, SECOND_LOOK_PHASES, type SecondLookSettings } from '../wakeword/index.js';
+import {
+  DEFAULT_QUIET_RMS,
+  DEFAULT_REFRACTORY_MS,
+  DEFAULT_SECOND_LOOK_HOLD_CHUNKS,
+  NOISE_FLOOR_DEFAULTS,
+  SECOND_LOOK,
+  SECOND_LOOK_PHASES,
+  type SecondLookSettings,
+} from '../wakeword/index.js';
 import type { DecisionRules } from './score-trace.js';
 
 export interface EvalSetup {
@@ -26,6 +35,10 @@ export interface EvalSetup {
   quietRms: number | null;
   /** The second look (odd phases while a base score is at or above its gate; 4 phases only); absent = off. */
   secondLook?: Required<SecondLookSettings>;
+  /** Speex noise suppression before the features: its limit in dB, 0 = off (src/wakeword/noise-suppressor.ts). */
+  noiseSuppressionDb: number;
+  /** The noise floor (RMS) at which it engages; 0 = always; absent = the device's (src/wakeword/noise-floor.ts). */
+  noiseFloorRms?: number;
   /** Decisions: the operating threshold for every word, unless `wordThresholds` names the word. */
   threshold: number;
   wordThresholds: Record<string, number>;
@@ -51,7 +64,7 @@ export interface EvalSetup {
 }
 
 export function referenceSetup(): EvalSetup {
-  return { name: 'reference', phases: 1, quietRms: null, threshold: 0.5, wordThresholds: {}, patienceFrames: 1, refractoryMs: DEFAULT_REFRACTORY_MS };
+  return { name: 'reference', phases: 1, quietRms: null, noiseSuppressionDb: 0, threshold: 0.5, wordThresholds: {}, patienceFrames: 1, refractoryMs: DEFAULT_REFRACTORY_MS };
 }
 
 export function defaultSetup(): EvalSetup {
@@ -62,6 +75,7 @@ export function defaultSetup(): EvalSetup {
     name: 'default',
     phases: wake.phases,
     quietRms: DEFAULT_QUIET_RMS,
+    noiseSuppressionDb: wake.noiseSuppressionDb,
     threshold: wake.threshold,
     wordThresholds,
     patienceFrames: wake.patienceFrames,
@@ -82,6 +96,9 @@ export interface ScoringKey {
   quietRms: number | null;
   /** Absent without the second look, so the traces of setups without it keep their key. */
   secondLook?: Required<SecondLookSettings>;
+  /** Present only when on, so traces cached before noise suppression existed keep their key. */
+  noiseSuppressionDb?: number;
+  noiseFloorRms?: number;
   /** Per verified word: SHA-256 of the verifier's bytes (weights, scaling, gate). Absent without verifiers. */
   verifiers?: Record<string, string>;
 }
@@ -93,6 +110,10 @@ export interface ScoringKey {
 export function scoringKey(setup: EvalSetup): ScoringKey {
   const key: ScoringKey = { phases: setup.phases, quietRms: setup.quietRms };
   if (setup.secondLook) key.secondLook = { gate: setup.secondLook.gate, holdChunks: setup.secondLook.holdChunks };
+  if (setup.noiseSuppressionDb > 0) {
+    key.noiseSuppressionDb = setup.noiseSuppressionDb;
+    key.noiseFloorRms = setup.noiseFloorRms ?? NOISE_FLOOR_DEFAULTS.engageRms;
+  }
   const words = Object.keys(setup.verifiers ?? {}).sort();
   if (words.length > 0) {
     key.verifiers = {};
@@ -189,6 +210,8 @@ export function parseSetup(spec: string): EvalSetup {
       if (!setup.secondLook) throw bad(spec, 'lookhold needs the second look (look=GATE before it, or a base that has one)');
       setup.secondLook = { ...setup.secondLook, holdChunks: hold };
     } else if (k === 'quiet') setup.quietRms = v === 'off' ? null : num(k, v, (x) => x > 0 && x < 32768, "'off' or an RMS in (0, 32768)");
+    else if (k === 'nsFloor') setup.noiseFloorRms = v === 'always' ? 0 : 32768 * 10 ** (num(k, v, (x) => x >= -90 && x <= 0, "'always' or a level in dBFS from −90 to 0") / 20);
+    else if (k === 'ns') setup.noiseSuppressionDb = v === 'off' ? 0 : num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 60, "'off' or a limit in dB, an integer from 1 to 60");
     else if (k === 'threshold') {
       setup.threshold = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       setup.wordThresholds = {};
@@ -207,7 +230,7 @@ export function parseSetup(spec: string): EvalSetup {
     }
     else if (k === 'patience') setup.patienceFrames = num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 50, 'an integer from 1 to 50');
     else if (k === 'refractory') setup.refractoryMs = num(k, v, (x) => x >= 0 && x <= 60_000, 'ms from 0 to 60000');
-    else throw bad(spec, `unknown key '${k}' (phases, quiet, look, lookhold, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
+    else throw bad(spec, `unknown key '${k}' (phases, quiet, look, lookhold, ns, nsFloor, threshold, threshold.WORD, patience, refractory, owner, voice, base)`);
   }
   if (setup.secondLook && setup.phases !== SECOND_LOOK_PHASES) {
     // The device's own rule for a default look: it completes 4 phases and does not apply to other counts.

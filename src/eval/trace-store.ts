@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { readWavFile } from '../audio/index.js';
 import { EarshotError, errorMessage } from '../core/index.js';
 import { findModel, modelOfKind, type ModelManifest } from '../models/index.js';
-import { WakeDetector, type LoadedWakeModels } from '../wakeword/index.js';
+import { NOISE_FLOOR_DEFAULTS, WakeDetector, type LoadedWakeModels } from '../wakeword/index.js';
 import { scoringKey, thresholdOf, type EvalSetup } from './eval-setup.js';
 import { FRAME_MS, type ScoreTrace } from './score-trace.js';
 
@@ -147,6 +147,8 @@ export async function traceClips(files: readonly string[], o: TraceStoreOptions)
     quietRms: o.setup.quietRms,
     // Explicitly off when the setup has none (the detector's default would otherwise apply).
     secondLook: o.setup.secondLook ?? null,
+    noiseSuppressionDb: o.setup.noiseSuppressionDb,
+    ...(o.setup.noiseFloorRms !== undefined ? { noiseFloor: { engageRms: o.setup.noiseFloorRms, releaseRms: Math.min(NOISE_FLOOR_DEFAULTS.releaseRms, o.setup.noiseFloorRms || 1) } } : {}),
     manifest: o.manifest,
     models: o.models,
     ...(verifiers ? { verifiers } : {}),

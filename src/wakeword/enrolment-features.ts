@@ -26,6 +26,11 @@ export interface EnrolmentFeatureOptions {
   framesAfter?: number;
   /** Base score a frame's window needs to be kept (default DEFAULT_VERIFIER_GATE). */
   minScore?: number;
+  /**
+   * The device's noise suppression (wake.noiseSuppressionDb; 0 or absent = off): enrolment hears a clip as the
+   * detector will, so a noisy copy's windows are the suppressed ones the detector reads in a noisy room.
+   */
+  noiseSuppressionDb?: number;
 }
 
 export interface EnrolmentFeatures {
@@ -41,6 +46,8 @@ export interface BackgroundFeatureOptions {
   stride?: number;
   /** Keep at most this many windows (evenly spread; default no limit). */
   maxWindows?: number;
+  /** As in EnrolmentFeatureOptions. */
+  noiseSuppressionDb?: number;
 }
 
 const DEFAULT_OFFSETS = [0, 320, 640, 960];
@@ -79,9 +86,9 @@ async function scorePass(scorer: WakeScorer, w: number, pcm: Int16Array, keep: (
   return { frames };
 }
 
-async function singlePhaseScorer(models: LoadedWakeModels, w: number): Promise<WakeScorer> {
+async function singlePhaseScorer(models: LoadedWakeModels, w: number, noiseSuppressionDb: number | undefined): Promise<WakeScorer> {
   // No quiet gate: enrolment must see the clip exactly as it is, whatever its level.
-  return WakeScorer.create(models.features, [models.classifiers[w]!], { phases: 1 });
+  return WakeScorer.create(models.features, [models.classifiers[w]!], { phases: 1, ...(noiseSuppressionDb ? { noiseSuppressionDb } : {}) });
 }
 
 export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: EnrolmentFeatureOptions = {}): Promise<EnrolmentFeatures> {
@@ -96,7 +103,7 @@ export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: 
   if (!Number.isInteger(before) || before < 0 || !Number.isInteger(after) || after < 0) {
     throw new EarshotError('BAD_ARGUMENT', 'framesBefore and framesAfter must be integers ≥ 0');
   }
-  const scorer = await singlePhaseScorer(models, w);
+  const scorer = await singlePhaseScorer(models, w, opts.noiseSuppressionDb);
   let peakScore = 0;
   let peakMs = 0;
   const windows: Float32Array[] = [];
@@ -124,7 +131,7 @@ export async function featuresOfBackground(models: LoadedWakeModels, pcm16k: Int
   const w = wordIndex(models, word);
   const stride = opts.stride ?? 1;
   if (!Number.isInteger(stride) || stride < 1) throw new EarshotError('BAD_ARGUMENT', 'stride must be an integer ≥ 1');
-  const scorer = await singlePhaseScorer(models, w);
+  const scorer = await singlePhaseScorer(models, w, opts.noiseSuppressionDb);
   const pass = await scorePass(scorer, 0, pcm16k, (_score, i) => i % stride === 0);
   const all = pass.frames.flatMap((f) => (f.window ? [f.window] : []));
   const max = opts.maxWindows;
@@ -204,6 +211,8 @@ export interface PartialPhraseOptions {
    * base model has heard the word by then; speech after it is not part of the phrase). Default: the whole clip.
    */
   phraseBeforeMs?: number;
+  /** As in EnrolmentFeatureOptions. */
+  noiseSuppressionDb?: number;
 }
 
 export interface PartialPhraseFeatures {
@@ -228,7 +237,7 @@ export async function featuresOfPartialPhrases(models: LoadedWakeModels, pcm16k:
   if (offsets.length === 0 || offsets.some((o) => !Number.isInteger(o) || o < 0 || o >= pcm16k.length)) {
     throw new EarshotError('BAD_ARGUMENT', 'enrolment offsets must be whole sample counts shorter than the clip');
   }
-  const scorer = await singlePhaseScorer(models, w);
+  const scorer = await singlePhaseScorer(models, w, opts.noiseSuppressionDb);
   const windows: Float32Array[] = [];
   const scores: number[] = [];
   const copies: PartialPhraseFeatures['copies'] = [];

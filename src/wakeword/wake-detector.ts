@@ -12,6 +12,7 @@ import { DEFAULT_MANIFEST, loadManifest, modelOfKind, type ModelManifest } from 
 import { openClassifier, openModel, type Classifier, type Session } from './onnx-sessions.js';
 import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 import { DEFAULT_SECOND_LOOK_HOLD_CHUNKS, type SecondLookSettings } from './second-look-gate.js';
+import type { NoiseFloorOptions } from './noise-floor.js';
 import { EMBEDDING_DIM } from './constants.js';
 import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
@@ -51,6 +52,10 @@ export interface WakeDetectorOptions {
    * streaming model. Default off (null or absent).
    */
   secondLook?: SecondLookSettings | null;
+  /** Speex noise suppression before the features: the most it attenuates noise, dB; 0 or absent = off. */
+  noiseSuppressionDb?: number;
+  /** When that suppression engages (default: a noise floor of about −50 dBFS; engageRms 0 = always). */
+  noiseFloor?: NoiseFloorOptions;
   /** A loaded manifest or the path of one (default models/manifest.json). */
   manifest?: ModelManifest | string;
   /** Already verified and opened models for these words (shared between detectors; skips loading). */
@@ -176,6 +181,7 @@ export class WakeDetector {
       phases: opts.phases ?? DEFAULT_PHASES,
       ...(quietRms !== undefined ? { quietRms } : {}),
       ...(secondLook !== undefined ? { secondLook } : {}),
+      ...(opts.noiseSuppressionDb ? { noiseSuppressionDb: opts.noiseSuppressionDb, ...(opts.noiseFloor ? { noiseFloor: opts.noiseFloor } : {}) } : {}),
     });
     const thresholds = words.map((w) => w.threshold ?? opts.threshold ?? DEFAULT_THRESHOLD);
     const verifiers = checkVerifiers(opts.verifiers, names, thresholds, models.classifiers);
@@ -188,7 +194,7 @@ export class WakeDetector {
     return new WakeDetector(scorer, state, vad, verifiers);
   }
 
-  /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate). */
+  /** From the device config's `wake` section (words, thresholds, patience, refractory, phases, VAD gate, noise suppression). */
   static fromConfig(wake: DeviceConfig['wake'], extra: Pick<WakeDetectorOptions, 'manifest' | 'quietRms' | 'models' | 'verifiers'> = {}): Promise<WakeDetector> {
     return WakeDetector.create({
       words: wake.words,
@@ -197,6 +203,7 @@ export class WakeDetector {
       refractoryMs: wake.refractoryMs,
       phases: wake.phases,
       vadGate: wake.vadGate,
+      noiseSuppressionDb: wake.noiseSuppressionDb,
       ...extra,
     });
   }

@@ -21,6 +21,8 @@ import { warmupNoise } from './noise.js';
 import { ort, type Classifier } from './onnx-sessions.js';
 import { SecondLook } from './second-look.js';
 import { SecondLookGate, type SecondLookSettings } from './second-look-gate.js';
+import { NoiseSuppressor } from './noise-suppressor.js';
+import { NoiseFloor, rmsOf, type NoiseFloorOptions } from './noise-floor.js';
 
 export interface ScoreFrame {
   /** Chunk number, 1-based. */
@@ -52,7 +54,18 @@ export interface WakeScorerOptions {
    * (and for a hold after it), see second-look.ts. Needs the 4-phase streaming model.
    */
   secondLook?: SecondLookSettings;
+  /**
+   * Suppress noise before the features (speex, src/wakeword/noise-suppressor.ts): the most it attenuates noise,
+   * dB. Absent = the audio as heard. Engaged only while the room's noise floor calls for it (`noiseFloor`,
+   * src/wakeword/noise-floor.ts); the quiet gate, mel, embeddings and classifiers hear what it leaves.
+   */
+  noiseSuppressionDb?: number;
+  /** When suppression engages (default NOISE_FLOOR_DEFAULTS; engageRms 0 = always). */
+  noiseFloor?: NoiseFloorOptions;
 }
+
+/** The noise suppressor and the noise-floor rule that engages it (absent floor: always engaged). */
+type Suppression = { ns: NoiseSuppressor; floor: NoiseFloor | undefined };
 
 /** Chunks of audio behind the oldest embedding a classifier reads: 76 + 7 mel rows of window plus the mel context. */
 const EMBEDDING_RECEPTIVE_CHUNKS = 12;
@@ -93,7 +106,13 @@ export class WakeScorer {
   readonly quietRms: number | undefined;
   private readonly look: { tracks: SecondLook; gate: SecondLookGate } | undefined;
 
-  private constructor(stream: FeatureStream, classifiers: Classifier[], quietRms: number | undefined, look?: { tracks: SecondLook; gate: SecondLookGate }) {
+  private constructor(
+    stream: FeatureStream,
+    classifiers: Classifier[],
+    quietRms: number | undefined,
+    private readonly suppressor: Suppression | undefined,
+    look?: { tracks: SecondLook; gate: SecondLookGate },
+  ) {
     this.stream = stream;
     this.quietRms = quietRms;
     this.look = look;
@@ -124,10 +143,15 @@ export class WakeScorer {
     // the ring must hold those chunks (rowsEnding refuses rows given up, so a short ring fails loudly).
     const defer = opts.quietRms !== undefined ? widest + STREAM_WARMUP_STEPS + 2 : 0;
     const stream = new FeatureStream(models, noise, opts.phases ?? 1, defer);
-    if (opts.secondLook === undefined) return WakeScorer.withStream(stream, noise.rows, classifiers, opts);
+    const always = opts.noiseFloor?.engageRms === 0;
+    const suppressor =
+      opts.noiseSuppressionDb !== undefined
+        ? { ns: await NoiseSuppressor.create(opts.noiseSuppressionDb), floor: always ? undefined : new NoiseFloor(opts.noiseFloor) }
+        : undefined;
+    if (opts.secondLook === undefined) return WakeScorer.withStream(stream, noise.rows, classifiers, opts, suppressor);
     const look = { tracks: new SecondLook(stream, noise), gate: new SecondLookGate(opts.secondLook) };
     WakeScorer.check(classifiers, noise.rows);
-    return new WakeScorer(stream, classifiers, opts.quietRms, look);
+    return new WakeScorer(stream, classifiers, opts.quietRms, suppressor, look);
   }
 
   private static check(classifiers: Classifier[], noiseRows: number): void {
@@ -138,10 +162,18 @@ export class WakeScorer {
   }
 
   /** A scorer on a given feature stream (the tests' and bench's window-model oracle); `create` is the usual way. */
-  static withStream(stream: FeatureStream, noiseRows: number, classifiers: Classifier[], opts: Pick<WakeScorerOptions, 'quietRms'> = {}): WakeScorer {
+  static withStream(stream: FeatureStream, noiseRows: number, classifiers: Classifier[], opts: Pick<WakeScorerOptions, 'quietRms'> = {}, suppressor?: Suppression): WakeScorer {
     WakeScorer.check(classifiers, noiseRows);
-    return new WakeScorer(stream, classifiers, opts.quietRms);
+    return new WakeScorer(stream, classifiers, opts.quietRms, suppressor);
   }
+
+  /** The noise suppressor's limit, dB, or undefined when the audio is scored as heard. */
+  get noiseSuppressionDb(): number | undefined {
+    return this.suppressor?.ns.attenuationDb;
+  }
+
+  /** Chunks the noise suppressor has processed (it runs only while the noise floor calls for it). */
+  suppressedChunks = 0;
 
   get phases(): number {
     return this.stream.phases;
@@ -177,6 +209,8 @@ export class WakeScorer {
     this.stream.reset();
     this.look?.tracks.reset();
     this.look?.gate.reset();
+    this.suppressor?.ns.reset();
+    this.suppressor?.floor?.reset();
     this.carry.fill(0);
     this.carryLength = 0;
     this.lastLoudChunk = Number.NEGATIVE_INFINITY;
@@ -223,13 +257,17 @@ export class WakeScorer {
   }
 
   private async processChunk(chunk: Int16Array): Promise<void> {
+    const sup = this.suppressor;
+    // The chunk's RMS as heard; the quiet gate reads it again after suppression, when that ran.
+    let rms = sup?.floor !== undefined || this.quietRms !== undefined ? rmsOf(chunk) : 0;
+    if (sup && (sup.floor === undefined || sup.floor.update(rms))) {
+      sup.ns.processChunk(chunk); // in place: `chunk` is the scorer's own carry buffer
+      this.suppressedChunks++;
+      if (this.quietRms !== undefined) rms = rmsOf(chunk);
+    }
     await this.stream.pushChunk(chunk);
     const n = this.stream.chunks;
-    if (this.quietRms !== undefined) {
-      let sum = 0;
-      for (let i = 0; i < chunk.length; i++) sum += chunk[i]! * chunk[i]!;
-      if (Math.sqrt(sum / chunk.length) >= this.quietRms) this.lastLoudChunk = n;
-    }
+    if (this.quietRms !== undefined && rms >= this.quietRms) this.lastLoudChunk = n;
     const frame = this.frame;
     // Every word that is not gated reads the same embeddings: compute the missing ones for all phases at once.
     let widest = 0;

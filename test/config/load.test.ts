@@ -75,6 +75,14 @@ describe('loadConfig', () => {
     expect(r.message).toContain('wake.threshold: must be <= 1');
   });
 
+  it('wake.noiseSuppressionDb: 0 (off) to 60 dB, whole numbers, named when wrong', async () => {
+    expect((await loadConfig(await writeConfig({ configVersion: 1, wake: { noiseSuppressionDb: 20 } }))).wake.noiseSuppressionDb).toBe(20);
+    for (const [v, why] of [[61, 'must be <= 60'], [-1, 'must be >= 0'], [1.5, 'must be integer']] as const) {
+      const r = await refusal(loadConfig(await writeConfig({ configVersion: 1, wake: { noiseSuppressionDb: v } })));
+      expect(r.message).toContain(`wake.noiseSuppressionDb: ${why}`);
+    }
+  });
+
   it('names fields inside arrays and unknown fields', async () => {
     const bad = await refusal(loadConfig(await writeConfig({ configVersion: 1, wake: { words: [{ name: 'hey_jarvis' }, { name: 'alexa', threshold: 0 }] } })));
     expect(bad.message).toContain('wake.words[1].threshold: must be > 0');

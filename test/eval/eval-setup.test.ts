@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { consultsVerifier, defaultSetup, parseSetup, referenceSetup, scoringKey, thresholdOf, unverified, withOwner, type OwnerWakeView } from '../../src/eval/index.js';
 import type { VerifierModel } from '../../src/verifier/index.js';
 import { DEFAULT_CONFIG } from '../../src/config/index.js';
-import { DEFAULT_QUIET_RMS, SECOND_LOOK, DEFAULT_SECOND_LOOK_HOLD_CHUNKS } from '../../src/wakeword/index.js';
+import { DEFAULT_QUIET_RMS, DEFAULT_SECOND_LOOK_HOLD_CHUNKS, NOISE_FLOOR_DEFAULTS, SECOND_LOOK } from '../../src/wakeword/index.js';
 
 describe('eval setups', () => {
   it('reference is the faithful openWakeWord pipeline; default is the device defaults', () => {
@@ -38,8 +38,8 @@ describe('eval setups', () => {
     expect(defaultSetup().secondLook).toBeUndefined();
     const off = parseSetup('l0:look=on,look=off');
     expect(off.secondLook).toBeUndefined();
-    expect(scoringKey(off)).toEqual({ phases: off.phases, quietRms: off.quietRms });
-    expect(scoringKey(on)).toEqual({ phases: on.phases, quietRms: on.quietRms, secondLook: { gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS } });
+    expect(scoringKey(off)).toEqual(scoringKey(defaultSetup()));
+    expect(scoringKey(on)).toEqual({ ...scoringKey(defaultSetup()), secondLook: { gate: 0.1, holdChunks: DEFAULT_SECOND_LOOK_HOLD_CHUNKS } });
     expect(JSON.stringify(scoringKey(parseSetup('a:look=0.1,lookhold=5')))).not.toBe(JSON.stringify(scoringKey(on)));
     // Other phase counts have no second look: asked for, it is refused; a base's look does not carry over.
     expect(() => parseSetup('x:phases=8,look=0.1')).toThrow(/look needs phases=4/);
@@ -48,6 +48,20 @@ describe('eval setups', () => {
     expect(() => parseSetup('x:look=1.5')).toThrow(/look must be/);
     expect(() => parseSetup('x:look=off,lookhold=3')).toThrow(/lookhold needs the second look/);
     expect(() => parseSetup('x:look=0.1,lookhold=0')).toThrow(/lookhold must be/);
+  it('ns=DB turns speex noise suppression on, nsFloor says when it engages; scoring keys without it are unchanged', () => {
+    expect(parseSetup('n:ns=20')).toMatchObject({ noiseSuppressionDb: 20 });
+    expect(parseSetup('n:ns=20').noiseFloorRms).toBeUndefined();
+    expect(parseSetup('n:ns=20,nsFloor=always').noiseFloorRms).toBe(0);
+    expect(parseSetup('n:ns=20,nsFloor=-40').noiseFloorRms).toBeCloseTo(327.68, 2);
+    expect(parseSetup('n:ns=off').noiseSuppressionDb).toBe(0);
+    expect(referenceSetup().noiseSuppressionDb).toBe(0);
+    expect(() => parseSetup('x:ns=0')).toThrow(/ns must be/);
+    expect(() => parseSetup('x:ns=61')).toThrow(/ns must be/);
+    expect(() => parseSetup('x:nsFloor=5')).toThrow(/nsFloor must be/);
+    // Off: the key is the one traces were cached under before noise suppression existed.
+    expect(scoringKey(parseSetup('o:ns=off'))).toEqual({ phases: DEFAULT_CONFIG.wake.phases, quietRms: DEFAULT_QUIET_RMS });
+    expect(scoringKey(parseSetup('a:ns=20'))).not.toEqual(scoringKey(parseSetup('b:ns=20,nsFloor=always')));
+    expect(scoringKey(parseSetup('a:ns=20'))).not.toEqual(scoringKey(parseSetup('b:ns=15')));
   });
 
   it('owner=ID names an owner, owner=none opts out; a malformed id is refused', () => {
@@ -93,7 +107,10 @@ describe('setups with an owner', () => {
   });
 
   it('the scoring key of a setup without verifiers is what it always was; each verifier (and gate) gives its own', () => {
-    expect(scoringKey(defaultSetup())).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
+    const plain = { ...defaultSetup(), noiseSuppressionDb: 0 };
+    expect(scoringKey(plain)).toEqual({ phases: defaultSetup().phases, quietRms: defaultSetup().quietRms });
+    // The default's noise suppression is part of its key (its traces differ from those cached before it existed).
+    expect(scoringKey(defaultSetup())).toEqual({ ...scoringKey(plain), noiseSuppressionDb: DEFAULT_CONFIG.wake.noiseSuppressionDb, noiseFloorRms: NOISE_FLOOR_DEFAULTS.engageRms });
     const a = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner()));
     const b = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifierGates: { hey_jarvis: 0.2 } })));
     const c = scoringKey(withOwner(defaultSetup(), ['hey_jarvis'], owner({ verifiers: { hey_jarvis: verifier('hey_jarvis', 0.1, 1) } })));

@@ -78,6 +78,8 @@ export function partialPhrasesOption(args: ParsedArgs): readonly number[] {
 interface CopyPlan {
   snrDb: readonly number[];
   fractions: readonly number[];
+  /** The device's noise suppression (wake.noiseSuppressionDb): enrolment hears each clip as the detector will. */
+  noiseSuppressionDb: number;
 }
 
 /** One clip's contribution: positives (the clip and its noisy copies) and its partial-phrase negatives. */
@@ -111,9 +113,10 @@ interface Clip {
  * partial-phrase negatives; the copies live only in this call.
  */
 async function clipFeatures(models: LoadedWakeModels, pcm: Int16Array, word: string, clipIndex: number, plan: CopyPlan): Promise<{ f: EnrolmentFeaturesWithCopies; partialPhrases: Float32Array[] }> {
-  const f = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, word, { snrDb: plan.snrDb, seed: noisyCopySeed(clipIndex, word) });
+  const ns = plan.noiseSuppressionDb;
+  const f = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, word, { snrDb: plan.snrDb, seed: noisyCopySeed(clipIndex, word), noiseSuppressionDb: ns });
   if (!heard(f) || plan.fractions.length === 0) return { f, partialPhrases: [] };
-  return { f, partialPhrases: (await featuresOfPartialPhrases(models, pcm, word, { fractions: plan.fractions, phraseBeforeMs: f.peakMs })).windows };
+  return { f, partialPhrases: (await featuresOfPartialPhrases(models, pcm, word, { fractions: plan.fractions, phraseBeforeMs: f.peakMs, noiseSuppressionDb: ns })).windows };
 }
 
 function heard(f: EnrolmentFeaturesWithCopies): boolean {
@@ -143,10 +146,10 @@ async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: 
   return out;
 }
 
-async function backgroundFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO): Promise<Float32Array[]> {
+async function backgroundFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO, plan: CopyPlan): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const c of clips) {
-    const w = await featuresOfBackground(models, c.pcm, word, { maxWindows: MAX_BACKGROUND_WINDOWS_PER_CLIP });
+    const w = await featuresOfBackground(models, c.pcm, word, { maxWindows: MAX_BACKGROUND_WINDOWS_PER_CLIP, noiseSuppressionDb: plan.noiseSuppressionDb });
     writeLine(io.stderr, `background ${c.name}: ${w.length} windows`);
     out.push(...w);
   }
@@ -230,7 +233,7 @@ async function recordClips(
     }
     if (backgroundSeconds !== undefined) {
       writeLine(io.stderr, `now ${backgroundSeconds} s of the room as it usually sounds (talk, TV, quiet), without the wake word…`);
-      background = await featuresOfBackground(models, await takes.take(backgroundSeconds), word, { maxWindows: MAX_BACKGROUND_WINDOWS_PER_CLIP });
+      background = await featuresOfBackground(models, await takes.take(backgroundSeconds), word, { maxWindows: MAX_BACKGROUND_WINDOWS_PER_CLIP, noiseSuppressionDb: plan.noiseSuppressionDb });
       writeLine(io.stderr, `background: ${background.length} windows`);
     }
   } finally {
@@ -305,12 +308,14 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     if (record === undefined && (args.values['seconds'] !== undefined || args.values['background-seconds'] !== undefined || args.values['device'] !== undefined)) {
       throw new EarshotError('BAD_ARGUMENT', '--seconds, --background-seconds and --device are for --record');
     }
-    const plan: CopyPlan = { snrDb: noisyCopiesOption(args), fractions: partialPhrasesOption(args) };
+    const snrDb = noisyCopiesOption(args);
+    const fractions = partialPhrasesOption(args);
     const clipCount = record ?? files.length;
     if (clipCount < MIN_ENROLMENT_CLIPS) {
       throw new EarshotError('BAD_ARGUMENT', `enrolment needs at least ${MIN_ENROLMENT_CLIPS} clips of the wake word (got ${clipCount}): earshot enroll --owner ID --wakeword NAME A.wav B.wav C.wav, or --record ${MIN_ENROLMENT_CLIPS}`);
     }
     const config = await commandConfig(args, io);
+    const plan: CopyPlan = { snrDb, fractions, noiseSuppressionDb: config.wake.noiseSuppressionDb };
     // Bad files fail before the models load, and before the owner's data is opened.
     const clipsAudio = record === undefined ? await readClips(files) : [];
     const backgroundAudio = await readClips(backgroundFiles);
@@ -322,11 +327,11 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     let background: Float32Array[];
     if (record === undefined) {
       clips = await enrolmentFeatures(models, word, clipsAudio, io, plan);
-      background = await backgroundFeatures(models, word, backgroundAudio, io);
+      background = await backgroundFeatures(models, word, backgroundAudio, io, plan);
     } else {
       const recorded = await recordClips(args, io, config, models, word, record, plan);
       clips = recorded.clips;
-      background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io))];
+      background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io, plan))];
     }
     writeLine(io.stderr, 'training the verifier…');
     // Measured at the word's threshold on this device (a configured word's own, else the default).

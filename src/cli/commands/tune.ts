@@ -158,7 +158,7 @@ async function computePlan(
   await addNegative(inputs.enrolment.background, FRAME_MS);
   for (const file of p.backgroundFiles) {
     const wav = await readWavFile(file);
-    await addNegative(await featuresOfBackground(models, wav.pcm16k, word), FRAME_MS);
+    await addNegative(await featuresOfBackground(models, wav.pcm16k, word, { noiseSuppressionDb: p.ctx.config.wake.noiseSuppressionDb }), FRAME_MS);
   }
   const shipped = await shippedNegativeRuns(p.manifest).catch((e: unknown) => ({ missing: `the generic negative set could not be read: ${errorMessage(e)}` }));
   if ('missing' in shipped) notes.push(`${shipped.missing}: false accepts are measured on the owner's own negatives only`);

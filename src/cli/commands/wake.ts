@@ -104,6 +104,7 @@ const detect: Command = {
       refractoryMs: config.wake.refractoryMs,
       phases: phases ?? config.wake.phases,
       vadGate: config.wake.vadGate,
+      noiseSuppressionDb: config.wake.noiseSuppressionDb,
       manifest: manifestPath(args),
       ...(Object.keys(verifiers).length > 0 ? { verifiers } : {}),
     });
