@@ -48,6 +48,8 @@ describe('eval setups', () => {
     expect(() => parseSetup('x:look=1.5')).toThrow(/look must be/);
     expect(() => parseSetup('x:look=off,lookhold=3')).toThrow(/lookhold needs the second look/);
     expect(() => parseSetup('x:look=0.1,lookhold=0')).toThrow(/lookhold must be/);
+  });
+
   it('ns=DB turns speex noise suppression on, nsFloor says when it engages; scoring keys without it are unchanged', () => {
     expect(parseSetup('n:ns=20')).toMatchObject({ noiseSuppressionDb: 20 });
     expect(parseSetup('n:ns=20').noiseFloorRms).toBeUndefined();

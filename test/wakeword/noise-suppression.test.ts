@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG } from '../../src/config/index.js';
 import {
   loadWakeModels,
   DEFAULT_NOISE_SUPPRESSION_DB,
+  featuresOfEnrolmentClip,
   NoiseFloor,
   NOISE_FLOOR_DEFAULTS,
   NoiseSuppressor,
@@ -196,5 +197,21 @@ describe('WakeDetector with noise suppression', () => {
     const random = await trace(noisy, 20, () => Math.floor(r() * 3000));
     expect(random.scores.length).toBe(whole.scores.length);
     for (let i = 0; i < whole.scores.length; i++) for (let w = 0; w < 2; w++) expect(random.scores[i]![w]).toBeCloseTo(whole.scores[i]![w]!, 6);
+  }, 60_000);
+});
+
+describe('enrolment hears clips as the detector will', () => {
+  it("a noisy copy's windows are the suppressed ones; a quiet-room clip's are unchanged", async () => {
+    const manifest = await loadManifest(MANIFEST);
+    const models = await loadWakeModels(manifest, ['hey_jarvis'], 1);
+    const clip = await readPcm(path.join(FIXTURES, 'wake', 'hey_jarvis__en-us.wav'));
+    const same = (a: Float32Array[], b: Float32Array[]) => a.length === b.length && a.every((w, i) => w.every((v, j) => v === b[i]![j]));
+    const [quietOff, quietOn] = [await featuresOfEnrolmentClip(models, clip, 'hey_jarvis'), await featuresOfEnrolmentClip(models, clip, 'hey_jarvis', { noiseSuppressionDb: 20 })];
+    expect(quietOn.windows.length).toBeGreaterThan(0);
+    expect(same(quietOn.windows, quietOff.windows)).toBe(true);
+    const noisy = withPinkNoise(clip, 10, 21);
+    const [noisyOff, noisyOn] = [await featuresOfEnrolmentClip(models, noisy, 'hey_jarvis'), await featuresOfEnrolmentClip(models, noisy, 'hey_jarvis', { noiseSuppressionDb: 20 })];
+    expect(noisyOn.windows.length).toBeGreaterThan(0);
+    expect(same(noisyOn.windows, noisyOff.windows)).toBe(false);
   }, 60_000);
 });
