@@ -2,7 +2,11 @@
 // Instructions per 80 ms frame of the default wake loop (1 word, default phases, speech throughout), counted
 // with valgrind --tool=callgrind: old path (window embedding model) against new (streaming model).
 //
-//   npm run build && node scripts/instructions-per-frame.mjs [--phases N]
+//   npm run build && node scripts/instructions-per-frame.mjs [--phases N] [--run-only] [--streaming-only]
+//
+// --run-only counts only inside onnxruntime-node's session run (the model calls and their marshalling): the
+// whole-process count varies by about ±1 M per frame between runs, this one repeats to within 0.1 %.
+// --streaming-only skips the old path (the window model), whose runs take most of the time.
 //
 // Needs valgrind (apt-get install valgrind) and espeak-ng (the speech is synthesised, never recorded). Takes a
 // few minutes: each path runs twice under callgrind, over 20 and 80 frames; the difference divided by 60
@@ -25,5 +29,6 @@ const i = process.argv.indexOf('--phases');
 const phases = i > 0 ? Number(process.argv[i + 1]) : DEFAULT_PHASES;
 const log = (l) => console.error(l);
 const pcm = writePcm('speech-instructions.s16', speechThroughout(await speechClip(log), 0.25));
-const r = await instructionsPerFrame({ pcm, phases, log });
-for (const [k, v] of Object.entries(r)) console.log(`wake.instructionsPerFrame${k}  ${v}`);
+const r = await instructionsPerFrame({ pcm, phases, log, runOnly: process.argv.includes('--run-only'), streamingOnly: process.argv.includes('--streaming-only') });
+const what = process.argv.includes('--run-only') ? ' (inside run() only)' : '';
+for (const [k, v] of Object.entries(r)) console.log(`wake.instructionsPerFrame${k}  ${v}${what}`);

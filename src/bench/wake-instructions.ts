@@ -15,13 +15,33 @@ export interface InstructionsOptions {
   log?: (line: string) => void;
   /** Frames of the short and the long run (default 20 and 80). */
   frames?: [number, number];
+  /**
+   * Count only inside onnxruntime-node's `run` (the model calls with the binding's marshalling). The whole
+   * process varies by about ±1 M instructions per frame between runs (V8's compiler and collector threads);
+   * this count repeats to within 0.1 %, so it can show a change of a few per cent.
+   */
+  runOnly?: boolean;
+  /** Only the new path (skips the window model's two slow runs); the result has no '.windowPath' or '.ratio'. */
+  streamingOnly?: boolean;
 }
 
-function callgrind(spec: ChildSpec): Promise<number> {
+/** callgrind's pattern for the native run of onnxruntime-node's session (InferenceSessionWrap::Run). */
+const RUN_SYMBOL = 'InferenceSessionWrap::Run*';
+
+function callgrind(spec: ChildSpec, runOnly: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile(
       'valgrind',
-      ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, childScript(), CHILD_FLAG, JSON.stringify(spec)],
+      [
+        '--tool=callgrind',
+        '--callgrind-out-file=/dev/null',
+        ...(runOnly ? [`--toggle-collect=${RUN_SYMBOL}`] : []),
+        '--smc-check=all-non-file',
+        process.execPath,
+        childScript(),
+        CHILD_FLAG,
+        JSON.stringify(spec),
+      ],
       { maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
       (err, _stdout, stderr) => {
         const m = /Collected : (\d+)/.exec(stderr);
@@ -43,14 +63,15 @@ export async function instructionsPerFrame(opts: InstructionsOptions): Promise<R
   if (!available) return { '': 'unavailable: valgrind is not installed (apt-get install valgrind)' };
   const perFrame = async (path: EmbeddingPath): Promise<number> => {
     const spec = (frames: number): ChildSpec => ({ mode: 'earshot', pcm: opts.pcm, words: ['hey_jarvis'], phases: opts.phases, quietGate: true, path, frames });
-    log(`bench wake: instructions per frame, ${path} path, ${opts.phases} phases: callgrind over ${n1} and ${n2} frames …`);
-    const a = await callgrind(spec(n1));
-    const b = await callgrind(spec(n2));
+    log(`bench wake: instructions per frame, ${path} path, ${opts.phases} phases${opts.runOnly ? ', inside run() only' : ''}: callgrind over ${n1} and ${n2} frames …`);
+    const a = await callgrind(spec(n1), opts.runOnly === true);
+    const b = await callgrind(spec(n2), opts.runOnly === true);
     const v = (b - a) / (n2 - n1);
     log(`bench wake: instructions per frame, ${path} path: ${(v / 1e6).toFixed(2)} M`);
     return v;
   };
   const streaming = await perFrame('streaming');
+  if (opts.streamingOnly) return { '': Math.round(streaming) };
   const window = await perFrame('window');
   return { '': Math.round(streaming), '.windowPath': Math.round(window), '.ratio': Math.round((window / streaming) * 100) / 100 };
 }
