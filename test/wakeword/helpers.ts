@@ -43,3 +43,23 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A property test's piece of audio: part of a speech clip, or a faint stretch below the quiet gate. */
+export type AudioPiece = { kind: 'speech'; clip: number; from: number; n: number } | { kind: 'quiet'; n: number };
+
+/** The pieces concatenated: speech from `speech[clip]` starting at `from` (wrapped), quiet as faint noise. */
+export function audioOfPieces(pieces: readonly AudioPiece[], speech: readonly Int16Array[]): Int16Array {
+  const parts = pieces.map((p) => {
+    if (p.kind === 'quiet') return new Int16Array(p.n).map((_, i) => ((i * 7919) % 21) - 10);
+    const clip = speech[p.clip]!;
+    const from = p.from % clip.length;
+    return clip.subarray(from, Math.min(clip.length, from + p.n));
+  });
+  const pcm = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    pcm.set(p, o);
+    o += p.length;
+  }
+  return pcm;
+}

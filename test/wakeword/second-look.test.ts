@@ -14,7 +14,7 @@ import { loadManifest, type ModelManifest } from '../../src/models/index.js';
 import { SecondLookGate } from '../../src/wakeword/second-look-gate.js';
 import { DEFAULT_QUIET_RMS, loadWakeModels, WakeDetector, type LoadedWakeModels } from '../../src/wakeword/wake-detector.js';
 import { WakeScorer, type WakeScorerOptions } from '../../src/wakeword/wake-scorer.js';
-import { FIXTURES, MANIFEST, readPcm } from './helpers.js';
+import { FIXTURES, MANIFEST, readPcm, audioOfPieces } from './helpers.js';
 
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];
 const TOLERANCE = 1e-4;
@@ -234,18 +234,7 @@ describe('the second look in the scorer', () => {
         fc.constantFrom(1, 2, 12, 25),
         fc.boolean(),
         async (pieces, sizes, resetFractions, gate, holdChunks, quiet) => {
-          const parts = pieces.map((p) => {
-            if (p.kind === 'quiet') return new Int16Array(p.n).map((_, i) => ((i * 7919) % 21) - 10); // below the quiet gate
-            const clip = speech[p.clip]!;
-            const from = p.from % clip.length;
-            return clip.subarray(from, Math.min(clip.length, from + p.n));
-          });
-          const pcm = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
-          let o = 0;
-          for (const p of parts) {
-            pcm.set(p, o);
-            o += p.length;
-          }
+          const pcm = audioOfPieces(pieces, speech); // quiet pieces: faint, below the quiet gate
           const resets = resetFractions.map((x) => Math.floor(x * pcm.length)).filter((x) => x > 0);
           const opts = quiet ? { quietRms: DEFAULT_QUIET_RMS } : {};
           let i = 0;

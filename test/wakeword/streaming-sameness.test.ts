@@ -19,7 +19,7 @@ import { loadWakeModels, DEFAULT_QUIET_RMS, type LoadedWakeModels } from '../../
 import { WakeScorer } from '../../src/wakeword/wake-scorer.js';
 import { noiseEmbeddings } from '../../src/wakeword/wake-scorer.js';
 import { embeddingsOfClipWindow, WindowFeatureStream } from '../../src/wakeword/window-feature-stream.js';
-import { FIXTURES, MANIFEST, readPcm } from './helpers.js';
+import { FIXTURES, MANIFEST, readPcm, audioOfPieces } from './helpers.js';
 
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];
 const EMBEDDING_TOLERANCE = 1e-5;
@@ -264,18 +264,7 @@ describe('streaming embedding model: same scores and detections as the window pa
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 2 }),
         fc.constantFrom(1, 2, 3, 4, 8),
         async (pieces, sizes, resetFractions, phases) => {
-          const parts = pieces.map((p) => {
-            if (p.kind === 'quiet') return new Int16Array(p.n).map((_, i) => (i * 7919) % 21 - 10); // faint, below the gate
-            const clip = speech[p.clip]!;
-            const from = p.from % clip.length;
-            return clip.subarray(from, Math.min(clip.length, from + p.n));
-          });
-          const pcm = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
-          let o = 0;
-          for (const p of parts) {
-            pcm.set(p, o);
-            o += p.length;
-          }
+          const pcm = audioOfPieces(pieces, speech); // quiet pieces: faint, below the quiet gate
           const resets = resetFractions.map((x) => Math.floor(x * pcm.length)).filter((x) => x > 0);
           let i = 0;
           const chunk = () => sizes[i++ % sizes.length]!;
