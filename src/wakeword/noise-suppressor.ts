@@ -8,8 +8,9 @@
  * captured after a wake word is the microphone's audio, untouched.
  *
  * Privacy: speex keeps, inside its WebAssembly memory, the last frame of input (10 ms, for its overlapping
- * window) beside its spectral noise estimate. `reset` and `close` first push silent frames through, so no
- * audio is left in that memory, then free the state.
+ * window) beside its spectral noise estimate. `reset` first pushes silent frames through, so no audio is left
+ * in that memory, then frees the state; a suppressor that is garbage-collected is wiped and freed the same way
+ * (a FinalizationRegistry: detectors and scorers have no close, and each holds ~25 KB of the shared heap).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -43,9 +44,9 @@ function speex(): Promise<SpeexModule> {
   return speexModule;
 }
 
-export function checkNoiseSuppressionDb(db: number, field = 'noiseSuppressionDb'): void {
+function checkNoiseSuppressionDb(db: number): void {
   if (!Number.isFinite(db) || db < NOISE_SUPPRESSION_DB_RANGE.min || db > NOISE_SUPPRESSION_DB_RANGE.max) {
-    throw new EarshotError('BAD_ARGUMENT', `${field} must be from ${NOISE_SUPPRESSION_DB_RANGE.min} to ${NOISE_SUPPRESSION_DB_RANGE.max} dB (got ${db})`);
+    throw new EarshotError('BAD_ARGUMENT', `noiseSuppressionDb must be from ${NOISE_SUPPRESSION_DB_RANGE.min} to ${NOISE_SUPPRESSION_DB_RANGE.max} dB (got ${db})`);
   }
 }
 
@@ -54,20 +55,45 @@ const SET_DENOISE = 0;
 const SET_AGC = 2;
 const SET_NOISE_SUPPRESS = 18;
 
+/** A suppressor's allocations in the shared WebAssembly heap (apart from the object, so a finaliser can free them). */
+interface SpeexHandle {
+  module: SpeexModule;
+  /** Speex's state (0 = none), one frame of samples, one int for its ctl calls. */
+  state: number;
+  frame: number;
+  ctlArg: number;
+}
+
+/** Pushes silent frames through (speex holds the last frame of input), zeroes the frame and frees the state. */
+function wipe(h: SpeexHandle): void {
+  const m = h.module;
+  const from = h.frame >> 1;
+  for (let i = 0; i < 2; i++) {
+    m.HEAP16.fill(0, from, from + NOISE_SUPPRESSION_FRAME_SAMPLES);
+    m._speex_preprocess_run(h.state, h.frame);
+  }
+  m.HEAP16.fill(0, from, from + NOISE_SUPPRESSION_FRAME_SAMPLES);
+  m._speex_preprocess_state_destroy(h.state);
+  h.state = 0;
+}
+
+const freed = new FinalizationRegistry<SpeexHandle>((h) => {
+  if (h.state) wipe(h);
+  h.module._free(h.frame);
+  h.module._free(h.ctlArg);
+});
+
 export class NoiseSuppressor {
-  /** Pointers into the WebAssembly heap: speex's state, one frame of samples, one int for its ctl calls. */
-  private state = 0;
-  private readonly frame: number;
-  private readonly ctlArg: number;
+  private readonly h: SpeexHandle;
 
   private constructor(
-    private readonly module: SpeexModule,
+    module: SpeexModule,
     /** The most the suppressor attenuates noise, dB (positive). */
     readonly attenuationDb: number,
   ) {
-    this.frame = module._malloc(NOISE_SUPPRESSION_FRAME_SAMPLES * 2);
-    this.ctlArg = module._malloc(4);
-    if (!this.frame || !this.ctlArg) throw new EarshotError('INTERNAL', 'the speex noise suppressor could not allocate its buffers');
+    this.h = { module, state: 0, frame: module._malloc(NOISE_SUPPRESSION_FRAME_SAMPLES * 2), ctlArg: module._malloc(4) };
+    if (!this.h.frame || !this.h.ctlArg) throw new EarshotError('INTERNAL', 'the speex noise suppressor could not allocate its buffers');
+    freed.register(this, this.h);
     this.open();
   }
 
@@ -77,47 +103,36 @@ export class NoiseSuppressor {
   }
 
   private open(): void {
-    const m = this.module;
-    this.state = m._speex_preprocess_state_init(NOISE_SUPPRESSION_FRAME_SAMPLES, SAMPLE_RATE);
-    if (!this.state) throw new EarshotError('INTERNAL', 'the speex noise suppressor could not create its state');
+    const h = this.h;
+    h.state = h.module._speex_preprocess_state_init(NOISE_SUPPRESSION_FRAME_SAMPLES, SAMPLE_RATE);
+    if (!h.state) throw new EarshotError('INTERNAL', 'the speex noise suppressor could not create its state');
     this.ctl(SET_DENOISE, 1);
     this.ctl(SET_AGC, 0);
     this.ctl(SET_NOISE_SUPPRESS, -this.attenuationDb);
   }
 
   private ctl(request: number, value: number): void {
-    this.module.HEAP32[this.ctlArg >> 2] = value;
-    if (this.module._speex_preprocess_ctl(this.state, request, this.ctlArg) !== 0) throw new EarshotError('INTERNAL', `speex refused preprocessor request ${request}`);
+    const h = this.h;
+    h.module.HEAP32[h.ctlArg >> 2] = value;
+    if (h.module._speex_preprocess_ctl(h.state, request, h.ctlArg) !== 0) throw new EarshotError('INTERNAL', `speex refused preprocessor request ${request}`);
   }
 
   /** Suppresses noise in one 80 ms chunk, in place (8 speex frames: the chunk grid is the frame grid). */
   processChunk(chunk: Int16Array): void {
     if (chunk.length !== FRAME_SAMPLES) throw new EarshotError('INTERNAL', `processChunk needs ${FRAME_SAMPLES} samples`);
-    const m = this.module;
-    const at16 = this.frame >> 1;
+    const { module: m, state, frame } = this.h;
+    const at16 = frame >> 1;
     for (let at = 0; at < FRAME_SAMPLES; at += NOISE_SUPPRESSION_FRAME_SAMPLES) {
       // HEAP16 is re-read each time: a heap that grows replaces the view.
       m.HEAP16.set(chunk.subarray(at, at + NOISE_SUPPRESSION_FRAME_SAMPLES), at16);
-      m._speex_preprocess_run(this.state, this.frame);
+      m._speex_preprocess_run(state, frame);
       chunk.set(m.HEAP16.subarray(at16, at16 + NOISE_SUPPRESSION_FRAME_SAMPLES), at);
     }
   }
 
-  /** Pushes silent frames through (speex holds the last frame of input) and frees the state. */
-  private wipe(): void {
-    const m = this.module;
-    for (let i = 0; i < 2; i++) {
-      m.HEAP16.fill(0, this.frame >> 1, (this.frame >> 1) + NOISE_SUPPRESSION_FRAME_SAMPLES);
-      m._speex_preprocess_run(this.state, this.frame);
-    }
-    m.HEAP16.fill(0, this.frame >> 1, (this.frame >> 1) + NOISE_SUPPRESSION_FRAME_SAMPLES);
-    m._speex_preprocess_state_destroy(this.state);
-    this.state = 0;
-  }
-
   /** A fresh state: the noise estimate starts again (a new stream). */
   reset(): void {
-    this.wipe();
+    wipe(this.h);
     this.open();
   }
 }
