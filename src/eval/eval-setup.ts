@@ -22,6 +22,7 @@ import {
   DEFAULT_REFRACTORY_MS,
   DEFAULT_SECOND_LOOK_HOLD_CHUNKS,
   NOISE_FLOOR_DEFAULTS,
+  NOISE_SUPPRESSION_DB_RANGE,
   SECOND_LOOK,
   SECOND_LOOK_PHASES,
   type SecondLookSettings,
@@ -211,7 +212,10 @@ export function parseSetup(spec: string): EvalSetup {
       setup.secondLook = { ...setup.secondLook, holdChunks: hold };
     } else if (k === 'quiet') setup.quietRms = v === 'off' ? null : num(k, v, (x) => x > 0 && x < 32768, "'off' or an RMS in (0, 32768)");
     else if (k === 'nsFloor') setup.noiseFloorRms = v === 'always' ? 0 : 32768 * 10 ** (num(k, v, (x) => x >= -90 && x <= 0, "'always' or a level in dBFS from −90 to 0") / 20);
-    else if (k === 'ns') setup.noiseSuppressionDb = v === 'off' ? 0 : num(k, v, (x) => Number.isInteger(x) && x >= 1 && x <= 60, "'off' or a limit in dB, an integer from 1 to 60");
+    else if (k === 'ns') {
+      const { min, max } = NOISE_SUPPRESSION_DB_RANGE;
+      setup.noiseSuppressionDb = v === 'off' ? 0 : num(k, v, (x) => Number.isInteger(x) && x >= min && x <= max, `'off' or a limit in dB, an integer from ${min} to ${max}`);
+    }
     else if (k === 'threshold') {
       setup.threshold = num(k, v, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
       setup.wordThresholds = {};

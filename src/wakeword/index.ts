@@ -43,5 +43,5 @@ export { voicedSpan, truncatedPhrase, type VoicedSpan, type TruncatedPhrase } fr
 export { pinkNoise, withPinkNoise, activeSpeechLevel } from './pink-noise.js';
 export { EmbeddingStepper } from './embedding-stepper.js';
 export { SwappableDetector } from './swappable-detector.js';
-export { NoiseSuppressor, DEFAULT_NOISE_SUPPRESSION_DB, NOISE_SUPPRESSION_FRAME_SAMPLES } from './noise-suppressor.js';
+export { NoiseSuppressor, DEFAULT_NOISE_SUPPRESSION_DB, NOISE_SUPPRESSION_DB_RANGE, NOISE_SUPPRESSION_FRAME_SAMPLES } from './noise-suppressor.js';
 export { NoiseFloor, NOISE_FLOOR_DEFAULTS, rmsOf, type NoiseFloorOptions } from './noise-floor.js';

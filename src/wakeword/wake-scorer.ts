@@ -167,11 +167,6 @@ export class WakeScorer {
     return new WakeScorer(stream, classifiers, opts.quietRms, suppressor);
   }
 
-  /** The noise suppressor's limit, dB, or undefined when the audio is scored as heard. */
-  get noiseSuppressionDb(): number | undefined {
-    return this.suppressor?.ns.attenuationDb;
-  }
-
   /** Chunks the noise suppressor has processed (it runs only while the noise floor calls for it). */
   suppressedChunks = 0;
 
