@@ -48,30 +48,31 @@ function positiveNumber(args: ParsedArgs, name: string, opts: { integer?: boolea
 const MIN_COPY_SNR_DB = 0;
 const MAX_COPY_SNR_DB = 40;
 
-/** --noisy-copies: a comma list of SNRs in dB, or `none`; default DEFAULT_NOISY_COPY_SNRS_DB (measured). */
-export function noisyCopiesOption(args: ParsedArgs): readonly number[] {
-  const v = stringOption(args, 'noisy-copies');
-  if (v === undefined) return DEFAULT_NOISY_COPY_SNRS_DB;
+/**
+ * A comma list of numbers, or `none` (an empty list); the default when the option is absent. Refused, naming the
+ * option and what it must be, when a part is empty or not `ok`, or there are more than `max`.
+ */
+function numberListOption(args: ParsedArgs, name: string, fallback: readonly number[], ok: (x: number) => boolean, max: number, what: string): readonly number[] {
+  const v = stringOption(args, name);
+  if (v === undefined) return fallback;
   if (v.trim() === 'none') return [];
   const parts = v.split(',').map((x) => x.trim());
-  const snrs = parts.map(Number);
-  if (parts.some((x) => x === '') || snrs.some((x) => !Number.isFinite(x) || x < MIN_COPY_SNR_DB || x > MAX_COPY_SNR_DB) || snrs.length > 4) {
-    throw new EarshotError('BAD_ARGUMENT', `--noisy-copies must be 'none' or up to 4 comma-separated SNRs in dB within [${MIN_COPY_SNR_DB}, ${MAX_COPY_SNR_DB}] (got '${v}')`, { details: { field: '--noisy-copies' } });
+  const values = parts.map(Number);
+  if (parts.some((x) => x === '') || values.some((x) => !ok(x)) || values.length > max) {
+    throw new EarshotError('BAD_ARGUMENT', `--${name} must be 'none' or up to ${max} comma-separated ${what} (got '${v}')`, { details: { field: `--${name}` } });
   }
-  return snrs;
+  return values;
+}
+
+/** --noisy-copies: a comma list of SNRs in dB, or `none`; default DEFAULT_NOISY_COPY_SNRS_DB (measured). */
+export function noisyCopiesOption(args: ParsedArgs): readonly number[] {
+  const ok = (x: number) => Number.isFinite(x) && x >= MIN_COPY_SNR_DB && x <= MAX_COPY_SNR_DB;
+  return numberListOption(args, 'noisy-copies', DEFAULT_NOISY_COPY_SNRS_DB, ok, 4, `SNRs in dB within [${MIN_COPY_SNR_DB}, ${MAX_COPY_SNR_DB}]`);
 }
 
 /** --partial-phrases: a comma list of cut points (fractions of the phrase's voiced span), or `none`; default measured. */
 export function partialPhrasesOption(args: ParsedArgs): readonly number[] {
-  const v = stringOption(args, 'partial-phrases');
-  if (v === undefined) return DEFAULT_PARTIAL_PHRASE_FRACTIONS;
-  if (v.trim() === 'none') return [];
-  const parts = v.split(',').map((x) => x.trim());
-  const fractions = parts.map(Number);
-  if (parts.some((x) => x === '') || fractions.some((x) => !(x > 0 && x < 1)) || fractions.length > 6) {
-    throw new EarshotError('BAD_ARGUMENT', `--partial-phrases must be 'none' or up to 6 comma-separated fractions in (0, 1) (got '${v}')`, { details: { field: '--partial-phrases' } });
-  }
-  return fractions;
+  return numberListOption(args, 'partial-phrases', DEFAULT_PARTIAL_PHRASE_FRACTIONS, (x) => x > 0 && x < 1, 6, 'fractions in (0, 1)');
 }
 
 /** How each clip is learnt besides as recorded: its pink-noise copies (positives) and partial-phrase copies (negatives). */
