@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // CPU time per call of the 1-phase wake frame's three model calls (mel, one streaming embedding step, the
-// hey_jarvis classifier), each alone and in the loop's order, interleaved in rounds in ONE process (a change
+// hey_jarvis classifier), each alone and in the loop's order — the mel both as the device computes it (its FFT
+// form, src/wakeword/fft-mel-spectrogram.ts) and as the ONNX model — interleaved in rounds in ONE process (a change
 // of load hits every variant alike; medians of the rounds). Shows what calling several sessions in turn costs
 // beyond their calls alone (each session's weights evicting the others' from the cache).
 //
@@ -29,6 +30,8 @@ const [mel, step, step2, cls, batched] = await Promise.all([
   openModel(m, findModel(m, 'hey_jarvis')),
   openModel(m, findModel(m, 'hey_jarvis_batched')),
 ]);
+const { loadMelSpectrogram } = await import(pathToFileURL(path.join(root, 'dist', 'wakeword', 'index.js')).href);
+const fftMel = await loadMelSpectrogram(m);
 const otherStep = other >= 0 ? await ort.InferenceSession.create(readFileSync(args[other + 1]), SESSION_OPTIONS) : undefined;
 
 let seed = 7;
@@ -48,6 +51,7 @@ const stepper = (session) => {
   };
 };
 const melFeeds = { [mel.inputNames[0]]: tensor(1760, [1, 1760], () => (rnd() - 0.5) * 8000) };
+const melSamples = melFeeds[mel.inputNames[0]].data;
 const window = tensor(16 * 96, [1, 16, 96]);
 const clsFeeds = { [cls.inputNames[0]]: window };
 const batchedFeeds = { [batched.inputNames[0]]: window };
@@ -55,16 +59,22 @@ const stepA = stepper(step);
 const stepB = stepper(step);
 const stepC = stepper(step2);
 const variants = {
-  'mel alone': () => mel.run(melFeeds),
+  'mel alone (ONNX)': () => mel.run(melFeeds),
+  'mel alone (FFT)': async () => fftMel.run(melSamples),
   'step alone': stepA,
   'classifier alone': () => cls.run(clsFeeds),
   'batched classifier, batch 1': () => batched.run(batchedFeeds),
-  'frame: mel → step → classifier': async () => {
+  'frame: FFT mel → step → classifier': async () => {
+    fftMel.run(melSamples);
+    await stepA();
+    await cls.run(clsFeeds);
+  },
+  'frame: ONNX mel → step → classifier': async () => {
     await mel.run(melFeeds);
     await stepA();
     await cls.run(clsFeeds);
   },
-  'mel → step': async () => {
+  'ONNX mel → step': async () => {
     await mel.run(melFeeds);
     await stepA();
   },

@@ -29,7 +29,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const SCRIPT = 'scripts/make-verifier-negatives.mjs';
-export const SCRIPT_VERSION = '1';
+// 2: the mel rows come from the FFT form of the mel model (src/wakeword/fft-mel-spectrogram.ts), as on the device.
+export const SCRIPT_VERSION = '2';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (...p) => pathToFileURL(path.join(root, 'dist', ...p)).href;
 if (!existsSync(path.join(root, 'dist', 'verifier', 'index.js'))) {

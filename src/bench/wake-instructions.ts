@@ -2,7 +2,8 @@
  * A machine-independent cost figure: CPU instructions per 80 ms frame of the wake loop, counted by valgrind's
  * callgrind (this VM has no hardware counters for `perf stat`). Each configuration runs the bench child under
  * callgrind twice, over N1 and N2 frames of speech; (I(N2) − I(N1)) / (N2 − N1) removes start-up, model
- * loading and warm-up, leaving the steady per-frame cost. Old path (window model) against new (streaming).
+ * loading and warm-up, leaving the steady per-frame cost. Old path (window model) against new (streaming), and
+ * the new path with the mel model in ONNX Runtime instead of its FFT form.
  * Used by `earshot bench` and by scripts/instructions-per-frame.mjs.
  */
 import { execFile } from 'node:child_process';
@@ -21,7 +22,7 @@ export interface InstructionsOptions {
    * this count repeats to within 0.1 %, so it can show a change of a few per cent.
    */
   runOnly?: boolean;
-  /** Only the new path (skips the window model's two slow runs); the result has no '.windowPath' or '.ratio'. */
+  /** Skip the window model's two slow runs: the result has no '.windowPath' or '.ratio'. */
   streamingOnly?: boolean;
 }
 
@@ -55,15 +56,18 @@ function callgrind(spec: ChildSpec, runOnly: boolean): Promise<number> {
   });
 }
 
-/** Keys: '' (new path, default loop), '.windowPath' (old path, same loop), '.ratio' (old / new). */
+/**
+ * Keys: '' (new path, default loop), '.onnxMel' (the same with the ONNX mel model), '.windowPath' (old path, same
+ * loop), '.ratio' (old / new). With runOnly the FFT mel is outside every counted call, so '.onnxMel' is not run.
+ */
 export async function instructionsPerFrame(opts: InstructionsOptions): Promise<Record<string, number | string>> {
   const log = opts.log ?? (() => {});
   const [n1, n2] = opts.frames ?? [20, 80];
   const available = await new Promise<boolean>((resolve) => execFile('valgrind', ['--version'], (err) => resolve(!err)));
   if (!available) return { '': 'unavailable: valgrind is not installed (apt-get install valgrind)' };
-  const perFrame = async (path: EmbeddingPath): Promise<number> => {
-    const spec = (frames: number): ChildSpec => ({ mode: 'earshot', pcm: opts.pcm, words: ['hey_jarvis'], phases: opts.phases, quietGate: true, path, frames });
-    log(`bench wake: instructions per frame, ${path} path, ${opts.phases} phases${opts.runOnly ? ', inside run() only' : ''}: callgrind over ${n1} and ${n2} frames …`);
+  const perFrame = async (path: EmbeddingPath, mel?: 'onnx'): Promise<number> => {
+    const spec = (frames: number): ChildSpec => ({ mode: 'earshot', pcm: opts.pcm, words: ['hey_jarvis'], phases: opts.phases, quietGate: true, path, frames, ...(mel ? { mel } : {}) });
+    log(`bench wake: instructions per frame, ${path} path${mel ? ', ONNX mel' : ''}, ${opts.phases} phases${opts.runOnly ? ', inside run() only' : ''}: callgrind over ${n1} and ${n2} frames …`);
     const a = await callgrind(spec(n1), opts.runOnly === true);
     const b = await callgrind(spec(n2), opts.runOnly === true);
     const v = (b - a) / (n2 - n1);
@@ -71,7 +75,8 @@ export async function instructionsPerFrame(opts: InstructionsOptions): Promise<R
     return v;
   };
   const streaming = await perFrame('streaming');
-  if (opts.streamingOnly) return { '': Math.round(streaming) };
+  const onnxMel = opts.runOnly ? {} : { '.onnxMel': Math.round(await perFrame('streaming', 'onnx')) };
+  if (opts.streamingOnly) return { '': Math.round(streaming), ...onnxMel };
   const window = await perFrame('window');
-  return { '': Math.round(streaming), '.windowPath': Math.round(window), '.ratio': Math.round((window / streaming) * 100) / 100 };
+  return { '': Math.round(streaming), ...onnxMel, '.windowPath': Math.round(window), '.ratio': Math.round((window / streaming) * 100) / 100 };
 }

@@ -18,7 +18,7 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { EarshotError } from '../core/index.js';
 import { readWavFile } from '../audio/index.js';
 import { PROJECT_ROOT } from '../models/index.js';
-import type { Session } from '../wakeword/index.js';
+import type { MelSpectrogram, Session } from '../wakeword/index.js';
 import { synthesiseSpeech } from './synthetic-speech.js';
 
 export const CHILD_FLAG = '--earshot-wake-bench-child';
@@ -40,7 +40,7 @@ export interface BenchWakeOptions {
 export type EmbeddingPath = 'streaming' | 'window';
 
 export type ChildSpec =
-  | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean; path?: EmbeddingPath; frames?: number; secondLook?: LoopSpec['secondLook'] }
+  | { mode: 'earshot'; pcm: string; words: string[]; phases: number; quietGate: boolean; path?: EmbeddingPath; frames?: number; secondLook?: LoopSpec['secondLook']; mel?: LoopSpec['mel'] }
   | { mode: 'floor'; pcm: string; iterations: number }
   | { mode: 'embedding'; rounds: number; calls: number; batches: number[] }
   | { mode: 'interleaved'; loops: (LoopSpec & { label: string; pcm: string })[]; peer?: { label: string; pcm: string; word: string } }
@@ -51,17 +51,20 @@ interface ChildResult {
   /** Median of the 1-minute blocks' ms per frame (used for the keys and ratios; the mean is in msPerFrame). */
   msPerFrameMedian?: number;
   /** Interleaved loops (mode 'interleaved'). */
-  perLoop?: { label: string; medianMs: number; meanMs: number; onnxMs: number; cpuMs: number; lookOnPct?: number }[];
+  /** modelMs: inside every compute stage (ONNX calls, the FFT mel, speex); onnxMs: inside ONNX Runtime calls only. */
+  perLoop?: { label: string; medianMs: number; meanMs: number; modelMs: number; onnxMs: number; cpuMs: number; lookOnPct?: number }[];
   /** Embedding micro-benchmark (mode 'embedding'): ms per call by variant. */
   perCall?: Record<string, number>;
   msPerFrame: number;
   /** Of msPerFrame, the time spent inside ONNX Runtime's run() (measured in the same process and loop). */
   onnxMsPerFrame?: number;
   /** The same split by model: mel, embedding (streaming or window), classifiers. */
-  onnxSplitMsPerFrame?: { mel: number; embedding: number; classifiers: number };
+  onnxSplitMsPerFrame?: Split;
   frames: number;
   rssMb: number;
   detections?: number;
+  /** Share of the chunks the noise suppressor processed (own-process default loop). */
+  suppressedPct?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -248,6 +251,9 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
     { label: 'lookDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, secondLook: SECOND_LOOK },
     { label: 'window1', pcm: speech, words: JARVIS, phases: 1, quietGate: true, path: 'window' as const },
     { label: 'windowDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, path: 'window' as const },
+    // The mel model in ONNX Runtime instead of its FFT form (the device's until issue 11's last step).
+    { label: 'onnxMel1', pcm: speech, words: JARVIS, phases: 1, quietGate: true, mel: 'onnx' as const },
+    { label: 'onnxMelDefault', pcm: speech, words: JARVIS, phases: DEFAULT_PHASES, quietGate: true, mel: 'onnx' as const },
     { label: 'three1', pcm: speech, words: THREE, phases: 1, quietGate: true },
     { label: 'threeDefault', pcm: speech, words: THREE, phases: DEFAULT_PHASES, quietGate: true },
     { label: 'quiet1', pcm: quiet, words: JARVIS, phases: 1, quietGate: true },
@@ -269,17 +275,23 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   };
   for (const l of inter.perLoop ?? []) {
     const look = l.lookOnPct !== undefined && l.lookOnPct > 0 ? `, second look on ${r1(l.lookOnPct)} % of frames` : '';
-    log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in ONNX ${r3(l.onnxMs)}, CPU ${r3(l.cpuMs)}${look})`);
+    log(`bench wake:   ${l.label}: ${r3(l.meanMs)} ms/frame (median of its 10-s turns ${r3(l.medianMs)}, in models ${r3(l.modelMs)}, of which ONNX ${r3(l.onnxMs)}, CPU ${r3(l.cpuMs)}${look})`);
   }
   const one = L('p1');
   const def = L(`p${DEFAULT_PHASES}`);
   res['wake.defaultPhases'] = DEFAULT_PHASES;
   res['wake.msPerFrame'] = r3(one.meanMs);
+  // The loop's own overhead: time beyond its compute stages (ONNX calls, the FFT mel, speex while engaged),
+  // and, for comparison, beyond its ONNX calls alone (the FFT mel and speex then count as overhead).
+  res['wake.msPerFrameInModels'] = r3(one.modelMs);
   res['wake.msPerFrameInOnnx'] = r3(one.onnxMs);
-  res['wake.loopOverheadPct'] = pct(one.meanMs, one.onnxMs);
+  res['wake.loopOverheadPct'] = pct(one.meanMs, one.modelMs);
+  res['wake.loopOverheadPctBeyondOnnx'] = pct(one.meanMs, one.onnxMs);
   res['wake.msPerFrameDefault'] = r3(def.meanMs);
+  res['wake.msPerFrameInModelsDefault'] = r3(def.modelMs);
   res['wake.msPerFrameInOnnxDefault'] = r3(def.onnxMs);
-  res['wake.loopOverheadPctDefault'] = pct(def.meanMs, def.onnxMs);
+  res['wake.loopOverheadPctDefault'] = pct(def.meanMs, def.modelMs);
+  res['wake.loopOverheadPctBeyondOnnxDefault'] = pct(def.meanMs, def.onnxMs);
   res['wake.msPerFramePerPhaseDefault'] = r3(def.meanMs / DEFAULT_PHASES);
   // The second look: share of the speech's frames on which it scored the odd phases, and its cost.
   const look = L('lookDefault');
@@ -294,6 +306,11 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.windowPath.msPerFrameDefault'] = r3(L('windowDefault').meanMs);
   res['wake.streamingSpeedup'] = r1(L('window1').meanMs / one.meanMs);
   res['wake.streamingSpeedupDefault'] = r1(L('windowDefault').meanMs / def.meanMs);
+  // The mel model in ONNX Runtime, same process: what its FFT form saves per frame.
+  res['wake.onnxMelPath.msPerFrame'] = r3(L('onnxMel1').meanMs);
+  res['wake.onnxMelPath.msPerFrameDefault'] = r3(L('onnxMelDefault').meanMs);
+  res['wake.fftMelSpeedup'] = r3(L('onnxMel1').meanMs / one.meanMs);
+  res['wake.fftMelSpeedupDefault'] = r3(L('onnxMelDefault').meanMs / def.meanMs);
   res['wake.msPerFrame3'] = r3(L('three1').meanMs);
   res['wake.msPerFrame3Default'] = r3(L('threeDefault').meanMs);
   res['wake.quietMsPerFrame'] = r3(L('quiet1').meanMs);
@@ -331,10 +348,13 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.detectionsInSpeech'] = defAlone.detections ?? 0;
   const sp = defAlone.onnxSplitMsPerFrame;
   if (sp) {
-    // Where the default loop's time goes: each model's run() calls, and the rest (JS: copies, gate, decisions).
+    // Where the default loop's time goes: each model's run() calls (the mel: its FFT form), and the rest (JS:
+    // copies, gate, decisions).
     res['wake.splitDefault.melMs'] = r3(sp.mel);
     res['wake.splitDefault.embeddingMs'] = r3(sp.embedding);
     res['wake.splitDefault.classifiersMs'] = r3(sp.classifiers);
+    res['wake.splitDefault.suppressionMs'] = r3(sp.suppression);
+    res['wake.noiseSuppressionOnPctSpeech'] = r1(defAlone.suppressedPct ?? 0);
     res['wake.splitDefault.loopMs'] = r3(defAlone.msPerFrame - (defAlone.onnxMsPerFrame ?? 0));
   }
   if (withPeer) {
@@ -350,10 +370,13 @@ export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<str
   res['wake.quietShortBurstsMsPerFrame'] = r3(ms(qs));
   const qu = await run('80 % quiet, 1 word, 1 phase, quiet gate off', { mode: 'earshot', pcm: quiet, words: JARVIS, phases: 1, quietGate: false });
   res['wake.quietMsPerFrameUngated'] = r3(ms(qu));
-  const floor = await run('ONNX floor (mel + streaming embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });
-  res['wake.onnxFloorMs'] = r3(floor.msPerFrame);
-  const emb = await run('embedding model alone: window vs streaming step, interleaved', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
-  for (const [k, v] of Object.entries(emb.perCall ?? {})) res[`wake.embeddingMsPerCall.${k}`] = r3(v);
+  const floor = await run('model floor (FFT mel + streaming embedding + classifier calls only)', { mode: 'floor', pcm: speech, iterations: 3000 });
+  res['wake.modelFloorMs'] = r3(floor.msPerFrame);
+  const emb = await run('embedding model alone: window vs streaming step, interleaved; mel: FFT vs ONNX', { mode: 'embedding', rounds: 20, calls: 100, batches: [1, 2, 4, 8] });
+  for (const [k, v] of Object.entries(emb.perCall ?? {})) {
+    if (k.startsWith('mel.')) res[`wake.melMsPerCall.${k.slice(4)}`] = r3(v);
+    else res[`wake.embeddingMsPerCall.${k}`] = r3(v);
+  }
   // The household verifier: its cost per consulted frame and its training time (src/bench/verifier.ts).
   Object.assign(res, await (await import('./verifier.js')).benchVerifier({ log }));
   res['wake.loadAverageAtEnd'] = r1(os.loadavg()[0]!);
@@ -379,6 +402,8 @@ interface LoopSpec {
   secondLook?: { gate: number; holdChunks?: number } | null;
   /** false: without the device's noise suppression (default: as the device config has it). */
   noiseSuppression?: false;
+  /** 'onnx': the mel model in ONNX Runtime (the oracle) instead of the device's FFT form of it. */
+  mel?: 'onnx';
 }
 
 interface Loop {
@@ -386,8 +411,22 @@ interface Loop {
   /** Frames on which the second look scored the odd phases, and frames pushed (streaming path only). */
   look?: () => { framesOn: number; frames: number };
   /** ms inside each model's run() since the last reset. */
-  split: { mel: number; embedding: number; classifiers: number };
+  split: Split;
+  /** The mel front end's form (its time is ONNX time only when 'onnx'). */
+  melKind: 'fft' | 'onnx';
+  /** Share of the chunks speex processed (the noise floor engaged it), streaming path only. */
+  suppressedPct?: () => number;
 }
+
+/** ms inside each compute stage: the mel front end, the embedding and classifier sessions, speex. */
+interface Split {
+  mel: number;
+  embedding: number;
+  classifiers: number;
+  suppression: number;
+}
+const inModels = (s: Split): number => s.mel + s.embedding + s.classifiers + s.suppression;
+const inOnnx = (s: Split, melKind: 'fft' | 'onnx'): number => (melKind === 'onnx' ? s.mel : 0) + s.embedding + s.classifiers;
 
 /** A detection loop (fresh models and sessions) with its ONNX time measured per model. */
 async function makeLoop(spec: LoopSpec): Promise<Loop> {
@@ -395,10 +434,17 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
   const { loadManifest, modelOfKind } = await import('../models/index.js');
   const manifest = await loadManifest();
   const models = await loadWakeModels(manifest, spec.words, spec.phases);
+  if (spec.mel === 'onnx') {
+    const { openOnnxMelSpectrogram } = await import('../wakeword/index.js');
+    models.features = { ...models.features, mel: await openOnnxMelSpectrogram(manifest) };
+  }
   const quietRms = spec.quietGate ? DEFAULT_QUIET_RMS : null;
   let push: (frame: Int16Array) => Promise<number>;
   let look: Loop['look'];
-  const sessions: [Session, 'mel' | 'embedding' | 'classifiers'][] = [
+  let suppressedPct: Loop['suppressedPct'];
+  const split: Split = { mel: 0, embedding: 0, classifiers: 0, suppression: 0 };
+  // Everything a frame computes in a model: the ONNX sessions and the mel front end (FFT or ONNX).
+  const sessions: [Session | MelSpectrogram, 'mel' | 'embedding' | 'classifiers'][] = [
     [models.features.mel, 'mel'],
     ...models.classifiers.flatMap((c): [Session, 'classifiers'][] => [[c.session, 'classifiers'], ...(c.batched ? [[c.batched, 'classifiers'] as [Session, 'classifiers']] : [])]),
   ];
@@ -435,9 +481,21 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
     });
     push = async (frame) => (await detector.push(frame)).length;
     look = () => ({ framesOn: detector.scorer.secondLookStats?.framesOn ?? 0, frames: detector.scorer.chunks });
+    suppressedPct = () => (100 * detector.scorer.suppressedChunks) / Math.max(1, detector.scorer.chunks);
+    const suppressor = detector.scorer.noiseSuppressor;
+    if (suppressor) {
+      const processChunk = suppressor.processChunk.bind(suppressor);
+      suppressor.processChunk = (chunk: Int16Array) => {
+        const t = performance.now();
+        try {
+          processChunk(chunk);
+        } finally {
+          split.suppression += performance.now() - t;
+        }
+      };
+    }
   }
-  // Time spent inside ONNX Runtime, to separate the loop's own overhead from the models' cost.
-  const split = { mel: 0, embedding: 0, classifiers: 0 };
+  // Time spent inside the models (ONNX Runtime, and the FFT mel), to separate the loop's own overhead from them.
   for (const [session, kind] of sessions) {
     const run = session.run.bind(session) as (...a: unknown[]) => Promise<unknown>;
     (session as { run: unknown }).run = async (...a: unknown[]) => {
@@ -449,7 +507,7 @@ async function makeLoop(spec: LoopSpec): Promise<Loop> {
       }
     };
   }
-  return { push, split, ...(look ? { look } : {}) };
+  return { push, split, melKind: models.features.mel.kind, ...(look ? { look } : {}), ...(suppressedPct ? { suppressedPct } : {}) };
 }
 
 async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Promise<ChildResult> {
@@ -458,7 +516,7 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
   const startupMs = performance.now();
   let detections = 0;
   const split = loop.split;
-  split.mel = split.embedding = split.classifiers = 0;
+  split.mel = split.embedding = split.classifiers = split.suppression = 0;
   const { frames, meanMs, medianMs } = await timeFrames(
     spec.pcm,
     async (frame) => {
@@ -467,13 +525,15 @@ async function childEarshot(spec: Extract<ChildSpec, { mode: 'earshot' }>): Prom
     spec.frames,
   );
   const msPerFrame = meanMs;
-  const onnxSplitMsPerFrame = { mel: split.mel / frames, embedding: split.embedding / frames, classifiers: split.classifiers / frames };
-  const onnxMsPerFrame = onnxSplitMsPerFrame.mel + onnxSplitMsPerFrame.embedding + onnxSplitMsPerFrame.classifiers;
-  return { startupMs, msPerFrame, msPerFrameMedian: medianMs, onnxMsPerFrame, onnxSplitMsPerFrame, frames, rssMb: rssMb(), detections };
+  const onnxSplitMsPerFrame: Split = { mel: split.mel / frames, embedding: split.embedding / frames, classifiers: split.classifiers / frames, suppression: split.suppression / frames };
+  const onnxMsPerFrame = inModels(onnxSplitMsPerFrame);
+  return { startupMs, msPerFrame, msPerFrameMedian: medianMs, onnxMsPerFrame, onnxSplitMsPerFrame, frames, rssMb: rssMb(), detections, ...(loop.suppressedPct ? { suppressedPct: loop.suppressedPct() } : {}) };
 }
 
 /** Frames per turn of the interleaved child: 10 s of audio. */
 const TURN_FRAMES = 125;
+/** After the untimed warm-up turns: lets background compilation (the peer's WebAssembly tiers) finish. */
+const WARMUP_PAUSE_MS = 2000;
 
 /**
  * Several loops in one process, taking turns 10 s of audio at a time (each loop reads its own file and keeps
@@ -482,7 +542,7 @@ const TURN_FRAMES = 125;
  * (and the median of its turns, meaningful for speech throughout).
  */
 async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }>): Promise<ChildResult> {
-  const loops: { push(frame: Int16Array): Promise<number>; split?: Loop['split']; look?: Loop['look'] }[] = await Promise.all(spec.loops.map((l) => makeLoop(l)));
+  const loops: { push(frame: Int16Array): Promise<number>; split?: Split; melKind?: Loop['melKind']; look?: Loop['look'] }[] = await Promise.all(spec.loops.map((l) => makeLoop(l)));
   const all: { label: string; pcm: string }[] = [...spec.loops];
   if (spec.peer) {
     loops.push(await makePeer(spec.peer.word));
@@ -492,36 +552,50 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
   const files = await Promise.all(all.map((l) => readFile(l.pcm)));
   const pcms = files.map((b) => new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1));
   const blocks = Math.floor(Math.min(...pcms.map((p) => p.length)) / (TURN_FRAMES * FRAME));
+  if (blocks < 2) throw new EarshotError('BAD_ARGUMENT', 'the interleaved bench needs at least 20 s of audio (a warm-up turn and a timed one)');
   const times = all.map(() => [] as number[]);
   const onnx = all.map(() => 0);
+  const model = all.map(() => 0);
   // CPU time of the process during each turn (all its threads): what a turn cost, without the time other
   // jobs held the cores (wall time counts that too).
   const cpu = all.map(() => 0);
-  const inOnnx = (l: (typeof loops)[number]) => (l.split ? l.split.mel + l.split.embedding + l.split.classifiers : 0);
-  for (let b = 0; b < blocks; b++) {
+  const onnxOf = (l: (typeof loops)[number]) => (l.split ? inOnnx(l.split, l.melKind ?? 'onnx') : 0);
+  const modelOf = (l: (typeof loops)[number]) => (l.split ? inModels(l.split) : 0);
+  // One untimed turn of every loop first, then a pause: the first turn of the first loop used to carry the
+  // process's warm-up (JIT tiers, onnxruntime's first-run allocations, and V8 compiling the peer's WebAssembly on
+  // background threads, which counted in that loop's wall and CPU time), so the 1-phase mean sat well above its
+  // median turn. Timed blocks start after it; the warm-up block's audio is not timed again.
+  for (let k = 0; k < loops.length; k++) {
+    for (let f = 0; f < TURN_FRAMES; f++) await loops[k]!.push(pcms[k]!.subarray(f * FRAME, (f + 1) * FRAME));
+  }
+  await new Promise((r) => setTimeout(r, WARMUP_PAUSE_MS));
+  for (let b = 1; b < blocks; b++) {
     for (let k = 0; k < loops.length; k++) {
       const i = (b + k) % loops.length;
       const loop = loops[i]!;
       const pcm = pcms[i]!;
-      const before = inOnnx(loop);
+      const before = onnxOf(loop);
+      const beforeModel = modelOf(loop);
       const c0 = process.cpuUsage();
       const t = performance.now();
       for (let f = b * TURN_FRAMES; f < (b + 1) * TURN_FRAMES; f++) await loop.push(pcm.subarray(f * FRAME, (f + 1) * FRAME));
       times[i]!.push((performance.now() - t) / TURN_FRAMES);
       const c = process.cpuUsage(c0);
       cpu[i]! += (c.user + c.system) / 1000;
-      onnx[i]! += inOnnx(loop) - before;
+      onnx[i]! += onnxOf(loop) - before;
+      model[i]! += modelOf(loop) - beforeModel;
     }
   }
   const perLoop = all.map((l, i) => ({
     label: l.label,
     medianMs: median(times[i]!),
-    meanMs: times[i]!.reduce((a, x) => a + x, 0) / blocks,
-    onnxMs: onnx[i]! / (blocks * TURN_FRAMES),
-    cpuMs: cpu[i]! / (blocks * TURN_FRAMES),
+    meanMs: times[i]!.reduce((a, x) => a + x, 0) / (blocks - 1),
+    onnxMs: onnx[i]! / ((blocks - 1) * TURN_FRAMES),
+    modelMs: model[i]! / ((blocks - 1) * TURN_FRAMES),
+    cpuMs: cpu[i]! / ((blocks - 1) * TURN_FRAMES),
     ...(loops[i]!.look ? { lookOnPct: (100 * loops[i]!.look!().framesOn) / Math.max(1, loops[i]!.look!().frames) } : {}),
   }));
-  return { startupMs, msPerFrame: perLoop[0]?.meanMs ?? 0, frames: blocks * TURN_FRAMES, rssMb: rssMb(), perLoop };
+  return { startupMs, msPerFrame: perLoop[0]?.meanMs ?? 0, frames: (blocks - 1) * TURN_FRAMES, rssMb: rssMb(), perLoop };
 }
 
 /**
@@ -531,13 +605,15 @@ async function childInterleaved(spec: Extract<ChildSpec, { mode: 'interleaved' }
  */
 async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind } = await import('../models/index.js');
-  const { openModel, ort } = await import('../wakeword/index.js');
+  const { openModel, ort, loadMelSpectrogram, openOnnxMelSpectrogram } = await import('../wakeword/index.js');
   const { EmbeddingStepper } = await import('../wakeword/index.js');
   const m = await loadManifest();
-  const [window, stream, phased] = await Promise.all([
+  const [window, stream, phased, fftMel, onnxMel] = await Promise.all([
     openModel(m, modelOfKind(m, 'embedding')),
     openModel(m, modelOfKind(m, 'embedding-stream')),
     openModel(m, modelOfKind(m, 'embedding-phases')),
+    loadMelSpectrogram(m),
+    openOnnxMelSpectrogram(m),
   ]);
   const startupMs = performance.now();
   let seed = 99;
@@ -552,7 +628,9 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
   // The 4-phase model: one step (batch 1) yields all 4 phases' embeddings (compare with streamingBatch4).
   const four = new EmbeddingStepper(phased, 1, 4);
   for (let i = 0; i < four.input.length; i++) four.input[i] = rnd() * 4 - 1;
-  const total: Record<string, number> = { window: 0, streaming4Phases: 0 };
+  // One chunk's mel window (1760 samples) of speech-like int16 values.
+  const melIn = Float32Array.from({ length: 1760 }, (_, i) => Math.round(3000 * Math.sin(i * 0.05) + 800 * Math.sin(i * 1.3) + 400 * (rnd() - 0.5)));
+  const total: Record<string, number> = { window: 0, streaming4Phases: 0, 'mel.fft': 0, 'mel.onnx': 0 };
   for (const b of spec.batches) total[b === 1 ? 'streaming' : `streamingBatch${b}`] = 0;
   for (let r = 0; r < spec.rounds; r++) {
     let t = performance.now();
@@ -566,6 +644,12 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
     t = performance.now();
     for (let i = 0; i < spec.calls; i++) await four.step();
     total['streaming4Phases']! += performance.now() - t;
+    t = performance.now();
+    for (let i = 0; i < spec.calls; i++) fftMel.run(melIn);
+    total['mel.fft']! += performance.now() - t;
+    t = performance.now();
+    for (let i = 0; i < spec.calls; i++) await onnxMel.run(melIn);
+    total['mel.onnx']! += performance.now() - t;
   }
   const perCall = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v / (spec.rounds * spec.calls)]));
   return { startupMs, msPerFrame: perCall['streaming'] ?? 0, frames: spec.rounds * spec.calls, rssMb: rssMb(), perCall };
@@ -573,14 +657,13 @@ async function childEmbedding(spec: Extract<ChildSpec, { mode: 'embedding' }>): 
 
 async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<ChildResult> {
   const { loadManifest, modelOfKind, findModel } = await import('../models/index.js');
-  const { openModel, ort } = await import('../wakeword/index.js');
+  const { openModel, ort, loadMelSpectrogram } = await import('../wakeword/index.js');
   const { EmbeddingStepper } = await import('../wakeword/index.js');
   const m = await loadManifest();
-  const [mel, emb, cls] = await Promise.all([openModel(m, modelOfKind(m, 'mel')), openModel(m, modelOfKind(m, 'embedding-stream')), openModel(m, findModel(m, 'hey_jarvis'))]);
+  const [mel, emb, cls] = await Promise.all([loadMelSpectrogram(m), openModel(m, modelOfKind(m, 'embedding-stream')), openModel(m, findModel(m, 'hey_jarvis'))]);
   const startupMs = performance.now();
   const pcm = await readFile(spec.pcm).then((b) => new Int16Array(b.buffer, b.byteOffset, b.byteLength >> 1));
   const melIn = new Float32Array(1760);
-  const melT = new ort.Tensor('float32', melIn, [1, 1760]);
   const stepper = new EmbeddingStepper(emb, 1);
   stepper.input.fill(1);
   const clsIn = new Float32Array(16 * 96);
@@ -590,7 +673,7 @@ async function childFloor(spec: Extract<ChildSpec, { mode: 'floor' }>): Promise<
   for (let i = 0; i < iterations; i++) {
     for (let j = 0; j < 1760; j++) melIn[j] = pcm[i * FRAME + j]!;
     const t = performance.now();
-    const melOut = (await mel.run({ input: melT }))['output']!.data as Float32Array;
+    const melOut = mel.run(melIn);
     const e = await stepper.step();
     await cls.run({ [cls.inputNames[0]!]: clsT });
     total += performance.now() - t;

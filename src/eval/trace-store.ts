@@ -64,7 +64,8 @@ export interface TraceStoreOptions {
 
 function keyOf(o: TraceStoreOptions): { key: unknown; file: string } {
   const models = [modelOfKind(o.manifest, 'mel'), modelOfKind(o.manifest, 'embedding-stream'), ...o.words.map((w) => findModel(o.manifest, w, 'wakeword'))];
-  const key = { ...scoringKey(o.setup), words: o.words, models: models.map((m) => m.sha256) };
+  // The mel front end's form too: traces scored with the ONNX mel (before its FFT form) are not reused.
+  const key = { ...scoringKey(o.setup), words: o.words, models: models.map((m) => m.sha256), mel: o.models.features.mel.kind };
   const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
   return { key, file: join(o.dir, TRACE_DIR, `${hash}.json`) };
 }

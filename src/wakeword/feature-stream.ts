@@ -56,10 +56,12 @@ import {
   STREAM_WARMUP_STEPS,
 } from './constants.js';
 import { EmbeddingStepper } from './embedding-stepper.js';
-import { ort, type Session } from './onnx-sessions.js';
+import type { MelSpectrogram } from './mel-spectrogram.js';
+import { type Session } from './onnx-sessions.js';
 
 export interface FeatureModels {
-  mel: Session;
+  /** The mel front end: on the device the FFT form of the pinned mel model (src/wakeword/fft-mel-spectrogram.ts). */
+  mel: MelSpectrogram;
   /** The streaming embedding model (models/embedding_streaming.onnx), not the 76-row window model. */
   embedding: Session;
   /**
@@ -76,23 +78,14 @@ export interface NoiseEmbeddings {
   data: Float32Array;
 }
 
-function io(session: Session): { input: string; output: string } {
-  const input = session.inputNames[0];
-  const output = session.outputNames[0];
-  if (input === undefined || output === undefined) throw new EarshotError('MODEL_LOAD_FAILED', 'feature model without input/output');
-  return { input, output };
-}
-
 /** mel rows for a window of n samples: the model drops 3 hops of context. */
 export function melRowsFor(samples: number): number {
   return Math.floor(samples / MEL_HOP_SAMPLES) - 3;
 }
 
-/** Runs the mel model on float32 samples; returns rows × 32 after x/10 + 2. */
-export async function melOf(mel: Session, samples: Float32Array): Promise<Float32Array> {
-  const { input, output } = io(mel);
-  const out = await mel.run({ [input]: new ort.Tensor('float32', samples, [1, samples.length]) });
-  const data = out[output]?.data as Float32Array;
+/** Runs the mel front end on float32 samples; returns rows × 32 after x/10 + 2. */
+export async function melOf(mel: MelSpectrogram, samples: Float32Array): Promise<Float32Array> {
+  const data = await mel.run(samples);
   const res = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) res[i] = data[i]! / 10 + 2;
   return res;
@@ -171,14 +164,11 @@ export class FeatureStream {
   /** Absolute end row of chunk 1 (the first chunk's window is 1280 samples: 5 rows). */
   private static readonly FIRST_CHUNK_END = FeatureStream.INITIAL_ROWS + melRowsFor(FRAME_SAMPLES);
 
-  private readonly melIO: { input: string; output: string };
   /** The last ≤ 1760 samples, right-aligned. */
   private readonly raw = new Float32Array(MEL_WINDOW_SAMPLES);
   private rawCount = 0;
-  private readonly rawTensor: ort.Tensor;
   /** The very first chunk's window (1280 samples, no context yet), also fixed and overwritten in place. */
   private readonly firstWindow = new Float32Array(FRAME_SAMPLES);
-  private readonly firstTensor: ort.Tensor;
   /** Mel rows, linear storage of twice the cap so trimming is an occasional copyWithin, not a per-chunk shift. */
   private readonly mel = new Float32Array(2 * MEL_BUFFER_MAX_ROWS * MEL_BINS);
   private melStart = 0;
@@ -218,7 +208,7 @@ export class FeatureStream {
   private readonly phasedSessionOf: Session | undefined;
 
   constructor(
-    protected readonly models: { mel: Session; embedding?: Session; phased?: FeatureModels['phased'] },
+    protected readonly models: { mel: MelSpectrogram; embedding?: Session; phased?: FeatureModels['phased'] },
     private readonly noise: NoiseEmbeddings,
     readonly phases: number,
     /**
@@ -231,11 +221,8 @@ export class FeatureStream {
     if (!Number.isInteger(phases) || phases < 1 || phases > MEL_ROWS_PER_CHUNK) {
       throw new EarshotError('BAD_ARGUMENT', `phases must be an integer from 1 to ${MEL_ROWS_PER_CHUNK} (got ${phases})`);
     }
-    this.melIO = io(models.mel);
     if (!Number.isInteger(deferMelChunks) || deferMelChunks < 0) throw new EarshotError('BAD_ARGUMENT', `deferMelChunks must be a whole number (got ${deferMelChunks})`);
     this.pending = deferMelChunks > 0 ? new Float32Array(deferMelChunks * FRAME_SAMPLES) : undefined;
-    this.rawTensor = new ort.Tensor('float32', this.raw, [1, MEL_WINDOW_SAMPLES]);
-    this.firstTensor = new ort.Tensor('float32', this.firstWindow, [1, FRAME_SAMPLES]);
     this.tracks = Array.from({ length: phases }, (_, p) => new EmbeddingTrack(Math.round((p * MEL_ROWS_PER_CHUNK) / phases), noise));
     const phased = models.embedding ? models.phased?.find((m) => m.phases === phases) : undefined;
     // The multi-phase model's oldest output ends (P − 1) · 8/P rows back, so its warm-up needs that many more
@@ -353,17 +340,16 @@ export class FeatureStream {
     const raw = this.raw;
     const base = MEL_WINDOW_SAMPLES - FRAME_SAMPLES;
     // Only the very first chunk has a shorter window (the reference's deque holds just 1280 samples then).
-    let tensor = this.rawTensor;
+    let window = raw;
     if (this.rawCount < MEL_WINDOW_SAMPLES) {
       this.firstWindow.set(raw.subarray(base));
-      tensor = this.firstTensor;
+      window = this.firstWindow;
     }
-    const out = await this.models.mel.run({ [this.melIO.input]: tensor });
+    const data = await this.models.mel.run(window);
     this.melCalls++;
-    if (tensor === this.firstTensor) this.firstWindow.fill(0); // used once; keep no audio outside the raw window
-    const data = out[this.melIO.output]?.data as Float32Array | undefined;
+    if (window === this.firstWindow) this.firstWindow.fill(0); // used once; keep no audio outside the raw window
     const rows = melRowsFor(this.rawCount);
-    if (!data || data.length !== rows * MEL_BINS) throw new EarshotError('INTERNAL', 'unexpected mel model output size');
+    if (data.length !== rows * MEL_BINS) throw new EarshotError('INTERNAL', 'unexpected mel model output size');
     this.appendMel(data, rows, true);
     this.melChunks++;
     if (this.melTotal !== this.chunkEnd(this.melChunks)) throw new EarshotError('INTERNAL', `mel rows of chunk ${this.melChunks} end at ${this.melTotal}, expected ${this.chunkEnd(this.melChunks)}`);

@@ -38,6 +38,8 @@ export { verifyModels } from './verify-models.js';
 export { openModel, ort } from './onnx-sessions.js';
 export type { Session } from './onnx-sessions.js';
 export { WindowFeatureStream, embeddingsOfClipWindow } from './window-feature-stream.js';
+export { loadMelSpectrogram, openOnnxMelSpectrogram, OnnxMelSpectrogram, type MelSpectrogram } from './mel-spectrogram.js';
+export { FftMelSpectrogram, melParametersOf, type MelParameters } from './fft-mel-spectrogram.js';
 export { warmupNoise, seededRandom } from './noise.js';
 export { voicedSpan, truncatedPhrase, type VoicedSpan, type TruncatedPhrase } from './partial-phrase.js';
 export { pinkNoise, withPinkNoise, activeSpeechLevel } from './pink-noise.js';

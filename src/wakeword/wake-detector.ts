@@ -14,6 +14,8 @@ import { WakeScorer, type ScoreFrame } from './wake-scorer.js';
 import { DEFAULT_SECOND_LOOK_HOLD_CHUNKS, type SecondLookSettings } from './second-look-gate.js';
 import type { NoiseFloorOptions } from './noise-floor.js';
 import { EMBEDDING_DIM } from './constants.js';
+import { loadMelSpectrogram } from './mel-spectrogram.js';
+import type { FftMelSpectrogram } from './fft-mel-spectrogram.js';
 import { checkVerifierModel, verifierProbability, type VerifierModel } from '../verifier/index.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
@@ -84,7 +86,7 @@ export interface LoadedWakeModels {
 }
 
 /**
- * Verifies and opens the mel model, the streaming embedding model, the multi-phase streaming model for `phases`
+ * Verifies the mel model and reads it into its FFT form, verifies and opens the streaming embedding model, the multi-phase streaming model for `phases`
  * when the manifest has one, and one classifier per word with its batched form (in parallel). The window
  * embedding model is not loaded: it is only the streaming models' source and the tests' oracle.
  */
@@ -92,13 +94,13 @@ export async function loadWakeModels(manifest: ModelManifest, words: string[], p
   // The multi-phase embedding model for this phase count, when the manifest has one (4 phases: the default).
   const phasedEntry = manifest.models.find((m) => m.kind === 'embedding-phases' && m.derivedFrom?.phases === phases);
   const [mel, embedding, phased, ...classifiers] = await Promise.all([
-    openModel(manifest, modelOfKind(manifest, 'mel')),
+    loadMelSpectrogram(manifest),
     openModel(manifest, modelOfKind(manifest, 'embedding-stream')),
     phasedEntry ? openModel(manifest, phasedEntry) : undefined,
     ...words.map((w) => openClassifier(manifest, w)),
   ]);
   return {
-    features: { mel: mel as Session, embedding: embedding as Session, ...(phased ? { phased: [{ phases, session: phased as Session }] } : {}) },
+    features: { mel: mel as FftMelSpectrogram, embedding: embedding as Session, ...(phased ? { phased: [{ phases, session: phased as Session }] } : {}) },
     classifiers: classifiers as Classifier[],
   };
 }

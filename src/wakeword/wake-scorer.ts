@@ -170,6 +170,11 @@ export class WakeScorer {
   /** Chunks the noise suppressor has processed (it runs only while the noise floor calls for it). */
   suppressedChunks = 0;
 
+  /** The noise suppressor, when this scorer has one (the bench times its calls). */
+  get noiseSuppressor(): NoiseSuppressor | undefined {
+    return this.suppressor?.ns;
+  }
+
   get phases(): number {
     return this.stream.phases;
   }

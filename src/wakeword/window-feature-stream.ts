@@ -7,10 +7,11 @@
 import { EarshotError } from '../core/index.js';
 import { EMBEDDING_DIM, EMBEDDING_MEL_ROWS, MEL_BINS, MEL_ROWS_PER_CHUNK } from './constants.js';
 import { clipWindows, FeatureStream, melOf, type NoiseEmbeddings } from './feature-stream.js';
+import type { MelSpectrogram } from './mel-spectrogram.js';
 import { ort, type Session } from './onnx-sessions.js';
 
 export interface WindowModels {
-  mel: Session;
+  mel: MelSpectrogram;
   /** The window model (input [N, 76, 32, 1]). */
   window: Session;
 }
