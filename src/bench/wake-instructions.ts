@@ -75,7 +75,7 @@ export async function instructionsPerFrame(opts: InstructionsOptions): Promise<R
     return v;
   };
   const streaming = await perFrame('streaming');
-  const onnxMel = opts.runOnly ? {} : { '.onnxMel': Math.round(await perFrame('streaming', 'onnx')) };
+  const onnxMel: Record<string, number> = opts.runOnly ? {} : { '.onnxMel': Math.round(await perFrame('streaming', 'onnx')) };
   if (opts.streamingOnly) return { '': Math.round(streaming), ...onnxMel };
   const window = await perFrame('window');
   return { '': Math.round(streaming), ...onnxMel, '.windowPath': Math.round(window), '.ratio': Math.round((window / streaming) * 100) / 100 };
