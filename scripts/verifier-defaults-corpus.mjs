@@ -19,8 +19,11 @@
  *
  * `--partial`: a grid of partial-phrase negatives (each enrolment clip cut part-way through its phrase, then its
  * own background: src/wakeword/partial-phrase.ts), on top of the noisy copies; `--configs JSON` runs a given list
- * of configurations instead (fields: positiveShare, l2, gate, augment, fractions, partialMinScore, weight; each
- * defaults to today's enrolment). Adopted: `earshot enroll` makes the default cut (0.4, every frame after it).
+ * of configurations instead (fields: positiveShare, l2, gate, augment, fractions, partialMinScore, weight,
+ * enrolMinScore (a number, or 'gate': the pair's gate), lowGate with copyPeakBelow (the pair's gate is lowGate when a
+ * noisy copy of an enrolment clip peaks below copyPeakBelow); each defaults to today's enrolment). Adopted: `earshot
+ * enroll` makes the default cut (0.4, every frame after it) and chooses the gate by that rule (src/verifier/verifier-gate.ts).
+ * `--ns DB`: the device's noise suppression in the detector and at enrolment (default 20 dB, the device's; 0 = off).
  * Every row also counts false accepts on the general audio (prose by these voices, noise, tones; 2 s refractory).
  *
  * `--diagnose`: every own-voice miss (was the base score below the gate on every frame of the phrase — the
@@ -31,7 +34,7 @@
  * tuning voices (the default run, measured through `earshot enroll` and `earshot eval`, is
  * scripts/measure-verifier.mjs; this in-process judge gives the same own-voice misses for the defaults).
  *
- *   npm run build && node scripts/verifier-defaults-corpus.mjs [CORPUS_DIR] [--augment | --partial | --configs JSON] [--diagnose] [--held-out]
+ *   npm run build && node scripts/verifier-defaults-corpus.mjs [CORPUS_DIR] [--augment | --partial | --configs JSON] [--diagnose] [--held-out] [--ns DB]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
