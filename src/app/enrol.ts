@@ -31,6 +31,11 @@ export interface EnrolRequest {
   background?: Float32Array[];
   /** The word's threshold on this device (the verifier's cross-validated score is measured at it; default 0.5). */
   threshold?: number;
+  /**
+   * The base score from which the detector consults the verifier (src/verifier enrolmentGate; default
+   * DEFAULT_VERIFIER_GATE). Stored in the model, and kept by every retrain.
+   */
+  gate?: number;
 }
 
 export function checkWakeword(wakeword: string): void {
@@ -69,7 +74,7 @@ export async function enrolVerifier(deps: AppDeps, req: EnrolRequest & Origin): 
         await requireOwner(tx, ownerId);
         return falseWakesOf(tx, ownerId, wakeword);
       });
-      const trained = await train(deps, wakeword, { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features }, req.threshold !== undefined ? { threshold: req.threshold } : {});
+      const trained = await train(deps, wakeword, { enrolment, falseWakeIds: flagged.ids, falseWakes: flagged.features }, { ...(req.threshold !== undefined ? { threshold: req.threshold } : {}), ...(req.gate !== undefined ? { gate: req.gate } : {}) });
       const stored = await deps.uow.run(async (tx) => {
         await requireOwner(tx, ownerId);
         // Another process flagged or unflagged one of this word's recordings while training ran: train again.

@@ -39,6 +39,8 @@ export interface EnrolmentFeatures {
   /** Audio time of the peak frame's end in the clip as given, ms. */
   peakMs: number;
   windows: Float32Array[];
+  /** The base score of each window's frame (same order as `windows`). */
+  scores: number[];
 }
 
 export interface BackgroundFeatureOptions {
@@ -107,6 +109,7 @@ export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: 
   let peakScore = 0;
   let peakMs = 0;
   const windows: Float32Array[] = [];
+  const scores: number[] = [];
   for (const offset of offsets) {
     const pass = await scorePass(scorer, 0, pcm16k.subarray(offset), (score) => score >= minScore);
     let peak = -1;
@@ -120,11 +123,14 @@ export async function featuresOfEnrolmentClip(models: LoadedWakeModels, pcm16k: 
       peakMs = top.endMs + (offset * 1000) / SAMPLE_RATE;
     }
     for (let i = Math.max(0, peak - before); i <= Math.min(pass.frames.length - 1, peak + after); i++) {
-      const win = pass.frames[i]!.window;
-      if (win) windows.push(win);
+      const f = pass.frames[i]!;
+      if (f.window) {
+        windows.push(f.window);
+        scores.push(f.score);
+      }
     }
   }
-  return { peakScore, peakMs, windows };
+  return { peakScore, peakMs, windows, scores };
 }
 
 export async function featuresOfBackground(models: LoadedWakeModels, pcm16k: Int16Array, word: string, opts: BackgroundFeatureOptions = {}): Promise<Float32Array[]> {
@@ -179,13 +185,15 @@ export async function featuresOfEnrolmentClipWithNoisyCopies(models: LoadedWakeM
   if (!Number.isInteger(seed)) throw new EarshotError('BAD_ARGUMENT', 'the noisy copies\' seed must be an integer');
   const clean = await featuresOfEnrolmentClip(models, pcm16k, word, featureOpts);
   const windows = [...clean.windows];
+  const scores = [...clean.scores];
   const copies: EnrolmentFeaturesWithCopies['copies'] = [];
   for (const [j, snr] of snrDb.entries()) {
     const copy = await featuresOfEnrolmentClip(models, withPinkNoise(pcm16k, snr, seed + j), word, featureOpts);
     windows.push(...copy.windows);
+    scores.push(...copy.scores);
     copies.push({ snrDb: snr, peakScore: copy.peakScore, windows: copy.windows.length });
   }
-  return { peakScore: clean.peakScore, peakMs: clean.peakMs, windows, cleanWindows: clean.windows.length, copies };
+  return { peakScore: clean.peakScore, peakMs: clean.peakMs, windows, scores, cleanWindows: clean.windows.length, copies };
 }
 
 /**

@@ -81,6 +81,14 @@ onEveryStore('household verifiers', (kind) => {
     expect(await model(alice)).toMatchObject({ threshold: 0.7, gate: 0.1 });
   });
 
+  it('the gate enrolment chose is the model\'s, and a retrain keeps it', async () => {
+    await h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: enrolmentOf(VOICE), gate: 0.01, ...cli });
+    expect(await model(alice)).toMatchObject({ threshold: 0.5, gate: 0.01 });
+    const r = await wakeWith(alice, centreOf(700));
+    expect(await h.app.flagRecording(alice, r, true, cli)).toEqual({ retrained: true });
+    expect(await model(alice)).toMatchObject({ threshold: 0.5, gate: 0.01 });
+  });
+
   it('enrolment refuses fewer than 3 clips, a clip without the word (named by its position), a bad word, an unknown owner', async () => {
     const clips = enrolmentOf(VOICE);
     await expect(h.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips: clips.slice(0, 2), ...cli })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining('at least 3 clips') });

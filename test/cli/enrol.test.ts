@@ -49,6 +49,8 @@ describe('earshot enroll and friends', () => {
     expect(r.err).toMatch(/clip 1\/3 .*hey_jarvis__en-us\.wav: peak [01]\.\d\d at \d+\.\d\d s, \d+ windows/);
     expect(r.err).toMatch(/background .*mic-speech-16k\.wav: \d+ windows/);
     expect(r.err).toContain('training the verifier');
+    // The base model hears every pink-noise copy of these clips: the default gate.
+    expect(r.err).toMatch(/^verifier gate 0\.1$/m);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(new RegExp(`^enrolled: ${alice}  hey_jarvis  clips=3  cross-validated=\\d+%  trained=\\d{4}-`));
     const status = JSON.parse((await cli('enroll', 'status', '--json')).out) as { ownerId: string; wakeword: string; clips: number; cvRecall: number; trainedAt: string; backgroundWindows: number }[];

@@ -114,6 +114,20 @@ describe('pink-noise copies', () => {
     expect(isEarshotError(await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, 'hey_jarvis', { snrDb: [10], seed: 0.5 }).catch((e: unknown) => e), 'BAD_ARGUMENT')).toBe(true);
   }, 60_000);
 
+  it("each kept window comes with its frame's base score (at or above minScore), the copies' after the clip's: a study can keep windows above another gate without scoring again", async () => {
+    const pcm = await readPcm(ENROL[0]!);
+    const all = await featuresOfEnrolmentClip(models, pcm, 'hey_jarvis', { minScore: 0 });
+    expect(all.scores).toHaveLength(all.windows.length);
+    expect(Math.max(...all.scores)).toBe(all.peakScore);
+    const kept = await featuresOfEnrolmentClip(models, pcm, 'hey_jarvis', { minScore: 0.5 });
+    expect(kept.scores.every((s) => s >= 0.5)).toBe(true);
+    // The same windows as filtering the unfiltered ones by their scores.
+    expect(b64(kept.windows)).toEqual(b64(all.windows.filter((_, i) => all.scores[i]! >= 0.5)));
+    const f = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, 'hey_jarvis', { snrDb: [20], seed: noisyCopySeed(0, 'hey_jarvis'), minScore: 0 });
+    expect(f.scores).toHaveLength(f.windows.length);
+    expect(f.scores.slice(0, f.cleanWindows)).toEqual(all.scores);
+  }, 60_000);
+
   it('the enrolled voice in pink noise at 10 dB: rejected by the verifier enrolled from the quiet clips, accepted with the copies; near misses stay rejected', async () => {
     const clean = await verifierFrom([]);
     const augmented = await verifierFrom(DEFAULT_NOISY_COPY_SNRS_DB);

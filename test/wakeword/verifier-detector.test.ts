@@ -79,7 +79,7 @@ describe('enrolment features', () => {
     const quiet = noise.subarray(0, 16000 * 2);
     expect((await featuresOfEnrolmentClip(models, quiet, 'hey_jarvis')).peakScore).toBeLessThan(0.1);
     const short = await featuresOfEnrolmentClip(models, (await readPcm(ENROL[0]!)).subarray(0, 16000), 'hey_jarvis');
-    expect(short).toEqual({ peakScore: 0, peakMs: 0, windows: [] });
+    expect(short).toEqual({ peakScore: 0, peakMs: 0, windows: [], scores: [] });
     expect(isEarshotError(await errorOf(featuresOfEnrolmentClip(models, quiet, 'alexa')), 'BAD_ARGUMENT')).toBe(true);
   });
 

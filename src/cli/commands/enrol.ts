@@ -19,7 +19,7 @@ import {
   type EnrolmentFeaturesWithCopies,
   type LoadedWakeModels,
 } from '../../wakeword/index.js';
-import { genericNegatives } from '../../verifier/index.js';
+import { DEFAULT_VERIFIER_GATE, enrolmentGate, genericNegatives, LOW_VERIFIER_GATE } from '../../verifier/index.js';
 import { ownerOption, requiredOwnerOption } from '../owner-option.js';
 import { requiredOption, stringOption, writeLine, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 import { CLI_SOURCE, commandConfig, withApp, type AppExtras } from '../command-context.js';
@@ -115,7 +115,8 @@ interface Clip {
  */
 async function clipFeatures(models: LoadedWakeModels, pcm: Int16Array, word: string, clipIndex: number, plan: CopyPlan): Promise<{ f: EnrolmentFeaturesWithCopies; partialPhrases: Float32Array[] }> {
   const ns = plan.noiseSuppressionDb;
-  const f = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, word, { snrDb: plan.snrDb, seed: noisyCopySeed(clipIndex, word), noiseSuppressionDb: ns });
+  // Windows from the lowest gate enrolment can choose; clipsAtGate keeps those from the chosen one.
+  const f = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, word, { snrDb: plan.snrDb, seed: noisyCopySeed(clipIndex, word), noiseSuppressionDb: ns, minScore: LOW_VERIFIER_GATE });
   if (!heard(f) || plan.fractions.length === 0) return { f, partialPhrases: [] };
   return { f, partialPhrases: (await featuresOfPartialPhrases(models, pcm, word, { fractions: plan.fractions, phraseBeforeMs: f.peakMs, noiseSuppressionDb: ns })).windows };
 }
@@ -124,20 +125,53 @@ function heard(f: EnrolmentFeaturesWithCopies): boolean {
   return f.peakScore >= MIN_ENROLMENT_PEAK && f.cleanWindows > 0;
 }
 
-function windowsNote(f: EnrolmentFeaturesWithCopies, partialPhrases: Float32Array[]): string {
-  const partial = partialPhrases.length > 0 ? `; ${partialPhrases.length} partial-phrase negatives` : '';
-  if (f.copies.length === 0) return `${f.windows.length} windows${partial}`;
-  return `${f.windows.length} windows (${f.cleanWindows} + ${f.copies.map((c) => `${c.windows} at ${c.snrDb} dB`).join(' + ')} in pink noise)${partial}`;
+/** The windows kept from `gate` up: the clip's own, then each copy's (in the order of f.copies). */
+function windowsFrom(f: EnrolmentFeaturesWithCopies, gate: number): { all: number; clean: number; copies: number[] } {
+  const count = (from: number, n: number) => f.scores.slice(from, from + n).filter((s) => s >= gate).length;
+  const copies: number[] = [];
+  let at = f.cleanWindows;
+  for (const c of f.copies) {
+    copies.push(count(at, c.windows));
+    at += c.windows;
+  }
+  const clean = count(0, f.cleanWindows);
+  return { all: clean + copies.reduce((a, b) => a + b, 0), clean, copies };
 }
 
-async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO, plan: CopyPlan): Promise<ClipResult[]> {
-  const out: ClipResult[] = [];
+/** The clip's windows at the default gate (a low gate, chosen once every clip is heard, keeps more: clipsAtGate says so). */
+function windowsNote(f: EnrolmentFeaturesWithCopies, partialPhrases: Float32Array[]): string {
+  const partial = partialPhrases.length > 0 ? `; ${partialPhrases.length} partial-phrase negatives` : '';
+  const w = windowsFrom(f, DEFAULT_VERIFIER_GATE);
+  if (f.copies.length === 0) return `${w.all} windows${partial}`;
+  return `${w.all} windows (${w.clean} + ${f.copies.map((c, i) => `${w.copies[i]} at ${c.snrDb} dB`).join(' + ')} in pink noise)${partial}`;
+}
+
+interface HeardClip {
+  f: EnrolmentFeaturesWithCopies;
+  partialPhrases: Float32Array[];
+}
+
+/**
+ * The verifier's gate from the pink-noise copies' peaks (src/verifier enrolmentGate: low when the base model does
+ * not hear some copy) and each clip's windows from that gate up — the frames at which the detector will consult it.
+ */
+function clipsAtGate(heard: HeardClip[], io: CommandIO): { gate: number; clips: ClipResult[] } {
+  const peaks = heard.flatMap((h) => h.f.copies.map((c) => c.peakScore));
+  const gate = enrolmentGate(peaks);
+  const unheard = peaks.filter((p) => p < DEFAULT_VERIFIER_GATE).length;
+  const kept = heard.map((h) => windowsFrom(h.f, gate).all);
+  writeLine(io.stderr, gate === LOW_VERIFIER_GATE ? `verifier gate ${gate}: ${unheard} of ${peaks.length} pink-noise copies peak below ${DEFAULT_VERIFIER_GATE} (the model does not hear this voice in that noise); windows kept from ${gate}: ${kept.join(', ')}` : `verifier gate ${gate}`);
+  return { gate, clips: heard.map(({ f, partialPhrases }) => ({ peakScore: f.peakScore, windows: f.windows.filter((_, i) => f.scores[i]! >= gate), partialPhrases })) };
+}
+
+async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO, plan: CopyPlan): Promise<HeardClip[]> {
+  const out: HeardClip[] = [];
   const refused: string[] = [];
   for (const [i, c] of clips.entries()) {
     const { f, partialPhrases } = await clipFeatures(models, c.pcm, word, i, plan);
     writeLine(io.stderr, `clip ${i + 1}/${clips.length} ${c.name}: peak ${f.peakScore.toFixed(2)} at ${(f.peakMs / 1000).toFixed(2)} s, ${windowsNote(f, partialPhrases)}`);
     if (!heard(f)) refused.push(`${c.name} (peak ${f.peakScore.toFixed(2)})`);
-    out.push({ peakScore: f.peakScore, windows: f.windows, partialPhrases });
+    out.push({ f, partialPhrases });
   }
   if (refused.length > 0) {
     throw new EarshotError('BAD_ARGUMENT', `${refused.join(', ')}: ${refused.length === 1 ? 'does' : 'do'} not contain "${spoken(word)}" as the model hears it (peak score below ${MIN_ENROLMENT_PEAK}); nothing was enrolled`, {
@@ -202,7 +236,7 @@ async function recordClips(
   word: string,
   count: number,
   plan: CopyPlan,
-): Promise<{ clips: ClipResult[]; background: Float32Array[] }> {
+): Promise<{ clips: HeardClip[]; background: Float32Array[] }> {
   const seconds = positiveNumber(args, 'seconds', { max: 30 }) ?? DEFAULT_PHRASE_SECONDS;
   const backgroundSeconds = positiveNumber(args, 'background-seconds', { max: 300 });
   const mic = new MicrophoneSource({
@@ -213,7 +247,7 @@ async function recordClips(
   });
   writeLine(io.stderr, `recording ${count} times "${spoken(word)}" through ${mic.description}, ${seconds} s each; the audio is turned into features and not kept`);
   const takes = new Takes(mic);
-  const clips: ClipResult[] = [];
+  const clips: HeardClip[] = [];
   let background: Float32Array[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -223,7 +257,7 @@ async function recordClips(
         const { f, partialPhrases } = await clipFeatures(models, pcm, word, i, plan);
         if (heard(f)) {
           writeLine(io.stderr, `[${i + 1}/${count}] heard it (peak ${f.peakScore.toFixed(2)}, ${windowsNote(f, partialPhrases)})`);
-          clips.push({ peakScore: f.peakScore, windows: f.windows, partialPhrases });
+          clips.push({ f, partialPhrases });
           break;
         }
         if (attempt >= PHRASE_ATTEMPTS) {
@@ -324,20 +358,21 @@ function enrollCommand(opts: EnrolCommandOptions): Command {
     await withApp(args, io, (app) => app.getOwner(ownerId));
     writeLine(io.stderr, `loading the ${word} model…`);
     const models = await loadModelsFor(args, word);
-    let clips: ClipResult[];
+    let heardClips: HeardClip[];
     let background: Float32Array[];
     if (record === undefined) {
-      clips = await enrolmentFeatures(models, word, clipsAudio, io, plan);
+      heardClips = await enrolmentFeatures(models, word, clipsAudio, io, plan);
       background = await backgroundFeatures(models, word, backgroundAudio, io, plan);
     } else {
       const recorded = await recordClips(args, io, config, models, word, record, plan);
-      clips = recorded.clips;
+      heardClips = recorded.clips;
       background = [...recorded.background, ...(await backgroundFeatures(models, word, backgroundAudio, io, plan))];
     }
+    const { gate, clips } = clipsAtGate(heardClips, io);
     writeLine(io.stderr, 'training the verifier…');
     // Measured at the word's threshold on this device (a configured word's own, else the default).
     const threshold = config.wake.words.find((w) => w.name === word)?.threshold ?? config.wake.threshold;
-    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, threshold, source: CLI_SOURCE }), extras(opts, args));
+    const status = await withApp(args, io, (app) => app.enrolVerifier({ ownerId, wakeword: word, clips, background, threshold, gate: Math.min(gate, threshold), source: CLI_SOURCE }), extras(opts, args));
     if (json(args)) writeLine(io.stdout, JSON.stringify({ ...status, trainedAt: new Date(status.trainedAt).toISOString() }));
     else writeLine(io.stdout, `enrolled: ${describe(status)}`);
     if (!config.wake.words.some((w) => w.name === word)) {
