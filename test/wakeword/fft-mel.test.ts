@@ -4,7 +4,7 @@
  * detections through the whole detector (1 and 4 phases, noise suppression on), and a refusal of any model that
  * is not the pipeline it computes.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { ort } from '../../src/wakeword/onnx-sessions.js';
 import { loadManifest, modelOfKind, readVerifiedModel, type ModelManifest } from '../../src/models/index.js';
 import { loadWakeModels, type LoadedWakeModels } from '../../src/wakeword/wake-detector.js';
 import { WakeScorer } from '../../src/wakeword/wake-scorer.js';
-import { FIXTURES, MANIFEST, readPcm, rng } from './helpers.js';
+import { committedFixtures, MANIFEST, rng } from './helpers.js';
 
 const { onnx } = onnxProto;
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];
@@ -31,25 +31,13 @@ let oracle: OnnxMelSpectrogram;
 let models: LoadedWakeModels;
 const fixtures: { name: string; pcm: Int16Array }[] = [];
 
-function wavFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((f) => {
-      const p = path.join(dir, f);
-      return statSync(p).isDirectory() ? wavFiles(p) : f.endsWith('.wav') ? [p] : [];
-    });
-}
-
 beforeAll(async () => {
   manifest = await loadManifest(MANIFEST);
   modelBytes = (await readVerifiedModel(manifest, modelOfKind(manifest, 'mel'))).bytes;
   fft = await loadMelSpectrogram(manifest);
   oracle = await openOnnxMelSpectrogram(manifest);
   models = await loadWakeModels(manifest, WORDS);
-  for (const file of wavFiles(FIXTURES)) {
-    const pcm = await readPcm(file).catch(() => undefined);
-    if (pcm && pcm.length >= FRAME_SAMPLES) fixtures.push({ name: path.relative(FIXTURES, file), pcm });
-  }
+  fixtures.push(...(await committedFixtures()));
 }, 120_000);
 
 function worstDiff(a: Float32Array, b: Float32Array): number {

@@ -1,9 +1,10 @@
 /** Shared test helpers for the wake-word tests: fixture paths, WAV reading, synthesised negative speech. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readWavFile } from '../../src/audio/wav.js';
 import { synthesiseSpeech } from '../../src/bench/synthetic-speech.js';
+import { FRAME_SAMPLES } from '../../src/core/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -11,6 +12,28 @@ export const MANIFEST = path.join(ROOT, 'models', 'manifest.json');
 
 export async function readPcm(file: string): Promise<Int16Array> {
   return (await readWavFile(file)).pcm16k;
+}
+
+function wavFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => {
+      const p = path.join(dir, f);
+      return statSync(p).isDirectory() ? wavFiles(p) : f.endsWith('.wav') ? [p] : [];
+    });
+}
+
+/**
+ * Every committed WAV below test/fixtures that the reader accepts (the audio/ folder also holds formats it must
+ * refuse) and that holds at least one 80 ms chunk, as 16 kHz PCM, named by its path below test/fixtures.
+ */
+export async function committedFixtures(): Promise<{ name: string; pcm: Int16Array }[]> {
+  const out: { name: string; pcm: Int16Array }[] = [];
+  for (const file of wavFiles(FIXTURES)) {
+    const pcm = await readPcm(file).catch(() => undefined);
+    if (pcm && pcm.length >= FRAME_SAMPLES) out.push({ name: path.relative(FIXTURES, file), pcm });
+  }
+  return out;
 }
 
 /** The wake fixtures: test/fixtures/wake/<word>__<voice>.wav. */

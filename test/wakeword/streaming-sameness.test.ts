@@ -5,7 +5,6 @@
  * re-warm paths and resets give the same values; and a property test over random audio, chunk sizes, quiet
  * stretches and resets.
  */
-import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +18,7 @@ import { loadWakeModels, DEFAULT_QUIET_RMS, type LoadedWakeModels } from '../../
 import { WakeScorer } from '../../src/wakeword/wake-scorer.js';
 import { noiseEmbeddings } from '../../src/wakeword/wake-scorer.js';
 import { embeddingsOfClipWindow, WindowFeatureStream } from '../../src/wakeword/window-feature-stream.js';
-import { FIXTURES, MANIFEST, readPcm, audioOfPieces } from './helpers.js';
+import { audioOfPieces, committedFixtures, MANIFEST } from './helpers.js';
 
 const WORDS = ['hey_jarvis', 'alexa', 'hey_mycroft'];
 const EMBEDDING_TOLERANCE = 1e-5;
@@ -31,25 +30,12 @@ let windowModel: Session;
 let windowNoise: Awaited<ReturnType<typeof embeddingsOfClipWindow>>;
 const fixtures: { name: string; pcm: Int16Array }[] = [];
 
-function wavFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((f) => {
-      const p = path.join(dir, f);
-      return statSync(p).isDirectory() ? wavFiles(p) : f.endsWith('.wav') ? [p] : [];
-    });
-}
-
 beforeAll(async () => {
   manifest = await loadManifest(MANIFEST);
   models = await loadWakeModels(manifest, WORDS);
   windowModel = await openModel(manifest, modelOfKind(manifest, 'embedding'));
   windowNoise = await embeddingsOfClipWindow({ mel: models.features.mel, window: windowModel }, warmupNoise());
-  for (const file of wavFiles(FIXTURES)) {
-    // Every committed WAV the reader accepts (the audio/ folder also holds formats it must refuse).
-    const pcm = await readPcm(file).catch(() => undefined);
-    if (pcm && pcm.length >= FRAME_SAMPLES) fixtures.push({ name: path.relative(FIXTURES, file), pcm });
-  }
+  fixtures.push(...(await committedFixtures()));
 }, 120_000);
 
 function maxAbs(a: Float32Array, b: Float32Array): number {
