@@ -294,12 +294,18 @@ export interface VerifyResult {
  */
 export async function verifyAll(
   manifest: ModelManifest,
-  opts: { /** Regenerates a derived model from its verified source and checks the pinned hash (the wake-word side's generator). */ verifyDerived?: (manifest: ModelManifest, entry: ModelEntry) => Promise<void> } = {},
+  opts: {
+    /** Regenerates a derived model from its verified source and checks the pinned hash (the wake-word side's generator). */
+    verifyDerived?: (manifest: ModelManifest, entry: ModelEntry) => Promise<void>;
+    /** Checks a verified file's content beyond its hash (the mel model must be the pipeline its FFT form computes). */
+    verifyContent?: (model: VerifiedModel) => void;
+  } = {},
 ): Promise<VerifyResult[]> {
   const out: VerifyResult[] = [];
   for (const entry of manifest.models) {
     try {
       const v = await readVerifiedModel(manifest, entry);
+      opts.verifyContent?.(v);
       if (entry.derivedFrom) {
         if (!opts.verifyDerived) throw new EarshotError('INTERNAL', `${entry.name} is derived, and no generator was given to check it`);
         await opts.verifyDerived(manifest, entry);

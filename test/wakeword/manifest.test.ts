@@ -8,7 +8,10 @@ import { loadManifest, parseManifest, readVerifiedModel, resolveModelPath, type 
 import { verifyModels as verifyAll } from '../../src/wakeword/index.js';
 import { STREAMING_GENERATOR_VERSION } from '../../src/wakeword/streaming-embedding-generator.js';
 import { WakeDetector } from '../../src/wakeword/wake-detector.js';
+import onnxProto from 'onnx-proto';
 import { MANIFEST } from './helpers.js';
+
+const { onnx } = onnxProto;
 
 /** A copy of the pinned manifest whose models are local files in a temp folder (so tests can damage them). */
 async function localCopy(): Promise<{ dir: string; file: string; manifest: ModelManifest }> {
@@ -165,6 +168,35 @@ describe('models/manifest.json', () => {
     const bad = (await verifyAll(manifest)).filter((r) => !r.ok);
     expect(bad.map((r) => [r.name, r.code])).toEqual([['embedding_streaming', 'MODEL_HASH_MISMATCH']]);
     expect(bad[0]!.message).toContain('regenerating it from embedding');
+  });
+
+  it('a re-pinned mel model whose DFT weights are not a windowed DFT: models verify and the detector refuse it, naming the file', async () => {
+    const { dir, file } = await localCopy();
+    const target = path.join(dir, 'melspectrogram.onnx');
+    const model = onnx.ModelProto.decode(readFileSync(target));
+    const t = model.graph!.initializer!.find((x) => x.name === '0.stft.conv_real.weight')!;
+    const w = new Float32Array(Uint8Array.from(t.rawData!).buffer);
+    w[5 * 512 + 300] = w[5 * 512 + 300]! + 0.01;
+    t.rawData = new Uint8Array(w.buffer);
+    const bytes = onnx.ModelProto.encode(model).finish();
+    writeFileSync(target, bytes);
+    // The file is re-pinned (its hash, and the hash the verifier negatives name as made with it).
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { models: Record<string, unknown>[] };
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    doc.models.find((m) => m['name'] === 'melspectrogram')!['sha256'] = sha;
+    doc.models.find((m) => m['name'] === 'melspectrogram')!['bytes'] = bytes.length;
+    for (const m of doc.models) {
+      const made = m['madeWith'] as { models: Record<string, string> } | undefined;
+      if (made?.models['melspectrogram']) made.models['melspectrogram'] = sha;
+    }
+    writeFileSync(file, JSON.stringify(doc));
+    const manifest = await loadManifest(file);
+    const bad = (await verifyAll(manifest)).filter((r) => !r.ok);
+    expect(bad.map((r) => [r.name, r.code])).toEqual([['melspectrogram', 'MODEL_LOAD_FAILED']]);
+    expect(bad[0]!.message).toMatch(/not a windowed DFT/);
+    const e = await codeOf(WakeDetector.create({ words: ['hey_jarvis'], manifest }));
+    expect(e.code).toBe('MODEL_LOAD_FAILED');
+    expect(e.message).toContain('melspectrogram.onnx');
   });
 
   it('a derived model must name a pinned source with the same hash, and the generator version it was made with', async () => {
