@@ -9,7 +9,7 @@
 // --streaming-only skips the old path (the window model), whose runs take most of the time.
 //
 // Needs valgrind (apt-get install valgrind) and espeak-ng (the speech is synthesised, never recorded). Takes a
-// few minutes: each path runs twice under callgrind, over 20 and 80 frames; the difference divided by 60
+// few minutes: each path runs twice under callgrind, over 100 and 400 frames; the difference divided by 300
 // frames is the steady per-frame cost (start-up, model loading and warm-up cancel out). `earshot bench` prints
 // the same figures as wake.instructionsPerFrame*.
 import { existsSync } from 'node:fs';
@@ -28,7 +28,7 @@ const { DEFAULT_PHASES } = await import(dist('wakeword/wake-detector.js'));
 const i = process.argv.indexOf('--phases');
 const phases = i > 0 ? Number(process.argv[i + 1]) : DEFAULT_PHASES;
 const log = (l) => console.error(l);
-const pcm = writePcm('speech-instructions.s16', speechThroughout(await speechClip(log), 0.25));
+const pcm = writePcm('speech-instructions.s16', speechThroughout(await speechClip(log), 0.6));
 const r = await instructionsPerFrame({ pcm, phases, log, runOnly: process.argv.includes('--run-only'), streamingOnly: process.argv.includes('--streaming-only') });
 const what = process.argv.includes('--run-only') ? ' (inside run() only)' : '';
 for (const [k, v] of Object.entries(r)) console.log(`wake.instructionsPerFrame${k}  ${v}${what}`);

@@ -1,8 +1,8 @@
 /**
  * A machine-independent cost figure: CPU instructions per 80 ms frame of the wake loop, counted by valgrind's
  * callgrind (this VM has no hardware counters for `perf stat`). Each configuration runs the bench child under
- * callgrind twice, over N1 and N2 frames of speech; (I(N2) − I(N1)) / (N2 − N1) removes start-up, model
- * loading and warm-up, leaving the steady per-frame cost. Old path (window model) against new (streaming), and
+ * callgrind twice, over N1 and N2 frames of speech (the audio must hold N2 frames); (I(N2) − I(N1)) / (N2 − N1)
+ * removes start-up, model loading and warm-up, leaving the steady per-frame cost. Old path (window model) against new (streaming), and
  * the new path with the mel model in ONNX Runtime instead of its FFT form.
  * Used by `earshot bench` and by scripts/instructions-per-frame.mjs.
  */
@@ -14,7 +14,13 @@ export interface InstructionsOptions {
   pcm: string;
   phases: number;
   log?: (line: string) => void;
-  /** Frames of the short and the long run (default 20 and 80). */
+  /**
+   * Frames of the short and the long run (default 100 and 400). V8's compiler and collector threads do a
+   * different amount of work in each run; over 60 frames (20 and 80, before) that moved the per-frame figure by
+   * ±1 M and once by −4.6 M, over 300 it is divided by five times as many frames. (`node --single-threaded`
+   * was tried: it counted 6.4–6.7 M per default frame where the usual process counts ~3.6 M, so it measures a
+   * differently configured V8, not the device's.)
+   */
   frames?: [number, number];
   /**
    * Count only inside onnxruntime-node's `run` (the model calls with the binding's marshalling). The whole
@@ -39,9 +45,6 @@ function callgrind(spec: ChildSpec, runOnly: boolean): Promise<number> {
         ...(runOnly ? [`--toggle-collect=${RUN_SYMBOL}`] : []),
         '--smc-check=all-non-file',
         process.execPath,
-        // V8 without background threads: its concurrent compiler and collector otherwise do a different amount
-        // of work in each run (a whole-process count moved by ±1 M per frame, once by −4.6 M under load).
-        '--single-threaded',
         childScript(),
         CHILD_FLAG,
         JSON.stringify(spec),
@@ -65,7 +68,7 @@ function callgrind(spec: ChildSpec, runOnly: boolean): Promise<number> {
  */
 export async function instructionsPerFrame(opts: InstructionsOptions): Promise<Record<string, number | string>> {
   const log = opts.log ?? (() => {});
-  const [n1, n2] = opts.frames ?? [20, 80];
+  const [n1, n2] = opts.frames ?? [100, 400];
   const available = await new Promise<boolean>((resolve) => execFile('valgrind', ['--version'], (err) => resolve(!err)));
   if (!available) return { '': 'unavailable: valgrind is not installed (apt-get install valgrind)' };
   const perFrame = async (path: EmbeddingPath, mel?: 'onnx'): Promise<number> => {
