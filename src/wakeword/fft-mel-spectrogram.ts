@@ -5,12 +5,12 @@
  * two Conv1d of 257 × 512 weights, stride 160, that are a window times cos / −sin (a DFT of each 512-sample
  * frame); power re² + im²; a 257 × 32 mel filterbank (MatMul); Clip at amin; 10·ln(x)/ln 10; ReduceMax over the
  * whole call; Clip at max − top_db. `melParametersOf` reads the window, filterbank and constants out of the
- * verified model file and refuses a model whose nodes, constants or weights are not that pipeline's (so a different mel model
- * cannot silently be computed the wrong way); `FftMelSpectrogram` then does the same arithmetic, the DFT as a real FFT
- * (fft.js) in float64. The only differences from ONNX Runtime's float32 result are its rounding: largest in bins
- * far below a call's loudest one (the float32 DFT leaks ~1e-7 of the loud bins into them): 8.0e-4 dB at most
- * over the committed fixtures (8.0e-5 in the features), and the detector's scores move by 4.2e-6 at most
- * (test/wakeword/fft-mel.test.ts).
+ * verified model file and refuses a model whose nodes, constants or weights are not that pipeline's (so a
+ * different mel model cannot silently be computed the wrong way); `FftMelSpectrogram` then does the same
+ * arithmetic, the DFT as a real FFT (fft.js) in float64. The only differences from ONNX Runtime's float32 result
+ * are its rounding, largest in bins far below a call's loudest one (the float32 DFT leaks ~1e-7 of the loud bins
+ * into them): 8.0e-4 dB at most over the committed fixtures (8.0e-5 in the features); the detector's scores move
+ * by 4.2e-6 at most (test/wakeword/fft-mel.test.ts).
  */
 import FFT from 'fft.js';
 import onnxProto from 'onnx-proto';

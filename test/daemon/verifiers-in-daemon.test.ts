@@ -109,7 +109,13 @@ describe('the daemon applies the routed owner’s verifiers', () => {
     await setup.app.enrolVerifier({ ownerId: alice, wakeword: 'hey_jarvis', clips, source: 'test' });
     await setup.close();
     const db = await SqliteDb.open(path.join(config.dataDir, 'earshot.db'));
-    await db.run("UPDATE verifiers SET word_tag = 'ff' || substr(word_tag, 3)");
+    // The tag is an HMAC in hex: change its first byte whatever it is ('ff' → '00', anything else → 'ff'; a
+    // fixed 'ff' left one data directory in 256 untampered, and this test then saw the verifier open).
+    const before = await db.all<{ word_tag: string }>('SELECT word_tag FROM verifiers');
+    await db.run("UPDATE verifiers SET word_tag = (CASE WHEN substr(word_tag, 1, 2) = 'ff' THEN '00' ELSE 'ff' END) || substr(word_tag, 3)");
+    const tampered = await db.all<{ word_tag: string }>('SELECT word_tag FROM verifiers');
+    expect(tampered).toHaveLength(1);
+    expect(tampered[0]!.word_tag).not.toBe(before[0]!.word_tag);
     await db.close();
     const builds: string[] = [];
     const buildDetector = async (wake: DeviceConfig['wake'], verifiers: Record<string, VerifierModel>) => {
