@@ -86,9 +86,10 @@ export interface LoadedWakeModels {
 }
 
 /**
- * Verifies the mel model and reads it into its FFT form, verifies and opens the streaming embedding model, the multi-phase streaming model for `phases`
- * when the manifest has one, and one classifier per word with its batched form (in parallel). The window
- * embedding model is not loaded: it is only the streaming models' source and the tests' oracle.
+ * Verifies the mel model and reads it into its FFT form; verifies and opens the streaming embedding model, the
+ * multi-phase streaming model for `phases` when the manifest has one, and one classifier per word with its
+ * batched form (in parallel). The window embedding model is not loaded: it is only the streaming models' source
+ * and the tests' oracle; nor is the mel model's ONNX session (the oracle of its FFT form).
  */
 export async function loadWakeModels(manifest: ModelManifest, words: string[], phases: number = DEFAULT_PHASES): Promise<LoadedWakeModels> {
   // The multi-phase embedding model for this phase count, when the manifest has one (4 phases: the default).
