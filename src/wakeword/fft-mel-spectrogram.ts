@@ -247,6 +247,11 @@ export class FftMelSpectrogram implements MelSpectrogram {
         if (v > max) max = v;
       }
     }
+    // The scratch buffers held the last frame's windowed audio and its spectrum: keep no audio outside the feature
+    // stream's own window (as its first-chunk buffer is wiped after use).
+    frame.fill(0, windowFrom, windowTo);
+    spectrum.fill(0);
+    power.fill(0);
     // The model's ReduceMax is over everything the call returns.
     const floor = Math.fround(max - topDb);
     for (let i = 0; i < out.length; i++) if (out[i]! < floor) out[i] = floor;

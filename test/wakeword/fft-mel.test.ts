@@ -96,6 +96,12 @@ describe('FFT mel front end = melspectrogram.onnx', () => {
     expect(fft.run(new Float32Array(511))).toHaveLength(0);
   });
 
+  it('keeps no audio after a call: its frame, spectrum and power scratch buffers are zero again', () => {
+    const scratch = fft as unknown as { frame: Float64Array; spectrum: Float64Array; power: Float64Array };
+    fft.run(Float32Array.from(fixtures[0]!.pcm.subarray(0, 1760)));
+    for (const b of [scratch.frame, scratch.spectrum, scratch.power]) expect(b.every((v) => v === 0)).toBe(true);
+  });
+
   it('the whole detector on every fixture (1 and 4 phases, noise suppression on): scores within 1e-4, the same detections', async () => {
     const onnxFeatures = { ...models.features, mel: oracle };
     for (const phases of [1, 4]) {
