@@ -219,8 +219,14 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const ms = (r: ChildResult) => r.msPerFrameMedian ?? r.msPerFrame;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
+/** Shortest wake bench: an untimed warm-up turn and at least two timed 10-s turns per loop. */
+export const MIN_WAKE_BENCH_MINUTES = 0.5;
+
 export async function benchWake(opts: BenchWakeOptions = {}): Promise<Record<string, number | string>> {
   const minutes = opts.minutes ?? 10;
+  if (!(minutes >= MIN_WAKE_BENCH_MINUTES)) {
+    throw new EarshotError('BAD_ARGUMENT', `--minutes must be at least ${MIN_WAKE_BENCH_MINUTES}: every loop takes an untimed 10-s warm-up turn, then timed 10-s turns (got ${minutes})`);
+  }
   const log = opts.log ?? (() => {});
   const clip = await speechClip(log);
   const speech = writePcm(`speech-${minutes}m.s16`, speechThroughout(clip, minutes));
