@@ -1,8 +1,9 @@
 /**
  * Enrolment: an owner's verifier for one wake word, trained on the device from the embedding features of a few
  * clips of them saying it (features in, never audio), against their flagged false wakes, the room background, the
- * partial-phrase windows of their own clips and the shipped generic negatives; sealed under their key and stored, replacing an earlier one for that word. One
- * unit of work, audited once (the word sealed in the entry's personal part).
+ * partial-phrase windows of their own clips and the shipped generic negatives; sealed under their key and
+ * stored, replacing an earlier one for that word. One unit of work, audited once (the word sealed in the entry's
+ * personal part).
  */
 import { EarshotError, WAKEWORD_NAME_PATTERN } from '../core/index.js';
 import type { EnrolmentClip, VerifierEnrolment } from '../core/index.js';

@@ -2,8 +2,8 @@
  * A machine-independent cost figure: CPU instructions per 80 ms frame of the wake loop, counted by valgrind's
  * callgrind (this VM has no hardware counters for `perf stat`). Each configuration runs the bench child under
  * callgrind twice, over N1 and N2 frames of speech (the audio must hold N2 frames); (I(N2) − I(N1)) / (N2 − N1)
- * removes start-up, model loading and warm-up, leaving the steady per-frame cost. Old path (window model) against new (streaming), and
- * the new path with the mel model in ONNX Runtime instead of its FFT form.
+ * removes start-up, model loading and warm-up, leaving the steady per-frame cost. Old path (window model)
+ * against new (streaming), and the new path with the mel model in ONNX Runtime instead of its FFT form.
  * Used by `earshot bench` and by scripts/instructions-per-frame.mjs.
  */
 import { execFile } from 'node:child_process';

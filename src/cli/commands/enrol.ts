@@ -159,9 +159,9 @@ function clipsAtGate(heard: HeardClip[], io: CommandIO): { gate: number; clips: 
   const peaks = heard.flatMap((h) => h.f.copies.map((c) => c.peakScore));
   const gate = enrolmentGate(peaks);
   const unheard = peaks.filter((p) => p < DEFAULT_VERIFIER_GATE).length;
-  const kept = heard.map((h) => windowsFrom(h.f, gate).all);
-  writeLine(io.stderr, gate === LOW_VERIFIER_GATE ? `verifier gate ${gate}: ${unheard} of ${peaks.length} pink-noise copies peak below ${DEFAULT_VERIFIER_GATE} (the model does not hear this voice in that noise); windows kept from ${gate}: ${kept.join(', ')}` : `verifier gate ${gate}`);
-  return { gate, clips: heard.map(({ f, partialPhrases }) => ({ peakScore: f.peakScore, windows: f.windows.filter((_, i) => f.scores[i]! >= gate), partialPhrases })) };
+  const clips = heard.map(({ f, partialPhrases }) => ({ peakScore: f.peakScore, windows: f.windows.filter((_, i) => f.scores[i]! >= gate), partialPhrases }));
+  writeLine(io.stderr, gate === LOW_VERIFIER_GATE ? `verifier gate ${gate}: ${unheard} of ${peaks.length} pink-noise copies peak below ${DEFAULT_VERIFIER_GATE} (the model does not hear this voice in that noise); windows kept from ${gate}: ${clips.map((c) => c.windows.length).join(', ')}` : `verifier gate ${gate}`);
+  return { gate, clips };
 }
 
 async function enrolmentFeatures(models: LoadedWakeModels, word: string, clips: Clip[], io: CommandIO, plan: CopyPlan): Promise<HeardClip[]> {
