@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readWavFile } from '../../src/audio/wav.js';
 import { synthesiseSpeech } from '../../src/bench/synthetic-speech.js';
+import { concat } from '../audio/signal.js';
 import { FRAME_SAMPLES } from '../../src/core/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -78,11 +79,5 @@ export function audioOfPieces(pieces: readonly AudioPiece[], speech: readonly In
     const from = p.from % clip.length;
     return clip.subarray(from, Math.min(clip.length, from + p.n));
   });
-  const pcm = new Int16Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    pcm.set(p, o);
-    o += p.length;
-  }
-  return pcm;
+  return concat(parts);
 }

@@ -7,59 +7,36 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isEarshotError } from '../../src/core/index.js';
-import { loadManifest, type ModelManifest } from '../../src/models/index.js';
-import { genericNegatives, trainVerifier, type VerifierModel } from '../../src/verifier/index.js';
 import {
   activeSpeechLevel,
   DEFAULT_NOISY_COPY_SNRS_DB,
   featuresOfEnrolmentClip,
   featuresOfEnrolmentClipWithNoisyCopies,
-  loadWakeModels,
   noisyCopySeed,
   pinkNoise,
-  WakeDetector,
   withPinkNoise,
   type LoadedWakeModels,
 } from '../../src/wakeword/index.js';
-import { FIXTURES, MANIFEST, readPcm } from './helpers.js';
+import { b64, ENROL, enrolledVerifier, verifierFixture, wakes, type VerifierFixture } from './enrolled-verifier.js';
+import { FIXTURES, readPcm } from './helpers.js';
 
 const DIR = path.join(FIXTURES, 'verifier');
-const ENROL = [1, 2, 3].map((i) => path.join(DIR, 'enrol', `hey_jarvis__en-us__${i}.wav`));
 /** The enrolled voice at another speed and pitch (not an enrolment clip). */
 const SAME_VOICE = path.join(FIXTURES, 'wake', 'hey_jarvis__en-us-m7.wav');
 const NEAR_MISSES = ['hey_jar__en-us', 'hey_travis__en-gb', 'hey_harvest__flite-slt'].map((n) => path.join(DIR, 'nearmiss', `${n}.wav`));
 /** The test's noise is seeded apart from every enrolment copy's (noisyCopySeed gives 1000 + …). */
 const TEST_NOISE_SEED = 77;
 
-const b64 = (ws: Float32Array[]) => ws.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64'));
 const rms = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0) / x.length);
 
-let manifest: ModelManifest;
+let fx: VerifierFixture;
 let models: LoadedWakeModels;
-let negatives: Float32Array[];
 
-async function verifierFrom(snrDb: readonly number[]): Promise<VerifierModel> {
-  const positives: Float32Array[] = [];
-  const positiveClip: number[] = [];
-  for (const [i, f] of ENROL.entries()) {
-    const e = await featuresOfEnrolmentClipWithNoisyCopies(models, await readPcm(f), 'hey_jarvis', { snrDb, seed: noisyCopySeed(i, 'hey_jarvis') });
-    for (const w of e.windows) {
-      positives.push(w);
-      positiveClip.push(i);
-    }
-  }
-  return trainVerifier({ positives, positiveClip, negatives }, { wakeword: 'hey_jarvis', now: 0 });
-}
-
-async function wakes(pcm: Int16Array, verifier: VerifierModel): Promise<number> {
-  const det = await WakeDetector.create({ words: ['hey_jarvis'], models, manifest, verifiers: { hey_jarvis: verifier } });
-  return (await det.push(pcm)).length;
-}
+const verifierFrom = (snrDb: readonly number[]) => enrolledVerifier(fx, { snrDb, partialPhrases: false });
 
 beforeAll(async () => {
-  manifest = await loadManifest(MANIFEST);
-  models = await loadWakeModels(manifest, ['hey_jarvis']);
-  negatives = await genericNegatives(manifest);
+  fx = await verifierFixture();
+  models = fx.models;
 }, 120_000);
 
 describe('pink-noise copies', () => {
@@ -135,11 +112,11 @@ describe('pink-noise copies', () => {
     expect([clean.clips, augmented.clips]).toEqual([3, 3]);
     expect(augmented.cvRecall).toBe(1);
     const voice = await readPcm(SAME_VOICE);
-    expect(await wakes(voice, clean)).toBe(1);
-    expect(await wakes(voice, augmented)).toBe(1);
+    expect(await wakes(fx, voice, clean)).toBe(1);
+    expect(await wakes(fx, voice, augmented)).toBe(1);
     const noisy = withPinkNoise(voice, 10, TEST_NOISE_SEED);
-    expect(await wakes(noisy, clean)).toBe(0);
-    expect(await wakes(noisy, augmented)).toBe(1);
-    for (const f of NEAR_MISSES) expect(await wakes(await readPcm(f), augmented), path.basename(f)).toBe(0);
+    expect(await wakes(fx, noisy, clean)).toBe(0);
+    expect(await wakes(fx, noisy, augmented)).toBe(1);
+    for (const f of NEAR_MISSES) expect(await wakes(fx, await readPcm(f), augmented), path.basename(f)).toBe(0);
   }, 120_000);
 });

@@ -6,58 +6,23 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadManifest, type ModelManifest } from '../../src/models/index.js';
-import { genericNegatives, trainVerifier, type VerifierModel } from '../../src/verifier/index.js';
-import {
-  DEFAULT_NOISY_COPY_SNRS_DB,
-  DEFAULT_PARTIAL_PHRASE_FRACTIONS,
-  featuresOfEnrolmentClipWithNoisyCopies,
-  featuresOfPartialPhrases,
-  loadWakeModels,
-  noisyCopySeed,
-  truncatedPhrase,
-  WakeDetector,
-  type LoadedWakeModels,
-} from '../../src/wakeword/index.js';
-import { FIXTURES, MANIFEST, readPcm } from './helpers.js';
+import type { VerifierModel } from '../../src/verifier/index.js';
+import { DEFAULT_NOISY_COPY_SNRS_DB, featuresOfEnrolmentClipWithNoisyCopies, featuresOfPartialPhrases, truncatedPhrase, type LoadedWakeModels } from '../../src/wakeword/index.js';
+import { b64, ENROL, enrolledVerifier, verifierFixture, wakes, type VerifierFixture } from './enrolled-verifier.js';
+import { FIXTURES, readPcm } from './helpers.js';
 
-const DIR = path.join(FIXTURES, 'verifier');
-const ENROL = [1, 2, 3].map((i) => path.join(DIR, 'enrol', `hey_jarvis__en-us__${i}.wav`));
 /** The enrolled voice's own test clip ("hey jarvis, what's the weather tomorrow"; not an enrolment clip). */
 const OWN_VOICE = path.join(FIXTURES, 'wake', 'hey_jarvis__en-us.wav');
 
-const b64 = (ws: Float32Array[]) => ws.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64'));
-
-let manifest: ModelManifest;
+let fx: VerifierFixture;
 let models: LoadedWakeModels;
-let negatives: Float32Array[];
 
 /** A verifier enrolled as `earshot enroll` does (noisy copies), with or without each clip's partial-phrase negatives. */
-async function verifier(withPartials: boolean): Promise<VerifierModel> {
-  const positives: Float32Array[] = [];
-  const positiveClip: number[] = [];
-  const clipNegatives: Float32Array[] = [];
-  const clipNegativeClip: number[] = [];
-  for (const [i, f] of ENROL.entries()) {
-    const pcm = await readPcm(f);
-    const e = await featuresOfEnrolmentClipWithNoisyCopies(models, pcm, 'hey_jarvis', { snrDb: DEFAULT_NOISY_COPY_SNRS_DB, seed: noisyCopySeed(i, 'hey_jarvis') });
-    for (const w of e.windows) (positives.push(w), positiveClip.push(i));
-    if (!withPartials) continue;
-    const p = await featuresOfPartialPhrases(models, pcm, 'hey_jarvis', { fractions: DEFAULT_PARTIAL_PHRASE_FRACTIONS, phraseBeforeMs: e.peakMs });
-    for (const w of p.windows) (clipNegatives.push(w), clipNegativeClip.push(i));
-  }
-  return trainVerifier({ positives, positiveClip, negatives, clipNegatives, clipNegativeClip }, { wakeword: 'hey_jarvis', now: 0 });
-}
-
-async function wakes(pcm: Int16Array, v?: VerifierModel): Promise<number> {
-  const det = await WakeDetector.create({ words: ['hey_jarvis'], models, manifest, ...(v ? { verifiers: { hey_jarvis: v } } : {}) });
-  return (await det.push(pcm)).length;
-}
+const verifier = (withPartials: boolean): Promise<VerifierModel> => enrolledVerifier(fx, { snrDb: DEFAULT_NOISY_COPY_SNRS_DB, partialPhrases: withPartials });
 
 beforeAll(async () => {
-  manifest = await loadManifest(MANIFEST);
-  models = await loadWakeModels(manifest, ['hey_jarvis']);
-  negatives = await genericNegatives(manifest);
+  fx = await verifierFixture();
+  models = fx.models;
 }, 120_000);
 
 describe('partial-phrase negatives', () => {
@@ -88,9 +53,9 @@ describe('partial-phrase negatives', () => {
     // The clip's peak bounds the phrase (the command after it is not part of it), as at enrolment.
     const peakMs = (await featuresOfEnrolmentClipWithNoisyCopies(models, own, 'hey_jarvis', { snrDb: [], seed: 0 })).peakMs;
     const cutShort = truncatedPhrase(own, 0.7, Math.round(peakMs * 16))!.pcm;
-    expect(await wakes(cutShort)).toBeGreaterThan(0); // the base model alone fires on it
-    expect(await wakes(cutShort, without)).toBeGreaterThan(0);
-    expect(await wakes(cutShort, withPartials)).toBe(0);
-    expect(await wakes(own, withPartials)).toBeGreaterThan(0);
+    expect(await wakes(fx, cutShort)).toBeGreaterThan(0); // the base model alone fires on it
+    expect(await wakes(fx, cutShort, without)).toBeGreaterThan(0);
+    expect(await wakes(fx, cutShort, withPartials)).toBe(0);
+    expect(await wakes(fx, own, withPartials)).toBeGreaterThan(0);
   }, 240_000);
 });
